@@ -1,0 +1,50 @@
+"""Wires the core to the local workspace and runs the terminal over stdin."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from adapters.local.terminal import HELP, Terminal
+from adapters.local.workspace import LocalWorkspace
+from bot.cogs import load_all
+from bot.core import Bot, CoreConfig
+from bot.ports import UnitOfWorkFactory
+from bot.scheduler import Scheduler
+from bot.settings import Settings
+
+
+def build(
+    uow: UnitOfWorkFactory,
+    *,
+    state_path: Path | None,
+    out: Callable[[str], None] = print,
+    start: datetime | None = None,
+    config: CoreConfig | None = None,
+) -> tuple[Terminal, Bot, LocalWorkspace]:
+    """A bot on a local workspace, with its terminal."""
+    ws = LocalWorkspace(state_path, out=out, start=start)
+    bot = load_all(Bot(ws, uow, ws.clock, config))
+    return Terminal(bot, ws, Scheduler(bot)), bot, ws
+
+
+async def run_terminal(settings: Settings, uow: UnitOfWorkFactory) -> int:
+    """Read lines until EOF; interactive when stdin is a terminal."""
+    config = CoreConfig(default_language=settings.language, default_timezone=settings.timezone)
+    terminal, _, _ = build(
+        uow, state_path=settings.data_dir / "local_workspace.json", config=config
+    )
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("alumnibot local workspace. " + HELP.splitlines()[0])
+        print(HELP)
+    while True:
+        if interactive:
+            print(terminal.prompt(), end="", flush=True)
+        line = await asyncio.to_thread(sys.stdin.readline)
+        if not line:
+            return 0
+        await terminal.line(line)

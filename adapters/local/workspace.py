@@ -1,0 +1,329 @@
+"""An in-memory workspace whose state is a JSON document saved under ./data/."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.events import ChannelRef, MessageRef
+from bot.messages import ChannelSpec, FormSpec, OutgoingMessage, RoleSpec
+from bot.ports import Capabilities, MemberInfo
+
+log = logging.getLogger(__name__)
+GROUP_ID = "local"
+BOT_NAME = "alumnibot"
+
+
+def _empty_state(start: datetime) -> dict[str, Any]:
+    return {
+        "next_id": 1,
+        "clock": {"start": start.isoformat(), "offset_seconds": 0.0, "frozen": False},
+        "channels": {},
+        "roles": {},
+        "members": {"owner": {"name": "owner", "email": None, "is_admin": True, "roles": []}},
+        "dms": {},
+        "threads": {},
+        "invites": [],
+        "forms": {},
+        "buttons": {},
+        "current_user": "owner",
+        "current_channel": None,
+    }
+
+
+class LocalClock:
+    """Real time plus an offset that `!clock` moves; a frozen clock stands still otherwise."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self._state = state
+
+    def now(self) -> datetime:
+        """The local group's time."""
+        clock = self._state["clock"]
+        base = datetime.fromisoformat(clock["start"]) if clock["frozen"] else datetime.now(UTC)
+        return base + timedelta(seconds=clock["offset_seconds"])
+
+    def advance(self, delta: timedelta) -> None:
+        """Move the clock forward."""
+        self._state["clock"]["offset_seconds"] += delta.total_seconds()
+
+
+class LocalWorkspace:
+    """The Workspace port over a dict; `out` receives what a person would see."""
+
+    platform = "local"
+    capabilities = Capabilities(
+        native_roles=True, threads=True, polls=False, forums=False, creates_invites=True
+    )
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        out: Callable[[str], None] = print,
+        start: datetime | None = None,
+    ) -> None:
+        self.path = path
+        self.out = out
+        if path is not None and path.exists():
+            self.state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            self.state = _empty_state(start or datetime.now(UTC))
+            if start is not None:
+                self.state["clock"]["frozen"] = True
+        self.clock = LocalClock(self.state)
+
+    def save(self) -> None:
+        """Write the state to disk (atomically), if it has a home."""
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, indent=1, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(self.path)
+
+    def _id(self, prefix: str) -> str:
+        n = self.state["next_id"]
+        self.state["next_id"] = n + 1
+        return f"{prefix}{n}"
+
+    # -- lookups used by the terminal ------------------------------------------------------
+
+    def channel_by_name(self, name: str) -> str | None:
+        """A live channel's id by its current name."""
+        name = name.lstrip("#").lower()
+        for cid, ch in self.state["channels"].items():
+            if ch["name"] == name and not ch["deleted"]:
+                return str(cid)
+        return None
+
+    def role_names(self, user_id: str) -> list[str]:
+        """Names of the platform roles a member has."""
+        member = self.state["members"].get(user_id)
+        if member is None:
+            return []
+        return sorted(
+            self.state["roles"][r]["name"] for r in member["roles"] if r in self.state["roles"]
+        )
+
+    def add_member(self, name: str, email: str | None) -> str:
+        """A person joins the platform group; returns their user id."""
+        user_id = name.lower()
+        member = self.state["members"].setdefault(
+            user_id, {"name": name, "email": email, "is_admin": False, "roles": []}
+        )
+        member["left"] = False
+        if email:
+            member["email"] = email
+        return user_id
+
+    def member_post(self, user_id: str, channel_id: str, thread_id: str | None, text: str) -> str:
+        """A member writes in a channel or thread; returns the message id."""
+        msg = self._message(user_id, OutgoingMessage(text))
+        if thread_id:
+            self.state["threads"][thread_id]["messages"].append(msg)
+        else:
+            self.state["channels"][channel_id]["messages"].append(msg)
+        return str(msg["id"])
+
+    # -- Workspace port ------------------------------------------------------------------
+
+    async def channel_exists(self, group_id: str, channel_id: str) -> ChannelRef | None:
+        """The channel if it still exists."""
+        ch = self.state["channels"].get(channel_id)
+        if ch is None or ch["deleted"]:
+            return None
+        return ChannelRef(channel_id, ch["name"])
+
+    async def create_channel(self, group_id: str, spec: ChannelSpec) -> ChannelRef:
+        """Create a channel."""
+        cid = self._id("C")
+        self.state["channels"][cid] = {
+            "name": spec.name,
+            "topic": spec.topic,
+            "section": spec.section,
+            "posting": spec.posting.value,
+            "visibility": spec.visibility.value,
+            "listing": spec.listing,
+            "staff_role_id": spec.staff_role_id,
+            "messages": [],
+            "deleted": False,
+        }
+        if self.state["current_channel"] is None:
+            self.state["current_channel"] = cid
+        return ChannelRef(cid, spec.name)
+
+    async def apply_channel_spec(self, group_id: str, channel_id: str, spec: ChannelSpec) -> bool:
+        """Restore topic and permissions; the name is the admin's to change."""
+        ch = self.state["channels"][channel_id]
+        wanted = {
+            "topic": spec.topic,
+            "posting": spec.posting.value,
+            "visibility": spec.visibility.value,
+            "staff_role_id": spec.staff_role_id,
+        }
+        changed = any(ch.get(k) != v for k, v in wanted.items())
+        ch.update(wanted)
+        return changed
+
+    async def rename_channel(self, group_id: str, channel_id: str, name: str) -> None:
+        """Rename a channel."""
+        self.state["channels"][channel_id]["name"] = name
+
+    async def role_exists(self, group_id: str, role_id: str) -> bool:
+        """True if the role exists."""
+        return role_id in self.state["roles"]
+
+    async def create_role(self, group_id: str, spec: RoleSpec) -> str:
+        """Create a role."""
+        rid = self._id("R")
+        self.state["roles"][rid] = {"name": spec.name}
+        return rid
+
+    async def set_roles(
+        self, group_id: str, user_id: str, add: Sequence[str], remove: Sequence[str]
+    ) -> None:
+        """Grant and revoke roles in one step."""
+        member = self.state["members"][user_id]
+        roles = [r for r in member["roles"] if r not in set(remove)]
+        roles += [r for r in add if r not in roles and r in self.state["roles"]]
+        member["roles"] = roles
+
+    def _message(self, author: str, message: OutgoingMessage) -> dict[str, Any]:
+        return {
+            "id": self._id("M"),
+            "author": author,
+            "text": message.text,
+            "title": message.title,
+            "fields": [list(f) for f in message.fields],
+            "buttons": [asdict(b) for b in message.buttons],
+            "ping_roles": list(message.ping_roles),
+            "image": message.image_path,
+            "thread": None,
+            "at": self.clock.now().isoformat(),
+        }
+
+    async def send(
+        self, group_id: str, channel_id: str, message: OutgoingMessage, thread_id: str | None = None
+    ) -> MessageRef:
+        """Post as the bot in a channel or one of its threads."""
+        msg = self._message(BOT_NAME, message)
+        if thread_id is not None:
+            self.state["threads"][thread_id]["messages"].append(msg)
+            thread_name = self.state["threads"][thread_id]["name"]
+            where = f"#{self.state['channels'][channel_id]['name']} > {thread_name}"
+        else:
+            self.state["channels"][channel_id]["messages"].append(msg)
+            where = f"#{self.state['channels'][channel_id]['name']}"
+        self._remember_buttons(None, channel_id, msg)
+        self.out(render(f"[{where}] {BOT_NAME}", msg, self.state))
+        return MessageRef(channel_id, msg["id"], thread_id)
+
+    async def edit(self, group_id: str, ref: MessageRef, message: OutgoingMessage) -> None:
+        """Replace a message the bot sent."""
+        for msg in self._messages_of(ref):
+            if msg["id"] == ref.id:
+                new = self._message(BOT_NAME, message)
+                new["id"], new["thread"] = msg["id"], msg["thread"]
+                msg.update(new)
+                self.out(render(f"[edited in {ref.channel_id}] {BOT_NAME}", msg, self.state))
+                return
+
+    def _messages_of(self, ref: MessageRef) -> list[dict[str, Any]]:
+        if ref.thread_id is not None:
+            return list(self.state["threads"][ref.thread_id]["messages"])
+        if ref.channel_id.startswith("D:"):
+            return list(self.state["dms"].get(ref.channel_id[2:], []))
+        return list(self.state["channels"][ref.channel_id]["messages"])
+
+    async def open_thread(self, group_id: str, ref: MessageRef, name: str) -> str:
+        """Open a thread under a message."""
+        tid = self._id("T")
+        self.state["threads"][tid] = {
+            "channel": ref.channel_id,
+            "parent": ref.id,
+            "name": name,
+            "messages": [],
+        }
+        for msg in self.state["channels"][ref.channel_id]["messages"]:
+            if msg["id"] == ref.id:
+                msg["thread"] = tid
+        return tid
+
+    async def send_dm(self, group_id: str, user_id: str, message: OutgoingMessage) -> MessageRef:
+        """Send a direct message."""
+        msg = self._message(BOT_NAME, message)
+        self.state["dms"].setdefault(user_id, []).append(msg)
+        self._remember_buttons(user_id, f"D:{user_id}", msg)
+        self.out(render(f"[DM to {user_id}] {BOT_NAME}", msg, self.state))
+        return MessageRef(f"D:{user_id}", msg["id"])
+
+    async def create_invite(self, group_id: str, max_uses: int, max_age_seconds: int) -> str | None:
+        """A made-up link; on the terminal `!join` is how people arrive."""
+        code = self._id("inv")
+        self.state["invites"].append({"code": code, "max_uses": max_uses, "age": max_age_seconds})
+        return f"local://join/{code}"
+
+    async def member_info(self, group_id: str, user_id: str) -> MemberInfo | None:
+        """A member's platform facts."""
+        member = self.state["members"].get(user_id)
+        if member is None or member.get("left"):
+            return None
+        return MemberInfo(user_id, member["name"], member["email"], member["is_admin"])
+
+    # -- what the terminal shows a member ---------------------------------------------------
+
+    def _remember_buttons(self, user_id: str | None, channel_id: str, msg: dict[str, Any]) -> None:
+        if not msg["buttons"]:
+            return
+        entry = {"channel": channel_id, "message": msg["id"], "buttons": msg["buttons"]}
+        if user_id is None:
+            self.state["buttons"]["*"] = entry
+        else:
+            self.state["buttons"][user_id] = entry
+
+    def show_private(self, user_id: str, message: OutgoingMessage, channel_id: str | None) -> None:
+        """An answer only `user_id` sees."""
+        msg = self._message(BOT_NAME, message)
+        self._remember_buttons(user_id, channel_id or "", msg)
+        self.out(render(f"[only {user_id} sees] {BOT_NAME}", msg, self.state))
+
+    def show_form(self, user_id: str, form: FormSpec) -> None:
+        """Open a form: remember it and print how to answer."""
+        self.state["forms"][user_id] = {
+            "form_id": form.form_id,
+            "context": form.context,
+            "title": form.title,
+            "fields": [asdict(f) for f in form.fields],
+        }
+        lines = [f"[form for {user_id}] {form.title}"]
+        for f in form.fields:
+            need = "required" if f.required else "optional"
+            lines.append(f"    {f.name}: {f.label} ({need}, up to {f.max_length} characters)")
+        lines.append("    answer with: !form " + " ".join(f'{f.name}="..."' for f in form.fields))
+        self.out("\n".join(lines))
+
+
+def render(prefix: str, msg: dict[str, Any], state: dict[str, Any]) -> str:
+    """A message as the terminal shows it."""
+    pings = " ".join(
+        "@" + state["roles"].get(r, {"name": r})["name"] for r in msg.get("ping_roles", [])
+    )
+    head = (
+        f"{prefix}: "
+        + (f"**{msg['title']}** " if msg.get("title") else "")
+        + (pings + " " if pings else "")
+    )
+    body = msg["text"]
+    lines = [head + body]
+    for name, value in msg.get("fields", []):
+        lines.append(f"    {name}: {value}")
+    if msg.get("image"):
+        lines.append(f"    [image: {msg['image']}]")
+    if msg.get("buttons"):
+        lines.append("    [buttons: " + " | ".join(b["label"] for b in msg["buttons"]) + "]")
+    return "\n".join(lines)

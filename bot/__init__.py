@@ -1,0 +1,1 @@
+"""alumnibot: a platform-neutral core that hosts a university alumni group."""

@@ -1,0 +1,47 @@
+"""Keeps the member list: joins and leaves, counted once however often the platform repeats."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.cog import Cog, listen
+from bot.core import Context
+from bot.domain import Member
+from bot.events import MemberJoined, MemberLeft
+
+
+class MembersCog(Cog):
+    """Records who is in the group; onboarding builds on these records."""
+
+    name = "members"
+
+    @listen(MemberJoined)
+    async def joined(self, ctx: Context, event: MemberJoined) -> None:
+        """Record (or re-record, after a leave) a member; keeps cohort and history."""
+        now = self.bot.clock.now()
+        async with self.bot.uow() as uow:
+            member = await uow.members.get(event.group_id, event.user.id)
+            if member is None:
+                member = Member(
+                    event.group_id,
+                    event.user.id,
+                    event.user.name or event.user.id,
+                    email=event.email,
+                    joined_at=now,
+                )
+            else:
+                member = replace(
+                    member,
+                    left_at=None,
+                    email=event.email or member.email,
+                    joined_at=member.joined_at if member.left_at is None else now,
+                )
+            await uow.members.save(member)
+
+    @listen(MemberLeft)
+    async def left(self, ctx: Context, event: MemberLeft) -> None:
+        """Mark a member as gone; nothing else is deleted."""
+        async with self.bot.uow() as uow:
+            member = await uow.members.get(event.group_id, event.user.id)
+            if member is not None and member.left_at is None:
+                await uow.members.save(replace(member, left_at=self.bot.clock.now()))

@@ -1,0 +1,208 @@
+"""One command tree: typed options and a permission level per command, rendered per platform."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from bot.domain import Permission
+from bot.errors import UserError
+
+ROOT = "alumni"
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+class OptionType(StrEnum):
+    """Types an option can have; each platform renders them natively where it can."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    USER = "user"
+    CHOICE = "choice"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One named option of a command."""
+
+    name: str
+    type: OptionType = OptionType.STRING
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    max_length: int = 200
+    min_value: int | None = None
+    max_value: int | None = None
+    rest: bool = False
+
+
+Handler = Callable[..., Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A leaf command: `/alumni <path...>` with options, a permission and help text keys."""
+
+    path: tuple[str, ...]
+    permission: Permission
+    help_key: str
+    options: tuple[Option, ...] = ()
+    handler: Handler | None = field(default=None, compare=False)
+    default_of_group: bool = False
+
+    @property
+    def usage(self) -> str:
+        """`/alumni path opt:<opt> [opt:<opt>]` as a member would type it."""
+        parts = [f"/{ROOT}", *self.path]
+        for opt in self.options:
+            token = f"{opt.name}:<{opt.name}>"
+            parts.append(token if opt.required else f"[{token}]")
+        return " ".join(parts)
+
+
+class CommandTree:
+    """Every command of the bot, declared once."""
+
+    def __init__(self) -> None:
+        self._commands: dict[tuple[str, ...], Command] = {}
+
+    def add(self, command: Command) -> None:
+        """Register a command; paths are at most two words (Discord's nesting limit)."""
+        if not 1 <= len(command.path) <= 2 or not all(_NAME.match(p) for p in command.path):
+            raise ValueError(f"bad command path {command.path}")
+        if command.path in self._commands:
+            raise ValueError(f"duplicate command {command.path}")
+        if len(command.path) == 1 and any(p[0] == command.path[0] for p in self._commands):
+            raise ValueError(f"{command.path[0]} is already a group")
+        if len(command.path) == 2 and (command.path[0],) in self._commands:
+            raise ValueError(f"{command.path[0]} is already a command")
+        for opt in command.options:
+            if not _NAME.match(opt.name):
+                raise ValueError(f"bad option name {opt.name}")
+        self._commands[command.path] = command
+
+    def all(self) -> list[Command]:
+        """Commands sorted by path."""
+        return sorted(self._commands.values(), key=lambda c: c.path)
+
+    def groups(self) -> dict[str, list[Command]]:
+        """Two-word commands by their first word."""
+        out: dict[str, list[Command]] = {}
+        for cmd in self.all():
+            if len(cmd.path) == 2:
+                out.setdefault(cmd.path[0], []).append(cmd)
+        return out
+
+    def resolve(self, words: tuple[str, ...]) -> tuple[Command, tuple[str, ...]]:
+        """The command the words name and the words left over; UserError if none."""
+        lowered = tuple(w.lower() for w in words)
+        if not lowered:
+            raise UserError("core.command_missing")
+        if lowered[:2] in self._commands and len(lowered) >= 2:
+            return self._commands[lowered[:2]], words[2:]
+        if lowered[:1] in self._commands:
+            return self._commands[lowered[:1]], words[1:]
+        group = self.groups().get(lowered[0])
+        if group:
+            default = next((c for c in group if c.default_of_group), None)
+            if default is not None:
+                return default, words[1:]
+            raise UserError(
+                "core.subcommand_missing",
+                group=lowered[0],
+                choices=", ".join(c.path[1] for c in group),
+            )
+        raise UserError("core.command_unknown", command=lowered[0])
+
+
+def split_command_text(text: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Split `categories add name:"Studio space" x` into words and name:value options."""
+    try:
+        tokens = shlex.split(text)
+    except ValueError as exc:
+        raise UserError("core.quote_unbalanced") from exc
+    words: list[str] = []
+    options: dict[str, str] = {}
+    for token in tokens:
+        name, sep, value = token.partition(":")
+        if sep and _NAME.match(name.lower()) and not value.startswith("//"):
+            options[name.lower()] = value
+        else:
+            words.append(token)
+    return tuple(words), options
+
+
+def convert_options(
+    command: Command, raw: dict[str, str], leftover: tuple[str, ...]
+) -> dict[str, Any]:
+    """Check and convert raw option strings to typed values; UserError names what is wrong."""
+    known = {o.name: o for o in command.options}
+    rest = next((o for o in command.options if o.rest), None)
+    raw = dict(raw)
+    if leftover:
+        if rest is None:
+            raise UserError("core.unexpected_words", words=" ".join(leftover), usage=command.usage)
+        raw[rest.name] = " ".join([*leftover, raw.get(rest.name, "")]).strip()
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise UserError("core.option_unknown", option=unknown[0], usage=command.usage)
+    out: dict[str, Any] = {}
+    for opt in command.options:
+        value = raw.get(opt.name)
+        if value is None or value == "":
+            if opt.required:
+                raise UserError("core.option_missing", option=opt.name, usage=command.usage)
+            continue
+        out[opt.name] = _convert(opt, value.strip())
+    return out
+
+
+def _convert(opt: Option, value: str) -> Any:
+    if len(value) > opt.max_length:
+        raise UserError("core.option_too_long", option=opt.name, limit=opt.max_length)
+    if opt.type is OptionType.INTEGER:
+        try:
+            number = int(value)
+        except ValueError as exc:
+            raise UserError("core.option_not_integer", option=opt.name, value=value) from exc
+        if (opt.min_value is not None and number < opt.min_value) or (
+            opt.max_value is not None and number > opt.max_value
+        ):
+            raise UserError(
+                "core.option_out_of_range",
+                option=opt.name,
+                low=opt.min_value if opt.min_value is not None else "",
+                high=opt.max_value if opt.max_value is not None else "",
+            )
+        return number
+    if opt.type is OptionType.BOOLEAN:
+        lowered = value.lower()
+        if lowered in {"yes", "true", "on", "ja", "1"}:
+            return True
+        if lowered in {"no", "false", "off", "nei", "0"}:
+            return False
+        raise UserError("core.option_not_boolean", option=opt.name, value=value)
+    if opt.type is OptionType.DATE:
+        try:
+            return date.fromisoformat(value)
+        except ValueError as exc:
+            raise UserError("core.option_not_date", option=opt.name, value=value) from exc
+    if opt.type is OptionType.CHOICE:
+        lowered = value.lower()
+        if lowered not in opt.choices:
+            raise UserError(
+                "core.option_not_choice",
+                option=opt.name,
+                value=value,
+                choices=", ".join(opt.choices),
+            )
+        return lowered
+    if opt.type is OptionType.USER:
+        return value.removeprefix("@").removeprefix("<@").removesuffix(">")
+    return value

@@ -1,0 +1,266 @@
+"""The Bot: cogs, the command tree, a middleware chain, dispatch, and the scheduler."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from bot.cog import Cog, CommandMeta, JobMeta
+from bot.commands import Command, CommandTree, convert_options
+from bot.domain import Group, Language, Permission, TrustedRole
+from bot.errors import PermissionDenied, PlatformError, StorageUnavailable, UserError
+from bot.events import (
+    ButtonPressed,
+    ChannelRef,
+    CommandInvoked,
+    Event,
+    FormSubmitted,
+    MessagePosted,
+    UserRef,
+)
+from bot.i18n import t
+from bot.messages import OutgoingMessage
+from bot.ports import Clock, Responder, UnitOfWorkFactory, Workspace
+
+log = logging.getLogger(__name__)
+
+Middleware = Callable[["Context", Event, Callable[[], Awaitable[None]]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A cog's job bound to the cog: which period is due, and what to run for it."""
+
+    name: str
+    period: Callable[[Group, datetime], str | None]
+    run: Callable[[Group, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    """Settings the core needs; built from Settings in the composition root."""
+
+    default_language: Language = Language.EN
+    default_timezone: str = "Europe/Oslo"
+    instance_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+
+@dataclass
+class Context:
+    """Everything a handler needs about the event it handles."""
+
+    bot: Bot
+    group: Group
+    user: UserRef
+    channel: ChannelRef | None = None
+    responder: Responder | None = None
+    permission: Permission = Permission.MEMBER
+
+    @property
+    def lang(self) -> Language:
+        """The group's language."""
+        return self.group.language
+
+    def t(self, key: str, /, **params: Any) -> str:
+        """A catalogue string in the group's language."""
+        return t(self.group.language, key, **params)
+
+    async def reply(self, message: OutgoingMessage, *, private: bool = True) -> None:
+        """Answer the member; logged when there is nobody to answer."""
+        if self.responder is None:
+            log.info("no responder for reply: %s", message.text)
+            return
+        await self.responder.reply(message, private=private)
+
+    async def say(self, key: str, /, *, private: bool = True, **params: Any) -> None:
+        """Answer the member with a catalogue string."""
+        await self.reply(OutgoingMessage(self.t(key, **params)), private=private)
+
+
+class Bot:
+    """The platform-neutral bot: one per process, serving every group its workspace has."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        config: CoreConfig | None = None,
+    ) -> None:
+        self.workspace = workspace
+        self.uow = uow
+        self.clock = clock
+        self.config = config or CoreConfig()
+        self.tree = CommandTree()
+        self.cogs: dict[str, Cog] = {}
+        self.jobs: list[ScheduledJob] = []
+        self.middleware: list[Middleware] = [_errors_to_member, _ignore_bots]
+        self._listeners: dict[type[Event], list[Callable[[Context, Any], Awaitable[None]]]] = {}
+        self._buttons: dict[str, Callable[[Context, ButtonPressed], Awaitable[None]]] = {}
+        self._forms: dict[str, Callable[[Context, FormSubmitted], Awaitable[None]]] = {}
+
+    def add_cog(self, cog: Cog) -> None:
+        """Register every handler a cog declares."""
+        self.cogs[cog.name] = cog
+        for attr in dir(type(cog)):
+            fn = getattr(cog, attr)
+            meta = getattr(fn, "__dict__", {})
+            cmd: CommandMeta | None = meta.get("_command")
+            if cmd is not None:
+                self.tree.add(
+                    Command(
+                        cmd.path,
+                        cmd.permission,
+                        cmd.help_key,
+                        cmd.options,
+                        fn,
+                        cmd.default_of_group,
+                    )
+                )
+            for event_type in meta.get("_listens", []):
+                self._listeners.setdefault(event_type, []).append(fn)
+            if "_button" in meta:
+                self._buttons[meta["_button"]] = fn
+            if "_form" in meta:
+                self._forms[meta["_form"]] = fn
+            if "_job" in meta:
+                job_meta: JobMeta = meta["_job"]
+                self.jobs.append(ScheduledJob(job_meta.name, partial(job_meta.period, cog), fn))
+
+    def cog(self, name: str) -> Cog:
+        """A loaded cog by name."""
+        return self.cogs[name]
+
+    async def group(self, group_id: str) -> Group:
+        """The group, created with defaults the first time it is seen."""
+        async with self.uow() as uow:
+            group = await uow.groups.get(group_id)
+            if group is None:
+                group = Group(
+                    id=group_id,
+                    platform=self.workspace.platform,
+                    language=self.config.default_language,
+                    timezone=self.config.default_timezone,
+                    settings={},
+                    created_at=self.clock.now(),
+                )
+                await uow.groups.add(group)
+            return group
+
+    async def permission_of(self, group: Group, user: UserRef) -> Permission:
+        """Admin from the platform; staff from the bot's own records; else member."""
+        if user.is_admin:
+            return Permission.ADMIN
+        async with self.uow() as uow:
+            member = await uow.members.get(group.id, user.id)
+        if member is not None and TrustedRole.STAFF.value in member.roles:
+            return Permission.STAFF
+        return Permission.MEMBER
+
+    async def handle(self, event: Event) -> None:
+        """Run an event through the middleware chain to its handlers; never raises."""
+        responder = getattr(event, "responder", None)
+        user = getattr(event, "user", None) or UserRef(id="?")
+        try:
+            group = await self.group(event.group_id)
+        except StorageUnavailable:
+            log.warning("storage unavailable while handling %s", type(event).__name__)
+            if responder is not None:
+                lang = self.config.default_language
+                await _safe_reply(responder, OutgoingMessage(t(lang, "core.storage_down")))
+            return
+        ctx = Context(self, group, user, getattr(event, "channel", None), responder)
+
+        async def call(index: int) -> None:
+            if index < len(self.middleware):
+                await self.middleware[index](ctx, event, lambda: call(index + 1))
+            else:
+                await self._dispatch(ctx, event)
+
+        await call(0)
+
+    async def _dispatch(self, ctx: Context, event: Event) -> None:
+        if isinstance(event, CommandInvoked):
+            await self._run_command(ctx, event)
+            return
+        if isinstance(event, ButtonPressed):
+            handler = self._buttons.get(event.action)
+            if handler is None:
+                raise UserError("core.button_unknown")
+            await handler(ctx, event)
+            return
+        if isinstance(event, FormSubmitted):
+            form_handler = self._forms.get(event.form_id)
+            if form_handler is None:
+                raise UserError("core.form_unknown")
+            await form_handler(ctx, event)
+            return
+        for listener in self._listeners.get(type(event), []):
+            await listener(ctx, event)
+
+    async def _run_command(self, ctx: Context, event: CommandInvoked) -> None:
+        command, leftover = self.tree.resolve(event.words)
+        # Fail closed: the level is computed before options are even looked at.
+        ctx.permission = await self.permission_of(ctx.group, ctx.user)
+        if ctx.permission.rank < command.permission.rank:
+            raise PermissionDenied(
+                "core.permission_denied", command=" ".join(command.path), level=command.permission
+            )
+        options = convert_options(command, event.options, leftover)
+        assert command.handler is not None
+        await command.handler(ctx, **options)
+
+    def commands_for(self, permission: Permission) -> list[Command]:
+        """Commands a member at this level may run."""
+        return [c for c in self.tree.all() if c.permission.rank <= permission.rank]
+
+
+async def _safe_reply(responder: Responder, message: OutgoingMessage) -> None:
+    try:
+        await responder.reply(message, private=True)
+    except Exception:
+        log.exception("could not deliver an error message to the member")
+
+
+async def _errors_to_member(
+    ctx: Context, event: Event, call_next: Callable[[], Awaitable[None]]
+) -> None:
+    """Outermost middleware: the member sees a clear message, the log gets the detail."""
+    try:
+        await call_next()
+    except UserError as exc:
+        log.info("refused %s for %s: %s", type(event).__name__, ctx.user.id, exc.key)
+        message = OutgoingMessage(ctx.t(exc.key, **exc.params))
+        if ctx.responder is not None:
+            await _safe_reply(ctx.responder, message)
+    except StorageUnavailable:
+        log.warning("storage unavailable while handling %s", type(event).__name__, exc_info=True)
+        if ctx.responder is not None:
+            await _safe_reply(ctx.responder, OutgoingMessage(ctx.t("core.storage_down")))
+    except PlatformError as exc:
+        log.warning("platform refused while handling %s: %s", type(event).__name__, exc)
+        key = (
+            "core.platform_missing_permission" if exc.missing_permission else "core.platform_error"
+        )
+        text = ctx.t(key, permission=exc.missing_permission or "", detail=str(exc))
+        if ctx.responder is not None:
+            await _safe_reply(ctx.responder, OutgoingMessage(text))
+    except Exception:
+        ref = uuid.uuid4().hex[:8]
+        log.exception("error %s while handling %s", ref, type(event).__name__)
+        if ctx.responder is not None:
+            await _safe_reply(ctx.responder, OutgoingMessage(ctx.t("core.internal_error", ref=ref)))
+
+
+async def _ignore_bots(
+    ctx: Context, event: Event, call_next: Callable[[], Awaitable[None]]
+) -> None:
+    """Bots (the bot itself included) never trigger features."""
+    if isinstance(event, MessagePosted) and event.user.is_bot:
+        return
+    await call_next()

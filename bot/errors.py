@@ -1,0 +1,30 @@
+"""Exceptions that carry a member-facing message key, and infrastructure failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class UserError(Exception):
+    """Something the member did wrong; the message key is shown in the group's language."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+class PermissionDenied(UserError):
+    """The member may not run this."""
+
+
+class StorageUnavailable(Exception):
+    """The database cannot be reached; nothing was changed."""
+
+
+class PlatformError(Exception):
+    """The platform refused a call; `missing_permission` names what the bot lacks, if known."""
+
+    def __init__(self, message: str, *, missing_permission: str | None = None) -> None:
+        super().__init__(message)
+        self.missing_permission = missing_permission

@@ -1,0 +1,250 @@
+"""Protocols the core depends on: the platform (Workspace), storage (UnitOfWork), time (Clock)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol
+
+from bot.domain import Category, Group, Member, RoleRecord
+from bot.events import ChannelRef, MessageRef
+from bot.messages import ChannelSpec, FormSpec, OutgoingMessage, RoleSpec
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a platform can do natively; the adapter degrades the rest in one place."""
+
+    native_roles: bool = True
+    threads: bool = True
+    polls: bool = False
+    forums: bool = False
+    creates_invites: bool = True
+    modals: bool = True
+    channel_prefix: str = ""
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    """What the platform says about a member right now."""
+
+    id: str
+    name: str
+    email: str | None = None
+    is_admin: bool = False
+    is_bot: bool = False
+
+
+class Responder(Protocol):
+    """Answers the member who caused an event (an interaction, a slash command, a line)."""
+
+    async def reply(self, message: OutgoingMessage, *, private: bool = True) -> None:
+        """Send an answer; private answers only the member sees."""
+
+    async def edit_reply(self, message: OutgoingMessage) -> None:
+        """Replace the last answer (progress messages)."""
+
+    async def open_form(self, form: FormSpec) -> None:
+        """Open a form for the member; the submission arrives as FormSubmitted."""
+
+    async def defer(self) -> None:
+        """Acknowledge now; the answer follows later."""
+
+
+class Workspace(Protocol):
+    """What the core can ask of a platform."""
+
+    platform: str
+    capabilities: Capabilities
+
+    async def channel_exists(self, group_id: str, channel_id: str) -> ChannelRef | None:
+        """The channel if it still exists (by id, whatever it is called now)."""
+
+    async def create_channel(self, group_id: str, spec: ChannelSpec) -> ChannelRef:
+        """Create a channel as the spec says."""
+
+    async def apply_channel_spec(self, group_id: str, channel_id: str, spec: ChannelSpec) -> bool:
+        """Restore description and permissions (not the name); True if anything changed."""
+
+    async def rename_channel(self, group_id: str, channel_id: str, name: str) -> None:
+        """Rename a channel."""
+
+    async def role_exists(self, group_id: str, role_id: str) -> bool:
+        """True if the role still exists."""
+
+    async def create_role(self, group_id: str, spec: RoleSpec) -> str:
+        """Create a role; returns its platform id."""
+
+    async def set_roles(
+        self, group_id: str, user_id: str, add: Sequence[str], remove: Sequence[str]
+    ) -> None:
+        """Grant and revoke roles for one member in as few requests as the platform allows."""
+
+    async def send(
+        self, group_id: str, channel_id: str, message: OutgoingMessage, thread_id: str | None = None
+    ) -> MessageRef:
+        """Post a message in a channel, or in a thread of it."""
+
+    async def edit(self, group_id: str, ref: MessageRef, message: OutgoingMessage) -> None:
+        """Replace a message the bot sent."""
+
+    async def open_thread(self, group_id: str, ref: MessageRef, name: str) -> str:
+        """Open a thread under a message; returns the thread id to send into."""
+
+    async def send_dm(self, group_id: str, user_id: str, message: OutgoingMessage) -> MessageRef:
+        """Send a direct message."""
+
+    async def create_invite(self, group_id: str, max_uses: int, max_age_seconds: int) -> str | None:
+        """A link that lets people join the group, or None if the platform has none."""
+
+    async def member_info(self, group_id: str, user_id: str) -> MemberInfo | None:
+        """What the platform knows about a member, or None if they are not in the group."""
+
+
+class Clock(Protocol):
+    """Tells the time; the local workspace can move it forward."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+
+
+class GroupRepository(Protocol):
+    """Groups and their settings."""
+
+    async def get(self, group_id: str) -> Group | None:
+        """One group."""
+
+    async def add(self, group: Group) -> None:
+        """Store a new group."""
+
+    async def update(self, group: Group) -> None:
+        """Store a changed group."""
+
+    async def all(self) -> list[Group]:
+        """Every group."""
+
+
+class CategoryRepository(Protocol):
+    """Categories (kinds of post) and their channels."""
+
+    async def for_group(self, group_id: str, *, include_removed: bool = False) -> list[Category]:
+        """Categories in display order."""
+
+    async def get(self, group_id: str, key: str) -> Category | None:
+        """One category by key."""
+
+    async def save(self, category: Category) -> None:
+        """Insert or update a category."""
+
+    async def by_channel(self, group_id: str, channel_id: str) -> Category | None:
+        """The category whose channel this is."""
+
+
+class RoleRepository(Protocol):
+    """Roles the bot manages (their platform ids) and who holds them."""
+
+    async def for_group(self, group_id: str) -> list[RoleRecord]:
+        """Every managed role."""
+
+    async def get(self, group_id: str, key: str) -> RoleRecord | None:
+        """One role by key."""
+
+    async def save(self, role: RoleRecord) -> None:
+        """Insert or update a role."""
+
+    async def holders(self, group_id: str, key: str) -> list[str]:
+        """User ids holding a role."""
+
+    async def grant(
+        self, group_id: str, user_id: str, key: str, source: str, by: str | None, now: datetime
+    ) -> bool:
+        """Record a grant; False if the member already held it."""
+
+    async def revoke(self, group_id: str, user_id: str, key: str) -> bool:
+        """Record a revocation; False if the member did not hold it."""
+
+
+class MemberRepository(Protocol):
+    """Members of a group."""
+
+    async def get(self, group_id: str, user_id: str) -> Member | None:
+        """One member with their roles."""
+
+    async def save(self, member: Member) -> None:
+        """Insert or update a member (roles are kept by RoleRepository)."""
+
+    async def for_group(self, group_id: str) -> list[Member]:
+        """Every member."""
+
+
+class JobRepository(Protocol):
+    """Claims that make scheduled work happen once per period."""
+
+    async def claim(
+        self, group_id: str, job: str, period: str, owner: str, now: datetime, lease_seconds: int
+    ) -> bool:
+        """Claim a period for a job; False if another claim holds or it is done."""
+
+    async def finish(self, group_id: str, job: str, period: str) -> None:
+        """Mark a claimed period done."""
+
+    async def release(self, group_id: str, job: str, period: str) -> None:
+        """Give up a claim so that a later tick retries."""
+
+    async def done(self, group_id: str, job: str, period: str) -> bool:
+        """True if the period was done."""
+
+
+class EventLog(Protocol):
+    """Platform events already handled, so duplicate deliveries are ignored."""
+
+    async def first_time(self, group_id: str, key: str, now: datetime) -> bool:
+        """Record the key; True only the first time it is seen."""
+
+
+class KeyValue(Protocol):
+    """Small per-group facts (a command hash, an alert sent)."""
+
+    async def get(self, group_id: str, key: str) -> str | None:
+        """A stored value."""
+
+    async def set(self, group_id: str, key: str, value: str) -> None:
+        """Store a value."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository; commits on clean exit, rolls back on error."""
+
+    groups: GroupRepository
+    categories: CategoryRepository
+    roles: RoleRepository
+    members: MemberRepository
+    jobs: JobRepository
+    events: EventLog
+    kv: KeyValue
+
+    async def __aenter__(self) -> UnitOfWork:
+        """Begin."""
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Commit or roll back."""
+
+    async def commit(self) -> None:
+        """Commit now (the unit stays usable)."""
+
+
+class UnitOfWorkFactory(Protocol):
+    """Makes a fresh unit of work per operation."""
+
+    def __call__(self) -> UnitOfWork:
+        """A new unit of work."""
+
+
+JSON = dict[str, Any]

@@ -1,0 +1,43 @@
+"""Making member input safe to show: no mass pings, channel names the platforms accept."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_ZWSP = "\u200b"
+_MASS = re.compile(r"@(everyone|here|channel)", re.IGNORECASE)
+# Discord <@id>, <@&role>, <#chan>; Slack <!here>, <!subteam^ID>, <@U123>.
+_ANGLE = re.compile(r"<([@#!][^>]*)>")
+_ROLE_MENTION = re.compile(r"@&")
+_CHANNEL_CHARS = re.compile(r"[^\w-]+", re.UNICODE)
+
+
+def neutralise(text: str) -> str:
+    """Defuse @everyone/@here and platform mention syntax in member-supplied text."""
+    text = _MASS.sub(lambda m: "@" + _ZWSP + m.group(1), text)
+    text = _ANGLE.sub(lambda m: "<" + _ZWSP + m.group(1) + ">", text)
+    return _ROLE_MENTION.sub("@" + _ZWSP + "&", text)
+
+
+def channel_name(name: str, max_length: int = 80) -> str:
+    """Lower-case, hyphenated, letters/digits only; '' if nothing usable is left."""
+    name = unicodedata.normalize("NFC", name).strip().lower()
+    name = _CHANNEL_CHARS.sub("-", name.replace("_", "-"))
+    name = re.sub(r"-{2,}", "-", name).strip("-")
+    return name[:max_length].rstrip("-")
+
+
+def slug(text: str, max_length: int = 40) -> str:
+    """An ASCII key made from a name: 'Studio rentals' -> 'studio-rentals'."""
+    ascii_text = (
+        unicodedata.normalize("NFKD", text.replace("ø", "o").replace("æ", "ae").replace("Ø", "O"))
+        .encode("ascii", "ignore")
+        .decode()
+    )
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:max_length].strip("-")
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut text to a limit with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,89 @@
+"""Scheduled work, claimed in the database: once per period across restarts and processes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.core import Bot
+from bot.domain import Group
+
+log = logging.getLogger(__name__)
+
+# A claim older than this is taken over: its process died between claiming and finishing.
+LEASE_SECONDS = 600
+
+
+class Scheduler:
+    """Runs each cog's jobs for every group once per period."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def tick(self, now: datetime | None = None) -> list[tuple[str, str, str]]:
+        """Run every job that is due now; returns (group, job, period) for each that ran."""
+        now = now or self.bot.clock.now()
+        ran: list[tuple[str, str, str]] = []
+        async with self.bot.uow() as uow:
+            groups = await uow.groups.all()
+        for group in groups:
+            for job in self.bot.jobs:
+                try:
+                    period = job.period(group, now)
+                except Exception:
+                    log.exception("job %s could not decide its period for %s", job.name, group.id)
+                    continue
+                if period is None:
+                    continue
+                async with self.bot.uow() as uow:
+                    claimed = await uow.jobs.claim(
+                        group.id, job.name, period, self.bot.config.instance_id, now, LEASE_SECONDS
+                    )
+                if not claimed:
+                    continue
+                try:
+                    await job.run(group, period)
+                except Exception:
+                    log.exception("job %s failed for %s period %s", job.name, group.id, period)
+                    async with self.bot.uow() as uow:
+                        await uow.jobs.release(group.id, job.name, period)
+                    continue
+                async with self.bot.uow() as uow:
+                    await uow.jobs.finish(group.id, job.name, period)
+                ran.append((group.id, job.name, period))
+        return ran
+
+    async def run_forever(self, interval: float = 60.0) -> None:
+        """Tick every `interval` seconds until cancelled; a failed tick is logged, not fatal."""
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("scheduler tick failed")
+            await asyncio.sleep(interval)
+
+
+def daily_period(group: Group, now: datetime, at: time = time(9, 0)) -> str | None:
+    """The local date once the group's clock has passed `at` that day."""
+    local = now.astimezone(ZoneInfo(group.timezone))
+    return local.date().isoformat() if local.time() >= at else None
+
+
+def weekly_period(
+    group: Group, now: datetime, weekday: int, at: time, not_before: datetime | None = None
+) -> str | None:
+    """The ISO week whose slot (weekday at local time) has passed, within that same week.
+
+    Missed weeks are never back-filled: only the slot of the current week counts, and a slot
+    before `not_before` (when the schedule started) never does.
+    """
+    tz = ZoneInfo(group.timezone)
+    local = now.astimezone(tz)
+    monday = local.date() - timedelta(days=local.weekday())
+    slot = datetime.combine(monday + timedelta(days=weekday), at, tzinfo=tz)
+    if local < slot or (not_before is not None and slot < not_before):
+        return None
+    year, week, _ = slot.isocalendar()
+    return f"{year}-W{week:02d}"

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy 2 async models, repositories returning core records, a unit of work."""

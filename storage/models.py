@@ -1,0 +1,362 @@
+"""Tables for the whole domain; later features add behaviour, not a rewrite."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Store UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Read back as aware UTC."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        date: Date,
+    }
+
+
+class GroupRow(Base):
+    """A community on one platform."""
+
+    __tablename__ = "groups"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    timezone: Mapped[str] = mapped_column(String(64))
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+
+
+class CategoryRow(Base):
+    """A kind of post and its channel (tracked by platform id, never by name)."""
+
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("group_id", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text)
+    channel_id: Mapped[str | None] = mapped_column(String(64))
+    posting: Mapped[str] = mapped_column(String(16), default="members")
+    visibility: Mapped[str] = mapped_column(String(16), default="everyone")
+    listing: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    builtin: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class RoleRow(Base):
+    """A role the bot manages: student, alumni, staff, industry, discussion, cohort roles."""
+
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("group_id", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    platform_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class MemberRow(Base):
+    """A member; kept after they leave so cohort and history survive a rejoin."""
+
+    __tablename__ = "members"
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    joined_at: Mapped[datetime | None]
+    left_at: Mapped[datetime | None]
+    invited_by: Mapped[str | None] = mapped_column(String(64))
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="SET NULL"))
+
+
+class MemberRoleRow(Base):
+    """Who holds which role, and where the grant came from (trust is auditable)."""
+
+    __tablename__ = "member_roles"
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    granted_by: Mapped[str | None] = mapped_column(String(64))
+    granted_at: Mapped[datetime]
+
+
+class CohortRow(Base):
+    """A class: programme and start year; its role name is absolute and never renamed."""
+
+    __tablename__ = "cohorts"
+    __table_args__ = (UniqueConstraint("group_id", "program", "year"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    program: Mapped[str] = mapped_column(String(100))
+    year: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(120))
+    graduates_on: Mapped[date | None]
+    graduated_at: Mapped[datetime | None]
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class InvitationRow(Base):
+    """A join code: for a cohort (from staff) or personal (from a member)."""
+
+    __tablename__ = "invitations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="SET NULL"))
+    role_key: Mapped[str] = mapped_column(String(64))
+    max_uses: Mapped[int] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime | None]
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class InvitationUseRow(Base):
+    """One redemption of a code: who invited whom."""
+
+    __tablename__ = "invitation_uses"
+    __table_args__ = (UniqueConstraint("invitation_id", "user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id", ondelete="CASCADE"))
+    group_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime]
+
+
+class RosterEntryRow(Base):
+    """An expected member of a cohort, matched by email when they join."""
+
+    __tablename__ = "roster_entries"
+    __table_args__ = (UniqueConstraint("group_id", "cohort_id", "email"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    role_key: Mapped[str] = mapped_column(String(64), default="student")
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id"))
+    matched_user_id: Mapped[str | None] = mapped_column(String(64))
+    matched_at: Mapped[datetime | None]
+
+
+class RoleRequestRow(Base):
+    """A self-chosen trusted role waiting for a staff decision."""
+
+    __tablename__ = "role_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    role_key: Mapped[str] = mapped_column(String(64))
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    review_channel_id: Mapped[str | None] = mapped_column(String(64))
+    review_message_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class CodeAttemptRow(Base):
+    """A code entry, kept briefly to lock out guessing."""
+
+    __tablename__ = "code_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime]
+    __table_args__ = (Index("ix_code_attempts_who", "group_id", "user_id", "at"),)
+
+
+class GrantQueueRow(Base):
+    """A paced, resumable role change for one member (bulk onboarding)."""
+
+    __tablename__ = "grant_queue"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(64), index=True)
+    batch: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    add_roles: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+
+
+class PromptRow(Base):
+    """A discussion question: suggested -> accepted -> posted (or rejected)."""
+
+    __tablename__ = "prompts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    bank_id: Mapped[str | None] = mapped_column(String(32))
+    theme: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    text_nb: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    suggested_by: Mapped[str | None] = mapped_column(String(64))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_posted_at: Mapped[datetime | None]
+    score: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PromptRunRow(Base):
+    """One posting of a question: its message, its thread, and when the recap went out."""
+
+    __tablename__ = "prompt_runs"
+    __table_args__ = (UniqueConstraint("group_id", "period"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    prompt_id: Mapped[int] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    posted_at: Mapped[datetime]
+    recap_at: Mapped[datetime | None]
+
+
+class PostRow(Base):
+    """A listing posted through a form (job, rental, event, sale, ...), kept after it closes."""
+
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    author_id: Mapped[str | None] = mapped_column(String(64))
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    channel_id: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    thread_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    event_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+
+
+class ActivityRow(Base):
+    """One message counted (never its text): who by role, where, reply or not, when."""
+
+    __tablename__ = "activity"
+    __table_args__ = (Index("ix_activity_group_time", "group_id", "created_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    author_role: Mapped[str] = mapped_column(String(16))
+    category_key: Mapped[str | None] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    is_reply: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+
+
+class ProfileRow(Base):
+    """A member's own profile."""
+
+    __tablename__ = "profiles"
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
+class PairOptInRow(Base):
+    """A member who wants coffee pairs."""
+
+    __tablename__ = "pair_opt_ins"
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    joined_at: Mapped[datetime]
+
+
+class PairRow(Base):
+    """One pair (or three) in one round, and whether they met."""
+
+    __tablename__ = "pairs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(64), index=True)
+    round: Mapped[str] = mapped_column(String(32))
+    user_ids: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class JobRunRow(Base):
+    """A claim on one period of one job: the database makes scheduled work happen once."""
+
+    __tablename__ = "job_runs"
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+
+
+class ProcessedEventRow(Base):
+    """A platform event already handled (Slack retries, gateway replays)."""
+
+    __tablename__ = "processed_events"
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    at: Mapped[datetime]
+
+
+class KeyValueRow(Base):
+    """Small per-group facts: a command hash, an alert already sent."""
+
+    __tablename__ = "kv"
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""Repositories: SQLAlchemy in, core records out."""

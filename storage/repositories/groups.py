@@ -1,0 +1,252 @@
+"""Groups, categories, roles and members."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+
+from bot.domain import Category, Group, Language, Member, RoleRecord
+from storage.models import CategoryRow, GroupRow, MemberRoleRow, MemberRow, RoleRow
+from storage.repositories.base import Repository, _count
+
+
+def _group(row: GroupRow) -> Group:
+    return Group(
+        id=row.id,
+        platform=row.platform,
+        language=Language(row.language),
+        timezone=row.timezone,
+        settings=dict(row.settings or {}),
+        created_at=row.created_at,
+    )
+
+
+class SqlGroupRepository(Repository):
+    """Groups and their settings."""
+
+    async def get(self, group_id: str) -> Group | None:
+        """One group."""
+        row = await self.session.get(GroupRow, group_id)
+        return _group(row) if row else None
+
+    async def add(self, group: Group) -> None:
+        """Store a new group."""
+        self.session.add(
+            GroupRow(
+                id=group.id,
+                platform=group.platform,
+                language=group.language.value,
+                timezone=group.timezone,
+                settings=dict(group.settings),
+                created_at=group.created_at,
+            )
+        )
+        await self.session.flush()
+
+    async def update(self, group: Group) -> None:
+        """Store a changed group."""
+        await self.session.execute(
+            update(GroupRow)
+            .where(GroupRow.id == group.id)
+            .values(language=group.language.value, timezone=group.timezone, settings=group.settings)
+        )
+
+    async def all(self) -> list[Group]:
+        """Every group."""
+        rows = await self.session.scalars(select(GroupRow).order_by(GroupRow.id))
+        return [_group(r) for r in rows]
+
+
+def _category(row: CategoryRow) -> Category:
+    return Category(
+        group_id=row.group_id,
+        key=row.key,
+        name=row.name,
+        description=row.description,
+        channel_id=row.channel_id,
+        posting=row.posting,
+        visibility=row.visibility,
+        listing=row.listing,
+        position=row.position,
+        removed=row.removed,
+        builtin=row.builtin,
+    )
+
+
+class SqlCategoryRepository(Repository):
+    """Categories and their channels."""
+
+    async def for_group(self, group_id: str, *, include_removed: bool = False) -> list[Category]:
+        """Categories in display order."""
+        query = select(CategoryRow).where(CategoryRow.group_id == group_id)
+        if not include_removed:
+            query = query.where(CategoryRow.removed.is_(False))
+        rows = await self.session.scalars(query.order_by(CategoryRow.position, CategoryRow.id))
+        return [_category(r) for r in rows]
+
+    async def get(self, group_id: str, key: str) -> Category | None:
+        """One category by key."""
+        row = await self._row(group_id, key)
+        return _category(row) if row else None
+
+    async def _row(self, group_id: str, key: str) -> CategoryRow | None:
+        return await self.session.scalar(
+            select(CategoryRow).where(CategoryRow.group_id == group_id, CategoryRow.key == key)
+        )
+
+    async def save(self, category: Category) -> None:
+        """Insert or update a category."""
+        row = await self._row(category.group_id, category.key)
+        if row is None:
+            row = CategoryRow(group_id=category.group_id, key=category.key)
+            self.session.add(row)
+        row.name = category.name
+        row.description = category.description
+        row.channel_id = category.channel_id
+        row.posting = category.posting
+        row.visibility = category.visibility
+        row.listing = category.listing
+        row.position = category.position
+        row.removed = category.removed
+        row.builtin = category.builtin
+        await self.session.flush()
+
+    async def by_channel(self, group_id: str, channel_id: str) -> Category | None:
+        """The category whose channel this is."""
+        row = await self.session.scalar(
+            select(CategoryRow).where(
+                CategoryRow.group_id == group_id, CategoryRow.channel_id == channel_id
+            )
+        )
+        return _category(row) if row else None
+
+
+class SqlRoleRepository(Repository):
+    """Managed roles and who holds them."""
+
+    async def for_group(self, group_id: str) -> list[RoleRecord]:
+        """Every managed role."""
+        rows = await self.session.scalars(
+            select(RoleRow).where(RoleRow.group_id == group_id).order_by(RoleRow.id)
+        )
+        return [RoleRecord(r.group_id, r.key, r.name, r.platform_id) for r in rows]
+
+    async def get(self, group_id: str, key: str) -> RoleRecord | None:
+        """One role by key."""
+        row = await self.session.scalar(
+            select(RoleRow).where(RoleRow.group_id == group_id, RoleRow.key == key)
+        )
+        return RoleRecord(row.group_id, row.key, row.name, row.platform_id) if row else None
+
+    async def save(self, role: RoleRecord) -> None:
+        """Insert or update a role."""
+        row = await self.session.scalar(
+            select(RoleRow).where(RoleRow.group_id == role.group_id, RoleRow.key == role.key)
+        )
+        if row is None:
+            row = RoleRow(group_id=role.group_id, key=role.key)
+            self.session.add(row)
+        row.name = role.name
+        row.platform_id = role.platform_id
+        await self.session.flush()
+
+    async def holders(self, group_id: str, key: str) -> list[str]:
+        """User ids holding a role."""
+        rows = await self.session.scalars(
+            select(MemberRoleRow.user_id)
+            .where(MemberRoleRow.group_id == group_id, MemberRoleRow.role_key == key)
+            .order_by(MemberRoleRow.user_id)
+        )
+        return list(rows)
+
+    async def grant(
+        self, group_id: str, user_id: str, key: str, source: str, by: str | None, now: datetime
+    ) -> bool:
+        """Record a grant; False if the member already held it."""
+        stmt = (
+            self.insert_ignore(MemberRoleRow)
+            .values(
+                group_id=group_id,
+                user_id=user_id,
+                role_key=key,
+                source=source,
+                granted_by=by,
+                granted_at=now,
+            )
+            .on_conflict_do_nothing()
+        )
+        result = await self.session.execute(stmt)
+        return _count(result)
+
+    async def revoke(self, group_id: str, user_id: str, key: str) -> bool:
+        """Record a revocation; False if the member did not hold it."""
+        result = await self.session.execute(
+            delete(MemberRoleRow).where(
+                MemberRoleRow.group_id == group_id,
+                MemberRoleRow.user_id == user_id,
+                MemberRoleRow.role_key == key,
+            )
+        )
+        return _count(result)
+
+
+class SqlMemberRepository(Repository):
+    """Members with their roles."""
+
+    async def _roles(self, group_id: str, user_id: str) -> frozenset[str]:
+        rows = await self.session.scalars(
+            select(MemberRoleRow.role_key).where(
+                MemberRoleRow.group_id == group_id, MemberRoleRow.user_id == user_id
+            )
+        )
+        return frozenset(rows)
+
+    async def get(self, group_id: str, user_id: str) -> Member | None:
+        """One member with their roles."""
+        row = await self.session.get(MemberRow, (group_id, user_id))
+        if row is None:
+            return None
+        return _member(row, await self._roles(group_id, user_id))
+
+    async def save(self, member: Member) -> None:
+        """Insert or update a member (roles are kept by the role repository)."""
+        row = await self.session.get(MemberRow, (member.group_id, member.user_id))
+        if row is None:
+            row = MemberRow(group_id=member.group_id, user_id=member.user_id)
+            self.session.add(row)
+        row.name = member.name
+        row.email = member.email
+        row.joined_at = member.joined_at
+        row.left_at = member.left_at
+        row.invited_by = member.invited_by
+        await self.session.flush()
+
+    async def for_group(self, group_id: str) -> list[Member]:
+        """Every member with roles."""
+        rows = list(
+            await self.session.scalars(
+                select(MemberRow).where(MemberRow.group_id == group_id).order_by(MemberRow.name)
+            )
+        )
+        roles: dict[str, set[str]] = {}
+        for user_id, key in await self.session.execute(
+            select(MemberRoleRow.user_id, MemberRoleRow.role_key).where(
+                MemberRoleRow.group_id == group_id
+            )
+        ):
+            roles.setdefault(user_id, set()).add(key)
+        return [_member(r, frozenset(roles.get(r.user_id, ()))) for r in rows]
+
+
+def _member(row: MemberRow, roles: frozenset[str]) -> Member:
+    return Member(
+        group_id=row.group_id,
+        user_id=row.user_id,
+        name=row.name,
+        email=row.email,
+        joined_at=row.joined_at,
+        left_at=row.left_at,
+        invited_by=row.invited_by,
+        roles=roles,
+    )

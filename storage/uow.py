@@ -1,0 +1,84 @@
+"""The unit of work: one session, one transaction, every repository."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.errors import StorageUnavailable
+from storage.repositories.groups import (
+    SqlCategoryRepository,
+    SqlGroupRepository,
+    SqlMemberRepository,
+    SqlRoleRepository,
+)
+from storage.repositories.runtime import SqlEventLog, SqlJobRepository, SqlKeyValue
+
+log = logging.getLogger(__name__)
+
+# Errors that mean "the database is not there", as opposed to a bug in a query.
+_UNAVAILABLE = (OperationalError, InterfaceError, ConnectionError, OSError)
+
+
+class SqlUnitOfWork:
+    """Commits on clean exit, rolls back on error; connection loss becomes StorageUnavailable."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        """Open a session and bind the repositories to it."""
+        self.session = self._sessions()
+        s = self.session
+        self.groups = SqlGroupRepository(s)
+        self.categories = SqlCategoryRepository(s)
+        self.roles = SqlRoleRepository(s)
+        self.members = SqlMemberRepository(s)
+        self.jobs = SqlJobRepository(s)
+        self.events = SqlEventLog(s)
+        self.kv = SqlKeyValue(s)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Commit or roll back, then close."""
+        try:
+            if exc_type is None:
+                await self.session.commit()
+            else:
+                await self.session.rollback()
+        except _UNAVAILABLE as err:
+            raise StorageUnavailable(str(err)) from err
+        except DBAPIError as err:
+            if err.connection_invalidated:
+                raise StorageUnavailable(str(err)) from err
+            raise
+        finally:
+            await self.session.close()
+        if isinstance(exc, _UNAVAILABLE) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated
+        ):
+            raise StorageUnavailable(str(exc)) from exc
+
+    async def commit(self) -> None:
+        """Commit now; the unit stays usable."""
+        await self.session.commit()
+
+
+class UnitOfWorkFactory:
+    """Makes units of work on one engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    def __call__(self) -> SqlUnitOfWork:
+        """A new unit of work."""
+        return SqlUnitOfWork(self._sessions)

@@ -1,0 +1,91 @@
+"""Migrations from empty on SQLite and PostgreSQL; scheduler claims; an unreachable database."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import inspect
+
+from storage.database import create_engine, upgrade
+from storage.models import Base
+from storage.uow import UnitOfWorkFactory
+from tests.conftest import START
+
+TABLES = set(Base.metadata.tables)
+
+
+async def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        await upgrade(engine)  # a second upgrade is a no-op
+        async with engine.connect() as conn:
+            names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
+    return names
+
+
+async def test_sqlite_upgrades_from_empty(tmp_path: Path) -> None:
+    assert await _tables(f"sqlite+aiosqlite:///{tmp_path}/m.db") >= TABLES
+
+
+async def test_postgres_upgrades_from_empty(pg_url: str) -> None:
+    assert await _tables(pg_url) >= TABLES
+
+
+async def _race(url: str) -> list[bool]:
+    engine = create_engine(url)
+    await upgrade(engine)
+    uow = UnitOfWorkFactory(engine)
+    async with uow() as u:
+        from bot.domain import Group, Language
+
+        await u.groups.add(Group("g", "local", Language.EN, "Europe/Oslo", {}, START))
+
+    async def claim(owner: str) -> bool:
+        async with uow() as u:
+            return await u.jobs.claim("g", "weekly", "2026-W34", owner, START, 600)
+
+    results = await asyncio.gather(*(claim(f"p{i}") for i in range(8)))
+    async with uow() as u:
+        await u.jobs.finish("g", "weekly", "2026-W34")
+        assert await u.jobs.done("g", "weekly", "2026-W34")
+        # A finished period is never claimed again, however old.
+        late = START + timedelta(days=30)
+        assert not await u.jobs.claim("g", "weekly", "2026-W34", "late", late, 600)
+    await engine.dispose()
+    return list(results)
+
+
+async def test_claims_are_exclusive_on_postgres(pg_url: str) -> None:
+    assert sorted(await _race(pg_url)) == [False] * 7 + [True]
+
+
+async def test_claims_are_exclusive_on_sqlite(tmp_path: Path) -> None:
+    assert sorted(await _race(f"sqlite+aiosqlite:///{tmp_path}/r.db")) == [False] * 7 + [True]
+
+
+def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": "postgresql+asyncpg://nobody:secret@127.0.0.1:1/none",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1
+    assert "DATABASE_URL" in proc.stderr
+    assert "secret" not in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
