@@ -46,6 +46,7 @@ class OutgoingMessage:
     fields: tuple[tuple[str, str], ...] = ()
     buttons: tuple[Button, ...] = ()
     image_path: str | None = None
+    file_path: str | None = None
     ping_roles: tuple[str, ...] = ()
     ping_users: tuple[str, ...] = ()
     poll: Poll | None = None

@@ -96,6 +96,11 @@ class Workspace(Protocol):
     async def send_dm(self, group_id: str, user_id: str, message: OutgoingMessage) -> MessageRef:
         """Send a direct message."""
 
+    async def send_private(
+        self, group_id: str, channel_id: str, user_id: str, message: OutgoingMessage
+    ) -> None:
+        """Show a message to one member in a channel (ephemeral where the platform can, else DM)."""
+
     async def create_invite(self, group_id: str, max_uses: int, max_age_seconds: int) -> str | None:
         """A link that lets people join the group, or None if the platform has none."""
 

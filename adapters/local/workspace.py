@@ -203,6 +203,7 @@ class LocalWorkspace:
             "buttons": [asdict(b) for b in message.buttons],
             "ping_roles": list(message.ping_roles),
             "image": message.image_path,
+            "file": message.file_path,
             "thread": None,
             "at": self.clock.now().isoformat(),
         }
@@ -261,6 +262,12 @@ class LocalWorkspace:
         self._remember_buttons(user_id, f"D:{user_id}", msg)
         self.out(render(f"[DM to {user_id}] {BOT_NAME}", msg, self.state))
         return MessageRef(f"D:{user_id}", msg["id"])
+
+    async def send_private(
+        self, group_id: str, channel_id: str, user_id: str, message: OutgoingMessage
+    ) -> None:
+        """Only that member sees it."""
+        self.show_private(user_id, message, channel_id)
 
     async def create_invite(self, group_id: str, max_uses: int, max_age_seconds: int) -> str | None:
         """A made-up link; on the terminal `!join` is how people arrive."""
@@ -324,6 +331,8 @@ def render(prefix: str, msg: dict[str, Any], state: dict[str, Any]) -> str:
         lines.append(f"    {name}: {value}")
     if msg.get("image"):
         lines.append(f"    [image: {msg['image']}]")
+    if msg.get("file"):
+        lines.append(f"    [file: {msg['file']}]")
     if msg.get("buttons"):
         lines.append("    [buttons: " + " | ".join(b["label"] for b in msg["buttons"]) + "]")
     return "\n".join(lines)
