@@ -374,11 +374,7 @@ class WebApiMixin:
         if parent is None:
             raise SlackError("thread_not_found")
         root = parent.get("thread_ts", parent["ts"])
-        msgs = [
-            m
-            for m in ch.messages
-            if m["ts"] == root or (m.get("thread_ts") == root and m.get("subtype") is None)
-        ]
+        msgs = [m for m in ch.messages if m["ts"] == root or m.get("thread_ts") == root]
         page, nxt = paginate(msgs, p, default_limit=1000)
         return {"messages": page, "has_more": bool(nxt), "response_metadata": {"next_cursor": nxt}}
 
