@@ -296,6 +296,24 @@ async def test_files_upload_v2(fake: FakeSlack, client: AsyncWebClient) -> None:
     assert e.response["error"] == "file_not_found"
 
 
+async def test_remaining_error_shapes(fake: FakeSlack, client: AsyncWebClient) -> None:
+    private = fake.add_channel("priv", is_private=True)
+    cases = [
+        (client.conversations_members(channel="C404"), "channel_not_found"),
+        (client.conversations_join(channel=private), "method_not_supported_for_channel_type"),
+        (client.users_list(cursor="bad"), "invalid_cursor"),
+        (client.usergroups_users_update(usergroup="S404", users=["U1"]), "no_such_subteam"),
+        (client.team_info(token="xoxb-unknown"), "invalid_auth"),
+    ]
+    for coro, code in cases:
+        assert (await err(coro)).response["error"] == code
+    gid = (await client.usergroups_create(name="Board"))["usergroup"]["id"]
+    e = await err(client.usergroups_users_update(usergroup=gid, users=["U404"]))
+    assert e.response["error"] == "invalid_users"
+    fake.plan = "free"
+    assert (await err(client.usergroups_list())).response["error"] == "paid_teams_only"
+
+
 async def test_apps_connections_open_token_type(fake: FakeSlack, client: AsyncWebClient) -> None:
     res = await client.apps_connections_open(app_token=fake.app_token)
     assert res["url"].startswith(f"ws://127.0.0.1:{fake.port}/socket-mode/")
@@ -411,7 +429,6 @@ async def test_http_slash_command_respond_and_modal(
     fake: FakeSlack, http_app: tuple[SlackDriver, Recorder]
 ) -> None:
     driver, rec = http_app
-    assert rec.seen == []
     d = await driver.slash_command(
         uid(fake, "alice"), fake.general_id, "/alumni", "categories add name:x"
     )
@@ -419,6 +436,7 @@ async def test_http_slash_command_respond_and_modal(
     assert fake.responses(d.response_url or "")[0]["text"] == "got categories add name:x"
     assert fake.views_opened[-1]["callback_id"] == "add-category"
     assert fake.calls_to("views.open")[0]["trigger_id"] == d.trigger_id
+    assert rec.kinds() == ["command"]
 
 
 async def test_http_signature_and_timestamp_checks(http_app: tuple[SlackDriver, Recorder]) -> None:
@@ -510,6 +528,11 @@ async def test_socket_mode_command_and_event(fake: FakeSlack) -> None:
         d = await driver.view_submission(uid(fake, "alice"), "add-category", ok)
         assert d.json == {"response_action": "errors", "errors": {"name": "required"}}
         assert fake.calls_to("apps.connections.open") == [{}]
+        await fake.send_disconnect()  # Slack's refresh: the client reconnects on a new URL
+        await fake.wait_for(lambda: fake.socket_connections == 2)
+        assert len(fake.calls_to("apps.connections.open")) == 2
+        d = await driver.slash_command(uid(fake, "bob"), fake.general_id, "/alumni", "again")
+        assert d.ack is not None and d.ack["envelope_id"] == d.envelope_id
     finally:
         await handler.close_async()
 

@@ -68,6 +68,7 @@ class FakeSlack(WebApiMixin):
         self.response_urls: dict[str, list[dict[str, Any]]] = {}
         self.acks: dict[str, dict[str, Any]] = {}
         self.socket_messages: list[dict[str, Any]] = []
+        self.socket_connections = 0
         self._rate_limits: dict[str, RateLimit] = {}
         self._rate_hits: dict[str, deque[float]] = defaultdict(deque)
         self._injected: dict[str, list[tuple[str, int, int | None]]] = defaultdict(list)
@@ -364,6 +365,7 @@ class FakeSlack(WebApiMixin):
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self._sockets.append(ws)
+        self.socket_connections += 1
         await ws.send_json(
             {
                 "type": "hello",
