@@ -387,7 +387,7 @@ async def test_forbidden_without_manage_roles_and_above_hierarchy(fake: FakeDisc
         with pytest.raises(discord.Forbidden) as above:
             await alice.add_roles(discord.Object(int(high["id"])))
         assert above.value.code == 50013 and above.value.status == 403
-        await fake.set_bot_permissions(g.id, manage_roles=False)
+        fake.set_bot_permissions(g.id, manage_roles=False)
         await fake.wait_for(lambda: not guild.me.guild_permissions.manage_roles)
         with pytest.raises(discord.Forbidden) as denied:
             await guild.create_role(name="nope")

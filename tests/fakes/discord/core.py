@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
@@ -45,6 +46,7 @@ class FakeDiscord(RestMixin, GatewayMixin, DriverMixin):
         )
         self.port = 0
         self._runner: web.AppRunner | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self._init_gateway()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -66,6 +68,8 @@ class FakeDiscord(RestMixin, GatewayMixin, DriverMixin):
 
     async def stop(self) -> None:
         """Close websockets and the server."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
         await self._close_all_gateways()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -236,19 +240,29 @@ class FakeDiscord(RestMixin, GatewayMixin, DriverMixin):
         guild = self.guild(guild_id)
         return guild.roles[guild.bot_role_id]
 
-    async def set_bot_permissions(self, guild_id: int, **flags: bool) -> None:
-        """Change the bot role's permissions, e.g. manage_roles=False (GUILD_ROLE_UPDATE)."""
+    def set_bot_permissions(self, guild_id: int, **flags: bool) -> None:
+        """Change the bot role's permissions now, e.g. manage_roles=False.
+
+        Takes effect on REST at once; GUILD_ROLE_UPDATE is dispatched in the background.
+        """
         role = self.bot_role(guild_id)
         perms = discord.Permissions(int(role["permissions"]))
         perms.update(**flags)
         role["permissions"] = str(perms.value)
-        await self.dispatch("GUILD_ROLE_UPDATE", {"guild_id": str(guild_id), "role": role})
+        self._dispatch_soon("GUILD_ROLE_UPDATE", {"guild_id": str(guild_id), "role": role})
 
-    async def set_role_position(self, guild_id: int, role_id: int, position: int) -> None:
-        """Move a role in the hierarchy (GUILD_ROLE_UPDATE)."""
+    def set_role_position(self, guild_id: int, role_id: int, position: int) -> None:
+        """Move a role in the hierarchy now (GUILD_ROLE_UPDATE in the background)."""
         role = self.role(guild_id, role_id)
         role["position"] = position
-        await self.dispatch("GUILD_ROLE_UPDATE", {"guild_id": str(guild_id), "role": role})
+        self._dispatch_soon("GUILD_ROLE_UPDATE", {"guild_id": str(guild_id), "role": role})
+
+    def _dispatch_soon(self, event: str, data: JSON) -> None:
+        if self.session_id is None:
+            return
+        task = asyncio.get_running_loop().create_task(self.dispatch(event, copy.deepcopy(data)))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # -- rate limits ---------------------------------------------------------------------------
     def set_rate_limit(
