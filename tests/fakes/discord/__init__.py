@@ -1,0 +1,1 @@
+"""Fake Discord (REST + gateway) package; import from tests.fakes.discord_fake."""
