@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
 from datetime import timedelta
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.local.workspace import GROUP_ID, LocalWorkspace, render
 from bot.commands import split_command_text
-from bot.errors import UserError
+from bot.errors import StorageUnavailable, UserError
 from bot.events import (
     ButtonPressed,
     ChannelRef,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from bot.core import Bot
     from bot.scheduler import Scheduler
 
+log = logging.getLogger(__name__)
 _CLOCK = re.compile(r"^\+(\d+)([dhm])$")
 HELP = """Lines you can type:
   /alumni <subcommand> name:value name:"value with spaces"   run a command
@@ -109,11 +111,18 @@ class Terminal:
                 await self._bang(text)
             else:
                 await self._message(text)
-            await self.scheduler.tick()
+            await self._tick()
         except UserError as exc:
             self.ws.out(t(self.bot.config.default_language, exc.key, **exc.params))
         finally:
             self.ws.save()
+
+    async def _tick(self) -> None:
+        """Let due jobs run; a database outage waits for the next line, as a server's loop would."""
+        try:
+            await self.scheduler.tick()
+        except StorageUnavailable:
+            log.warning("scheduler skipped: database unavailable", exc_info=True)
 
     async def _command(self, rest: str) -> None:
         words, options = split_command_text(rest)
