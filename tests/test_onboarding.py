@@ -41,7 +41,7 @@ async def grants(group: LocalGroup, user: str) -> list[str]:
 async def test_the_issue_script_works_exactly(engine: AsyncEngine) -> None:
     # The issue was written on 2026-11-29; from there, +1000 days passes 2029-06-15.
     lines: list[str] = []
-    terminal, _, ws = build(
+    terminal, _, _ = build(
         UnitOfWorkFactory(engine),
         state_path=None,
         out=lines.append,
@@ -324,3 +324,14 @@ async def test_grants_counted_by_role_rows(group: LocalGroup) -> None:
     async with group.uow() as uow:
         n = await uow.session.scalar(select(func.count()).select_from(MemberRoleRow))
     assert n == 1
+
+
+async def test_chosen_codes_are_checked(group: LocalGroup) -> None:
+    out = await group.run(
+        "/alumni setup", COHORT, '/alumni invite cohort:"Fashion 2026" code:FASHION26'
+    )
+    assert "Join code: `FASHION26`" in out
+    out = await group.run('/alumni invite cohort:"Fashion 2026" code:fashion26')
+    assert "already in use" in out
+    out = await group.run('/alumni invite cohort:"Fashion 2026" code:"a!"')
+    assert "can't be a join code" in out

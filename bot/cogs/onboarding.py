@@ -41,6 +41,7 @@ QUEUE_MAX_ATTEMPTS = 3
 PROGRESS_EVERY = 25
 CLAIMABLE = ("student", "alumni", "staff", "industry")
 _EMAIL = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"'.]{2,}$")
+_CUSTOM_CODE = re.compile(r"^[A-Z0-9]{6,32}$")
 _SPLIT_LINES = re.compile(r"[\n;]+")
 
 
@@ -355,13 +356,26 @@ class OnboardingCog(Cog):
             Option("cohort", required=True, max_length=120),
             Option("role", OptionType.CHOICE, choices=("student", "alumni", "staff")),
             Option("emails", max_length=50_000),
+            Option("code", max_length=32),
         ),
     )
     async def invite_cohort(
-        self, ctx: Context, cohort: str, role: str = "student", emails: str = ""
+        self,
+        ctx: Context,
+        cohort: str,
+        role: str = "student",
+        emails: str = "",
+        code: str | None = None,
     ) -> None:
         """A code, the invite link and a ready-to-paste message; a roster is matched by email."""
         c = await self._find_cohort(ctx, cohort)
+        chosen = re.sub(r"[\s-]+", "", code or "").upper()
+        if code is not None and not _CUSTOM_CODE.match(chosen):
+            raise UserError("onboarding.code_invalid", code=neutralise(code))
+        if chosen:
+            async with self.bot.uow() as uow:
+                if await uow.onboarding.invitation(ctx.group.id, chosen) is not None:
+                    raise UserError("onboarding.code_taken", code=chosen)
         await self._ensure_cohort_role(ctx.group, c)
         if ctx.responder is not None:
             await ctx.responder.defer()
@@ -375,7 +389,7 @@ class OnboardingCog(Cog):
         async with self.bot.uow() as uow:
             inv = await uow.onboarding.add_invitation(
                 gid,
-                new_code(),
+                chosen or new_code(),
                 "cohort",
                 c.id,
                 role,
