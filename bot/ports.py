@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol
 
-from bot.domain import Category, Group, Member, RoleRecord
+from bot.domain import Category, Cohort, Group, Member, RoleRecord
 from bot.events import ChannelRef, MessageRef
 from bot.messages import ChannelSpec, FormSpec, OutgoingMessage, RoleSpec
+from bot.onboarding_records import Invitation, QueuedGrant, RoleChange, RoleRequest, RosterEntry
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class Capabilities:
     creates_invites: bool = True
     modals: bool = True
     channel_prefix: str = ""
+    # Member role updates per second the bot allows itself in bulk (None: no pacing needed).
+    role_updates_per_second: float | None = None
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,140 @@ class KeyValue(Protocol):
         """Store a value."""
 
 
+class OnboardingRepository(Protocol):
+    """Cohorts, join codes, rosters, role requests, code attempts and the grant queue."""
+
+    async def add_cohort(
+        self,
+        group_id: str,
+        program: str,
+        year: int,
+        name: str,
+        graduates_on: date | None,
+        by: str | None,
+        now: datetime,
+    ) -> Cohort | None:
+        """Store a new cohort; None if the group already has one for that programme and year."""
+
+    async def cohorts(self, group_id: str) -> list[Cohort]:
+        """Every cohort of the group, oldest first."""
+
+    async def cohort(self, group_id: str, cohort_id: int) -> Cohort | None:
+        """One cohort."""
+
+    async def mark_graduated(self, group_id: str, cohort_id: int, now: datetime) -> bool:
+        """Record the graduation; False if it was already recorded (exactly once)."""
+
+    async def set_member_cohort(self, group_id: str, user_id: str, cohort_id: int) -> None:
+        """Put a member in a cohort."""
+
+    async def member_cohort(self, group_id: str, user_id: str) -> int | None:
+        """The member's cohort id."""
+
+    async def cohort_member_ids(self, group_id: str, cohort_id: int) -> list[str]:
+        """User ids of the cohort's members (including those who left)."""
+
+    async def members_by_email(self, group_id: str, emails: Sequence[str]) -> dict[str, str]:
+        """Lower-cased email -> user id, for members currently in the group."""
+
+    async def add_invitation(
+        self,
+        group_id: str,
+        code: str,
+        kind: str,
+        cohort_id: int | None,
+        role_key: str,
+        max_uses: int,
+        expires_at: datetime | None,
+        by: str | None,
+        now: datetime,
+    ) -> Invitation:
+        """Store a new join code."""
+
+    async def invitation(self, group_id: str, code: str) -> Invitation | None:
+        """A code of the group (case-insensitive)."""
+
+    async def invitation_by_id(self, group_id: str, invitation_id: int) -> Invitation | None:
+        """A code by id."""
+
+    async def has_used(self, invitation_id: int, user_id: str) -> bool:
+        """True if the member already redeemed this code."""
+
+    async def use_invitation(
+        self, group_id: str, invitation_id: int, user_id: str, now: datetime
+    ) -> bool:
+        """Count one use if any are left; False if the code is used up."""
+
+    async def code_uses(self, group_id: str, cohort_id: int) -> int:
+        """How many times codes of a cohort were redeemed."""
+
+    async def add_roster(
+        self,
+        group_id: str,
+        cohort_id: int,
+        entries: Sequence[tuple[str, str]],
+        role_key: str,
+        invitation_id: int | None,
+    ) -> int:
+        """Store (name, email) entries; returns how many were new."""
+
+    async def roster(self, group_id: str, cohort_id: int) -> list[RosterEntry]:
+        """A cohort's roster."""
+
+    async def unmatched_roster_for(self, group_id: str, email: str) -> list[RosterEntry]:
+        """Roster entries waiting for this email, newest cohort first."""
+
+    async def match_roster(self, entry_id: int, user_id: str, now: datetime) -> bool:
+        """Mark an entry matched; False if it already was."""
+
+    async def record_attempt(self, group_id: str, user_id: str, ok: bool, now: datetime) -> None:
+        """Remember a code entry."""
+
+    async def failed_attempts_since(self, group_id: str, user_id: str, since: datetime) -> int:
+        """Wrong codes entered by the member since a time."""
+
+    async def add_request(
+        self, group_id: str, user_id: str, role_key: str, cohort_id: int | None, now: datetime
+    ) -> RoleRequest:
+        """Store a pending role request."""
+
+    async def request(self, group_id: str, request_id: int) -> RoleRequest | None:
+        """One role request."""
+
+    async def pending_request(self, group_id: str, user_id: str) -> RoleRequest | None:
+        """The member's pending request, if any."""
+
+    async def pending_count(self, group_id: str, cohort_id: int) -> int:
+        """Pending requests for a cohort."""
+
+    async def set_request_message(self, request_id: int, channel_id: str, message_id: str) -> None:
+        """Remember where the request was posted for review."""
+
+    async def decide_request(
+        self, group_id: str, request_id: int, status: str, by: str, now: datetime
+    ) -> bool:
+        """Approve or deny a pending request; False if it was already decided."""
+
+    async def enqueue(
+        self, group_id: str, batch: str, changes: Sequence[RoleChange], now: datetime
+    ) -> None:
+        """Add role changes to the paced queue."""
+
+    async def pending_grants(
+        self, group_id: str, batch: str | None, limit: int
+    ) -> list[QueuedGrant]:
+        """The oldest pending changes (of one batch, or of all)."""
+
+    async def finish_grant(self, grant_id: int, now: datetime) -> None:
+        """Mark a queued change done."""
+
+    async def fail_grant(self, grant_id: int, max_attempts: int) -> None:
+        """Count a failed attempt; give up after max_attempts."""
+
+    async def batch_progress(self, group_id: str, batch: str) -> tuple[int, int]:
+        """(finished, total) rows of a batch."""
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; commits on clean exit, rolls back on error."""
 
@@ -229,6 +366,7 @@ class UnitOfWork(Protocol):
     jobs: JobRepository
     events: EventLog
     kv: KeyValue
+    onboarding: OnboardingRepository
 
     async def __aenter__(self) -> UnitOfWork:
         """Begin."""

@@ -15,6 +15,7 @@ from storage.repositories.groups import (
     SqlMemberRepository,
     SqlRoleRepository,
 )
+from storage.repositories.onboarding import SqlOnboardingRepository
 from storage.repositories.runtime import SqlEventLog, SqlJobRepository, SqlKeyValue
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
         self.jobs = SqlJobRepository(s)
         self.events = SqlEventLog(s)
         self.kv = SqlKeyValue(s)
+        self.onboarding = SqlOnboardingRepository(s)
         return self
 
     async def __aexit__(

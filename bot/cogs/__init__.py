@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from bot.cogs.members import MembersCog
+from bot.cogs.onboarding import OnboardingCog
 from bot.cogs.setup import SetupCog
 from bot.core import Bot
 
-COGS = (SetupCog, MembersCog)
+# Onboarding sees a join before MembersCog records it, to tell a newcomer from a replay.
+COGS = (SetupCog, OnboardingCog, MembersCog)
 
 
 def load_all(bot: Bot) -> Bot:
