@@ -9,12 +9,14 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.errors import StorageUnavailable
+from storage.repositories.activity import SqlActivityRepository
 from storage.repositories.groups import (
     SqlCategoryRepository,
     SqlGroupRepository,
     SqlMemberRepository,
     SqlRoleRepository,
 )
+from storage.repositories.prompts import SqlPromptRepository
 from storage.repositories.runtime import SqlEventLog, SqlJobRepository, SqlKeyValue
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,8 @@ class SqlUnitOfWork:
         self.jobs = SqlJobRepository(s)
         self.events = SqlEventLog(s)
         self.kv = SqlKeyValue(s)
+        self.prompts = SqlPromptRepository(s)
+        self.activity = SqlActivityRepository(s)
         return self
 
     async def __aexit__(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from bot.cogs.members import MembersCog
+from bot.cogs.prompts import PromptsCog
 from bot.cogs.setup import SetupCog
 from bot.core import Bot
 
-COGS = (SetupCog, MembersCog)
+COGS = (SetupCog, MembersCog, PromptsCog)
 
 
 def load_all(bot: Bot) -> Bot:
