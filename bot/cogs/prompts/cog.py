@@ -182,6 +182,12 @@ class PromptsCog(Cog):
         for p in plan.requeue:
             await uow.prompts.requeue(group.id, p.id)
 
+    async def _rearm_alert(self, uow: UnitOfWork, group: Group) -> None:
+        """Once the queue is long enough again, the next shortage alerts staff again."""
+        queue = await uow.prompts.for_group(group.id, PromptStatus.ACCEPTED)
+        if len(queue) >= LOW_QUEUE and await uow.kv.get(group.id, LOW_ALERT_KEY) == "1":
+            await uow.kv.set(group.id, LOW_ALERT_KEY, "0")
+
     async def _alert_low(self, uow: UnitOfWork, group: Group, remaining: int) -> None:
         """Tell staff once when the queue runs low; again only after it was refilled."""
         sent = await uow.kv.get(group.id, LOW_ALERT_KEY) == "1"
@@ -331,6 +337,7 @@ class PromptsCog(Cog):
             )
             if answers:
                 await uow.kv.set(ctx.group.id, _poll_key(prompt.id), json.dumps(answers))
+            await self._rearm_alert(uow, ctx.group)
         await ctx.say("prompts.added", text=clean, theme=theme)
 
     @command(
@@ -409,6 +416,7 @@ class PromptsCog(Cog):
                 raise UserError(
                     "prompts.already_decided", status=ctx.t(f"prompts.status_{prompt.status.value}")
                 )
+            await self._rearm_alert(uow, ctx.group)
         who = neutralise(ctx.user.name or ctx.user.id)
         outcome = ctx.t(f"prompts.decided_{status.value}", name=who)
         if event.message is not None:
