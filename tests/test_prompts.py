@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from pathlib import Path
 
@@ -85,7 +86,7 @@ async def test_a_simulated_year_with_a_restart(engine: AsyncEngine, tmp_path: Pa
     texts = [question_text(m) for m in posted]
     assert len(set(texts)) == 52
     themes = [BANK_THEME[t] for t in texts]
-    assert all(a != b for a, b in zip(themes, themes[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(themes))
     assert {BANK_THEME[t] for t in texts} == {
         "making",
         "studying",
@@ -281,7 +282,8 @@ async def test_staff_questions_go_first_as_polls_where_the_platform_has_them(
 ) -> None:
     await group.run("/alumni setup")
     out = await group.run(
-        '/alumni prompt add theme:industry options:"Yes|No|It depends" text:"Should we boycott fur?"'
+        "/alumni prompt add theme:industry"
+        ' options:"Yes|No|It depends" text:"Should we boycott fur?"'
     )
     assert 'Added to the queue (industry): "Should we boycott fur?"' in out
     out = await group.run('/alumni prompt add options:"Yes" text:"One answer?"')

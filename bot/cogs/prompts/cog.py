@@ -445,7 +445,10 @@ class PromptsCog(Cog):
             queue = await uow.prompts.for_group(ctx.group.id, PromptStatus.ACCEPTED)
             pending = await uow.prompts.for_group(ctx.group.id, PromptStatus.SUGGESTED)
             runs = await uow.prompts.runs(ctx.group.id)
-        lines = [self._schedule_line(ctx, now), ctx.t("prompts.queue_title", count=len(queue))]
+        lines = [
+            await self._schedule_line(ctx, now),
+            ctx.t("prompts.queue_title", count=len(queue)),
+        ]
         queue.sort(key=lambda p: (p.bank_id is not None, p.id))
         for p in queue[:5]:
             lines.append(f"- [{p.theme}] {clip(p.text_in(ctx.lang.value), 140)} (#{p.id})")
@@ -455,11 +458,18 @@ class PromptsCog(Cog):
         lines.append(ctx.t("prompts.posted_count", count=len(runs)))
         await ctx.reply(OutgoingMessage("\n".join(lines)))
 
-    def _schedule_line(self, ctx: Context, now: datetime) -> str:
+    async def _schedule_line(self, ctx: Context, now: datetime) -> str:
         s = Schedule.of(ctx.group)
         days = DAYS_NB if ctx.lang.value == "nb" else DAYS
         key = "prompts.schedule_paused" if s.paused else "prompts.schedule_now"
+        async with self.bot.uow() as uow:
+            runs = [
+                r for r in await uow.prompts.runs(ctx.group.id) if not r.period.startswith(MANUAL)
+            ]
         nxt = s.next_slot(now)
+        if runs and nxt - runs[-1].posted_at < MIN_GAP:
+            # A late question just went out: it takes the place of this slot.
+            nxt = s.next_slot(nxt)
         return ctx.t(
             key,
             day=days[s.weekday],
@@ -514,7 +524,7 @@ class PromptsCog(Cog):
         if (day, time, timezone) != (None, None, None):
             # A slot that already passed this week does not fire the moment it is set.
             await self._save_schedule(ctx, replace(s, not_before=self.bot.clock.now()))
-        await ctx.reply(OutgoingMessage(self._schedule_line(ctx, self.bot.clock.now())))
+        await ctx.reply(OutgoingMessage(await self._schedule_line(ctx, self.bot.clock.now())))
 
     @command("prompt pause", permission=Permission.STAFF, help_key="prompts.pause_help")
     async def pause(self, ctx: Context) -> None:
@@ -527,7 +537,7 @@ class PromptsCog(Cog):
         """Start the weekly question again from the next slot."""
         s = replace(Schedule.of(ctx.group), paused=False, not_before=self.bot.clock.now())
         await self._save_schedule(ctx, s)
-        await ctx.reply(OutgoingMessage(self._schedule_line(ctx, self.bot.clock.now())))
+        await ctx.reply(OutgoingMessage(await self._schedule_line(ctx, self.bot.clock.now())))
 
     @command("prompt now", permission=Permission.STAFF, help_key="prompts.now_help")
     async def now(self, ctx: Context) -> None:
