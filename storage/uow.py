@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.errors import StorageUnavailable
+from storage.repositories.activity import SqlActivityRepository
 from storage.repositories.groups import (
     SqlCategoryRepository,
     SqlGroupRepository,
@@ -16,6 +17,7 @@ from storage.repositories.groups import (
     SqlRoleRepository,
 )
 from storage.repositories.onboarding import SqlOnboardingRepository
+from storage.repositories.prompts import SqlPromptRepository
 from storage.repositories.runtime import SqlEventLog, SqlJobRepository, SqlKeyValue
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ class SqlUnitOfWork:
         self.events = SqlEventLog(s)
         self.kv = SqlKeyValue(s)
         self.onboarding = SqlOnboardingRepository(s)
+        self.prompts = SqlPromptRepository(s)
+        self.activity = SqlActivityRepository(s)
         return self
 
     async def __aexit__(

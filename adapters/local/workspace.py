@@ -202,6 +202,12 @@ class LocalWorkspace:
             "fields": [list(f) for f in message.fields],
             "buttons": [asdict(b) for b in message.buttons],
             "ping_roles": list(message.ping_roles),
+            "ping_users": list(message.ping_users),
+            "poll": (
+                {"question": message.poll.question, "answers": list(message.poll.answers)}
+                if message.poll
+                else None
+            ),
             "image": message.image_path,
             "file": message.file_path,
             "thread": None,
@@ -318,7 +324,8 @@ class LocalWorkspace:
 def render(prefix: str, msg: dict[str, Any], state: dict[str, Any]) -> str:
     """A message as the terminal shows it."""
     pings = " ".join(
-        "@" + state["roles"].get(r, {"name": r})["name"] for r in msg.get("ping_roles", [])
+        ["@" + state["roles"].get(r, {"name": r})["name"] for r in msg.get("ping_roles", [])]
+        + ["@" + u for u in msg.get("ping_users", [])]
     )
     head = (
         f"{prefix}: "
@@ -329,6 +336,8 @@ def render(prefix: str, msg: dict[str, Any], state: dict[str, Any]) -> str:
     lines = [head + body]
     for name, value in msg.get("fields", []):
         lines.append(f"    {name}: {value}")
+    if msg.get("poll"):
+        lines.append("    [poll: " + " | ".join(msg["poll"]["answers"]) + "]")
     if msg.get("image"):
         lines.append(f"    [image: {msg['image']}]")
     if msg.get("file"):

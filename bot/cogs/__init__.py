@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from bot.cogs.members import MembersCog
 from bot.cogs.onboarding import OnboardingCog
+from bot.cogs.prompts import PromptsCog
 from bot.cogs.setup import SetupCog
 from bot.core import Bot
 
 # Onboarding sees a join before MembersCog records it, to tell a newcomer from a replay.
-COGS = (SetupCog, OnboardingCog, MembersCog)
+COGS = (SetupCog, OnboardingCog, MembersCog, PromptsCog)
 
 
 def load_all(bot: Bot) -> Bot:

@@ -1,0 +1,205 @@
+"""Pure decisions of the weekly question: the schedule, which question is next, the refill."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.cogs.prompts.bank import THEMES, BankQuestion
+from bot.domain import Group
+from bot.prompts_records import Prompt
+from bot.scheduler import weekly_period
+
+DAYS: tuple[str, ...] = (
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+DAYS_NB: tuple[str, ...] = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
+_TIME = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
+NOT_AGAIN_WITHIN = timedelta(days=365)
+# A late question (posted on coming back) takes the place of a slot that follows it this closely.
+MIN_GAP = timedelta(days=3)
+QUEUE_TARGET = 5
+LOW_QUEUE = 3
+MAX_LENGTH = 300
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a group's question goes out; stored in group.settings["prompts"]."""
+
+    weekday: int = 0
+    at: time = time(10, 0)
+    timezone: str = "Europe/Oslo"
+    paused: bool = False
+    not_before: datetime | None = None
+
+    @classmethod
+    def of(cls, group: Group) -> Schedule:
+        """The group's schedule; a group that never set one starts when it was created."""
+        raw = group.settings.get("prompts") or {}
+        hh, mm = (int(x) for x in str(raw.get("time", "10:00")).split(":"))
+        not_before = raw.get("not_before")
+        return cls(
+            weekday=int(raw.get("day", 0)),
+            at=time(hh, mm),
+            timezone=str(raw.get("timezone") or group.timezone or "Europe/Oslo"),
+            paused=bool(raw.get("paused", False)),
+            not_before=datetime.fromisoformat(not_before) if not_before else group.created_at,
+        )
+
+    def to_settings(self) -> dict[str, object]:
+        """The JSON stored in group.settings["prompts"]."""
+        return {
+            "day": self.weekday,
+            "time": f"{self.at:%H:%M}",
+            "timezone": self.timezone,
+            "paused": self.paused,
+            "not_before": self.not_before.isoformat() if self.not_before else None,
+        }
+
+    def slot_in_week_of(self, now: datetime) -> datetime:
+        """The slot in the (local) week that contains `now`."""
+        tz = ZoneInfo(self.timezone)
+        local = now.astimezone(tz)
+        monday = local.date() - timedelta(days=local.weekday())
+        return datetime.combine(monday + timedelta(days=self.weekday), self.at, tzinfo=tz)
+
+    def next_slot(self, now: datetime) -> datetime:
+        """The next time a question is due."""
+        slot = self.slot_in_week_of(now)
+        if slot <= now:
+            slot = self.slot_in_week_of(now + timedelta(days=7))
+        return slot
+
+
+def due_period(group: Group, now: datetime) -> str | None:
+    """The ISO week whose question is due now, or None.
+
+    This week's slot once it has passed (bot.scheduler.weekly_period). Before it, last week's
+    slot is still owed if it was missed: a bot that was down over it posts on coming back,
+    until the next slot takes over. Never older slots: no backlog of missed weeks.
+    """
+    schedule = Schedule.of(group)
+    if schedule.paused:
+        return None
+    local_group = replace(group, timezone=schedule.timezone)
+    this_slot = schedule.slot_in_week_of(now)
+    if now >= this_slot:
+        return weekly_period(local_group, now, schedule.weekday, schedule.at, schedule.not_before)
+    previous = schedule.slot_in_week_of(now - timedelta(days=7))
+    if schedule.not_before is not None and previous < schedule.not_before:
+        return None
+    year, week, _ = previous.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def hour_period(group: Group, now: datetime) -> str | None:
+    """The current UTC hour: recaps are looked for once an hour."""
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+def normalised(text: str) -> str:
+    """A question's identity for duplicates: case and spacing ignored."""
+    return " ".join(text.casefold().split()).rstrip("?!. ")
+
+
+def parse_time(value: str) -> time | None:
+    """`10:00` or `9.30`; None if it is not a time of day."""
+    match = _TIME.match(value.strip())
+    return time(int(match.group(1)), int(match.group(2))) if match else None
+
+
+def parse_day(value: str) -> int | None:
+    """A weekday by its English or Norwegian name."""
+    value = value.strip().lower()
+    for names in (DAYS, DAYS_NB):
+        if value in names:
+            return names.index(value)
+    return None
+
+
+def choose(queue: Iterable[Prompt], last_theme: str | None, now: datetime) -> Prompt | None:
+    """The next question: never the last one's theme, never one posted within a year.
+
+    Questions staff added or accepted come before the bank's; then oldest first.
+    """
+    year_ago = now - NOT_AGAIN_WITHIN
+    eligible = [
+        p
+        for p in queue
+        if p.theme != last_theme and (p.last_posted_at is None or p.last_posted_at <= year_ago)
+    ]
+    eligible.sort(key=lambda p: (p.bank_id is not None, p.id))
+    return eligible[0] if eligible else None
+
+
+@dataclass(frozen=True)
+class Refill:
+    """Questions to add to the accepted queue: new ones from the bank, or posted ones back."""
+
+    from_bank: tuple[BankQuestion, ...]
+    requeue: tuple[Prompt, ...]
+
+
+def plan_refill(
+    bank: Iterable[BankQuestion],
+    held_bank_ids: set[str],
+    queue: list[Prompt],
+    posted: list[Prompt],
+    now: datetime,
+) -> Refill:
+    """Top the queue up to QUEUE_TARGET, spreading themes, least recently asked theme first.
+
+    Within a theme, questions that drew more replies (score) come back first; a question
+    posted within the last year never comes back.
+    """
+    need = QUEUE_TARGET - len(queue)
+    if need <= 0:
+        return Refill((), ())
+    year_ago = now - NOT_AGAIN_WITHIN
+    candidates: dict[str, list[tuple[tuple[int, int, int], BankQuestion | Prompt]]] = {}
+    for i, q in enumerate(bank):
+        if q.id not in held_bank_ids:
+            candidates.setdefault(q.theme, []).append(((0, 0, i), q))
+    for p in posted:
+        if p.last_posted_at is not None and p.last_posted_at <= year_ago:
+            candidates.setdefault(p.theme, []).append(((-p.score, 1, p.id), p))
+    for options in candidates.values():
+        options.sort(key=lambda c: c[0])
+    in_queue: dict[str, int] = {}
+    for p in queue:
+        in_queue[p.theme] = in_queue.get(p.theme, 0) + 1
+    last_asked: dict[str, datetime] = {}
+    for p in posted:
+        if p.last_posted_at and p.last_posted_at > last_asked.get(
+            p.theme, datetime.min.replace(tzinfo=UTC)
+        ):
+            last_asked[p.theme] = p.last_posted_at
+    order = {theme: i for i, theme in enumerate(THEMES)}
+    from_bank: list[BankQuestion] = []
+    requeue: list[Prompt] = []
+    oldest = datetime.min.replace(tzinfo=UTC)
+    for _ in range(need):
+        themes = [t for t, opts in candidates.items() if opts]
+        if not themes:
+            break
+        theme = min(
+            themes,
+            key=lambda t: (in_queue.get(t, 0), last_asked.get(t, oldest), order.get(t, 99)),
+        )
+        _, picked = candidates[theme].pop(0)
+        in_queue[theme] = in_queue.get(theme, 0) + 1
+        if isinstance(picked, BankQuestion):
+            from_bank.append(picked)
+        else:
+            requeue.append(picked)
+    return Refill(tuple(from_bank), tuple(requeue))

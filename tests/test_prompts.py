@@ -1,0 +1,361 @@
+"""Weekly discussion questions through the local workspace."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.activity import record
+from bot.cogs.prompts import PromptsCog
+from bot.cogs.prompts.bank import load_bank
+from bot.domain import Language, Member
+from bot.events import UserRef
+from bot.ports import Capabilities
+from bot.prompts_records import PromptStatus
+from storage.models import ActivityRow
+from tests.conftest import START, LocalGroup, make_group
+
+TITLE = "Question of the week"
+BANK_THEME = {q.en: q.theme for q in load_bank()}
+
+
+def questions(g: LocalGroup, channel: str = "discussion") -> list[dict[str, object]]:
+    """The bot's questions in #discussion, oldest first."""
+    return [m for m in g.messages(channel) if m["title"] in (TITLE, "Ukens spørsmål")]
+
+
+def question_text(msg: dict[str, object]) -> str:
+    return str(msg["text"]).splitlines()[0]
+
+
+def thread_messages(g: LocalGroup, msg: dict[str, object]) -> list[dict[str, object]]:
+    return list(g.ws.state["threads"][str(msg["thread"])]["messages"])
+
+
+async def give_role(g: LocalGroup, user_id: str, role: str) -> None:
+    async with g.uow() as uow:
+        await uow.roles.grant("local", user_id, role, "test", None, START)
+
+
+async def test_the_issue_script(group: LocalGroup) -> None:
+    await group.run("/alumni setup")
+    assert questions(group) == []
+    out = await group.run("!clock +7d", "!show #discussion")
+    assert len(questions(group)) == 1
+    assert TITLE in out
+    await group.run(*["!clock +1h"] * 12)
+    assert len(questions(group)) == 1
+    await group.run("!clock +7d")
+    assert len(questions(group)) == 2
+    first, second = questions(group)
+    assert question_text(first) != question_text(second)
+
+
+async def test_setup_does_not_post_and_each_question_has_a_thread_and_a_ping(
+    group: LocalGroup,
+) -> None:
+    await group.run("/alumni setup", "!clock +1h", "!clock +12h")
+    # Setup ran at 09:00 on a Monday; the 10:00 slot that day is the first one.
+    assert len(questions(group)) == 1
+    msg = questions(group)[0]
+    assert msg["thread"] is not None
+    role_id = next(k for k, r in group.ws.state["roles"].items() if r["name"] == "discussion")
+    assert msg["ping_roles"] == [role_id]
+    assert question_text(msg) in BANK_THEME
+
+
+async def test_a_simulated_year_with_a_restart(engine: AsyncEngine, tmp_path: Path) -> None:
+    path = tmp_path / "ws.json"
+    g = make_group(engine, path=path)
+    await g.run("/alumni setup")
+    for _ in range(182):
+        await g.run("!clock +1d")
+    half = len(questions(g))
+    assert half == 26
+    # The process restarts: a new bot on the same database and the saved workspace.
+    g = make_group(engine, path=path)
+    assert len(questions(g)) == half
+    for _ in range(182):
+        await g.run("!clock +1d")
+    posted = questions(g)
+    assert len(posted) == 52
+    texts = [question_text(m) for m in posted]
+    assert len(set(texts)) == 52
+    themes = [BANK_THEME[t] for t in texts]
+    assert all(a != b for a, b in itertools.pairwise(themes))
+    assert {BANK_THEME[t] for t in texts} == {
+        "making",
+        "studying",
+        "careers",
+        "industry",
+        "critique",
+        "group",
+    }
+    # Every question got exactly one recap in its thread, a week later.
+    for m in posted[:-1]:
+        recaps = [x for x in thread_messages(g, m) if x["author"] == "alumnibot"]
+        assert len(recaps) == 1
+
+
+async def test_down_over_the_slot_posts_on_return_and_never_a_backlog(group: LocalGroup) -> None:
+    await group.run("/alumni setup", "!clock +1d")
+    assert len(questions(group)) == 1  # Monday's slot was missed; it posts on Tuesday
+    await group.run("!clock +6d")
+    assert len(questions(group)) == 1  # Monday 09:00: this week's slot is still ahead
+    await group.run("!clock +1h")
+    assert len(questions(group)) == 2
+    await group.run("!clock +35d")  # down for five weeks
+    assert len(questions(group)) == 3
+    await group.run("!clock +1h", "!clock +1d")
+    assert len(questions(group)) == 3
+
+
+async def test_replies_are_counted_by_role_and_recapped_a_week_later(group: LocalGroup) -> None:
+    await group.run(
+        "/alumni setup", "!join kari", "!join ola", "!join per", "!join ida", "!join nils"
+    )
+    for user, role in (("kari", "student"), ("ola", "student"), ("per", "alumni")):
+        await give_role(group, user, role)
+    await give_role(group, "ida", "staff")
+    await group.run("!clock +1d")
+    await group.run(
+        "!as kari",
+        "!in #discussion",
+        "Not in the thread: this one does not count",
+        "!in thread",
+        "I think handmade matters",
+        "!as ola",
+        "I disagree",
+        "!as per",
+        "From ten years in production: it depends",
+        "!as ida",
+        "Good points",
+        "!as nils",
+        "Me too",
+        "!clock +6d",
+    )
+    msg = questions(group)[0]
+    assert [m for m in thread_messages(group, msg) if m["author"] == "alumnibot"] == []
+    out = await group.run("!clock +1d")
+    recap = [m for m in thread_messages(group, msg) if m["author"] == "alumnibot"]
+    assert len(recap) == 1
+    text = str(recap[0]["text"])
+    assert "5 replies" in text and "2 from students" in text and "1 from alumni" in text
+    assert "1 from staff" in text and "1 from members without a role" in text
+    assert "Discussion question 2026-W34" in out
+    review = group.messages("staff-review")[-1]
+    assert "drew 5 replies" in str(review["text"])
+    assert ["students", "2"] in review["fields"]
+    async with group.uow() as uow:
+        posted = await uow.prompts.for_group("local", PromptStatus.POSTED)
+    assert [p.score for p in posted if p.text == question_text(msg)] == [5]
+    # Another week: no second recap for the same question.
+    await group.run("!clock +7d", "!clock +7d")
+    recap = [m for m in thread_messages(group, msg) if m["author"] == "alumnibot"]
+    assert len(recap) == 1
+
+
+async def test_a_message_recorded_by_two_features_counts_once(group: LocalGroup) -> None:
+    await group.run("/alumni setup")
+    user = UserRef("kari", "kari")
+    async with group.uow() as uow:
+        await uow.members.save(Member("local", "kari", "kari", roles=frozenset()))
+        first = await record(
+            uow, "local", user, "C1", "T1", True, START, "discussion", message_id="M9"
+        )
+        second = await record(
+            uow, "local", user, "C1", "T1", True, START, "discussion", message_id="M9"
+        )
+        await record(uow, "local", user, "C1", "T1", True, START, "discussion", message_id="M10")
+    assert (first, second) == (True, False)
+    async with group.uow() as uow:
+        assert await uow.activity.count_by_role("local", "T1") == {"member": 2}
+    async with group.uow.engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(ActivityRow)) == 2
+
+
+async def test_suggestion_accepted_by_staff_is_posted_with_credit(group: LocalGroup) -> None:
+    await group.run("/alumni setup", "!join lise")
+    out = await group.run(
+        "!as lise", '/alumni prompt suggest text:"Should   graduation shows be open to @everyone?"'
+    )
+    assert "Staff will look at your question" in out
+    review = group.messages("staff-review")[-1]
+    assert [b["label"] for b in review["buttons"]] == ["Accept", "Reject"]  # type: ignore[attr-defined]
+    assert "@everyone" not in str(review["text"])
+    # A member cannot accept their own suggestion.
+    out = await group.run("!in #staff-review", "!press Accept")
+    assert "Only staff can accept" in out
+    async with group.uow() as uow:
+        assert [p.status for p in await uow.prompts.for_group("local")] == [PromptStatus.SUGGESTED]
+    out = await group.run("!as owner", "!press Accept")
+    assert "Accepted by owner" in out
+    assert "Your question was accepted" in out
+    out = await group.run("!press Accept")
+    assert "already handled" in out
+    await group.run("!clock +2h")
+    msg = questions(group)[0]
+    assert "graduation shows be open" in str(msg["text"])
+    assert "Suggested by lise." in str(msg["text"])
+    assert msg["ping_users"] == ["lise"]
+
+
+async def test_rejected_suggestion_is_never_posted(group: LocalGroup) -> None:
+    await group.run("/alumni setup", "!join lise", "!as lise")
+    await group.run('/alumni prompt suggest text:"What is the best colour?"')
+    out = await group.run("!as owner", "!in #staff-review", "!press Reject")
+    assert "Rejected by owner" in out
+    assert "decided not to use your question" in out
+    for _ in range(5):
+        await group.run("!clock +7d")
+    assert all("best colour" not in str(m["text"]) for m in questions(group))
+
+
+async def test_bad_suggestions_are_refused_with_a_message(group: LocalGroup) -> None:
+    await group.run("/alumni setup", "!join lise", "!as lise")
+    out = await group.run("/alumni prompt suggest")
+    assert "Write the question after the command" in out
+    out = await group.run('/alumni prompt suggest text:"    "')
+    assert "Write the question after the command" in out
+    out = await group.run(f'/alumni prompt suggest text:"{"x" * 301}"')
+    assert "301 characters long; keep it to 300" in out
+    async with group.uow() as uow:
+        assert await uow.prompts.for_group("local") == []
+    await group.run('/alumni prompt suggest text:"Is fast fashion ever OK?"')
+    out = await group.run('/alumni prompt suggest text:"is FAST   fashion ever ok"')
+    assert 'already there (suggested, waiting for staff): "Is fast fashion ever OK?"' in out
+    bank = load_bank()[0]
+    out = await group.run(f'/alumni prompt suggest text:"{bank.en.upper()}"')
+    assert "in the bot's question bank" in out
+    async with group.uow() as uow:
+        assert len(await uow.prompts.for_group("local")) == 1
+
+
+async def test_schedule_pause_resume_and_permissions(group: LocalGroup) -> None:
+    await group.run("/alumni setup", "!join lise")
+    out = await group.run("!as lise", "/alumni prompt schedule day:friday", "/alumni prompt now")
+    assert out.count("Only staff members can run") == 2
+    out = await group.run("!as owner", "/alumni prompt schedule time:25:00")
+    assert "not a time of day" in out
+    out = await group.run("/alumni prompt schedule timezone:Mars/Base")
+    assert "Mars/Base" in out
+    out = await group.run("/alumni prompt schedule day:wednesday time:18:30")
+    assert "every wednesday at 18:30 (Europe/Oslo). Next: 2026-08-19 18:30" in out
+    await group.run("!clock +1d")  # Tuesday: nothing on Monday any more
+    assert questions(group) == []
+    await group.run("!clock +1d", "!clock +10h")  # Wednesday 19:00
+    assert len(questions(group)) == 1
+    out = await group.run("/alumni prompt pause")
+    assert "paused" in out
+    for _ in range(3):
+        await group.run("!clock +7d")
+    assert len(questions(group)) == 1
+    out = await group.run("/alumni prompt resume")
+    assert "Next:" in out
+    assert len(questions(group)) == 1  # resuming does not post a missed slot at once
+    await group.run("!clock +7d")
+    assert len(questions(group)) == 2
+    out = await group.run("/alumni prompt now")
+    assert "Posted in #discussion" in out
+    assert len(questions(group)) == 3
+
+
+async def test_members_join_and_leave_the_discussion_role(group: LocalGroup) -> None:
+    await group.run("/alumni setup", "!join lise", "!as lise")
+    out = await group.run("/alumni prompt join", "!show roles lise")
+    assert "pinged when a new question" in out and "lise: discussion" in out
+    # The discussion role is not a trusted one: lise is still a member.
+    out = await group.run('/alumni prompt add text:"Why?"')
+    assert "Only staff members can run" in out
+    out = await group.run("/alumni prompt leave", "!show roles lise")
+    assert "lise: (no roles)" in out
+    async with group.uow() as uow:
+        assert await uow.roles.holders("local", "discussion") == []
+
+
+async def test_staff_questions_go_first_as_polls_where_the_platform_has_them(
+    group: LocalGroup,
+) -> None:
+    await group.run("/alumni setup")
+    out = await group.run(
+        "/alumni prompt add theme:industry"
+        ' options:"Yes|No|It depends" text:"Should we boycott fur?"'
+    )
+    assert 'Added to the queue (industry): "Should we boycott fur?"' in out
+    out = await group.run('/alumni prompt add options:"Yes" text:"One answer?"')
+    assert "2 to 10 answers" in out
+    await group.run("/alumni prompt now")
+    text_msg = questions(group)[-1]
+    assert "Should we boycott fur?" in str(text_msg["text"])
+    assert "- It depends" in str(text_msg["text"]) and text_msg["poll"] is None
+    group.ws.capabilities = Capabilities(polls=True)
+    await group.run('/alumni prompt add options:"Paper|3D" text:"Paper or 3D patterns?"')
+    await group.run("/alumni prompt now")
+    poll_msg = questions(group)[-1]
+    assert poll_msg["poll"] == {"question": "Paper or 3D patterns?", "answers": ["Paper", "3D"]}
+
+
+async def test_staff_are_alerted_once_when_the_queue_runs_low(group: LocalGroup) -> None:
+    cog = group.bot.cog("prompts")
+    assert isinstance(cog, PromptsCog)
+    bank = load_bank()
+    cog.bank = tuple(next(q for q in bank if q.theme == t) for t in ("making", "studying", "group"))
+    await group.run("/alumni setup", "/alumni prompt now")
+    alerts = [m for m in group.messages("staff-review") if "questions are left" in str(m["text"])]
+    assert len(alerts) == 1 and "Only 2 discussion" in str(alerts[0]["text"])
+    await group.run("/alumni prompt now")
+    alerts = [m for m in group.messages("staff-review") if "questions are left" in str(m["text"])]
+    assert len(alerts) == 1
+    await group.run("/alumni prompt now")
+    out = await group.run("/alumni prompt now")
+    assert "no question to post" in out
+    for i in range(3):
+        await group.run(f'/alumni prompt add theme:careers text:"Career question {i}?"')
+    await group.run("/alumni prompt now")  # 2 left again after a refill: a new alert
+    alerts = [m for m in group.messages("staff-review") if "questions are left" in str(m["text"])]
+    assert len(alerts) == 2
+
+
+async def test_norwegian_group_gets_norwegian_questions(engine: AsyncEngine) -> None:
+    g = make_group(engine, Language.NB)
+    await g.run("/alumni setup", "!clock +7d")
+    msg = questions(g, "diskusjon")[0]
+    assert msg["title"] == "Ukens spørsmål"
+    nb_texts = {q.nb for q in load_bank()}
+    assert question_text(msg) in nb_texts
+
+
+async def test_a_question_drawing_more_replies_comes_back_sooner_after_a_year(
+    group: LocalGroup,
+) -> None:
+    from bot.cogs.prompts.plan import choose, plan_refill
+    from bot.prompts_records import Prompt
+
+    now = START + timedelta(days=800)
+    old = now - timedelta(days=400)
+    quiet = Prompt(1, "local", "making", "Quiet?", PromptStatus.POSTED, old, last_posted_at=old)
+    lively = Prompt(
+        2, "local", "making", "Lively?", PromptStatus.POSTED, old, last_posted_at=old, score=14
+    )
+    recent = Prompt(
+        3,
+        "local",
+        "making",
+        "Recent?",
+        PromptStatus.POSTED,
+        old,
+        last_posted_at=now - timedelta(days=30),
+        score=99,
+    )
+    plan = plan_refill([], set(), [], [quiet, lively, recent], now)
+    assert [p.text for p in plan.requeue] == ["Lively?", "Quiet?"]
+    queued = [
+        Prompt(4, "local", "making", "M?", PromptStatus.ACCEPTED, old),
+        Prompt(5, "local", "group", "G?", PromptStatus.ACCEPTED, old),
+    ]
+    chosen = choose(queued, "making", now)
+    assert chosen is not None and chosen.text == "G?"
