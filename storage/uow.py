@@ -15,6 +15,8 @@ from storage.repositories.groups import (
     SqlMemberRepository,
     SqlRoleRepository,
 )
+from storage.repositories.privacy import SqlPrivacyRepository
+from storage.repositories.profiles import SqlPairRepository, SqlProfileRepository
 from storage.repositories.runtime import SqlEventLog, SqlJobRepository, SqlKeyValue
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,9 @@ class SqlUnitOfWork:
         self.jobs = SqlJobRepository(s)
         self.events = SqlEventLog(s)
         self.kv = SqlKeyValue(s)
+        self.profiles = SqlProfileRepository(s)
+        self.pairs = SqlPairRepository(s)
+        self.privacy = SqlPrivacyRepository(s)
         return self
 
     async def __aexit__(

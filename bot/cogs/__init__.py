@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from bot.cogs.members import MembersCog
+from bot.cogs.pairs import PairsCog
+from bot.cogs.privacy import PrivacyCog
+from bot.cogs.profiles import ProfilesCog
 from bot.cogs.setup import SetupCog
 from bot.core import Bot
 
-COGS = (SetupCog, MembersCog)
+COGS = (SetupCog, MembersCog, ProfilesCog, PairsCog, PrivacyCog)
 
 
 def load_all(bot: Bot) -> Bot:
