@@ -111,6 +111,16 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _own_part(table: str, row: dict[str, Any], user_id: str) -> dict[str, Any]:
+    """A shared row as its member may see it: a pair's answers are each member's own."""
+    if table == "pairs" and isinstance(row.get("answers"), dict):
+        answers = dict(row["answers"])
+        replies = answers.get("replies") or {}
+        answers["replies"] = {k: v for k, v in replies.items() if k == user_id}
+        return {**row, "answers": answers}
+    return row
+
+
 class SqlPrivacyRepository(Repository):
     """Export and erasure over every table of the schema."""
 
@@ -184,7 +194,8 @@ class SqlPrivacyRepository(Repository):
                     seen.setdefault(tuple(row[k] for k in keys), row)
             if seen:
                 out[table.name] = [
-                    {k: _jsonable(v) for k, v in row.items()} for row in seen.values()
+                    {k: _jsonable(v) for k, v in _own_part(table.name, row, user_id).items()}
+                    for row in seen.values()
                 ]
         return out
 
