@@ -35,7 +35,12 @@ async def _submit(group: LocalGroup, user: str, **values: str) -> str:
     start = len(group.lines)
     await group.bot.handle(
         FormSubmitted(
-            GROUP_ID, UserRef(user, user), "profile", values, "", LocalResponder(group.ws, user, None)
+            GROUP_ID,
+            UserRef(user, user),
+            "profile",
+            values,
+            "",
+            LocalResponder(group.ws, user, None),
         )
     )
     return "\n".join(group.lines[start:])

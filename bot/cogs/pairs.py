@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_EVERY_WEEKS = 2
 SETTING = "pairs_every_weeks"
+# The last round that ran, even if everyone sat out (then they may meet again next time).
+LAST_ROUND_KEY = "pairs.last_round"
 # Rounds start on Monday mornings; the "did you meet?" question follows a week later.
 ROUND_WEEKDAY = 0
 ROUND_AT = time(10, 0)
@@ -222,15 +224,15 @@ class PairsCog(Cog):
             pairs = [p for p in all_pairs if p.round == period]
             sitting_out: list[str] = []
             if not pairs:
-                earlier = [p for p in all_pairs if p.round != period]
-                if earlier:
-                    last = earlier[-1].round
+                last = await uow.kv.get(group.id, LAST_ROUND_KEY)
+                if last == period:
+                    return  # everyone sat out this round already
+                previous: set[frozenset[str]] = set()
+                if last is not None:
                     weeks = (round_monday(period) - round_monday(last)).days // 7
                     if weeks < every_weeks(group):
                         return
-                    previous = previous_partners(p for p in earlier if p.round == last)
-                else:
-                    previous = set()
+                    previous = previous_partners(await uow.pairs.in_round(group.id, last))
                 members = {m.user_id: m for m in await uow.members.for_group(group.id)}
                 ids = [
                     u
@@ -241,13 +243,11 @@ class PairsCog(Cog):
                 groups, sitting_out = make_pairs(
                     ids, roles, previous, random.Random(f"{group.id}:{period}")
                 )
-                if not groups:
-                    log.info(
-                        "pairs round %s for %s: %d opted in, no pairs", period, group.id, len(ids)
-                    )
-                    return
+                if not groups and not sitting_out:
+                    return  # nobody to pair: try again next week
                 # Stored before anyone is told: a retry finds the round and only re-sends.
-                pairs = await uow.pairs.add_round(group.id, period, groups, now)
+                pairs = await uow.pairs.add_round(group.id, period, groups, now) if groups else []
+                await uow.kv.set(group.id, LAST_ROUND_KEY, period)
         for index, pair in enumerate(pairs):
             if not pair.notified:
                 await self._introduce(group, pair, index)
