@@ -220,8 +220,7 @@ class PairsCog(Cog):
         """Pair this week if the last round is at least N weeks old; tell everyone by DM."""
         now = self.bot.clock.now()
         async with self.bot.uow() as uow:
-            all_pairs = await uow.pairs.for_group(group.id)
-            pairs = [p for p in all_pairs if p.round == period]
+            pairs = await uow.pairs.in_round(group.id, period)
             sitting_out: list[str] = []
             if not pairs:
                 last = await uow.kv.get(group.id, LAST_ROUND_KEY)
@@ -243,7 +242,7 @@ class PairsCog(Cog):
                 groups, sitting_out = make_pairs(
                     ids, roles, previous, random.Random(f"{group.id}:{period}")
                 )
-                if not groups and not sitting_out:
+                if len(ids) < 2:
                     return  # nobody to pair: try again next week
                 # Stored before anyone is told: a retry finds the round and only re-sends.
                 pairs = await uow.pairs.add_round(group.id, period, groups, now) if groups else []

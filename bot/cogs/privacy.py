@@ -16,6 +16,7 @@ from bot.core import Context
 from bot.domain import Permission
 from bot.errors import UserError
 from bot.events import ButtonPressed
+from bot.i18n import catalogue
 from bot.messages import Button, ButtonStyle, OutgoingMessage
 from bot.safety import slug
 
@@ -38,6 +39,11 @@ def _write_export(path: Path, document: dict[str, Any]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(document, fh, ensure_ascii=False, indent=1, default=str)
+
+
+def _table(ctx: Context, name: str) -> str:
+    """A table's name as members read it (a table added later shows its own name)."""
+    return catalogue(ctx.lang).get(f"privacy.table.{name}", name)
 
 
 class PrivacyCog(Cog):
@@ -68,7 +74,11 @@ class PrivacyCog(Cog):
             ctx.group.id,
             ctx.user.id,
             OutgoingMessage(
-                ctx.t("privacy.export_dm", rows=rows, tables=", ".join(tables) or "-"),
+                ctx.t(
+                    "privacy.export_dm",
+                    rows=rows,
+                    tables=", ".join(_table(ctx, name) for name in tables) or "-",
+                ),
                 file_path=str(path),
             ),
         )
@@ -104,7 +114,7 @@ class PrivacyCog(Cog):
         if not touched:
             await ctx.say("privacy.nothing_left")
             return
-        summary = ", ".join(f"{table} ({n})" for table, n in sorted(touched.items()))
+        summary = ", ".join(f"{_table(ctx, table)} ({n})" for table, n in sorted(touched.items()))
         await ctx.say("privacy.erased", summary=summary)
 
     @button("privacy-cancel")
