@@ -290,8 +290,8 @@ class PairsCog(Cog):
     # -- a week later -----------------------------------------------------------------------
 
     def follow_up_period(self, group: Group, now: datetime) -> str | None:
-        """Once a day, after the round's hour."""
-        return daily_period(group, now, ROUND_AT)
+        """Once a day, in the morning."""
+        return daily_period(group, now)
 
     @job("pairs-follow-up", period=follow_up_period)
     async def follow_up(self, group: Group, period: str) -> None:
