@@ -148,7 +148,8 @@ def convert_options(
     if leftover:
         if rest is None:
             raise UserError("core.unexpected_words", words=" ".join(leftover), usage=command.usage)
-        raw[rest.name] = " ".join([*leftover, raw.get(rest.name, "")]).strip()
+        # `text:First words of it`: the named value comes first, the leftover words follow it.
+        raw[rest.name] = " ".join([raw.get(rest.name, ""), *leftover]).strip()
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise UserError("core.option_unknown", option=unknown[0], usage=command.usage)

@@ -12,6 +12,7 @@ from bot.domain import Category, Cohort, Group, Member, RoleRecord
 from bot.events import ChannelRef, MessageRef
 from bot.messages import ChannelSpec, FormSpec, OutgoingMessage, RoleSpec
 from bot.onboarding_records import Invitation, QueuedGrant, RoleChange, RoleRequest, RosterEntry
+from bot.profile_records import Pair, Profile
 from bot.prompts_records import ActivityRecord, Prompt, PromptRun, PromptStatus
 
 
@@ -425,6 +426,59 @@ class ActivityRepository(Protocol):
         """Replies in a thread per author role."""
 
 
+class ProfileRepository(Protocol):
+    """Members' own profiles."""
+
+    async def get(self, group_id: str, user_id: str) -> Profile | None:
+        """One member's profile."""
+
+    async def save(self, profile: Profile) -> None:
+        """Insert or replace a profile."""
+
+    async def for_group(self, group_id: str) -> list[Profile]:
+        """Every profile of a group."""
+
+
+class PairRepository(Protocol):
+    """Coffee-pair opt-ins and the pairs of each round."""
+
+    async def opt_in(self, group_id: str, user_id: str, now: datetime) -> bool:
+        """Record an opt-in; False if the member was already in."""
+
+    async def opt_out(self, group_id: str, user_id: str) -> bool:
+        """Remove an opt-in; False if the member was not in."""
+
+    async def opted_in(self, group_id: str) -> list[str]:
+        """User ids of members who opted in."""
+
+    async def in_round(self, group_id: str, round_key: str) -> list[Pair]:
+        """The pairs of one round."""
+
+    async def add_round(
+        self, group_id: str, round_key: str, groups: list[tuple[str, ...]], now: datetime
+    ) -> list[Pair]:
+        """Store a round's pairs; if the round exists already, return its pairs unchanged."""
+
+    async def get(self, pair_id: int) -> Pair | None:
+        """One pair by id."""
+
+    async def update(self, pair: Pair) -> None:
+        """Store a pair's notified/asked flags and answers."""
+
+    async def for_group(self, group_id: str) -> list[Pair]:
+        """Every pair of a group, oldest first."""
+
+
+class PrivacyRepository(Protocol):
+    """Everything stored about one member, across every table."""
+
+    async def export(self, group_id: str, user_id: str) -> dict[str, list[dict[str, Any]]]:
+        """Rows naming the member, by table, as JSON-ready dicts."""
+
+    async def erase(self, group_id: str, user_id: str) -> dict[str, int]:
+        """Delete or anonymise every row naming the member; rows touched by table."""
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; commits on clean exit, rolls back on error."""
 
@@ -438,6 +492,9 @@ class UnitOfWork(Protocol):
     onboarding: OnboardingRepository
     prompts: PromptRepository
     activity: ActivityRepository
+    profiles: ProfileRepository
+    pairs: PairRepository
+    privacy: PrivacyRepository
 
     async def __aenter__(self) -> UnitOfWork:
         """Begin."""

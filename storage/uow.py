@@ -17,6 +17,8 @@ from storage.repositories.groups import (
     SqlRoleRepository,
 )
 from storage.repositories.onboarding import SqlOnboardingRepository
+from storage.repositories.privacy import SqlPrivacyRepository
+from storage.repositories.profiles import SqlPairRepository, SqlProfileRepository
 from storage.repositories.prompts import SqlPromptRepository
 from storage.repositories.runtime import SqlEventLog, SqlJobRepository, SqlKeyValue
 
@@ -46,6 +48,9 @@ class SqlUnitOfWork:
         self.onboarding = SqlOnboardingRepository(s)
         self.prompts = SqlPromptRepository(s)
         self.activity = SqlActivityRepository(s)
+        self.profiles = SqlProfileRepository(s)
+        self.pairs = SqlPairRepository(s)
+        self.privacy = SqlPrivacyRepository(s)
         return self
 
     async def __aexit__(
