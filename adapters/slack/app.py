@@ -35,7 +35,7 @@ from adapters.slack.workspace import SlackWorkspace
 from bot.cog import Cog
 from bot.cogs import load_all
 from bot.core import Bot, Context, CoreConfig
-from bot.domain import Permission
+from bot.domain import Group, Permission
 from bot.errors import UserError
 from bot.events import Event, FormSubmitted, UserRef
 from bot.i18n import t
@@ -82,7 +82,8 @@ class SlackApp:
     received: Counter[str] = field(default_factory=Counter)
     dispatched: list[Event] = field(default_factory=list)
     inflight: int = 0
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _known: set[str] = field(default_factory=set)
+    _group_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @contextlib.asynccontextmanager
     async def _track(self, kind: str) -> AsyncIterator[None]:
@@ -105,13 +106,24 @@ class SlackApp:
             if loop.time() > deadline:
                 raise TimeoutError(f"{self.inflight} Slack listeners still running")
 
+    async def group(self, team_id: str) -> Group:
+        """The group of a workspace; the first sight is serialised (events arrive in parallel)."""
+        if team_id in self._known:
+            return await self.bot.group(team_id)
+        async with self._group_lock:
+            group = await self.bot.group(team_id)
+            self._known.add(team_id)
+            return group
+
     async def dispatch(self, event: Event) -> None:
         """Hand an event to the core (never raises)."""
+        await self.group(event.group_id)
         self.dispatched.append(event)
         await self.bot.handle(event)
 
     async def first_delivery(self, team_id: str, key: str) -> bool:
         """True the first time a key is seen (Slack retries and repeats events)."""
+        await self.group(team_id)
         async with self.bot.uow() as uow:
             return await uow.events.first_time(team_id, key, self.bot.clock.now())
 
@@ -236,7 +248,7 @@ def _register(sa: SlackApp) -> None:
         async with sa._track("command"):
             await ack()
             team = _team(body)
-            group = await bot.group(team)
+            group = await sa.group(team)
             responder = InteractionResponder(
                 respond=respond,
                 client=client,
@@ -260,7 +272,7 @@ def _register(sa: SlackApp) -> None:
         async with sa._track("button"):
             await ack()
             team = _team(body)
-            group = await bot.group(team)
+            group = await sa.group(team)
             uid = str(body["user"]["id"])
             responder = InteractionResponder(
                 respond=respond if body.get("response_url") else None,
@@ -284,7 +296,7 @@ def _register(sa: SlackApp) -> None:
             view = body.get("view") or {}
             uid = str(body["user"]["id"])
             try:
-                group = await bot.group(team)
+                group = await sa.group(team)
                 user = await user_of(team, uid, str(body["user"].get("name", "")))
             except Exception:
                 await ack()
@@ -375,7 +387,7 @@ async def _staff_post_check(
         category = await uow.categories.by_channel(team, channel_id)
     if category is None or category.posting != "staff":
         return
-    group = await bot.group(team)
+    group = await sa.group(team)
     info = await sa.workspace.member_info(team, user_id)
     user = UserRef(id=user_id, is_admin=bool(info and info.is_admin))
     if (await bot.permission_of(group, user)).rank >= Permission.STAFF.rank:
@@ -387,7 +399,7 @@ async def _staff_post_check(
 async def home_view(sa: SlackApp, team: str, user_id: str) -> dict[str, Any]:
     """The App Home: the member's roles, access level, commands and what cogs add."""
     bot = sa.bot
-    group = await bot.group(team)
+    group = await sa.group(team)
     lang = group.language
     info = await sa.workspace.member_info(team, user_id)
     user = UserRef(id=user_id, name=info.name if info else "", is_admin=bool(info and info.is_admin))
