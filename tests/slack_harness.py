@@ -1,9 +1,9 @@
 """A reusable Slack test harness: the real app over real sockets against the fake Slack.
 
-    async with slack_harness(engine) as h:          # or mode="socket"
-        fake, driver, bot, uow = h
-        await driver.slash_command(h.admin, fake.general_id, "/alumni", "setup")
-        await h.settle()                            # listeners finish after the ack
+async with slack_harness(engine) as h:          # or mode="socket"
+    fake, driver, bot, uow = h
+    await driver.slash_command(h.admin, fake.general_id, "/alumni", "setup")
+    await h.settle()                            # listeners finish after the ack
 """
 
 from __future__ import annotations

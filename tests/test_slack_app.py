@@ -1,4 +1,4 @@
-"""The real Slack app (slack-bolt) over real sockets: signed HTTP and Socket Mode against the fake."""
+"""The real Slack app (slack-bolt) over real sockets, signed HTTP and Socket Mode, on the fake."""
 
 from __future__ import annotations
 
@@ -46,7 +46,9 @@ class Probe(Cog):
         """Open the probe form."""
         assert ctx.responder is not None
         fields = (FormField("about", "About you", long=True), FormField("city", "City", False))
-        await ctx.responder.open_form(FormSpec("probe-form", "Introduce yourself", fields, "ctx-42"))
+        await ctx.responder.open_form(
+            FormSpec("probe-form", "Introduce yourself", fields, "ctx-42")
+        )
 
     @command("probe buttons", permission=Permission.MEMBER, help_key="setup.help_help")
     async def buttons(self, ctx: Context) -> None:
@@ -227,7 +229,10 @@ async def test_bad_signature_and_stale_timestamp_are_401(engine: AsyncEngine) ->
         await h.settle()
         assert h.app.dispatched == [] and "alumni-welcome" not in names(h)
         assert h.url is not None
-        async with aiohttp.ClientSession() as s, s.get(h.url.replace("/slack/events", "/healthz")) as r:
+        async with (
+            aiohttp.ClientSession() as s,
+            s.get(h.url.replace("/slack/events", "/healthz")) as r,
+        ):
             assert r.status == 200 and (await r.json()) == {"ok": True}
 
 
@@ -364,9 +369,7 @@ async def test_shared_slack_payloads(engine: AsyncEngine, mode: str) -> None:
         # view_submission fixture: no such form here -> the modal says so on its first input.
         view = json.loads((folder / "slack_view_submission.json").read_text())
         if mode == "http":
-            status, text = await h.driver.post_signed(
-                "payload=" + quote(json.dumps(view)), form_type
-            )
+            _, text = await h.driver.post_signed("payload=" + quote(json.dumps(view)), form_type)
             ack = json.loads(text)
         else:
             ack = (await h.driver.deliver_interactive(view)).json

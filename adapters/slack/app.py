@@ -235,7 +235,7 @@ def _team(body: dict[str, Any]) -> str:
 
 
 def _register(sa: SlackApp) -> None:
-    app, bot, ws = sa.app, sa.bot, sa.workspace
+    app, ws = sa.app, sa.workspace
 
     async def user_of(team_id: str, user_id: str, name: str = "") -> UserRef:
         info = await ws.member_info(team_id, user_id)
@@ -402,14 +402,18 @@ async def home_view(sa: SlackApp, team: str, user_id: str) -> dict[str, Any]:
     group = await sa.group(team)
     lang = group.language
     info = await sa.workspace.member_info(team, user_id)
-    user = UserRef(id=user_id, name=info.name if info else "", is_admin=bool(info and info.is_admin))
+    user = UserRef(
+        id=user_id, name=info.name if info else "", is_admin=bool(info and info.is_admin)
+    )
     permission = await bot.permission_of(group, user)
     async with bot.uow() as uow:
         member = await uow.members.get(team, user_id)
         roles = {r.key: r.name for r in await uow.roles.for_group(team)}
     held = sorted(roles.get(k, k) for k in (member.roles if member else frozenset()))
     lines = [
-        t(lang, "slack.home_roles", roles=", ".join(held)) if held else t(lang, "slack.home_no_roles"),
+        t(lang, "slack.home_roles", roles=", ".join(held))
+        if held
+        else t(lang, "slack.home_no_roles"),
         t(lang, "slack.home_level", level=permission.value),
     ]
     # Cogs may add lines (cohort, next question, pending approvals) without knowing Slack.
@@ -466,7 +470,7 @@ async def run_slack(settings: Settings, uow: UnitOfWorkFactory) -> int:
             handler = AsyncSocketModeHandler(
                 sa.app, app_token=settings.slack_app_token.get_secret_value()
             )
-            await handler.connect_async()
+            await handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("Slack Socket Mode connected; /healthz on port %d", port)
         else:
             log.info("Slack HTTP mode: POST %s and GET /healthz on port %d", EVENTS_PATH, port)
@@ -474,6 +478,6 @@ async def run_slack(settings: Settings, uow: UnitOfWorkFactory) -> int:
     finally:
         scheduler.cancel()
         if handler is not None:
-            await handler.close_async()
+            await handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()
     return 0

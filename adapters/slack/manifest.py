@@ -68,7 +68,10 @@ def usage_hint(cmds: list[Command]) -> str:
 
 
 def manifest(
-    url: str = "https://alumnibot.example.org", *, socket_mode: bool = False, name: str = "alumnibot"
+    url: str = "https://alumnibot.example.org",
+    *,
+    socket_mode: bool = False,
+    name: str = "alumnibot",
 ) -> dict[str, Any]:
     """The manifest as a dict; `url` is where Slack reaches the bot in HTTP mode."""
     events_url = url.rstrip("/") + "/slack/events"

@@ -116,7 +116,7 @@ class SlackWorkspace:
                 return None
 
     async def _create_or_adopt(self, group_id: str, name: str, private: bool) -> dict[str, Any]:
-        """conversations.create; a taken name is adopted (unarchived, joined) rather than failing."""
+        """conversations.create; a taken name is adopted (unarchived, joined), not an error."""
         data, error = await self._try(
             group_id, "conversations.create", name=name, is_private=private
         )
@@ -165,7 +165,9 @@ class SlackWorkspace:
             await self._call(group_id, "conversations.setTopic", channel=channel_id, topic=topic)
             changed = True
         if (ch.get("purpose") or {}).get("value", "") != topic:
-            await self._call(group_id, "conversations.setPurpose", channel=channel_id, purpose=topic)
+            await self._call(
+                group_id, "conversations.setPurpose", channel=channel_id, purpose=topic
+            )
             changed = True
         return changed
 
@@ -181,7 +183,9 @@ class SlackWorkspace:
             if not cursor:
                 return members
 
-    async def _invite_staff(self, group_id: str, channel_id: str, staff_role_id: str | None) -> bool:
+    async def _invite_staff(
+        self, group_id: str, channel_id: str, staff_role_id: str | None
+    ) -> bool:
         """Invite the staff role's members (its private channel) who are not in yet."""
         if not staff_role_id:
             return False
@@ -219,7 +223,9 @@ class SlackWorkspace:
 
     async def rename_channel(self, group_id: str, channel_id: str, name: str) -> None:
         """Rename, keeping the prefix that stands in for categories."""
-        await self._call(group_id, "conversations.rename", channel=channel_id, name=self._name(name))
+        await self._call(
+            group_id, "conversations.rename", channel=channel_id, name=self._name(name)
+        )
 
     @staticmethod
     def _name(name: str) -> str:
@@ -270,7 +276,9 @@ class SlackWorkspace:
             await self._invite(group_id, channel, [user_id])
         for role_id in remove:
             channel, _ = split_role_id(role_id)
-            _, error = await self._try(group_id, "conversations.kick", channel=channel, user=user_id)
+            _, error = await self._try(
+                group_id, "conversations.kick", channel=channel, user=user_id
+            )
             if error and error not in ("not_in_channel", "channel_not_found", "is_archived"):
                 raise PlatformError(f"slack: {error}")
         for role_id in [*add, *remove]:
@@ -455,8 +463,6 @@ def member_from_user(user: dict[str, Any]) -> MemberInfo | None:
         id=str(user["id"]),
         name=str(name),
         email=profile.get("email") or None,
-        is_admin=bool(
-            user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")
-        ),
+        is_admin=bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")),
         is_bot=bool(user.get("is_bot") or user.get("is_app_user")),
     )
