@@ -56,7 +56,7 @@ async def _run(settings: Settings) -> int:
             from adapters.discord.app import run_discord  # type: ignore[import-not-found,unused-ignore]
 
             return int(await run_discord(settings, uow))
-        from adapters.slack.app import run_slack  # type: ignore[import-not-found,unused-ignore]
+        from adapters.slack.app import run_slack
 
         return int(await run_slack(settings, uow))
     finally:
@@ -86,14 +86,24 @@ async def _db_upgrade(settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`alumnibot [run|demo|db upgrade]`."""
+    """`alumnibot [run|demo|db upgrade|slack manifest]`."""
     parser = argparse.ArgumentParser(prog="alumnibot", description=__doc__)
     sub = parser.add_subparsers(dest="cmd")
     sub.add_parser("run", help="start the bot (local workspace unless a token is configured)")
     sub.add_parser("demo", help="play a scripted semester on a fresh local group")
     db = sub.add_parser("db", help="database tools")
     db.add_argument("action", choices=["upgrade"])
+    slack = sub.add_parser("slack", help="Slack tools")
+    slack.add_argument("action", choices=["manifest"])
+    slack.add_argument("--format", choices=["yaml", "json"], default="yaml")
+    slack.add_argument("--url", help="public base URL of the bot (HTTP mode)")
+    slack.add_argument("--socket", action="store_true", help="a Socket Mode manifest (no URLs)")
     args = parser.parse_args(argv)
+    if args.cmd == "slack":
+        from adapters.slack.manifest import render
+
+        print(render(args.format, args.url, args.socket), end="")
+        return 0
     settings = Settings()
     _logging(settings, args.cmd)
     try:

@@ -1,0 +1,156 @@
+"""Block Kit rendering of the core's OutgoingMessage and FormSpec; text is escaped, never pings."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.messages import ButtonStyle, FormSpec, OutgoingMessage
+
+ACTION_PREFIX = "alumni:"
+VALUE_ACTION = "value"
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+# Slack's limits: section text 3000, field 2000, header 150, button label 75, value 2000.
+_SECTION = 3000
+
+
+def escape(text: str) -> str:
+    """Escape &, < and > so member text cannot form `<!here>`, `<@U..>` or `<!subteam^..>`."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mrkdwn(text: str) -> str:
+    """The core's Markdown subset as Slack mrkdwn, escaped first (`**bold**` -> `*bold*`)."""
+    return _BOLD.sub(r"*\1*", escape(text))
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return {"type": "plain_text", "text": text or " ", "emoji": True}
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def action_id(action: str, index: int) -> str:
+    """`alumni:<action>`; later buttons with the same action get `:<n>` (ids must be unique)."""
+    return f"{ACTION_PREFIX}{action}" if index == 0 else f"{ACTION_PREFIX}{action}:{index}"
+
+
+def parse_action_id(value: str) -> str | None:
+    """The core action of an `alumni:<action>[:n]` action id, or None for foreign ones."""
+    if not value.startswith(ACTION_PREFIX):
+        return None
+    return value[len(ACTION_PREFIX) :].split(":", 1)[0] or None
+
+
+def message_blocks(message: OutgoingMessage, mentions: str = "") -> list[dict[str, Any]]:
+    """Header, sections (text, then fields), and an actions block with the buttons."""
+    blocks: list[dict[str, Any]] = []
+    if message.title:
+        blocks.append({"type": "header", "text": _plain(message.title, 150)})
+    body = mrkdwn(message.text)
+    if mentions:
+        # Mentions are built by the adapter from ids, after escaping: the only way to notify.
+        body = f"{mentions} {body}"
+    if body.strip():
+        for chunk in _chunks(body, _SECTION):
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+    fields = [
+        {"type": "mrkdwn", "text": f"*{escape(name)}*\n{mrkdwn(value)}"[:2000]}
+        for name, value in message.fields
+    ]
+    for i in range(0, len(fields), 10):
+        blocks.append({"type": "section", "fields": fields[i : i + 10]})
+    if message.buttons:
+        seen: dict[str, int] = {}
+        elements = []
+        for button in message.buttons[:25]:
+            n = seen.get(button.action, 0)
+            seen[button.action] = n + 1
+            element: dict[str, Any] = {
+                "type": "button",
+                "text": _plain(button.label, 75),
+                "action_id": action_id(button.action, n),
+                "value": button.value[:2000],
+            }
+            if button.style in (ButtonStyle.PRIMARY, ButtonStyle.SUCCESS):
+                element["style"] = "primary"
+            elif button.style is ButtonStyle.DANGER:
+                element["style"] = "danger"
+            elements.append(element)
+        blocks.append({"type": "actions", "block_id": "alumni-buttons", "elements": elements})
+    return blocks
+
+
+def fallback_text(message: OutgoingMessage, mentions: str = "") -> str:
+    """The notification text (also what screen readers and old clients show)."""
+    head = f"{message.title}: " if message.title else ""
+    text = f"{mentions} {head}{escape(message.text)}".strip()
+    return text[:3000] or " "
+
+
+def modal(form: FormSpec, submit: str, close: str) -> dict[str, Any]:
+    """A modal: callback_id is the form id, private_metadata carries the context."""
+    blocks = []
+    for field in form.fields[:100]:
+        element: dict[str, Any] = {
+            "type": "plain_text_input",
+            "action_id": VALUE_ACTION,
+            "multiline": field.long,
+            "max_length": min(field.max_length, 3000),
+        }
+        if field.placeholder:
+            element["placeholder"] = _plain(field.placeholder, 150)
+        if field.default:
+            element["initial_value"] = field.default[:3000]
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": field.name,
+                "label": _plain(field.label, 2000),
+                "optional": not field.required,
+                "element": element,
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": form.form_id,
+        "private_metadata": form.context[:3000],
+        "title": _plain(form.title, 24),
+        "submit": _plain(submit, 24),
+        "close": _plain(close, 24),
+        "blocks": blocks,
+    }
+
+
+def form_values(state: dict[str, Any]) -> dict[str, str]:
+    """`view.state.values` flattened to {block_id: value} (text, selects, dates alike)."""
+    out: dict[str, str] = {}
+    for block_id, actions in (state.get("values") or {}).items():
+        for action in actions.values():
+            value = (
+                action.get("value")
+                or action.get("selected_conversation")
+                or action.get("selected_channel")
+                or action.get("selected_user")
+                or action.get("selected_date")
+                or (action.get("selected_option") or {}).get("value")
+            )
+            out[block_id] = "" if value is None else str(value)
+            break
+    return out
+
+
+def notice_view(title: str, text: str, close: str) -> dict[str, Any]:
+    """A modal that only shows text (what a submitted form turns into)."""
+    return {
+        "type": "modal",
+        "title": _plain(title, 24),
+        "close": _plain(close, 24),
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": chunk}}
+            for chunk in _chunks(mrkdwn(text), _SECTION)
+        ],
+    }

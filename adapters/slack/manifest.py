@@ -1,0 +1,161 @@
+"""The Slack app manifest, generated from the bot's command tree: `alumnibot slack manifest`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.commands import ROOT, Command
+from bot.domain import Language
+from bot.i18n import t
+
+BOT_SCOPES = (
+    "channels:history",
+    "channels:join",
+    "channels:manage",
+    "channels:read",
+    "chat:write",
+    "chat:write.public",
+    "commands",
+    "files:write",
+    "groups:history",
+    "groups:read",
+    "groups:write",
+    "im:write",
+    "team:read",
+    "usergroups:read",
+    "usergroups:write",
+    "users:read",
+    "users:read.email",
+)
+BOT_EVENTS = (
+    "app_home_opened",
+    "message.channels",
+    "message.groups",
+    "team_join",
+    "user_change",
+)
+
+
+class _Clock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def commands() -> list[Command]:
+    """Every command of the bot (the cogs are loaded on a workspace that is never called)."""
+    from adapters.slack.workspace import SlackWorkspace
+    from bot.cogs import load_all
+    from bot.core import Bot
+
+    async def no_client(group_id: str) -> Any:
+        raise RuntimeError("the manifest needs no Slack client")
+
+    bot = load_all(Bot(SlackWorkspace(no_client), uow=None, clock=_Clock()))  # type: ignore[arg-type]
+    return bot.tree.all()
+
+
+def usage_hint(cmds: list[Command]) -> str:
+    """`setup | categories add|list|... | help ...` within Slack's 1000 characters."""
+    groups: dict[str, list[str]] = {}
+    for cmd in cmds:
+        groups.setdefault(cmd.path[0], [])
+        if len(cmd.path) == 2:
+            groups[cmd.path[0]].append(cmd.path[1])
+    parts = [f"{g} {'|'.join(subs)}" if subs else g for g, subs in groups.items()]
+    return " · ".join(parts)[:1000]
+
+
+def manifest(
+    url: str = "https://alumnibot.example.org",
+    *,
+    socket_mode: bool = False,
+    name: str = "alumnibot",
+) -> dict[str, Any]:
+    """The manifest as a dict; `url` is where Slack reaches the bot in HTTP mode."""
+    events_url = url.rstrip("/") + "/slack/events"
+    description = t(Language.EN, "setup.help_help")
+    slash: dict[str, Any] = {
+        "command": f"/{ROOT}",
+        "description": "Alumni group: setup, categories, settings, help"[:100],
+        "usage_hint": usage_hint(commands()),
+        "should_escape": False,
+    }
+    event_subscriptions: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
+    interactivity: dict[str, Any] = {"is_enabled": True}
+    if not socket_mode:
+        slash["url"] = events_url
+        event_subscriptions["request_url"] = events_url
+        interactivity["request_url"] = events_url
+    return {
+        "display_information": {
+            "name": name,
+            "description": "Hosts the alumni group: channels, roles, onboarding, weekly questions",
+            "long_description": (
+                "alumnibot gives every kind of post its own channel, tells who is a student, "
+                "alumnus, teacher or from the industry, onboards whole cohorts by roster email "
+                "and asks a weekly question. " + description
+            )[:4000].ljust(175, "."),
+            "background_color": "#2c2d30",
+        },
+        "features": {
+            "app_home": {
+                "home_tab_enabled": True,
+                "messages_tab_enabled": True,
+                "messages_tab_read_only_enabled": True,
+            },
+            "bot_user": {"display_name": name, "always_online": True},
+            "slash_commands": [slash],
+        },
+        "oauth_config": {
+            "redirect_urls": [url.rstrip("/") + "/slack/oauth_redirect"],
+            "scopes": {"bot": list(BOT_SCOPES)},
+        },
+        "settings": {
+            "event_subscriptions": event_subscriptions,
+            "interactivity": interactivity,
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": socket_mode,
+            "token_rotation_enabled": False,
+        },
+    }
+
+
+def to_yaml(value: Any, indent: int = 0) -> str:
+    """A small YAML writer for the manifest's dicts, lists, strings and booleans."""
+    pad = "  " * indent
+    if isinstance(value, dict):
+        lines = []
+        for key, item in value.items():
+            if isinstance(item, dict | list) and item:
+                lines.append(f"{pad}{key}:\n{to_yaml(item, indent + 1)}")
+            else:
+                lines.append(f"{pad}{key}: {_scalar(item)}")
+        return "\n".join(lines)
+    if isinstance(value, list):
+        lines = []
+        for item in value:
+            if isinstance(item, dict) and item:
+                body = to_yaml(item, indent + 1).lstrip()
+                lines.append(f"{pad}- {body}")
+            else:
+                lines.append(f"{pad}- {_scalar(item)}")
+        return "\n".join(lines)
+    return pad + _scalar(value)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return "{}" if isinstance(value, dict) else "[]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def render(fmt: str = "yaml", url: str | None = None, socket_mode: bool = False) -> str:
+    """The manifest as YAML (Slack's default editor format) or JSON."""
+    data = manifest(url or "https://alumnibot.example.org", socket_mode=socket_mode)
+    if fmt == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False)
+    return to_yaml(data) + "\n"

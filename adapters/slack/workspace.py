@@ -1,0 +1,468 @@
+"""The Workspace port on Slack's Web API: prefixed channels, roles projected onto private channels.
+
+Slack has no roles and no channel categories. A role is a private channel `alumni-role-<name>`
+(plus a user group where the plan has them); its platform id is `<channel id>` or
+`<channel id>:<user group id>`. The bot's database stays the truth for who holds what.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import escape, fallback_text, message_blocks
+from bot.errors import PlatformError
+from bot.events import ChannelRef, MessageRef
+from bot.messages import ChannelSpec, OutgoingMessage, RoleSpec, Visibility
+from bot.ports import Capabilities, MemberInfo, UnitOfWorkFactory
+from bot.safety import channel_name
+
+log = logging.getLogger(__name__)
+
+PREFIX = "alumni-"
+ROLE_PREFIX = PREFIX + "role-"
+ClientFor = Callable[[str], Awaitable[AsyncWebClient]]
+# Errors that mean "no user groups here" (free plan, missing scope, admins-only setting).
+_NO_USERGROUPS = {"paid_teams_only", "missing_scope", "permission_denied", "not_allowed_token_type"}
+_INFO_TTL = 60.0
+
+
+def split_role_id(role_id: str) -> tuple[str, str | None]:
+    """(private channel id, user group id or None) of a projected role."""
+    channel, _, usergroup = role_id.partition(":")
+    return channel, usergroup or None
+
+
+def platform_error(exc: SlackApiError) -> PlatformError:
+    """A Slack refusal as the core's PlatformError (naming the missing scope when Slack does)."""
+    error = str(exc.response.get("error", "unknown_error"))
+    needed = exc.response.get("needed") if error == "missing_scope" else None
+    return PlatformError(f"slack: {error}", missing_permission=needed)
+
+
+def _error(exc: SlackApiError) -> str:
+    return str(exc.response.get("error", ""))
+
+
+class SlackWorkspace:
+    """The Workspace port over one AsyncWebClient per workspace (team id = group id)."""
+
+    platform = "slack"
+    capabilities = Capabilities(
+        native_roles=False,
+        threads=True,
+        polls=False,
+        forums=False,
+        creates_invites=False,
+        modals=True,
+        channel_prefix=PREFIX,
+    )
+
+    def __init__(
+        self,
+        client_for: ClientFor,
+        *,
+        uow: UnitOfWorkFactory | None = None,
+        invite_link: str | None = None,
+    ) -> None:
+        self.client_for = client_for
+        self.uow = uow
+        self.invite_link = invite_link
+        self._members: dict[tuple[str, str], tuple[float, MemberInfo | None]] = {}
+        self._role_names: dict[str, str] = {}
+
+    async def _call(self, group_id: str, method: str, **params: Any) -> dict[str, Any]:
+        """One Web API call; a refusal becomes PlatformError (never read as 'no data')."""
+        client = await self.client_for(group_id)
+        try:
+            # The SDK's typed method encodes each call as Slack expects (JSON or form).
+            response = await getattr(client, method.replace(".", "_"))(**params)
+        except SlackApiError as exc:
+            raise platform_error(exc) from exc
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    async def _try(self, group_id: str, method: str, **params: Any) -> tuple[dict[str, Any], str]:
+        """Like _call, but returns Slack's error code instead of raising (for expected ones)."""
+        client = await self.client_for(group_id)
+        try:
+            response = await getattr(client, method.replace(".", "_"))(**params)
+        except SlackApiError as exc:
+            return dict(exc.response.data or {}), _error(exc)
+        return (dict(response.data) if isinstance(response.data, dict) else {}), ""
+
+    # -- channels ----------------------------------------------------------------------------
+
+    async def _find_channel(self, group_id: str, name: str) -> dict[str, Any] | None:
+        cursor = ""
+        while True:
+            page = await self._call(
+                group_id,
+                "conversations.list",
+                types="public_channel,private_channel",
+                exclude_archived=False,
+                limit=200,
+                cursor=cursor,
+            )
+            for ch in page.get("channels", []):
+                if ch.get("name") == name:
+                    return dict(ch)
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+            if not cursor:
+                return None
+
+    async def _create_or_adopt(self, group_id: str, name: str, private: bool) -> dict[str, Any]:
+        """conversations.create; a taken name is adopted (unarchived, joined), not an error."""
+        data, error = await self._try(
+            group_id, "conversations.create", name=name, is_private=private
+        )
+        if not error:
+            return dict(data["channel"])
+        if error != "name_taken":
+            raise PlatformError(f"slack: {error}", missing_permission=data.get("needed"))
+        found = await self._find_channel(group_id, name)
+        if found is None:
+            # A private channel the bot is not in: nothing we can adopt.
+            raise PlatformError(f"slack: name_taken ({name})")
+        if found.get("is_archived"):
+            await self._call(group_id, "conversations.unarchive", channel=found["id"])
+        if not found.get("is_member") and not found.get("is_private"):
+            await self._call(group_id, "conversations.join", channel=found["id"])
+        return found
+
+    async def channel_exists(self, group_id: str, channel_id: str) -> ChannelRef | None:
+        """The channel unless it is gone or archived (archived counts as deleted on Slack)."""
+        data, error = await self._try(group_id, "conversations.info", channel=channel_id)
+        if error == "channel_not_found":
+            return None
+        if error:
+            raise PlatformError(f"slack: {error}", missing_permission=data.get("needed"))
+        ch = data["channel"]
+        if ch.get("is_archived"):
+            return None
+        return ChannelRef(channel_id, str(ch.get("name", "")))
+
+    async def create_channel(self, group_id: str, spec: ChannelSpec) -> ChannelRef:
+        """A prefixed channel; staff-only visibility is a private channel with staff invited."""
+        name = self._name(spec.name)
+        private = spec.visibility is Visibility.STAFF
+        ch = await self._create_or_adopt(group_id, name, private)
+        await self._describe(group_id, ch["id"], spec, ch)
+        if private:
+            await self._invite_staff(group_id, ch["id"], spec.staff_role_id)
+        return ChannelRef(ch["id"], str(ch.get("name", name)))
+
+    async def _describe(
+        self, group_id: str, channel_id: str, spec: ChannelSpec, ch: dict[str, Any]
+    ) -> bool:
+        topic = spec.topic[:250]
+        changed = False
+        if (ch.get("topic") or {}).get("value", "") != topic:
+            await self._call(group_id, "conversations.setTopic", channel=channel_id, topic=topic)
+            changed = True
+        if (ch.get("purpose") or {}).get("value", "") != topic:
+            await self._call(
+                group_id, "conversations.setPurpose", channel=channel_id, purpose=topic
+            )
+            changed = True
+        return changed
+
+    async def _channel_members(self, group_id: str, channel_id: str) -> list[str]:
+        members: list[str] = []
+        cursor = ""
+        while True:
+            page = await self._call(
+                group_id, "conversations.members", channel=channel_id, limit=1000, cursor=cursor
+            )
+            members += page.get("members", [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+            if not cursor:
+                return members
+
+    async def _invite_staff(
+        self, group_id: str, channel_id: str, staff_role_id: str | None
+    ) -> bool:
+        """Invite the staff role's members (its private channel) who are not in yet."""
+        if not staff_role_id:
+            return False
+        staff_channel, _ = split_role_id(staff_role_id)
+        if await self.channel_exists(group_id, staff_channel) is None:
+            return False
+        staff = set(await self._channel_members(group_id, staff_channel))
+        present = set(await self._channel_members(group_id, channel_id))
+        missing = sorted(staff - present)
+        if missing:
+            await self._invite(group_id, channel_id, missing)
+        return bool(missing)
+
+    async def _invite(self, group_id: str, channel_id: str, users: Sequence[str]) -> None:
+        """conversations.invite in batches of 1000 (Slack's maximum), skipping who is in."""
+        for i in range(0, len(users), 1000):
+            batch = ",".join(users[i : i + 1000])
+            data, error = await self._try(
+                group_id, "conversations.invite", channel=channel_id, users=batch, force=True
+            )
+            if error and error not in ("already_in_channel", "cant_invite_self"):
+                raise PlatformError(f"slack: {error}", missing_permission=data.get("needed"))
+
+    async def apply_channel_spec(self, group_id: str, channel_id: str, spec: ChannelSpec) -> bool:
+        """Restore topic/purpose and, for staff-only channels, the staff members; not the name."""
+        data = await self._call(group_id, "conversations.info", channel=channel_id)
+        ch = data["channel"]
+        changed = await self._describe(group_id, channel_id, spec, ch)
+        if spec.visibility is Visibility.STAFF:
+            if not ch.get("is_private"):
+                # Slack cannot turn a public channel private through the API.
+                log.warning("staff-only channel %s is public; an admin must convert it", channel_id)
+            changed = await self._invite_staff(group_id, channel_id, spec.staff_role_id) or changed
+        return changed
+
+    async def rename_channel(self, group_id: str, channel_id: str, name: str) -> None:
+        """Rename, keeping the prefix that stands in for categories."""
+        await self._call(
+            group_id, "conversations.rename", channel=channel_id, name=self._name(name)
+        )
+
+    @staticmethod
+    def _name(name: str) -> str:
+        name = channel_name(name)
+        full = name if name.startswith(PREFIX) else PREFIX + name
+        return full[:80].rstrip("-")
+
+    # -- roles (projected) ---------------------------------------------------------------------
+
+    async def role_exists(self, group_id: str, role_id: str) -> bool:
+        """The role's private channel is there and not archived."""
+        channel, _ = split_role_id(role_id)
+        return await self.channel_exists(group_id, channel) is not None
+
+    async def create_role(self, group_id: str, spec: RoleSpec) -> str:
+        """A private channel `alumni-role-<name>`, plus a user group where the plan allows."""
+        name = ROLE_PREFIX + channel_name(spec.name)
+        ch = await self._create_or_adopt(group_id, name[:80], private=True)
+        channel_id = str(ch["id"])
+        self._role_names[channel_id] = spec.name
+        usergroup = await self._usergroup(group_id, spec.name)
+        return f"{channel_id}:{usergroup}" if usergroup else channel_id
+
+    async def _usergroup(self, group_id: str, name: str) -> str | None:
+        handle = "alumni-" + channel_name(name)
+        data, error = await self._try(
+            group_id, "usergroups.create", name=f"Alumni {name}", handle=handle
+        )
+        if not error:
+            return str(data["usergroup"]["id"])
+        if error in _NO_USERGROUPS:
+            log.info("no user groups for %s (%s): roles are private channels only", group_id, error)
+            return None
+        if error == "name_already_exists":
+            listed, error = await self._try(group_id, "usergroups.list", include_disabled=True)
+            for ug in listed.get("usergroups", []):
+                if ug.get("handle") == handle or ug.get("name") == f"Alumni {name}":
+                    return str(ug["id"])
+        log.warning("could not create user group %s in %s: %s", name, group_id, error)
+        return None
+
+    async def set_roles(
+        self, group_id: str, user_id: str, add: Sequence[str], remove: Sequence[str]
+    ) -> None:
+        """Invite to / remove from role channels, then rewrite each touched user group."""
+        for role_id in add:
+            channel, _ = split_role_id(role_id)
+            await self._invite(group_id, channel, [user_id])
+        for role_id in remove:
+            channel, _ = split_role_id(role_id)
+            _, error = await self._try(
+                group_id, "conversations.kick", channel=channel, user=user_id
+            )
+            if error and error not in ("not_in_channel", "channel_not_found", "is_archived"):
+                raise PlatformError(f"slack: {error}")
+        for role_id in [*add, *remove]:
+            _, usergroup = split_role_id(role_id)
+            if usergroup:
+                await self._sync_usergroup(group_id, role_id, usergroup, user_id, role_id in add)
+
+    async def _sync_usergroup(
+        self, group_id: str, role_id: str, usergroup: str, user_id: str, granted: bool
+    ) -> None:
+        """usergroups.users.update replaces the whole list: read (bot's records), modify, write."""
+        users = set(await self._holders(group_id, role_id, usergroup))
+        if granted:
+            users.add(user_id)
+        else:
+            users.discard(user_id)
+        if not users:
+            # Slack refuses an empty list (no_users_provided); the channel still projects it.
+            log.info("user group %s would be empty; left as it is", usergroup)
+            return
+        data, error = await self._try(
+            group_id, "usergroups.users.update", usergroup=usergroup, users=",".join(sorted(users))
+        )
+        if error and error not in _NO_USERGROUPS:
+            raise PlatformError(f"slack: {error}", missing_permission=data.get("needed"))
+
+    async def _holders(self, group_id: str, role_id: str, usergroup: str) -> list[str]:
+        if self.uow is not None:
+            async with self.uow() as uow:
+                record = next(
+                    (r for r in await uow.roles.for_group(group_id) if r.platform_id == role_id),
+                    None,
+                )
+                if record is not None:
+                    return await uow.roles.holders(group_id, record.key)
+        data = await self._call(group_id, "usergroups.users.list", usergroup=usergroup)
+        return list(data.get("users", []))
+
+    async def _mentions(self, group_id: str, message: OutgoingMessage) -> str:
+        """`<!subteam^S..>` where a role has a user group, else its name as plain text."""
+        parts: list[str] = []
+        for role_id in message.ping_roles:
+            channel, usergroup = split_role_id(role_id)
+            if usergroup:
+                parts.append(f"<!subteam^{usergroup}>")
+                continue
+            name = self._role_names.get(channel)
+            if name is None:
+                data, error = await self._try(group_id, "conversations.info", channel=channel)
+                raw = str((data.get("channel") or {}).get("name", "")) if not error else ""
+                name = raw.removeprefix(ROLE_PREFIX) or "role"
+                self._role_names[channel] = name
+            parts.append("@" + escape(name))
+        parts += [f"<@{u}>" for u in message.ping_users if u.isalnum()]
+        return " ".join(parts)
+
+    # -- messages ----------------------------------------------------------------------------
+
+    async def _post(
+        self, group_id: str, channel_id: str, message: OutgoingMessage, thread_id: str | None
+    ) -> dict[str, Any]:
+        mentions = await self._mentions(group_id, message)
+        params: dict[str, Any] = {
+            "channel": channel_id,
+            "text": fallback_text(message, mentions),
+            "blocks": message_blocks(message, mentions),
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if thread_id:
+            params["thread_ts"] = thread_id
+        data, error = await self._try(group_id, "chat.postMessage", **params)
+        if error == "not_in_channel":
+            # A public channel the bot left: join and retry once (private ones need an invite).
+            await self._call(group_id, "conversations.join", channel=channel_id)
+            data = await self._call(group_id, "chat.postMessage", **params)
+        elif error:
+            raise PlatformError(f"slack: {error}", missing_permission=data.get("needed"))
+        await self._attach(group_id, channel_id, message, thread_id or None)
+        return data
+
+    async def _attach(
+        self, group_id: str, channel_id: str, message: OutgoingMessage, thread_id: str | None
+    ) -> None:
+        for path in (message.image_path, message.file_path):
+            if not path:
+                continue
+            client = await self.client_for(group_id)
+            try:
+                await client.files_upload_v2(
+                    channel=channel_id, file=path, thread_ts=thread_id, title=message.title
+                )
+            except SlackApiError as exc:
+                raise platform_error(exc) from exc
+
+    async def send(
+        self, group_id: str, channel_id: str, message: OutgoingMessage, thread_id: str | None = None
+    ) -> MessageRef:
+        """Post in a channel, or as a reply in the thread under `thread_id` (a message ts)."""
+        data = await self._post(group_id, channel_id, message, thread_id)
+        return MessageRef(str(data.get("channel", channel_id)), str(data["ts"]), thread_id)
+
+    async def edit(self, group_id: str, ref: MessageRef, message: OutgoingMessage) -> None:
+        """chat.update of a message the bot sent."""
+        mentions = await self._mentions(group_id, message)
+        await self._call(
+            group_id,
+            "chat.update",
+            channel=ref.channel_id,
+            ts=ref.id,
+            text=fallback_text(message, mentions),
+            blocks=message_blocks(message, mentions),
+        )
+
+    async def open_thread(self, group_id: str, ref: MessageRef, name: str) -> str:
+        """Slack threads need no opening: replies carry the parent's ts."""
+        return ref.id
+
+    async def send_dm(self, group_id: str, user_id: str, message: OutgoingMessage) -> MessageRef:
+        """conversations.open, then post there."""
+        opened = await self._call(group_id, "conversations.open", users=user_id)
+        channel = str(opened["channel"]["id"])
+        data = await self._post(group_id, channel, message, None)
+        return MessageRef(channel, str(data["ts"]))
+
+    async def send_private(
+        self, group_id: str, channel_id: str, user_id: str, message: OutgoingMessage
+    ) -> None:
+        """chat.postEphemeral; a DM when the member is not in that channel."""
+        mentions = await self._mentions(group_id, message)
+        _, error = await self._try(
+            group_id,
+            "chat.postEphemeral",
+            channel=channel_id,
+            user=user_id,
+            text=fallback_text(message, mentions),
+            blocks=message_blocks(message, mentions),
+        )
+        if error in ("user_not_in_channel", "channel_not_found", "not_in_channel"):
+            await self.send_dm(group_id, user_id, message)
+        elif error:
+            raise PlatformError(f"slack: {error}")
+
+    async def create_invite(self, group_id: str, max_uses: int, max_age_seconds: int) -> str | None:
+        """The workspace's shared invite link from SLACK_INVITE_LINK (Slack has no invite API)."""
+        return self.invite_link or None
+
+    async def member_info(self, group_id: str, user_id: str) -> MemberInfo | None:
+        """users.info: workspace admins and owners are admins; cached for a minute."""
+        key = (group_id, user_id)
+        cached = self._members.get(key)
+        if cached is not None and time.monotonic() - cached[0] < _INFO_TTL:
+            return cached[1]
+        data, error = await self._try(group_id, "users.info", user=user_id)
+        if error in ("user_not_found", "user_not_visible"):
+            info = None
+        elif error:
+            raise PlatformError(f"slack: {error}", missing_permission=data.get("needed"))
+        else:
+            info = member_from_user(data["user"])
+        self._members[key] = (time.monotonic(), info)
+        return info
+
+    def forget_member(self, group_id: str, user_id: str) -> None:
+        """Drop cached facts (a user_change arrived)."""
+        self._members.pop((group_id, user_id), None)
+
+
+def member_from_user(user: dict[str, Any]) -> MemberInfo | None:
+    """A users.info / team_join user object as MemberInfo (None when deactivated)."""
+    if user.get("deleted"):
+        return None
+    profile = user.get("profile") or {}
+    name = (
+        profile.get("display_name")
+        or profile.get("real_name")
+        or user.get("real_name")
+        or user.get("name")
+        or user.get("id", "")
+    )
+    return MemberInfo(
+        id=str(user["id"]),
+        name=str(name),
+        email=profile.get("email") or None,
+        is_admin=bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")),
+        is_bot=bool(user.get("is_bot") or user.get("is_app_user")),
+    )
