@@ -63,6 +63,18 @@ async def _run(settings: Settings) -> int:
         await engine.dispose()
 
 
+async def _discord(settings: Settings, action: str) -> int:
+    from adapters.discord.app import invite_url, run_discord  # type: ignore[import-not-found,unused-ignore]
+
+    if action == "invite-url":
+        return int(await invite_url(settings))
+    engine, uow = await _open_storage(settings)
+    try:
+        return int(await run_discord(settings, uow, sync_only=True))
+    finally:
+        await engine.dispose()
+
+
 async def _demo() -> int:
     import tempfile
 
@@ -86,13 +98,15 @@ async def _db_upgrade(settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`alumnibot [run|demo|db upgrade]`."""
+    """`alumnibot [run|demo|db upgrade|discord sync|discord invite-url]`."""
     parser = argparse.ArgumentParser(prog="alumnibot", description=__doc__)
     sub = parser.add_subparsers(dest="cmd")
     sub.add_parser("run", help="start the bot (local workspace unless a token is configured)")
     sub.add_parser("demo", help="play a scripted semester on a fresh local group")
     db = sub.add_parser("db", help="database tools")
     db.add_argument("action", choices=["upgrade"])
+    dc = sub.add_parser("discord", help="Discord tools: sync the commands, print the invite URL")
+    dc.add_argument("action", choices=["sync", "invite-url"])
     args = parser.parse_args(argv)
     settings = Settings()
     _logging(settings, args.cmd)
@@ -101,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_demo())
         if args.cmd == "db":
             return asyncio.run(_db_upgrade(settings))
+        if args.cmd == "discord":
+            return asyncio.run(_discord(settings, args.action))
         return asyncio.run(_run(settings))
     except StorageUnavailable as exc:
         # One line, no traceback wall: the fix is almost always the URL or the server.
