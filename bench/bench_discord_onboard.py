@@ -17,12 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters.discord.workspace import DiscordWorkspace  # noqa: E402
-from bot.messages import RoleSpec  # noqa: E402
-from storage.database import create_engine, upgrade  # noqa: E402
-from storage.uow import UnitOfWorkFactory  # noqa: E402
-from tests.discord_harness import connect, disconnect  # noqa: E402
-from tests.fakes.discord_fake import running_fake_discord  # noqa: E402
+from adapters.discord.workspace import DiscordWorkspace
+from bot.messages import RoleSpec
+from storage.database import create_engine, upgrade
+from storage.uow import UnitOfWorkFactory
+from tests.discord_harness import connect, disconnect
+from tests.fakes.discord_fake import running_fake_discord
 
 COHORT = 120
 LIMIT, PER_SECONDS = 10, 0.5  # requests per window, per guild (major parameter)

@@ -176,4 +176,3 @@ def message_text(message: dict[str, Any]) -> str:
 def answer_text(inter: FakeInteraction) -> str:
     """Everything the member was answered in an interaction."""
     return "\n".join(message_text(m) for m in inter.messages)
-

@@ -18,7 +18,7 @@ from bot.core import Context
 from bot.domain import Permission
 from bot.errors import PlatformError
 from bot.events import ButtonPressed, FormSubmitted, MemberJoined, MessagePosted
-from bot.messages import Button, FormField, FormSpec, OutgoingMessage, Poll
+from bot.messages import Button, FormField, FormSpec, OutgoingMessage, Poll, RoleSpec
 from bot.settings import Settings
 from storage.uow import UnitOfWorkFactory
 from tests.discord_harness import (
@@ -29,8 +29,8 @@ from tests.discord_harness import (
     answer_text,
     client_of,
     connect,
-    discord_harness,
     disconnect,
+    discord_harness,
     message_text,
     recorder,
     run_command,
@@ -214,8 +214,6 @@ async def test_join_without_screening_and_leave(engine: AsyncEngine) -> None:
         await h.fake.member_join(h.guild.id, BOB_ID, "bob", pending=False)
         await h.fake.wait_for(lambda: rec.of(MemberJoined))
         await h.fake.member_leave(h.guild.id, BOB_ID)
-        async with h.uow() as uow:
-            pass
         await h.fake.wait_for(lambda: len(rec.events) >= 2)
         async with h.uow() as uow:
             member = await uow.members.get(str(h.guild.id), str(BOB_ID))
@@ -253,7 +251,7 @@ async def test_missing_manage_roles_is_named_to_the_staff_member(engine: AsyncEn
         assert isinstance(ws, DiscordWorkspace)
         ws._need = lambda *a: None  # type: ignore[method-assign]
         with pytest.raises(PlatformError) as refused:
-            await ws.create_role(str(h.guild.id), __import__("bot.messages").messages.RoleSpec("x"))
+            await ws.create_role(str(h.guild.id), RoleSpec("x"))
         assert refused.value.missing_permission == "Manage Roles"
 
 
@@ -278,8 +276,8 @@ async def test_set_roles_is_one_request_per_member_and_keeps_other_roles(
         ws = h.bot.workspace
         assert isinstance(ws, DiscordWorkspace)
         gid = str(h.guild.id)
-        a = await ws.create_role(gid, __import__("bot.messages").messages.RoleSpec("student"))
-        b = await ws.create_role(gid, __import__("bot.messages").messages.RoleSpec("industry"))
+        a = await ws.create_role(gid, RoleSpec("student"))
+        b = await ws.create_role(gid, RoleSpec("industry"))
         before = len(h.fake.requests_to("PATCH /guilds/{}/members/{}"))
         await ws.set_roles(gid, str(ALICE_ID), [a, b], [])
         await ws.set_roles(gid, str(ALICE_ID), [], [b])  # right after: no stale cache

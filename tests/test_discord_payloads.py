@@ -26,7 +26,8 @@ async def test_captured_interaction_becomes_command_invoked(engine: AsyncEngine)
     async with discord_harness(engine) as h:
         state = client_of(h.bot)._connection
         # The captured command is `/nick`: not ours, so it is ignored.
-        assert interaction_event(discord.Interaction(data=copy.deepcopy(captured), state=state)) is None
+        foreign = discord.Interaction(data=copy.deepcopy(captured), state=state)
+        assert interaction_event(foreign) is None
         # The same payload as `/alumni nick target:<user> new-nick:erfhi`.
         ours = copy.deepcopy(captured)
         data = ours["data"]

@@ -94,7 +94,7 @@ class DiscordWorkspace:
     async def channel_exists(self, group_id: str, channel_id: str) -> ChannelRef | None:
         """The channel by id; None only when Discord says it does not exist."""
         guild = self.guild(group_id)
-        channel = guild.get_channel(int(channel_id))
+        channel: Any = guild.get_channel(int(channel_id))
         if channel is None:
             try:
                 channel = await guild.fetch_channel(int(channel_id))
@@ -151,7 +151,7 @@ class DiscordWorkspace:
                     clip(spec.name, 100),
                     topic=clip(spec.topic, 1024),
                     category=section,
-                    overwrites=overwrites,  # type: ignore[arg-type]
+                    overwrites=overwrites,
                     available_tags=[discord.ForumTag(name=clip(t, 20)) for t in spec.tags[:20]],
                 )
             else:
@@ -159,7 +159,7 @@ class DiscordWorkspace:
                     clip(spec.name, 100),
                     topic=clip(spec.topic, 1024),
                     category=section,
-                    overwrites=overwrites,  # type: ignore[arg-type]
+                    overwrites=overwrites,
                 )
         except discord.HTTPException as exc:
             raise platform_error(exc, missing=MANAGE_CHANNELS, what="create channel") from exc
@@ -172,9 +172,7 @@ class DiscordWorkspace:
         wanted = self._overwrites(guild, spec)
         current = dict(channel.overwrites)
         drifted = {
-            target: ow
-            for target, ow in wanted.items()
-            if channel.overwrites_for(target) != ow  # type: ignore[arg-type]
+            target: ow for target, ow in wanted.items() if channel.overwrites_for(target) != ow
         }
         topic_drifted = (getattr(channel, "topic", None) or "") != clip(spec.topic, 1024)
         if not drifted and not topic_drifted:
