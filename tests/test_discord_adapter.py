@@ -10,7 +10,7 @@ import discord
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.discord.app import HASH_KEY, run_discord
+from adapters.discord.app import HASH_KEY, invite_url, run_discord
 from adapters.discord.translate import application_commands
 from adapters.discord.workspace import DiscordWorkspace
 from bot.cog import Cog, button, command, form
@@ -418,3 +418,26 @@ async def test_bad_token_gives_one_line_and_exit_1(
         code = await asyncio.wait_for(run_discord(settings, UnitOfWorkFactory(engine)), 10)
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and "DISCORD_TOKEN" in err[0]
+
+
+async def test_invite_url_and_forced_sync(
+    engine: AsyncEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with running_fake_discord() as fake:
+        guild = fake.add_guild("Alumni", owner_id=OWNER_ID)
+        settings = Settings(
+            discord_token=fake.token,  # type: ignore[arg-type]
+            discord_api_url=fake.base_url,
+            discord_gateway_url=fake.gateway_url,
+        )
+        assert await invite_url(settings) == 0
+        url = capsys.readouterr().out.strip()
+        assert url.startswith("https://discord.com/oauth2/authorize?client_id=")
+        assert f"client_id={fake.application_id}" in url and "applications.commands" in url
+        perms = discord.Permissions(int(url.split("permissions=")[1].split("&")[0]))
+        assert perms.manage_roles and perms.manage_channels and not perms.administrator
+        uow = UnitOfWorkFactory(engine)
+        for _ in range(2):  # forced: syncs even though the hash is stored the second time
+            assert await asyncio.wait_for(run_discord(settings, uow, sync_only=True), 10) == 0
+        assert fake.command_syncs == 2 and "alumni" in {c["name"] for c in guild.commands.values()}
+        assert "synced /alumni to 1 of 1 servers" in capsys.readouterr().out
