@@ -63,6 +63,18 @@ async def _run(settings: Settings) -> int:
         await engine.dispose()
 
 
+async def _discord(settings: Settings, action: str) -> int:
+    from adapters.discord.app import invite_url, run_discord  # type: ignore[import-not-found,unused-ignore]
+
+    if action == "invite-url":
+        return int(await invite_url(settings))
+    engine, uow = await _open_storage(settings)
+    try:
+        return int(await run_discord(settings, uow, sync_only=True))
+    finally:
+        await engine.dispose()
+
+
 async def _demo() -> int:
     import tempfile
 
@@ -86,7 +98,7 @@ async def _db_upgrade(settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`alumnibot [run|demo|db upgrade|slack manifest]`."""
+    """`alumnibot [run|demo|db upgrade|slack manifest|discord sync|discord invite-url]`."""
     parser = argparse.ArgumentParser(prog="alumnibot", description=__doc__)
     sub = parser.add_subparsers(dest="cmd")
     sub.add_parser("run", help="start the bot (local workspace unless a token is configured)")
@@ -98,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     slack.add_argument("--format", choices=["yaml", "json"], default="yaml")
     slack.add_argument("--url", help="public base URL of the bot (HTTP mode)")
     slack.add_argument("--socket", action="store_true", help="a Socket Mode manifest (no URLs)")
+    dc = sub.add_parser("discord", help="Discord tools: sync the commands, print the invite URL")
+    dc.add_argument("action", choices=["sync", "invite-url"])
     args = parser.parse_args(argv)
     if args.cmd == "slack":
         from adapters.slack.manifest import render
@@ -111,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_demo())
         if args.cmd == "db":
             return asyncio.run(_db_upgrade(settings))
+        if args.cmd == "discord":
+            return asyncio.run(_discord(settings, args.action))
         return asyncio.run(_run(settings))
     except StorageUnavailable as exc:
         # One line, no traceback wall: the fix is almost always the URL or the server.

@@ -1,0 +1,1 @@
+"""Discord adapter: the Workspace port and event translation on discord.py."""

@@ -1,0 +1,256 @@
+"""The Discord client: wires discord.py events to the core, syncs commands, runs the scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from datetime import UTC, datetime
+
+import discord
+import discord.gateway
+import discord.http
+import yarl
+
+from adapters.discord.translate import (
+    application_commands,
+    commands_hash,
+    interaction_event,
+    join_event,
+    joined_after_update,
+    leave_event,
+    message_event,
+)
+from adapters.discord.workspace import DiscordWorkspace
+from bot.cogs import load_all
+from bot.core import Bot, CoreConfig
+from bot.events import Event
+from bot.ports import UnitOfWorkFactory
+from bot.scheduler import Scheduler
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+HASH_KEY = "discord.commands_hash"
+
+
+class SystemClock:
+    """Real time (UTC)."""
+
+    def now(self) -> datetime:
+        """Now."""
+        return datetime.now(UTC)
+
+
+def intents() -> discord.Intents:
+    """Only what the features need.
+
+    guilds: channels, roles, threads in the cache. members (PRIVILEGED): joins, leaves and the
+    end of membership screening. guild_messages: activity and thread replies. Not
+    message_content (privileged): features count messages and read slash commands, forms and
+    buttons, none of which need the text of members' messages.
+    """
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.members = True
+    wanted.guild_messages = True
+    return wanted
+
+
+def invite_permissions() -> discord.Permissions:
+    """The minimal permissions the bot asks for when it is invited."""
+    return discord.Permissions(
+        view_channel=True,
+        send_messages=True,
+        send_messages_in_threads=True,
+        create_public_threads=True,
+        embed_links=True,
+        attach_files=True,
+        read_message_history=True,
+        send_polls=True,
+        manage_channels=True,
+        manage_roles=True,
+        create_instant_invite=True,
+    )
+
+
+def point_at(api_url: str | None, gateway_url: str | None) -> None:
+    """Override Discord's endpoints (a shared rate-limit proxy, or the fake in tests)."""
+    if api_url:
+        discord.http.Route.BASE = api_url.rstrip("/")
+    if gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+class AlumniClient(discord.Client):
+    """discord.Client that hands every relevant event to the core Bot."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        config: CoreConfig | None = None,
+        *,
+        run_scheduler: bool = True,
+        force_sync: bool = False,
+        scheduler_interval: float = 60.0,
+    ) -> None:
+        super().__init__(intents=intents(), guild_ready_timeout=0.5, chunk_guilds_at_startup=True)
+        self.workspace = DiscordWorkspace(self, uow)
+        self.bot = load_all(Bot(self.workspace, uow, SystemClock(), config))
+        self.ready = asyncio.Event()
+        self.synced: set[int] = set()
+        self._force_sync = force_sync
+        self._run_scheduler = run_scheduler
+        self._scheduler_interval = scheduler_interval
+        self._scheduler: asyncio.Task[None] | None = None
+
+    async def setup_hook(self) -> None:
+        """Start the scheduler next to the gateway connection."""
+        if self._run_scheduler:
+            self._scheduler = asyncio.create_task(
+                Scheduler(self.bot).run_forever(self._scheduler_interval)
+            )
+
+    async def close(self) -> None:
+        """Stop the scheduler, then disconnect."""
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scheduler
+            self._scheduler = None
+        await super().close()
+
+    async def on_ready(self) -> None:
+        """Register every guild as a group and sync its commands if the tree changed."""
+        for guild in self.guilds:
+            await self.prepare_guild(guild)
+        self.ready.set()
+        log.info("connected to Discord as %s in %d servers", self.user, len(self.guilds))
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        """A new server invited the bot."""
+        await self.prepare_guild(guild)
+
+    async def prepare_guild(self, guild: discord.Guild) -> None:
+        """The group row exists (so jobs run for it) and the commands are current."""
+        await self.bot.group(str(guild.id))
+        try:
+            await self.sync_commands(guild, force=self._force_sync)
+        except discord.HTTPException:
+            log.exception("could not sync commands to %s", guild.id)
+
+    async def sync_commands(self, guild: discord.Guild, *, force: bool = False) -> bool:
+        """Upload `/alumni` to the guild when its hash changed (or when forced)."""
+        payload = application_commands(self.bot.tree)
+        digest = commands_hash(payload)
+        async with self.bot.uow() as uow:
+            stored = await uow.kv.get(str(guild.id), HASH_KEY)
+        if stored == digest and not force:
+            return False
+        assert self.application_id is not None
+        await self.http.bulk_upsert_guild_commands(self.application_id, guild.id, payload)
+        async with self.bot.uow() as uow:
+            await uow.kv.set(str(guild.id), HASH_KEY, digest)
+        self.synced.add(guild.id)
+        log.info("synced /alumni commands to %s", guild.id)
+        return True
+
+    async def _handle(self, event: Event | None) -> None:
+        if event is not None:
+            await self.bot.handle(event)
+
+    # Each discord.py event already runs in its own task, so a slow handler blocks nothing.
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Commands, button presses (of any message, even from before a restart), forms."""
+        await self._handle(interaction_event(interaction))
+
+    async def on_member_join(self, member: discord.Member) -> None:
+        """A join counts only once membership screening has passed (pending is False)."""
+        if member.pending or member.bot:
+            return
+        await self._handle(join_event(member))
+
+    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
+        """Screening passed: pending True -> False."""
+        await self._handle(joined_after_update(before, after))
+
+    async def on_member_remove(self, member: discord.Member) -> None:
+        """A member left or was removed."""
+        if not member.bot:
+            await self._handle(leave_event(member))
+
+    async def on_message(self, message: discord.Message) -> None:
+        """Messages by people (bots, the bot itself included, are ignored)."""
+        await self._handle(message_event(message))
+
+
+def _config(settings: Settings) -> CoreConfig:
+    return CoreConfig(default_language=settings.language, default_timezone=settings.timezone)
+
+
+def _fail(line: str) -> int:
+    print(f"alumnibot: {line}", file=sys.stderr)
+    return 1
+
+
+async def run_discord(
+    settings: Settings, uow: UnitOfWorkFactory, *, sync_only: bool = False
+) -> int:
+    """Run the bot until stopped; `sync_only` uploads the commands to every server and exits."""
+    token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
+    if not token:
+        return _fail("DISCORD_TOKEN is not set (put it in the environment or .env)")
+    point_at(settings.discord_api_url, settings.discord_gateway_url)
+    client = AlumniClient(uow, _config(settings), run_scheduler=not sync_only, force_sync=sync_only)
+    try:
+        if sync_only:
+            return await _sync_and_exit(client, token)
+        await client.start(token)
+        return 0
+    except discord.LoginFailure:
+        return _fail("Discord rejected DISCORD_TOKEN (invalid or reset); copy a new bot token")
+    except discord.PrivilegedIntentsRequired:
+        return _fail(
+            "enable the Server Members Intent: Developer Portal > your app > Bot > "
+            "Privileged Gateway Intents"
+        )
+    finally:
+        if not client.is_closed():
+            await client.close()
+
+
+async def _sync_and_exit(client: AlumniClient, token: str) -> int:
+    task = asyncio.create_task(client.start(token))
+    ready = asyncio.create_task(client.ready.wait())
+    done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        ready.cancel()
+        task.result()  # raises LoginFailure and friends
+        return 1
+    print(f"synced /alumni to {len(client.synced)} of {len(client.guilds)} servers")
+    await client.close()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return 0
+
+
+async def invite_url(settings: Settings) -> int:
+    """Print the OAuth URL that adds the bot with the minimal permissions."""
+    token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
+    if not token:
+        return _fail("DISCORD_TOKEN is not set (put it in the environment or .env)")
+    point_at(settings.discord_api_url, settings.discord_gateway_url)
+    client = discord.Client(intents=discord.Intents.none())
+    try:
+        await client.login(token)
+        app = await client.application_info()
+    except discord.LoginFailure:
+        return _fail("Discord rejected DISCORD_TOKEN (invalid or reset); copy a new bot token")
+    finally:
+        await client.close()
+    print(
+        discord.utils.oauth_url(
+            app.id, permissions=invite_permissions(), scopes=("bot", "applications.commands")
+        )
+    )
+    return 0

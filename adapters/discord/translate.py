@@ -1,0 +1,282 @@
+"""Discord payloads -> core events, and the one command tree -> Discord application commands."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+import discord
+
+from adapters.discord.render import (
+    build_modal,
+    message_kwargs,
+    modal_values,
+    parse_button_custom_id,
+    parse_form_custom_id,
+)
+from adapters.discord.workspace import is_admin
+from bot.commands import ROOT, Command, CommandTree, Option, OptionType
+from bot.domain import Language, Permission
+from bot.errors import PlatformError
+from bot.events import (
+    ButtonPressed,
+    ChannelRef,
+    CommandInvoked,
+    Event,
+    FormSubmitted,
+    MemberJoined,
+    MemberLeft,
+    MessagePosted,
+    MessageRef,
+    UserRef,
+)
+from bot.i18n import t
+from bot.messages import FormSpec, OutgoingMessage
+
+log = logging.getLogger(__name__)
+
+# Application command option types (Discord API).
+_SUB_COMMAND, _SUB_COMMAND_GROUP = 1, 2
+_OPTION_TYPES = {
+    OptionType.STRING: 3,
+    OptionType.DATE: 3,  # Discord has no date type: a string the core parses (2029-06-15)
+    OptionType.CHOICE: 3,
+    OptionType.INTEGER: 4,
+    OptionType.BOOLEAN: 5,
+    OptionType.USER: 6,  # a member picker; the value arrives as the user id
+}
+MANAGE_GUILD = discord.Permissions(manage_guild=True).value
+
+
+def default_member_permissions(level: Permission) -> int | None:
+    """Who Discord shows a command to by default: staff and admin -> Manage Server."""
+    return None if level is Permission.MEMBER else MANAGE_GUILD
+
+
+def _describe(key: str) -> tuple[str, dict[str, str]]:
+    """English description plus the Norwegian localisation Discord shows `no` clients."""
+    en = t(Language.EN, key)[:100] or "-"
+    nb = t(Language.NB, key)[:100] or "-"
+    return en, {"no": nb}
+
+
+def _option(opt: Option) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": _OPTION_TYPES[opt.type],
+        "name": opt.name,
+        "description": f"{opt.name} ({opt.type.value})"[:100],
+        "required": opt.required,
+    }
+    if opt.type is OptionType.CHOICE:
+        out["choices"] = [{"name": c, "value": c} for c in opt.choices[:25]]
+    if opt.type in (OptionType.STRING, OptionType.DATE):
+        out["max_length"] = min(max(opt.max_length, 1), 6000)
+    if opt.type is OptionType.INTEGER:
+        if opt.min_value is not None:
+            out["min_value"] = opt.min_value
+        if opt.max_value is not None:
+            out["max_value"] = opt.max_value
+    return out
+
+
+def _leaf(command: Command) -> dict[str, Any]:
+    description, localised = _describe(command.help_key)
+    # Discord wants required options first.
+    options = sorted(command.options, key=lambda o: not o.required)
+    return {
+        "type": _SUB_COMMAND,
+        "name": command.path[-1],
+        "description": description,
+        "description_localizations": localised,
+        "options": [_option(o) for o in options],
+    }
+
+
+def application_commands(tree: CommandTree) -> list[dict[str, Any]]:
+    """`/alumni` with one subcommand per one-word path and a group per two-word prefix.
+
+    Discord sets default_member_permissions only on the top-level command, so `/alumni` gets
+    the lowest level among its subcommands (members run `/alumni help`); the bot checks every
+    subcommand's level itself, which is what actually protects staff commands.
+    """
+    commands = tree.all()
+    options: list[dict[str, Any]] = []
+    for command in commands:
+        if len(command.path) == 1:
+            options.append(_leaf(command))
+    for group, members in tree.groups().items():
+        options.append(
+            {
+                "type": _SUB_COMMAND_GROUP,
+                "name": group,
+                "description": group,
+                "options": [_leaf(c) for c in members],
+            }
+        )
+    options.sort(key=lambda o: o["name"])
+    lowest = min((c.permission for c in commands), key=lambda p: p.rank, default=Permission.MEMBER)
+    perms = default_member_permissions(lowest)
+    return [
+        {
+            "type": 1,
+            "name": ROOT,
+            "description": "Alumni group",
+            "description_localizations": {"no": "Alumnigruppen"},
+            "options": options,
+            "default_member_permissions": None if perms is None else str(perms),
+            "contexts": [0],  # guilds only: every command acts on a group
+        }
+    ]
+
+
+def commands_hash(payload: list[dict[str, Any]]) -> str:
+    """A stable hash of the command payload: sync only when it changes."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def command_words(data: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The words and string option values of an APPLICATION_COMMAND interaction's data."""
+    words: list[str] = []
+    values: dict[str, str] = {}
+    options = data.get("options") or []
+    while True:
+        nested = next(
+            (o for o in options if o.get("type") in (_SUB_COMMAND, _SUB_COMMAND_GROUP)), None
+        )
+        if nested is None:
+            break
+        words.append(str(nested["name"]))
+        options = nested.get("options") or []
+    for o in options:
+        value = o.get("value")
+        if isinstance(value, bool):
+            values[o["name"]] = "true" if value else "false"
+        elif value is not None:
+            values[o["name"]] = str(value)
+    return tuple(words), values
+
+
+def user_ref(user: discord.Member | discord.User) -> UserRef:
+    """A Discord user or member as the core names them."""
+    return UserRef(str(user.id), user.display_name, is_admin=is_admin(user), is_bot=user.bot)
+
+
+def _channel_ref(channel: Any) -> ChannelRef | None:
+    if channel is None:
+        return None
+    if isinstance(channel, discord.Thread) and channel.parent_id is not None:
+        return ChannelRef(str(channel.parent_id), getattr(channel.parent, "name", ""))
+    return ChannelRef(str(channel.id), getattr(channel, "name", "") or "")
+
+
+class InteractionResponder:
+    """The Responder for one interaction: the first answer is the interaction response."""
+
+    def __init__(self, interaction: discord.Interaction) -> None:
+        self.interaction = interaction
+
+    async def reply(self, message: OutgoingMessage, *, private: bool = True) -> None:
+        """Ephemeral by default; a follow-up once the interaction has been answered."""
+        kwargs = message_kwargs(message)
+        try:
+            if not self.interaction.response.is_done():
+                await self.interaction.response.send_message(ephemeral=private, **kwargs)
+            else:
+                await self.interaction.followup.send(ephemeral=private, **kwargs)
+        except discord.HTTPException as exc:
+            raise PlatformError(f"reply failed: {exc.status} {exc.code}") from exc
+
+    async def edit_reply(self, message: OutgoingMessage) -> None:
+        """Replace the original answer (or give one, if there was none)."""
+        if not self.interaction.response.is_done():
+            await self.reply(message)
+            return
+        kwargs = message_kwargs(message, with_poll=False)
+        kwargs.pop("files", None)
+        kwargs.setdefault("embed", None)
+        kwargs.setdefault("view", None)
+        await self.interaction.edit_original_response(**kwargs)
+
+    async def open_form(self, form: FormSpec) -> None:
+        """A modal; Discord only allows it as the first answer to an interaction."""
+        if self.interaction.response.is_done():
+            raise PlatformError("a form can only open as the first answer to a command")
+        await self.interaction.response.send_modal(build_modal(form))
+
+    async def defer(self) -> None:
+        """Acknowledge within Discord's three seconds; the answer follows as a follow-up."""
+        if not self.interaction.response.is_done():
+            await self.interaction.response.defer(ephemeral=True, thinking=True)
+
+
+def interaction_event(interaction: discord.Interaction) -> Event | None:
+    """The core event for an interaction, or None if it is not ours."""
+    if interaction.guild_id is None:
+        return None
+    group_id = str(interaction.guild_id)
+    user = user_ref(interaction.user)
+    data: dict[str, Any] = dict(interaction.data or {})
+    responder = InteractionResponder(interaction)
+    channel = _channel_ref(interaction.channel)
+    if interaction.type is discord.InteractionType.application_command:
+        if data.get("name") != ROOT:
+            return None
+        words, options = command_words(data)
+        return CommandInvoked(group_id, user, channel, words, options, responder)
+    if interaction.type is discord.InteractionType.component:
+        parsed = parse_button_custom_id(str(data.get("custom_id", "")))
+        if parsed is None:
+            return None
+        message = interaction.message
+        ref = None
+        if message is not None:
+            thread_id = (
+                str(message.channel.id) if isinstance(message.channel, discord.Thread) else None
+            )
+            parent = channel.id if channel else str(message.channel.id)
+            ref = MessageRef(parent, str(message.id), thread_id)
+        return ButtonPressed(group_id, user, parsed[0], parsed[1], channel, ref, responder)
+    if interaction.type is discord.InteractionType.modal_submit:
+        parsed = parse_form_custom_id(str(data.get("custom_id", "")))
+        if parsed is None:
+            return None
+        values = modal_values(data.get("components", []))
+        return FormSubmitted(group_id, user, parsed[0], values, parsed[1], responder)
+    return None
+
+
+def join_event(member: discord.Member) -> MemberJoined:
+    """MemberJoined for a member who has passed screening (or never faced it)."""
+    return MemberJoined(str(member.guild.id), user_ref(member), event_key=str(member.id))
+
+
+def joined_after_update(before: discord.Member, after: discord.Member) -> MemberJoined | None:
+    """The member passed membership screening: pending went from True to False."""
+    if before.pending and not after.pending and not after.bot:
+        return join_event(after)
+    return None
+
+
+def leave_event(member: discord.Member) -> MemberLeft:
+    """MemberLeft for a member who left or was removed."""
+    return MemberLeft(str(member.guild.id), user_ref(member))
+
+
+def message_event(message: discord.Message) -> MessagePosted | None:
+    """MessagePosted for a guild message by a person (never a bot, never the bot itself)."""
+    if message.guild is None or message.author.bot or message.webhook_id is not None:
+        return None
+    channel = message.channel
+    thread_id = str(channel.id) if isinstance(channel, discord.Thread) else None
+    parent = _channel_ref(channel)
+    assert parent is not None
+    return MessagePosted(
+        group_id=str(message.guild.id),
+        user=user_ref(message.author),
+        channel=parent,
+        message=MessageRef(parent.id, str(message.id), thread_id),
+        text=message.content,
+        thread_id=thread_id,
+    )
