@@ -200,8 +200,18 @@ class Bot:
                 raise UserError("core.form_unknown")
             await form_handler(ctx, event)
             return
+        # Every feature hears the event even if another one fails; the first failure is then
+        # re-raised so the middleware reports it (and the member sees it where there is one).
+        failure: Exception | None = None
         for listener in self._listeners.get(type(event), []):
-            await listener(ctx, event)
+            try:
+                await listener(ctx, event)
+            except Exception as exc:
+                if failure is not None:
+                    log.exception("another listener failed on %s", type(event).__name__)
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     async def _run_command(self, ctx: Context, event: CommandInvoked) -> None:
         command, leftover = self.tree.resolve(event.words)

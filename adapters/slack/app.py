@@ -425,20 +425,21 @@ async def home_view(sa: SlackApp, team: str, user_id: str) -> dict[str, Any]:
                 lines += [str(x) for x in await notes(ctx)]
             except Exception:
                 log.exception("home notes of %s failed", cog.name)
-    usage = "\n".join(f"`{c.usage}`: {t(lang, c.help_key)}" for c in bot.commands_for(permission))
+    usage = [f"`{c.usage}`: {t(lang, c.help_key)}" for c in bot.commands_for(permission)]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": t(lang, "slack.home_title")}},
         {"type": "section", "text": {"type": "mrkdwn", "text": escape("\n".join(lines))}},
         {"type": "divider"},
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": (escape(t(lang, "slack.home_commands")) + "\n" + escape(usage))[:3000],
-            },
-        },
     ]
-    return {"type": "home", "blocks": blocks}
+    # A section's text holds at most 3000 characters: the command list spans several sections.
+    chunk = escape(t(lang, "slack.home_commands"))
+    for line in usage:
+        if len(chunk) + len(line) + 1 > 3000:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+            chunk = ""
+        chunk = f"{chunk}\n{escape(line)}" if chunk else escape(line)
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+    return {"type": "home", "blocks": blocks[:100]}
 
 
 async def serve_http(sa: SlackApp, host: str, port: int) -> tuple[web.AppRunner, int]:
