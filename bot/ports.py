@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from bot.domain import Category, Group, Member, RoleRecord
 from bot.events import ChannelRef, MessageRef
 from bot.messages import ChannelSpec, FormSpec, OutgoingMessage, RoleSpec
+from bot.posts_records import ActivitySummary, Post
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,61 @@ class KeyValue(Protocol):
         """Store a value."""
 
 
+class PostRepository(Protocol):
+    """Listings posted through forms; closing marks them, nothing is deleted."""
+
+    async def add(self, post: Post) -> int:
+        """Store a new post; returns its id."""
+
+    async def get(self, group_id: str, post_id: int) -> Post | None:
+        """One post."""
+
+    async def update(self, post: Post) -> None:
+        """Store changed fields, message references and expiry."""
+
+    async def open_posts(self, group_id: str, kind: str | None = None) -> list[Post]:
+        """Open posts, oldest first, optionally of one kind."""
+
+    async def close(self, group_id: str, post_id: int, reason: str, now: datetime) -> bool:
+        """Close an open post; False if it was already closed (so closing is idempotent)."""
+
+    async def due_to_close(self, group_id: str, now: datetime) -> list[Post]:
+        """Open posts whose expiry has passed."""
+
+    async def due_reminders(self, group_id: str, start: datetime, end: datetime) -> list[Post]:
+        """Open events starting in [start, end) that were not reminded yet."""
+
+    async def mark_reminded(self, group_id: str, post_id: int, now: datetime) -> bool:
+        """Record a reminder; False if one was already recorded."""
+
+    async def created_between(
+        self, group_id: str, start: datetime, end: datetime
+    ) -> dict[str, int]:
+        """Posts created in [start, end) per kind."""
+
+
+class ActivityRepository(Protocol):
+    """Message counts (never text) and the aggregates the stats are made of."""
+
+    async def add(
+        self,
+        group_id: str,
+        user_id: str | None,
+        channel_id: str,
+        thread_id: str | None,
+        is_reply: bool,
+        at: datetime,
+        category_key: str | None = None,
+        author_role: str | None = None,
+    ) -> None:
+        """Count one message; a missing category or role is looked up in the same statement."""
+
+    async def summary(
+        self, group_id: str, start: datetime, end: datetime, week_starts: Sequence[datetime]
+    ) -> ActivitySummary:
+        """Counts per week (index into week_starts), category, role, reply and prompt thread."""
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; commits on clean exit, rolls back on error."""
 
@@ -229,6 +285,8 @@ class UnitOfWork(Protocol):
     jobs: JobRepository
     events: EventLog
     kv: KeyValue
+    posts: PostRepository
+    activity: ActivityRepository
 
     async def __aenter__(self) -> UnitOfWork:
         """Begin."""

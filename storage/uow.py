@@ -15,6 +15,7 @@ from storage.repositories.groups import (
     SqlMemberRepository,
     SqlRoleRepository,
 )
+from storage.repositories.posts import SqlActivityRepository, SqlPostRepository
 from storage.repositories.runtime import SqlEventLog, SqlJobRepository, SqlKeyValue
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ class SqlUnitOfWork:
         self.jobs = SqlJobRepository(s)
         self.events = SqlEventLog(s)
         self.kv = SqlKeyValue(s)
+        self.posts = SqlPostRepository(s)
+        self.activity = SqlActivityRepository(s)
         return self
 
     async def __aexit__(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from bot.cogs.members import MembersCog
+from bot.cogs.posts import PostsCog
 from bot.cogs.setup import SetupCog
+from bot.cogs.stats import StatsCog
 from bot.core import Bot
 
-COGS = (SetupCog, MembersCog)
+COGS = (SetupCog, MembersCog, PostsCog, StatsCog)
 
 
 def load_all(bot: Bot) -> Bot:

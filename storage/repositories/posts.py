@@ -1,0 +1,274 @@
+"""Listings (posts) and activity counts; the stats are aggregated by the database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, case, cast, func, insert, literal, select, update
+
+from bot.posts_records import ActivityCount, ActivitySummary, Post
+from storage.models import (
+    ActivityRow,
+    CategoryRow,
+    MemberRoleRow,
+    MemberRow,
+    PostRow,
+    PromptRunRow,
+)
+from storage.repositories.base import Repository, _count
+
+# The role an author is counted under when they hold several: the most specific first.
+_ROLE_ORDER = ("staff", "alumni", "student", "industry")
+_UNIX_EPOCH_JULIAN = 2440587.5
+
+
+def _post(row: PostRow) -> Post:
+    return Post(
+        id=row.id,
+        group_id=row.group_id,
+        kind=row.kind,
+        author_id=row.author_id,
+        fields=dict(row.fields or {}),
+        channel_id=row.channel_id,
+        message_id=row.message_id,
+        thread_id=row.thread_id,
+        status=row.status,
+        close_reason=row.close_reason,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        event_at=row.event_at,
+        closed_at=row.closed_at,
+        reminded_at=row.reminded_at,
+    )
+
+
+class SqlPostRepository(Repository):
+    """Posts made through forms; closing only changes the status."""
+
+    async def add(self, post: Post) -> int:
+        """Store a new post; returns its id."""
+        row = PostRow(
+            group_id=post.group_id,
+            kind=post.kind,
+            author_id=post.author_id,
+            fields=dict(post.fields),
+            channel_id=post.channel_id,
+            message_id=post.message_id,
+            thread_id=post.thread_id,
+            status=post.status,
+            created_at=post.created_at,
+            expires_at=post.expires_at,
+            event_at=post.event_at,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return row.id
+
+    async def get(self, group_id: str, post_id: int) -> Post | None:
+        """One post."""
+        row = await self.session.get(PostRow, post_id)
+        return _post(row) if row is not None and row.group_id == group_id else None
+
+    async def update(self, post: Post) -> None:
+        """Store changed fields, message references and expiry."""
+        await self.session.execute(
+            update(PostRow)
+            .where(PostRow.id == post.id, PostRow.group_id == post.group_id)
+            .values(
+                fields=dict(post.fields),
+                channel_id=post.channel_id,
+                message_id=post.message_id,
+                thread_id=post.thread_id,
+                expires_at=post.expires_at,
+                event_at=post.event_at,
+            )
+        )
+
+    async def open_posts(self, group_id: str, kind: str | None = None) -> list[Post]:
+        """Open posts, oldest first."""
+        query = select(PostRow).where(PostRow.group_id == group_id, PostRow.status == "open")
+        if kind is not None:
+            query = query.where(PostRow.kind == kind)
+        rows = await self.session.scalars(query.order_by(PostRow.created_at, PostRow.id))
+        return [_post(r) for r in rows]
+
+    async def close(self, group_id: str, post_id: int, reason: str, now: datetime) -> bool:
+        """Close an open post; a second close changes nothing and returns False."""
+        result = await self.session.execute(
+            update(PostRow)
+            .where(PostRow.id == post_id, PostRow.group_id == group_id, PostRow.status == "open")
+            .values(status="closed", close_reason=reason, closed_at=now)
+        )
+        return _count(result)
+
+    async def due_to_close(self, group_id: str, now: datetime) -> list[Post]:
+        """Open posts whose expiry has passed."""
+        rows = await self.session.scalars(
+            select(PostRow)
+            .where(
+                PostRow.group_id == group_id,
+                PostRow.status == "open",
+                PostRow.expires_at.is_not(None),
+                PostRow.expires_at <= now,
+            )
+            .order_by(PostRow.id)
+        )
+        return [_post(r) for r in rows]
+
+    async def due_reminders(self, group_id: str, start: datetime, end: datetime) -> list[Post]:
+        """Open events in [start, end) not reminded yet."""
+        rows = await self.session.scalars(
+            select(PostRow)
+            .where(
+                PostRow.group_id == group_id,
+                PostRow.kind == "event",
+                PostRow.status == "open",
+                PostRow.reminded_at.is_(None),
+                PostRow.event_at >= start,
+                PostRow.event_at < end,
+            )
+            .order_by(PostRow.event_at)
+        )
+        return [_post(r) for r in rows]
+
+    async def mark_reminded(self, group_id: str, post_id: int, now: datetime) -> bool:
+        """Record a reminder once; the column makes the reminder idempotent."""
+        result = await self.session.execute(
+            update(PostRow)
+            .where(
+                PostRow.id == post_id,
+                PostRow.group_id == group_id,
+                PostRow.reminded_at.is_(None),
+            )
+            .values(reminded_at=now)
+        )
+        return _count(result)
+
+    async def created_between(
+        self, group_id: str, start: datetime, end: datetime
+    ) -> dict[str, int]:
+        """Posts created in [start, end) per kind."""
+        rows = await self.session.execute(
+            select(PostRow.kind, func.count())
+            .where(
+                PostRow.group_id == group_id,
+                PostRow.created_at >= start,
+                PostRow.created_at < end,
+            )
+            .group_by(PostRow.kind)
+        )
+        return {kind: int(n) for kind, n in rows}
+
+
+class SqlActivityRepository(Repository):
+    """One row per message; aggregates for the stats come out of GROUP BY, not Python loops."""
+
+    async def add(
+        self,
+        group_id: str,
+        user_id: str | None,
+        channel_id: str,
+        thread_id: str | None,
+        is_reply: bool,
+        at: datetime,
+        category_key: str | None = None,
+        author_role: str | None = None,
+    ) -> None:
+        """Count one message in one INSERT; role and category are looked up inside it."""
+        role_rank = case(
+            {key: i for i, key in enumerate(_ROLE_ORDER)}, value=MemberRoleRow.role_key
+        )
+        role: Any = literal(author_role) if author_role is not None else None
+        if role is None:
+            role = func.coalesce(
+                select(MemberRoleRow.role_key)
+                .where(
+                    MemberRoleRow.group_id == group_id,
+                    MemberRoleRow.user_id == (user_id or ""),
+                    MemberRoleRow.role_key.in_(_ROLE_ORDER),
+                )
+                .order_by(role_rank)
+                .limit(1)
+                .scalar_subquery(),
+                "member",
+            )
+        category: Any = literal(category_key) if category_key is not None else None
+        if category is None:
+            category = (
+                select(CategoryRow.key)
+                .where(CategoryRow.group_id == group_id, CategoryRow.channel_id == channel_id)
+                .limit(1)
+                .scalar_subquery()
+            )
+        await self.session.execute(
+            insert(ActivityRow).values(
+                group_id=group_id,
+                user_id=user_id,
+                author_role=role,
+                category_key=category,
+                channel_id=channel_id,
+                thread_id=thread_id,
+                is_reply=is_reply,
+                created_at=at,
+            )
+        )
+
+    def _week(self, first: datetime) -> Any:
+        """Whole weeks since `first`, computed per row by the database."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            seconds = func.extract("epoch", ActivityRow.created_at - first)
+            return cast(func.floor(seconds / 604800), Integer)
+        # SQLite keeps datetimes as ISO text; julianday() turns them into days.
+        first_jd = first.timestamp() / 86400 + _UNIX_EPOCH_JULIAN
+        return cast((func.julianday(ActivityRow.created_at) - first_jd) / 7, Integer)
+
+    async def summary(
+        self, group_id: str, start: datetime, end: datetime, week_starts: Sequence[datetime]
+    ) -> ActivitySummary:
+        """Aggregate [start, end) by week, category, role, reply and prompt thread."""
+        first = week_starts[0] if week_starts else start
+        week = self._week(first).label("week")
+        prompt_threads = select(PromptRunRow.thread_id).where(
+            PromptRunRow.group_id == group_id, PromptRunRow.thread_id.is_not(None)
+        )
+        in_prompt = case((ActivityRow.thread_id.in_(prompt_threads), 1), else_=0).label("q")
+        window = (
+            ActivityRow.group_id == group_id,
+            ActivityRow.created_at >= start,
+            ActivityRow.created_at < end,
+        )
+        rows = await self.session.execute(
+            select(
+                week,
+                ActivityRow.category_key,
+                ActivityRow.author_role,
+                ActivityRow.is_reply,
+                in_prompt,
+                func.count(),
+            )
+            .where(*window)
+            .group_by(
+                week,
+                ActivityRow.category_key,
+                ActivityRow.author_role,
+                ActivityRow.is_reply,
+                in_prompt,
+            )
+        )
+        counts = [
+            ActivityCount(int(w), c, r, bool(rep), bool(q), int(n)) for w, c, r, rep, q, n in rows
+        ]
+        active = await self.session.scalar(
+            select(func.count(func.distinct(ActivityRow.user_id))).where(*window)
+        )
+        new = await self.session.scalar(
+            select(func.count()).where(
+                MemberRow.group_id == group_id,
+                MemberRow.joined_at >= start,
+                MemberRow.joined_at < end,
+            )
+        )
+        opened = await SqlPostRepository(self.session).created_between(group_id, start, end)
+        return ActivitySummary(counts, int(active or 0), int(new or 0), opened)
