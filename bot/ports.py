@@ -270,9 +270,15 @@ class ActivityRepository(Protocol):
         """Count one message; a missing category or role is looked up in the same statement."""
 
     async def summary(
-        self, group_id: str, start: datetime, end: datetime, week_starts: Sequence[datetime]
+        self,
+        group_id: str,
+        start: datetime,
+        end: datetime,
+        week_starts: Sequence[datetime],
+        closed_before: datetime | None = None,
     ) -> ActivitySummary:
-        """Counts per week (index into week_starts), category, role, reply and prompt thread."""
+        """Counts per week (index into week_starts), category, role, reply and prompt thread;
+        weeks ending by `closed_before` can no longer change and may be served from a rollup."""
 
 
 class UnitOfWork(Protocol):

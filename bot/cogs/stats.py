@@ -145,7 +145,9 @@ class StatsCog(Cog):
         # The window runs to the end of the current week: its messages so far all count.
         end = starts[-1] + timedelta(days=7)
         async with self.bot.uow() as uow:
-            summary = await uow.activity.summary(group.id, starts[0], end, starts)
+            summary = await uow.activity.summary(
+                group.id, starts[0], end, starts, closed_before=min(starts[-1], now)
+            )
         return summarise(summary, starts)
 
     @command(
@@ -207,6 +209,14 @@ class StatsCog(Cog):
                 image_path=str(chart) if chart else None,
             )
         )
+
+    def _rollup_due(self, group: Group, now: datetime) -> str | None:
+        return weekly_period(group, now, 0, time(0, 30))
+
+    @job("stats_rollup", period=_rollup_due)
+    async def rollup(self, group: Group, period: str) -> None:
+        """Roll up the week that just ended, so staff asking for stats never wait for it."""
+        await self.compute(group, 52)
 
     def _digest_due(self, group: Group, now: datetime) -> str | None:
         return weekly_period(group, now, DIGEST_WEEKDAY, DIGEST_AT, not_before=group.created_at)

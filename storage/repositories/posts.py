@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, func, insert, literal, select, update
+from sqlalchemy import case, func, insert, literal, select, update
 
 from bot.posts_records import ActivityCount, ActivitySummary, Post
 from storage.models import (
@@ -18,10 +19,10 @@ from storage.models import (
     PromptRunRow,
 )
 from storage.repositories.base import Repository, _count
+from storage.repositories.runtime import SqlKeyValue
 
 # The role an author is counted under when they hold several: the most specific first.
 _ROLE_ORDER = ("staff", "alumni", "student", "industry")
-_UNIX_EPOCH_JULIAN = 2440587.5
 
 
 def _post(row: PostRow) -> Post:
@@ -215,21 +216,10 @@ class SqlActivityRepository(Repository):
             )
         )
 
-    def _week(self, first: datetime) -> Any:
-        """Whole weeks since `first`, computed per row by the database."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            seconds = func.extract("epoch", ActivityRow.created_at - first)
-            return cast(func.floor(seconds / 604800), Integer)
-        # SQLite keeps datetimes as ISO text; julianday() turns them into days.
-        first_jd = first.timestamp() / 86400 + _UNIX_EPOCH_JULIAN
-        return cast((func.julianday(ActivityRow.created_at) - first_jd) / 7, Integer)
-
-    async def summary(
-        self, group_id: str, start: datetime, end: datetime, week_starts: Sequence[datetime]
-    ) -> ActivitySummary:
-        """Aggregate [start, end) by week, category, role, reply and prompt thread."""
-        first = week_starts[0] if week_starts else start
-        week = self._week(first).label("week")
+    async def _week(
+        self, group_id: str, start: datetime, end: datetime
+    ) -> tuple[list[tuple[str | None, str, bool, bool, int]], set[str]]:
+        """One week's buckets (category, role, reply, in prompt thread, count) and its authors."""
         prompt_threads = select(PromptRunRow.thread_id).where(
             PromptRunRow.group_id == group_id, PromptRunRow.thread_id.is_not(None)
         )
@@ -241,7 +231,6 @@ class SqlActivityRepository(Repository):
         )
         rows = await self.session.execute(
             select(
-                week,
                 ActivityRow.category_key,
                 ActivityRow.author_role,
                 ActivityRow.is_reply,
@@ -250,19 +239,46 @@ class SqlActivityRepository(Repository):
             )
             .where(*window)
             .group_by(
-                week,
-                ActivityRow.category_key,
-                ActivityRow.author_role,
-                ActivityRow.is_reply,
-                in_prompt,
+                ActivityRow.category_key, ActivityRow.author_role, ActivityRow.is_reply, in_prompt
             )
         )
-        counts = [
-            ActivityCount(int(w), c, r, bool(rep), bool(q), int(n)) for w, c, r, rep, q, n in rows
-        ]
-        active = await self.session.scalar(
-            select(func.count(func.distinct(ActivityRow.user_id))).where(*window)
+        buckets = [(c, r, bool(rep), bool(q), int(n)) for c, r, rep, q, n in rows]
+        users = await self.session.scalars(
+            select(ActivityRow.user_id).where(*window, ActivityRow.user_id.is_not(None)).distinct()
         )
+        return buckets, {u for u in users if u}
+
+    async def summary(
+        self,
+        group_id: str,
+        start: datetime,
+        end: datetime,
+        week_starts: Sequence[datetime],
+        closed_before: datetime | None = None,
+    ) -> ActivitySummary:
+        """Aggregate week by week; weeks that ended before `closed_before` are rolled up once.
+
+        Activity is only ever appended at the current time, so a finished week never changes:
+        its GROUP BY result is kept in the kv table and the next request reads it back.
+        """
+        bounds = [*week_starts, end] if week_starts else [start, end]
+        counts: list[ActivityCount] = []
+        authors: set[str] = set()
+        kv = SqlKeyValue(self.session)
+        for i in range(len(bounds) - 1):
+            lo, hi = bounds[i], bounds[i + 1]
+            key = f"activity.week.{lo.astimezone(UTC).isoformat()}"
+            cached = await kv.get(group_id, key) if closed_before and hi <= closed_before else None
+            if cached is not None:
+                data = json.loads(cached)
+                buckets = [(c, r, bool(rep), bool(q), int(n)) for c, r, rep, q, n in data["b"]]
+                users = set(data["u"])
+            else:
+                buckets, users = await self._week(group_id, lo, hi)
+                if closed_before and hi <= closed_before:
+                    await kv.set(group_id, key, json.dumps({"b": buckets, "u": sorted(users)}))
+            counts.extend(ActivityCount(i, c, r, rep, q, n) for c, r, rep, q, n in buckets)
+            authors |= users
         new = await self.session.scalar(
             select(func.count()).where(
                 MemberRow.group_id == group_id,
@@ -271,4 +287,4 @@ class SqlActivityRepository(Repository):
             )
         )
         opened = await SqlPostRepository(self.session).created_between(group_id, start, end)
-        return ActivitySummary(counts, int(active or 0), int(new or 0), opened)
+        return ActivitySummary(counts, len(authors), int(new or 0), opened)
