@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.local.app import build  # noqa: E402
-from bot.cogs.stats import StatsCog, render_chart  # noqa: E402
-from bot.core import CoreConfig  # noqa: E402
-from storage.database import create_engine, upgrade  # noqa: E402
-from storage.uow import UnitOfWorkFactory  # noqa: E402
+from adapters.local.app import build
+from bot.cogs.stats import StatsCog, render_chart
+from bot.core import CoreConfig
+from storage.database import create_engine, upgrade
+from storage.uow import UnitOfWorkFactory
 
 ROWS = 1_000_000
 NOW = datetime(2026, 8, 17, 7, 0, tzinfo=UTC)
@@ -117,7 +117,8 @@ async def main() -> None:
         began = time.perf_counter()
         await asyncio.to_thread(render_chart, stats, group.language, Path(tmp))
         print(
-            f"chart (matplotlib, first in this process): {(time.perf_counter() - began) * 1000:.0f} ms"
+            "chart (matplotlib, first in this process):"
+            f" {(time.perf_counter() - began) * 1000:.0f} ms"
         )
         await engine.dispose()
 

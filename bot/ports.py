@@ -6,12 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.domain import Category, Group, Member, RoleRecord
 from bot.events import ChannelRef, MessageRef
 from bot.messages import ChannelSpec, FormSpec, OutgoingMessage, RoleSpec
 from bot.posts_records import ActivitySummary, Post
+
+if TYPE_CHECKING:
+    from bot.activity import Pending
 
 
 @dataclass(frozen=True)
@@ -268,6 +271,9 @@ class ActivityRepository(Protocol):
         author_role: str | None = None,
     ) -> None:
         """Count one message; a missing category or role is looked up in the same statement."""
+
+    async def add_many(self, rows: Sequence[Pending]) -> None:
+        """Count many messages in one statement (executemany), roles and categories looked up."""
 
     async def summary(
         self,

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot import activity
 from bot.cog import Cog, button, command, form, job, listen
 from bot.commands import Option, OptionType
-from bot.core import Context
+from bot.core import Bot, Context
 from bot.domain import Group, Language, Permission
 from bot.errors import UserError
 from bot.events import ButtonPressed, FormSubmitted, MessagePosted, MessageRef
@@ -87,6 +87,10 @@ class PostsCog(Cog):
     """Forms for every kind of post, their life cycle, and message counting."""
 
     name = "posts"
+
+    def __init__(self, bot: Bot) -> None:
+        super().__init__(bot)
+        self.recorder = activity.ActivityRecorder(bot.uow)
 
     # -- /alumni post <kind> ----------------------------------------------------------------
 
@@ -416,24 +420,23 @@ class PostsCog(Cog):
         """Count every message once (never its text); the only place activity is recorded."""
         now = self.bot.clock.now()
         cue = looks_like_listing(event.text) if event.thread_id is None else None
-        category_key: str | None = None
-        nudge = False
-        async with self.bot.uow() as uow:
-            if cue is not None:
-                category = await uow.categories.by_channel(event.group_id, event.channel.id)
-                category_key = category.key if category else None
-                if category_key == "discussion":
-                    nudge = await self._claim_nudge(uow, event.group_id, event.user.id, now)
-            await activity.record(
-                uow,
+        await self.recorder.add(
+            activity.Pending(
                 event.group_id,
-                event.user,
-                event.channel,
+                event.user.id,
+                event.channel.id,
                 event.thread_id,
                 event.thread_id is not None,
                 now,
-                category_key,
             )
+        )
+        nudge = False
+        # Only a message that reads like an ad costs a lookup; the rest touch no database.
+        if cue is not None:
+            async with self.bot.uow() as uow:
+                category = await uow.categories.by_channel(event.group_id, event.channel.id)
+                if category is not None and category.key == "discussion":
+                    nudge = await self._claim_nudge(uow, event.group_id, event.user.id, now)
         if nudge and cue is not None:
             await self.bot.workspace.send_private(
                 event.group_id,

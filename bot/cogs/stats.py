@@ -141,6 +141,10 @@ class StatsCog(Cog):
     async def compute(self, group: Group, weeks: int, now: datetime | None = None) -> Stats:
         """The figures for the last `weeks` weeks up to now."""
         now = now or self.bot.clock.now()
+        posts = self.bot.cogs.get("posts")
+        recorder = getattr(posts, "recorder", None)
+        if recorder is not None:
+            await recorder.flush()
         starts = week_starts(group, now, weeks)
         # The window runs to the end of the current week: its messages so far all count.
         end = starts[-1] + timedelta(days=7)

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert, literal, select, update
+from sqlalchemy import Boolean, bindparam, case, func, insert, literal, select, text, update
 
+from bot.activity import Pending
 from bot.posts_records import ActivityCount, ActivitySummary, Post
 from storage.models import (
     ActivityRow,
@@ -17,12 +18,25 @@ from storage.models import (
     MemberRow,
     PostRow,
     PromptRunRow,
+    UTCDateTime,
 )
 from storage.repositories.base import Repository, _count
 from storage.repositories.runtime import SqlKeyValue
 
 # The role an author is counted under when they hold several: the most specific first.
 _ROLE_ORDER = ("staff", "alumni", "student", "industry")
+
+
+_ROLE_CASE = " ".join(f"WHEN '{key}' THEN {i}" for i, key in enumerate(_ROLE_ORDER))
+_INSERT_MANY = text(
+    "INSERT INTO activity (group_id, user_id, author_role, category_key, channel_id, thread_id,"
+    " is_reply, created_at) VALUES (:g, :u, COALESCE((SELECT role_key FROM member_roles"
+    " WHERE group_id = :g AND user_id = :uk AND role_key IN ("
+    + ", ".join(f"'{k}'" for k in _ROLE_ORDER)
+    + f") ORDER BY CASE role_key {_ROLE_CASE} END LIMIT 1), 'member'),"
+    " COALESCE(:cat, (SELECT key FROM categories WHERE group_id = :g AND channel_id = :c"
+    " LIMIT 1)), :c, :t, :rep, :at)"
+).bindparams(bindparam("at", type_=UTCDateTime()), bindparam("rep", type_=Boolean()))
 
 
 def _post(row: PostRow) -> Post:
@@ -214,6 +228,27 @@ class SqlActivityRepository(Repository):
                 is_reply=is_reply,
                 created_at=at,
             )
+        )
+
+    async def add_many(self, rows: Sequence[Pending]) -> None:
+        """One executemany INSERT; role and category resolved per row by subqueries."""
+        if not rows:
+            return
+        await self.session.execute(
+            _INSERT_MANY,
+            [
+                {
+                    "g": r.group_id,
+                    "u": r.user_id,
+                    "uk": r.user_id or "",
+                    "c": r.channel_id,
+                    "t": r.thread_id,
+                    "rep": r.is_reply,
+                    "at": r.at,
+                    "cat": r.category_key,
+                }
+                for r in rows
+            ],
         )
 
     async def _week(
