@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, bindparam, case, func, insert, literal, select, text, update
+from sqlalchemy import Boolean, String, bindparam, case, func, insert, literal, select, text, update
 
 from bot.activity import Pending
 from bot.posts_records import ActivityCount, ActivitySummary, Post
@@ -36,7 +36,17 @@ _INSERT_MANY = text(
     + f") ORDER BY CASE role_key {_ROLE_CASE} END LIMIT 1), 'member'),"
     " COALESCE(:cat, (SELECT key FROM categories WHERE group_id = :g AND channel_id = :c"
     " LIMIT 1)), :c, :t, :rep, :at)"
-).bindparams(bindparam("at", type_=UTCDateTime()), bindparam("rep", type_=Boolean()))
+).bindparams(
+    # Typed binds: asyncpg needs one type per parameter, and :g and :uk appear twice.
+    bindparam("g", type_=String()),
+    bindparam("u", type_=String()),
+    bindparam("uk", type_=String()),
+    bindparam("c", type_=String()),
+    bindparam("t", type_=String()),
+    bindparam("cat", type_=String()),
+    bindparam("at", type_=UTCDateTime()),
+    bindparam("rep", type_=Boolean()),
+)
 
 
 def _post(row: PostRow) -> Post:
