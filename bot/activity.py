@@ -1,62 +1,111 @@
-"""Counting messages without their text: the one place that writes activity rows.
+"""Counting messages for the stats: who (by role), where (category), reply or not, when; never text.
 
-Every feature that counts messages calls `record`; passing the platform message id makes a
-message counted once even when two features (weekly questions, general statistics) both see it.
+One listener (PostsCog.count_message) records every MessagePosted exactly once; other features
+must not record separately.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from bot.domain import Member, TrustedRole
-from bot.events import UserRef
-from bot.ports import UnitOfWork
-from bot.prompts_records import ActivityRecord
+from bot.events import ChannelRef, UserRef
 
-# The role a message is counted under when a member holds several: the most specific first.
-ROLE_ORDER: tuple[str, ...] = (
-    TrustedRole.STAFF.value,
-    TrustedRole.ALUMNI.value,
-    TrustedRole.STUDENT.value,
-    TrustedRole.INDUSTRY.value,
-)
-NO_ROLE = "member"
+if TYPE_CHECKING:
+    from bot.ports import UnitOfWork, UnitOfWorkFactory
 
+log = logging.getLogger(__name__)
 
-def author_role(member: Member | None) -> str:
-    """The role a member's messages count under: staff, alumni, student, industry or member."""
-    roles = member.roles if member is not None else frozenset()
-    return next((r for r in ROLE_ORDER if r in roles), NO_ROLE)
+ROLES = ("student", "alumni", "staff", "industry", "member")
+
+# The role an author is counted under when they hold several: the most specific first.
+ROLE_ORDER = ("staff", "alumni", "student", "industry")
+"""Roles an author is counted under (the most specific role they hold; else member)."""
 
 
 async def record(
     uow: UnitOfWork,
     group_id: str,
-    user: UserRef,
-    channel: str,
+    user: UserRef | str | None,
+    channel: ChannelRef | str,
     thread_id: str | None,
     is_reply: bool,
     now: datetime,
-    category_key: str | None,
+    category_key: str | None = None,
     *,
-    message_id: str | None = None,
-) -> bool:
-    """Count one message (never its text); False if this message was already counted."""
-    if message_id is not None and not await uow.events.first_time(
-        group_id, f"activity:{channel}:{thread_id or ''}:{message_id}", now
-    ):
-        return False
-    member = await uow.members.get(group_id, user.id)
+    author_role: str | None = None,
+) -> None:
+    """Count one message inside the caller's unit of work (one short INSERT).
+
+    A category_key or author_role of None is resolved by the database in the same statement,
+    so the hot path needs no extra round trip and no cache that could go stale on role changes.
+    """
+    user_id = user.id if isinstance(user, UserRef) else user
+    channel_id = channel.id if isinstance(channel, ChannelRef) else channel
     await uow.activity.add(
-        ActivityRecord(
-            group_id=group_id,
-            user_id=user.id,
-            author_role=author_role(member),
-            category_key=category_key,
-            channel_id=channel,
-            thread_id=thread_id,
-            is_reply=is_reply,
-            created_at=now,
-        )
+        group_id, user_id, channel_id, thread_id, is_reply, now, category_key, author_role
     )
-    return True
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A message counted but not yet written."""
+
+    group_id: str
+    user_id: str | None
+    channel_id: str
+    thread_id: str | None
+    is_reply: bool
+    at: datetime
+    category_key: str | None = None
+
+
+class ActivityRecorder:
+    """Writes counts in batches: one transaction per FLUSH_ROWS messages or FLUSH_SECONDS.
+
+    A message then costs no database round trip of its own; at most FLUSH_SECONDS of counts
+    are lost if the process dies, which statistics can afford.
+    """
+
+    FLUSH_ROWS = 500
+    FLUSH_SECONDS = 1.0
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+        self._pending: list[Pending] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def add(self, row: Pending) -> None:
+        """Queue one count; flushes when the batch is full, else within FLUSH_SECONDS."""
+        self._pending.append(row)
+        if len(self._pending) >= self.FLUSH_ROWS:
+            await self.flush()
+        elif self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self.FLUSH_SECONDS, self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._timer = None
+        task = asyncio.get_running_loop().create_task(self.flush())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def flush(self) -> None:
+        """Write everything queued in one transaction (stats call this before counting)."""
+        async with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            batch, self._pending = self._pending, []
+            if not batch:
+                return
+            try:
+                async with self._uow() as uow:
+                    await uow.activity.add_many(batch)
+            except Exception:
+                log.exception("could not write %d activity counts", len(batch))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from bot.activity import ActivityRecorder
 from bot.cog import Cog, CommandMeta, JobMeta
 from bot.commands import Command, CommandTree, convert_options
 from bot.domain import Group, Language, Permission, TrustedRole
@@ -28,6 +30,10 @@ from bot.messages import OutgoingMessage
 from bot.ports import Clock, Responder, UnitOfWorkFactory, Workspace
 
 log = logging.getLogger(__name__)
+
+# How long the message path may use a group read earlier (other processes' setting changes
+# show up within this time; this process's own commands invalidate it at once).
+GROUP_CACHE_SECONDS = 5.0
 
 Middleware = Callable[["Context", Event, Callable[[], Awaitable[None]]], Awaitable[None]]
 
@@ -98,11 +104,14 @@ class Bot:
         self.config = config or CoreConfig()
         self.tree = CommandTree()
         self.cogs: dict[str, Cog] = {}
+        # Message counts are written in batches; jobs and stats flush before they read them.
+        self.activity = ActivityRecorder(uow)
         self.jobs: list[ScheduledJob] = []
         self.middleware: list[Middleware] = [_errors_to_member, _ignore_bots]
         self._listeners: dict[type[Event], list[Callable[[Context, Any], Awaitable[None]]]] = {}
         self._buttons: dict[str, Callable[[Context, ButtonPressed], Awaitable[None]]] = {}
         self._forms: dict[str, Callable[[Context, FormSubmitted], Awaitable[None]]] = {}
+        self._group_cache: dict[str, tuple[float, Group]] = {}
 
     def add_cog(self, cog: Cog) -> None:
         """Register every handler a cog declares."""
@@ -136,8 +145,21 @@ class Bot:
         """A loaded cog by name."""
         return self.cogs[name]
 
-    async def group(self, group_id: str) -> Group:
-        """The group, created with defaults the first time it is seen."""
+    async def group(self, group_id: str, *, cached: bool = False) -> Group:
+        """The group, created with defaults the first time it is seen.
+
+        `cached` serves a copy read within GROUP_CACHE_SECONDS: the message path uses it so a
+        busy channel does not cost a database round trip per message for the group alone.
+        """
+        if cached:
+            hit = self._group_cache.get(group_id)
+            if hit is not None and time.monotonic() - hit[0] < GROUP_CACHE_SECONDS:
+                return hit[1]
+        group = await self._load_group(group_id)
+        self._group_cache[group_id] = (time.monotonic(), group)
+        return group
+
+    async def _load_group(self, group_id: str) -> Group:
         async with self.uow() as uow:
             group = await uow.groups.get(group_id)
             if group is None:
@@ -167,7 +189,7 @@ class Bot:
         responder = getattr(event, "responder", None)
         user = getattr(event, "user", None) or UserRef(id="?")
         try:
-            group = await self.group(event.group_id)
+            group = await self.group(event.group_id, cached=isinstance(event, MessagePosted))
         except StorageUnavailable:
             log.warning("storage unavailable while handling %s", type(event).__name__)
             if responder is not None:
@@ -182,7 +204,12 @@ class Bot:
             else:
                 await self._dispatch(ctx, event)
 
-        await call(0)
+        try:
+            await call(0)
+        finally:
+            # Commands, forms and buttons may change settings: messages after them re-read.
+            if not isinstance(event, MessagePosted):
+                self._group_cache.pop(event.group_id, None)
 
     async def _dispatch(self, ctx: Context, event: Event) -> None:
         if isinstance(event, CommandInvoked):

@@ -6,14 +6,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.domain import Category, Cohort, Group, Member, RoleRecord
 from bot.events import ChannelRef, MessageRef
 from bot.messages import ChannelSpec, FormSpec, OutgoingMessage, RoleSpec
 from bot.onboarding_records import Invitation, QueuedGrant, RoleChange, RoleRequest, RosterEntry
+from bot.posts_records import ActivitySummary, Post
 from bot.profile_records import Pair, Profile
-from bot.prompts_records import ActivityRecord, Prompt, PromptRun, PromptStatus
+from bot.prompts_records import Prompt, PromptRun, PromptStatus
+
+if TYPE_CHECKING:
+    from bot.activity import Pending
 
 
 @dataclass(frozen=True)
@@ -416,16 +420,6 @@ class PromptRepository(Protocol):
         """Undo a recap claim whose sending failed."""
 
 
-class ActivityRepository(Protocol):
-    """Messages counted without their text."""
-
-    async def add(self, record: ActivityRecord) -> None:
-        """Count one message."""
-
-    async def count_by_role(self, group_id: str, thread_id: str) -> dict[str, int]:
-        """Replies in a thread per author role."""
-
-
 class ProfileRepository(Protocol):
     """Members' own profiles."""
 
@@ -479,6 +473,73 @@ class PrivacyRepository(Protocol):
         """Delete or anonymise every row naming the member; rows touched by table."""
 
 
+class PostRepository(Protocol):
+    """Listings posted through forms; closing marks them, nothing is deleted."""
+
+    async def add(self, post: Post) -> int:
+        """Store a new post; returns its id."""
+
+    async def get(self, group_id: str, post_id: int) -> Post | None:
+        """One post."""
+
+    async def update(self, post: Post) -> None:
+        """Store changed fields, message references and expiry."""
+
+    async def open_posts(self, group_id: str, kind: str | None = None) -> list[Post]:
+        """Open posts, oldest first, optionally of one kind."""
+
+    async def close(self, group_id: str, post_id: int, reason: str, now: datetime) -> bool:
+        """Close an open post; False if it was already closed (so closing is idempotent)."""
+
+    async def due_to_close(self, group_id: str, now: datetime) -> list[Post]:
+        """Open posts whose expiry has passed."""
+
+    async def due_reminders(self, group_id: str, start: datetime, end: datetime) -> list[Post]:
+        """Open events starting in [start, end) that were not reminded yet."""
+
+    async def mark_reminded(self, group_id: str, post_id: int, now: datetime) -> bool:
+        """Record a reminder; False if one was already recorded."""
+
+    async def created_between(
+        self, group_id: str, start: datetime, end: datetime
+    ) -> dict[str, int]:
+        """Posts created in [start, end) per kind."""
+
+
+class ActivityRepository(Protocol):
+    """Message counts (never text) and the aggregates the stats are made of."""
+
+    async def add(
+        self,
+        group_id: str,
+        user_id: str | None,
+        channel_id: str,
+        thread_id: str | None,
+        is_reply: bool,
+        at: datetime,
+        category_key: str | None = None,
+        author_role: str | None = None,
+    ) -> None:
+        """Count one message; a missing category or role is looked up in the same statement."""
+
+    async def add_many(self, rows: Sequence[Pending]) -> None:
+        """Count many messages in one statement (executemany), roles and categories looked up."""
+
+    async def count_by_role(self, group_id: str, thread_id: str) -> dict[str, int]:
+        """Messages in a thread per author role (the weekly question's replies)."""
+
+    async def summary(
+        self,
+        group_id: str,
+        start: datetime,
+        end: datetime,
+        week_starts: Sequence[datetime],
+        closed_before: datetime | None = None,
+    ) -> ActivitySummary:
+        """Counts per week (index into week_starts), category, role, reply and prompt thread;
+        weeks ending by `closed_before` can no longer change and may be served from a rollup."""
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; commits on clean exit, rolls back on error."""
 
@@ -491,6 +552,7 @@ class UnitOfWork(Protocol):
     kv: KeyValue
     onboarding: OnboardingRepository
     prompts: PromptRepository
+    posts: PostRepository
     activity: ActivityRepository
     profiles: ProfileRepository
     pairs: PairRepository

@@ -26,6 +26,7 @@ class Scheduler:
         """Run every job that is due now; returns (group, job, period) for each that ran."""
         now = now or self.bot.clock.now()
         ran: list[tuple[str, str, str]] = []
+        await self.bot.activity.flush()
         async with self.bot.uow() as uow:
             groups = await uow.groups.all()
         for group in groups:

@@ -17,6 +17,7 @@ from storage.repositories.groups import (
     SqlRoleRepository,
 )
 from storage.repositories.onboarding import SqlOnboardingRepository
+from storage.repositories.posts import SqlPostRepository
 from storage.repositories.privacy import SqlPrivacyRepository
 from storage.repositories.profiles import SqlPairRepository, SqlProfileRepository
 from storage.repositories.prompts import SqlPromptRepository
@@ -47,6 +48,7 @@ class SqlUnitOfWork:
         self.kv = SqlKeyValue(s)
         self.onboarding = SqlOnboardingRepository(s)
         self.prompts = SqlPromptRepository(s)
+        self.posts = SqlPostRepository(s)
         self.activity = SqlActivityRepository(s)
         self.profiles = SqlProfileRepository(s)
         self.pairs = SqlPairRepository(s)

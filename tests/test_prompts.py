@@ -9,11 +9,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.activity import record
 from bot.cogs.prompts import PromptsCog
 from bot.cogs.prompts.bank import load_bank
-from bot.domain import Language, Member
-from bot.events import UserRef
+from bot.domain import Language
 from bot.ports import Capabilities
 from bot.prompts_records import PromptStatus
 from storage.models import ActivityRow
@@ -159,23 +157,18 @@ async def test_replies_are_counted_by_role_and_recapped_a_week_later(group: Loca
     assert len(recap) == 1
 
 
-async def test_a_message_recorded_by_two_features_counts_once(group: LocalGroup) -> None:
-    await group.run("/alumni setup")
-    user = UserRef("kari", "kari")
+async def test_a_reply_in_the_question_thread_counts_once(group: LocalGroup) -> None:
+    await group.run("/alumni setup", "/alumni prompt now", "!join kari")
+    await group.run("!as kari", "!in #discussion", "!in thread", "I disagree, and here is why")
+    await group.bot.activity.flush()
+    thread = group.ws.state["current_thread"]
     async with group.uow() as uow:
-        await uow.members.save(Member("local", "kari", "kari", roles=frozenset()))
-        first = await record(
-            uow, "local", user, "C1", "T1", True, START, "discussion", message_id="M9"
-        )
-        second = await record(
-            uow, "local", user, "C1", "T1", True, START, "discussion", message_id="M9"
-        )
-        await record(uow, "local", user, "C1", "T1", True, START, "discussion", message_id="M10")
-    assert (first, second) == (True, False)
-    async with group.uow() as uow:
-        assert await uow.activity.count_by_role("local", "T1") == {"member": 2}
+        assert await uow.activity.count_by_role("local", thread) == {"member": 1}
     async with group.uow.engine.connect() as conn:
-        assert await conn.scalar(select(func.count()).select_from(ActivityRow)) == 2
+        rows = await conn.scalar(
+            select(func.count()).select_from(ActivityRow).where(ActivityRow.thread_id == thread)
+        )
+    assert rows == 1
 
 
 async def test_suggestion_accepted_by_staff_is_posted_with_credit(group: LocalGroup) -> None:

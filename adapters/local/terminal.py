@@ -339,6 +339,13 @@ class Terminal:
                 self.ws.out(
                     render(f"#{state['channels'][cid]['name']} {msg['author']}", msg, state)
                 )
+                # What you see you can press: buttons of a shown message become pressable.
+                if msg.get("buttons"):
+                    state["buttons"][self.user.id] = {
+                        "channel": cid,
+                        "message": msg["id"],
+                        "buttons": msg["buttons"],
+                    }
                 if msg.get("thread"):
                     thread = state["threads"][msg["thread"]]
                     count = len(thread["messages"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -208,11 +209,25 @@ class LocalWorkspace:
                 if message.poll
                 else None
             ),
-            "image": message.image_path,
+            "image": self._keep_image(message.image_path),
             "file": message.file_path,
             "thread": None,
             "at": self.clock.now().isoformat(),
         }
+
+    def _keep_image(self, image_path: str | None) -> str | None:
+        """Copy an image under the data folder (next to the state), so it outlives temp dirs."""
+        if image_path is None or self.path is None:
+            return image_path
+        source = Path(image_path)
+        target = self.path.parent / "images" / source.name
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        except OSError:
+            log.warning("could not keep image %s", image_path, exc_info=True)
+            return image_path
+        return str(target)
 
     async def send(
         self, group_id: str, channel_id: str, message: OutgoingMessage, thread_id: str | None = None

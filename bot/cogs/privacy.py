@@ -108,6 +108,8 @@ class PrivacyCog(Cog):
         # Only the member themself can confirm; a forwarded button does nothing.
         if event.value != ctx.user.id:
             raise UserError("privacy.not_yours")
+        # Counts still waiting to be written would otherwise carry the member's id past erasure.
+        await self.bot.activity.flush()
         async with self.bot.uow() as uow:
             touched = await uow.privacy.erase(ctx.group.id, ctx.user.id)
         log.info("erased member data in %s: %s", ctx.group.id, touched)

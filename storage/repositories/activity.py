@@ -1,35 +1,203 @@
-"""Messages counted without their text."""
+"""Activity counts (never text): one row per message; the stats aggregate in SQL."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
-from bot.prompts_records import ActivityRecord
-from storage.models import ActivityRow
+from sqlalchemy import Boolean, String, bindparam, case, func, insert, literal, select, text
+
+from bot.activity import Pending
+from bot.posts_records import ActivityCount, ActivitySummary
+from storage.models import (
+    ActivityRow,
+    CategoryRow,
+    MemberRoleRow,
+    MemberRow,
+    PromptRunRow,
+    UTCDateTime,
+)
 from storage.repositories.base import Repository
+from storage.repositories.posts import SqlPostRepository
+from storage.repositories.runtime import SqlKeyValue
+
+# The role an author is counted under when they hold several: the most specific first.
+_ROLE_ORDER = ("staff", "alumni", "student", "industry")
+
+
+_ROLE_CASE = " ".join(f"WHEN '{key}' THEN {i}" for i, key in enumerate(_ROLE_ORDER))
+_INSERT_MANY = text(
+    "INSERT INTO activity (group_id, user_id, author_role, category_key, channel_id, thread_id,"
+    " is_reply, created_at) VALUES (:g, :u, COALESCE((SELECT role_key FROM member_roles"
+    " WHERE group_id = :g AND user_id = :uk AND role_key IN ("
+    + ", ".join(f"'{k}'" for k in _ROLE_ORDER)
+    + f") ORDER BY CASE role_key {_ROLE_CASE} END LIMIT 1), 'member'),"
+    " COALESCE(:cat, (SELECT key FROM categories WHERE group_id = :g AND channel_id = :c"
+    " LIMIT 1)), :c, :t, :rep, :at)"
+).bindparams(
+    # Typed binds: asyncpg needs one type per parameter, and :g and :uk appear twice.
+    bindparam("g", type_=String()),
+    bindparam("u", type_=String()),
+    bindparam("uk", type_=String()),
+    bindparam("c", type_=String()),
+    bindparam("t", type_=String()),
+    bindparam("cat", type_=String()),
+    bindparam("at", type_=UTCDateTime()),
+    bindparam("rep", type_=Boolean()),
+)
 
 
 class SqlActivityRepository(Repository):
-    """Rows of the activity table."""
+    """One row per message; aggregates for the stats come out of GROUP BY, not Python loops."""
 
-    async def add(self, record: ActivityRecord) -> None:
-        """Count one message."""
-        self.session.add(
-            ActivityRow(
-                group_id=record.group_id,
-                user_id=record.user_id,
-                author_role=record.author_role,
-                category_key=record.category_key,
-                channel_id=record.channel_id,
-                thread_id=record.thread_id,
-                is_reply=record.is_reply,
-                created_at=record.created_at,
+    async def add(
+        self,
+        group_id: str,
+        user_id: str | None,
+        channel_id: str,
+        thread_id: str | None,
+        is_reply: bool,
+        at: datetime,
+        category_key: str | None = None,
+        author_role: str | None = None,
+    ) -> None:
+        """Count one message in one INSERT; role and category are looked up inside it."""
+        role_rank = case(
+            {key: i for i, key in enumerate(_ROLE_ORDER)}, value=MemberRoleRow.role_key
+        )
+        role: Any = literal(author_role) if author_role is not None else None
+        if role is None:
+            role = func.coalesce(
+                select(MemberRoleRow.role_key)
+                .where(
+                    MemberRoleRow.group_id == group_id,
+                    MemberRoleRow.user_id == (user_id or ""),
+                    MemberRoleRow.role_key.in_(_ROLE_ORDER),
+                )
+                .order_by(role_rank)
+                .limit(1)
+                .scalar_subquery(),
+                "member",
+            )
+        category: Any = literal(category_key) if category_key is not None else None
+        if category is None:
+            category = (
+                select(CategoryRow.key)
+                .where(CategoryRow.group_id == group_id, CategoryRow.channel_id == channel_id)
+                .limit(1)
+                .scalar_subquery()
+            )
+        await self.session.execute(
+            insert(ActivityRow).values(
+                group_id=group_id,
+                user_id=user_id,
+                author_role=role,
+                category_key=category,
+                channel_id=channel_id,
+                thread_id=thread_id,
+                is_reply=is_reply,
+                created_at=at,
             )
         )
-        await self.session.flush()
+
+    async def add_many(self, rows: Sequence[Pending]) -> None:
+        """One executemany INSERT; role and category resolved per row by subqueries."""
+        if not rows:
+            return
+        await self.session.execute(
+            _INSERT_MANY,
+            [
+                {
+                    "g": r.group_id,
+                    "u": r.user_id,
+                    "uk": r.user_id or "",
+                    "c": r.channel_id,
+                    "t": r.thread_id,
+                    "rep": r.is_reply,
+                    "at": r.at,
+                    "cat": r.category_key,
+                }
+                for r in rows
+            ],
+        )
+
+    async def _week(
+        self, group_id: str, start: datetime, end: datetime
+    ) -> tuple[list[tuple[str | None, str, bool, bool, int]], set[str]]:
+        """One week's buckets (category, role, reply, in prompt thread, count) and its authors."""
+        prompt_threads = select(PromptRunRow.thread_id).where(
+            PromptRunRow.group_id == group_id, PromptRunRow.thread_id.is_not(None)
+        )
+        in_prompt = case((ActivityRow.thread_id.in_(prompt_threads), 1), else_=0).label("q")
+        window = (
+            ActivityRow.group_id == group_id,
+            ActivityRow.created_at >= start,
+            ActivityRow.created_at < end,
+        )
+        rows = await self.session.execute(
+            select(
+                ActivityRow.category_key,
+                ActivityRow.author_role,
+                ActivityRow.is_reply,
+                in_prompt,
+                func.count(),
+            )
+            .where(*window)
+            .group_by(
+                ActivityRow.category_key, ActivityRow.author_role, ActivityRow.is_reply, in_prompt
+            )
+        )
+        buckets = [(c, r, bool(rep), bool(q), int(n)) for c, r, rep, q, n in rows]
+        users = await self.session.scalars(
+            select(ActivityRow.user_id).where(*window, ActivityRow.user_id.is_not(None)).distinct()
+        )
+        return buckets, {u for u in users if u}
+
+    async def summary(
+        self,
+        group_id: str,
+        start: datetime,
+        end: datetime,
+        week_starts: Sequence[datetime],
+        closed_before: datetime | None = None,
+    ) -> ActivitySummary:
+        """Aggregate week by week; weeks that ended before `closed_before` are rolled up once.
+
+        Activity is only ever appended at the current time, so a finished week never changes:
+        its GROUP BY result is kept in the kv table and the next request reads it back.
+        """
+        bounds = [*week_starts, end] if week_starts else [start, end]
+        counts: list[ActivityCount] = []
+        authors: set[str] = set()
+        kv = SqlKeyValue(self.session)
+        for i in range(len(bounds) - 1):
+            lo, hi = bounds[i], bounds[i + 1]
+            key = f"activity.week.{lo.astimezone(UTC).isoformat()}"
+            cached = await kv.get(group_id, key) if closed_before and hi <= closed_before else None
+            if cached is not None:
+                data = json.loads(cached)
+                buckets = [(c, r, bool(rep), bool(q), int(n)) for c, r, rep, q, n in data["b"]]
+                users = set(data["u"])
+            else:
+                buckets, users = await self._week(group_id, lo, hi)
+                if closed_before and hi <= closed_before:
+                    await kv.set(group_id, key, json.dumps({"b": buckets, "u": sorted(users)}))
+            counts.extend(ActivityCount(i, c, r, rep, q, n) for c, r, rep, q, n in buckets)
+            authors |= users
+        new = await self.session.scalar(
+            select(func.count()).where(
+                MemberRow.group_id == group_id,
+                MemberRow.joined_at >= start,
+                MemberRow.joined_at < end,
+            )
+        )
+        opened = await SqlPostRepository(self.session).created_between(group_id, start, end)
+        return ActivitySummary(counts, len(authors), int(new or 0), opened)
 
     async def count_by_role(self, group_id: str, thread_id: str) -> dict[str, int]:
-        """Replies in a thread per author role."""
+        """Messages in a thread per author role (the weekly question's replies)."""
         rows = await self.session.execute(
             select(ActivityRow.author_role, func.count())
             .where(ActivityRow.group_id == group_id, ActivityRow.thread_id == thread_id)

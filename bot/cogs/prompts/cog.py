@@ -9,8 +9,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.activity import ROLE_ORDER, record
-from bot.cog import Cog, button, command, job, listen
+from bot.activity import ROLE_ORDER
+from bot.cog import Cog, button, command, job
 from bot.cogs.prompts.bank import OPEN_THEME, THEMES, BankQuestion, load_bank
 from bot.cogs.prompts.plan import (
     DAYS,
@@ -31,7 +31,7 @@ from bot.commands import Option, OptionType
 from bot.core import Bot, Context
 from bot.domain import Group, Permission
 from bot.errors import PermissionDenied, UserError
-from bot.events import ButtonPressed, MessagePosted
+from bot.events import ButtonPressed
 from bot.i18n import t
 from bot.messages import Button, ButtonStyle, OutgoingMessage, Poll
 from bot.ports import UnitOfWork
@@ -208,27 +208,6 @@ class PromptsCog(Cog):
         await uow.kv.set(group.id, LOW_ALERT_KEY, "1")
 
     # -- engagement and recap -------------------------------------------------------------
-
-    @listen(MessagePosted)
-    async def count_reply(self, ctx: Context, event: MessagePosted) -> None:
-        """Count a reply in a question's thread by its author's role (never its text)."""
-        if not event.thread_id:
-            return
-        async with self.bot.uow() as uow:
-            run = await uow.prompts.run_by_thread(event.group_id, event.thread_id)
-            if run is None:
-                return
-            await record(
-                uow,
-                event.group_id,
-                event.user,
-                event.channel.id,
-                event.thread_id,
-                True,
-                self.bot.clock.now(),
-                "discussion",
-                message_id=event.message.id,
-            )
 
     async def _recap(self, group: Group, run: PromptRun, now: datetime) -> None:
         async with self.bot.uow() as uow:

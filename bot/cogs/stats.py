@@ -1,0 +1,288 @@
+"""Numbers that show whether the group talks: `/alumni stats` with a chart, and a weekly digest."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.activity import ROLES
+from bot.cog import Cog, command, job
+from bot.commands import Option, OptionType
+from bot.core import Context
+from bot.domain import Group, Language, Permission
+from bot.i18n import t
+from bot.messages import OutgoingMessage
+from bot.posts_records import ActivitySummary
+from bot.scheduler import weekly_period
+
+log = logging.getLogger(__name__)
+
+# After the weekly question (Monday morning), before lunch is over.
+DIGEST_WEEKDAY = 0
+DIGEST_AT = time(12, 0)
+DEFAULT_WEEKS = 4
+
+
+@dataclass
+class Stats:
+    """The figures of one stats request, summed from the database's aggregates."""
+
+    weeks: list[datetime]
+    posts_by_category: Counter[str] = field(default_factory=Counter)
+    top_level: int = 0
+    replies: int = 0
+    by_role: Counter[str] = field(default_factory=Counter)
+    question_replies: int = 0
+    weekly_top: list[int] = field(default_factory=list)
+    weekly_replies: list[int] = field(default_factory=list)
+    active_members: int = 0
+    new_members: int = 0
+    forms_by_kind: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        """Replies per top-level post: the dialogue ratio."""
+        return self.replies / self.top_level if self.top_level else 0.0
+
+
+def week_starts(group: Group, now: datetime, weeks: int) -> list[datetime]:
+    """Local Mondays 00:00 (as aware datetimes) of the last `weeks` weeks, oldest first."""
+    tz = ZoneInfo(group.timezone)
+    local = now.astimezone(tz)
+    monday = local.date() - timedelta(days=local.weekday())
+    return [
+        datetime.combine(monday - timedelta(weeks=weeks - 1 - i), time(0, 0), tzinfo=tz)
+        for i in range(weeks)
+    ]
+
+
+def summarise(summary: ActivitySummary, weeks: list[datetime]) -> Stats:
+    """Sum the aggregated buckets (a few hundred rows at most) into the figures shown."""
+    stats = Stats(weeks, weekly_top=[0] * len(weeks), weekly_replies=[0] * len(weeks))
+    for c in summary.counts:
+        week = min(max(c.week, 0), len(weeks) - 1)
+        stats.by_role[c.author_role] += c.count
+        if c.is_reply:
+            stats.replies += c.count
+            stats.weekly_replies[week] += c.count
+            if c.in_prompt_thread:
+                stats.question_replies += c.count
+        else:
+            stats.top_level += c.count
+            stats.weekly_top[week] += c.count
+            stats.posts_by_category[c.category_key or "-"] += c.count
+    stats.active_members = summary.active_members
+    stats.new_members = summary.new_members
+    stats.forms_by_kind = dict(summary.posts_opened)
+    return stats
+
+
+def render_chart(stats: Stats, lang: Language, directory: Path) -> Path:
+    """A PNG of posts and replies per week with the dialogue ratio; blocking (run in a thread)."""
+    # Imported here: only staff asking for stats pay matplotlib's start-up cost.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{w:%d.%m}" for w in stats.weeks]
+    xs = list(range(len(labels)))
+    fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
+    try:
+        width = 0.4
+        ax.bar(
+            [x - width / 2 for x in xs], stats.weekly_top, width, label=t(lang, "stats.chart_posts")
+        )
+        ax.bar(
+            [x + width / 2 for x in xs],
+            stats.weekly_replies,
+            width,
+            label=t(lang, "stats.chart_replies"),
+        )
+        ax.set_xticks(xs, labels, rotation=45 if len(xs) > 12 else 0, fontsize=8)
+        ax.set_ylabel(t(lang, "stats.chart_messages"))
+        ax.set_title(t(lang, "stats.chart_title"))
+        ratio = ax.twinx()
+        ratio.plot(
+            xs,
+            [
+                r / p if p else 0.0
+                for p, r in zip(stats.weekly_top, stats.weekly_replies, strict=True)
+            ],
+            color="black",
+            marker="o",
+            label=t(lang, "stats.chart_ratio"),
+        )
+        ratio.set_ylabel(t(lang, "stats.chart_ratio"))
+        ratio.set_ylim(bottom=0)
+        handles = ax.get_legend_handles_labels()
+        more = ratio.get_legend_handles_labels()
+        ax.legend(handles[0] + more[0], handles[1] + more[1], loc="upper left", fontsize=8)
+        fig.tight_layout()
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"stats-{stats.weeks[-1]:%Y-%m-%d}-{len(stats.weeks)}w.png"
+        fig.savefig(path, format="png")
+        return path
+    finally:
+        plt.close(fig)
+
+
+class StatsCog(Cog):
+    """Staff see whether the group talks; everyone gets a weekly digest of what is on."""
+
+    name = "stats"
+
+    async def compute(self, group: Group, weeks: int, now: datetime | None = None) -> Stats:
+        """The figures for the last `weeks` weeks up to now."""
+        now = now or self.bot.clock.now()
+        await self.bot.activity.flush()
+        starts = week_starts(group, now, weeks)
+        # The window runs to the end of the current week: its messages so far all count.
+        end = starts[-1] + timedelta(days=7)
+        async with self.bot.uow() as uow:
+            summary = await uow.activity.summary(
+                group.id, starts[0], end, starts, closed_before=min(starts[-1], now)
+            )
+        return summarise(summary, starts)
+
+    @command(
+        "stats",
+        permission=Permission.STAFF,
+        help_key="stats.help",
+        options=(Option("weeks", OptionType.INTEGER, min_value=1, max_value=52),),
+    )
+    async def stats(self, ctx: Context, weeks: int = DEFAULT_WEEKS) -> None:
+        """Posts per category, the dialogue ratio, who posts, members, and a chart."""
+        if ctx.responder is not None:
+            await ctx.responder.defer()
+        stats = await self.compute(ctx.group, weeks)
+        total = sum(stats.by_role.values())
+        async with self.bot.uow() as uow:
+            names = {c.key: c.name for c in await uow.categories.for_group(ctx.group.id)}
+        categories = ", ".join(
+            f"#{names.get(key, key)} {n}" for key, n in stats.posts_by_category.most_common()
+        )
+        roles = ", ".join(
+            f"{ctx.t(f'stats.role.{role}')} {round(100 * stats.by_role[role] / total)}%"
+            for role in ROLES
+            if stats.by_role.get(role)
+        )
+        forms = ", ".join(
+            f"{ctx.t(f'posts.kind.{k}')} {n}" for k, n in sorted(stats.forms_by_kind.items())
+        )
+        fields = (
+            (ctx.t("stats.f_posts"), categories or "-"),
+            (
+                ctx.t("stats.f_ratio"),
+                ctx.t(
+                    "stats.ratio_value",
+                    ratio=f"{stats.ratio:.1f}",
+                    replies=stats.replies,
+                    posts=stats.top_level,
+                ),
+            ),
+            (ctx.t("stats.f_roles"), roles or "-"),
+            (
+                ctx.t("stats.f_members"),
+                ctx.t("stats.members_value", new=stats.new_members, active=stats.active_members),
+            ),
+            (ctx.t("stats.f_questions"), str(stats.question_replies)),
+            (ctx.t("stats.f_forms"), forms or "-"),
+        )
+        directory = Path(tempfile.mkdtemp(prefix="alumnibot-stats-"))
+        try:
+            chart: Path | None = await asyncio.to_thread(render_chart, stats, ctx.lang, directory)
+        except Exception:
+            log.exception("stats chart failed for %s", ctx.group.id)
+            chart = None
+        await ctx.reply(
+            OutgoingMessage(
+                ctx.t("stats.text", since=f"{stats.weeks[0]:%Y-%m-%d}")
+                + ("" if chart else " " + ctx.t("stats.no_chart")),
+                title=ctx.t("stats.title", weeks=weeks),
+                fields=fields,
+                image_path=str(chart) if chart else None,
+            )
+        )
+
+    def _rollup_due(self, group: Group, now: datetime) -> str | None:
+        return weekly_period(group, now, 0, time(0, 30))
+
+    @job("stats_rollup", period=_rollup_due)
+    async def rollup(self, group: Group, period: str) -> None:
+        """Roll up the week that just ended, so staff asking for stats never wait for it."""
+        await self.compute(group, 52)
+
+    def _digest_due(self, group: Group, now: datetime) -> str | None:
+        return weekly_period(group, now, DIGEST_WEEKDAY, DIGEST_AT, not_before=group.created_at)
+
+    @job("weekly_digest", period=_digest_due)
+    async def digest(self, group: Group, period: str) -> None:
+        """One post in announcements: new jobs, upcoming events, open rentals, new members."""
+        now = self.bot.clock.now()
+        week_ago = now - timedelta(days=7)
+        async with self.bot.uow() as uow:
+            announcements = await uow.categories.get(group.id, "announcements")
+            jobs = [
+                p
+                for p in await uow.posts.open_posts(group.id, "job")
+                if p.created_at and p.created_at >= week_ago
+            ]
+            events = [
+                p
+                for p in await uow.posts.open_posts(group.id, "event")
+                if p.event_at and now <= p.event_at < now + timedelta(days=14)
+            ]
+            rentals = await uow.posts.open_posts(group.id, "rental")
+            members = [
+                m.name
+                for m in await uow.members.for_group(group.id)
+                if m.joined_at and m.joined_at >= week_ago and m.left_at is None
+            ]
+        if announcements is None or announcements.channel_id is None:
+            log.info("no announcements channel in %s; digest skipped", group.id)
+            return
+        lang = group.language
+        none = t(lang, "stats.digest_none")
+        fields = (
+            (
+                t(lang, "stats.digest_jobs"),
+                "\n".join(
+                    f"{p.fields.get('title', '')} ({p.fields.get('employer', '')})" for p in jobs
+                )
+                or none,
+            ),
+            (
+                t(lang, "stats.digest_events"),
+                "\n".join(
+                    f"{p.fields.get('when', '')} {p.fields.get('title', '')}"
+                    for p in sorted(events, key=lambda p: p.event_at or now)
+                )
+                or none,
+            ),
+            (
+                t(lang, "stats.digest_rentals"),
+                "\n".join(
+                    f"{p.fields.get('what', '')}, {p.fields.get('where', '')}: "
+                    f"{p.fields.get('price', '')}"
+                    for p in rentals
+                )
+                or none,
+            ),
+            (t(lang, "stats.digest_members"), ", ".join(members) or none),
+        )
+        await self.bot.workspace.send(
+            group.id,
+            announcements.channel_id,
+            OutgoingMessage(
+                t(lang, "stats.digest_text"),
+                title=t(lang, "stats.digest_title", week=period),
+                fields=fields,
+            ),
+        )

@@ -1,0 +1,276 @@
+"""The kinds of post, their forms, and checking what members typed: pure logic, no I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
+
+from bot.errors import UserError
+from bot.safety import neutralise
+
+DEFAULT_LISTING_DAYS = 30
+SETTING_LISTING_DAYS = "listing_days"
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """One field of a post form; `type` says how it is checked."""
+
+    name: str
+    type: str = "text"  # text | long | date | datetime | url | price
+    required: bool = True
+    max_length: int = 100
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of post: its form, its category, how it closes and when it expires."""
+
+    key: str
+    category: str
+    fields: tuple[FieldDef, ...]
+    close_reason: str
+    expires: str  # deadline | days | event | never
+    title_field: str = "title"
+
+
+KINDS: dict[str, Kind] = {
+    k.key: k
+    for k in (
+        Kind(
+            "job",
+            "jobs",
+            (
+                FieldDef("title"),
+                FieldDef("employer"),
+                FieldDef("place"),
+                FieldDef("deadline", "date", max_length=10),
+                FieldDef("link", "url", required=False, max_length=300),
+            ),
+            "filled",
+            "deadline",
+        ),
+        Kind(
+            "rental",
+            "rentals",
+            (
+                FieldDef("what"),
+                FieldDef("where"),
+                FieldDef("price", "price", max_length=40),
+                FieldDef("from", "date", max_length=10),
+                FieldDef("to", "date", required=False, max_length=10),
+            ),
+            "rented",
+            "days",
+            title_field="what",
+        ),
+        Kind(
+            "event",
+            "events",
+            (
+                FieldDef("title"),
+                FieldDef("when", "datetime", max_length=16),
+                FieldDef("place"),
+                FieldDef("link", "url", required=False, max_length=300),
+            ),
+            "cancelled",
+            "event",
+        ),
+        Kind(
+            "sale",
+            "marketplace",
+            (
+                FieldDef("what"),
+                FieldDef("price", "price", max_length=40),
+                FieldDef("details", "long", required=False, max_length=500),
+            ),
+            "sold",
+            "days",
+            title_field="what",
+        ),
+        Kind(
+            "borrow",
+            "borrow",
+            (
+                FieldDef("what"),
+                FieldDef("when", required=False, max_length=60),
+                FieldDef("details", "long", required=False, max_length=500),
+            ),
+            "returned",
+            "days",
+            title_field="what",
+        ),
+        Kind(
+            "showcase",
+            "showcase",
+            (
+                FieldDef("title"),
+                FieldDef("description", "long", max_length=1000),
+                FieldDef("link", "url", required=False, max_length=300),
+            ),
+            "archived",
+            "never",
+        ),
+        Kind(
+            "article",
+            "articles",
+            (
+                FieldDef("title"),
+                FieldDef("link", "url", max_length=300),
+                FieldDef("summary", "long", required=False, max_length=500),
+            ),
+            "archived",
+            "never",
+        ),
+    )
+}
+
+_PRICE = re.compile(
+    r"^(?:(?:nok|kr\.?)\s*)?(\d[\d\s.,]{0,12})\s*(?:kr\.?|nok|,-)?\s*(?:/\s*[a-zæøå.]{1,12})?$",
+    re.IGNORECASE,
+)
+_FREE = {"free", "gratis", "0"}
+_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")
+_DATETIME_FORMATS = ("%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M", "%Y-%m-%dT%H:%M")
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Cleaned values and the times derived from them."""
+
+    values: dict[str, str]
+    expires_at: datetime | None
+    event_at: datetime | None
+
+
+def parse_date(value: str) -> date | None:
+    """A date in ISO (2026-09-01) or Norwegian (01.09.2026) form, else None."""
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_datetime(value: str) -> datetime | None:
+    """A naive date and time (2026-09-10 18:00 or 10.09.2026 18:00), else None."""
+    for fmt in _DATETIME_FORMATS:
+        try:
+            return datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def valid_link(value: str) -> bool:
+    """Only http and https links with a host and no spaces."""
+    if any(c.isspace() for c in value):
+        return False
+    parsed = urlparse(value)
+    return parsed.scheme.lower() in ("http", "https") and bool(parsed.hostname)
+
+
+def valid_price(value: str) -> bool:
+    """A non-negative amount, optionally in kr/NOK and per period; or free/gratis."""
+    if value.strip().lower() in _FREE:
+        return True
+    match = _PRICE.match(value.strip())
+    if match is None:
+        return False
+    digits = re.sub(r"[\s.,]", "", match.group(1))
+    return digits.isdigit() and int(digits) <= 100_000_000
+
+
+def check(
+    kind: Kind,
+    raw: dict[str, str],
+    now: datetime,
+    timezone: str,
+    listing_days: int = DEFAULT_LISTING_DAYS,
+) -> Checked:
+    """Check a submitted form; raises UserError naming the first field that is wrong."""
+    tz = ZoneInfo(timezone)
+    today = now.astimezone(tz).date()
+    known = {f.name for f in kind.fields}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise UserError("posts.field_unknown", field=unknown[0])
+    values: dict[str, str] = {}
+    dates: dict[str, date] = {}
+    event_at: datetime | None = None
+    for f in kind.fields:
+        value = (raw.get(f.name) or "").strip()
+        if not value:
+            if f.required:
+                raise UserError("posts.field_required", field=f.name)
+            continue
+        if len(value) > f.max_length:
+            raise UserError("posts.field_too_long", field=f.name, limit=f.max_length)
+        if f.type == "date":
+            parsed = parse_date(value)
+            if parsed is None:
+                raise UserError("posts.field_not_date", field=f.name, value=neutralise(value))
+            if parsed < today:
+                raise UserError("posts.field_date_past", field=f.name, value=parsed.isoformat())
+            dates[f.name] = parsed
+            value = parsed.isoformat()
+        elif f.type == "datetime":
+            moment = parse_datetime(value)
+            if moment is None:
+                raise UserError("posts.field_not_datetime", field=f.name, value=neutralise(value))
+            aware = moment.replace(tzinfo=tz)
+            if aware < now:
+                raise UserError(
+                    "posts.field_date_past", field=f.name, value=f"{moment:%Y-%m-%d %H:%M}"
+                )
+            event_at = aware
+            value = f"{moment:%Y-%m-%d %H:%M}"
+        elif f.type == "url":
+            if not valid_link(value):
+                raise UserError("posts.field_not_link", field=f.name)
+        elif f.type == "price" and not valid_price(value):
+            raise UserError("posts.field_not_price", field=f.name, value=neutralise(value))
+        # Line breaks only where a long answer is expected; mentions defused everywhere.
+        if f.type != "long":
+            value = " ".join(value.split())
+        values[f.name] = neutralise(value)
+    if "from" in dates and "to" in dates and dates["to"] < dates["from"]:
+        raise UserError("posts.range_backwards", start="from", end="to")
+
+    def end_of(day: date) -> datetime:
+        return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
+
+    expires_at: datetime | None = None
+    if kind.expires == "deadline" and "deadline" in dates:
+        expires_at = end_of(dates["deadline"])
+    elif kind.expires == "days":
+        expires_at = now + timedelta(days=listing_days)
+        if "to" in dates:
+            expires_at = min(expires_at, end_of(dates["to"]))
+    elif kind.expires == "event" and event_at is not None:
+        expires_at = end_of(event_at.date())
+    return Checked(values, expires_at, event_at)
+
+
+_JOB_CUES = re.compile(
+    r"\b(we(?:'re| are) hiring|hiring|job opening|vacanc(?:y|ies)|apply (?:by|before|now)|"
+    r"position available|internship|ledig stilling|ledige stillinger|vi ansetter|vi søker|"
+    r"søknadsfrist|stillingsannonse|praksisplass|deltidsjobb|sommerjobb)\b",
+    re.IGNORECASE,
+)
+_SALE_STRONG = re.compile(r"\b(for sale|til salgs|selges|gis bort)\b", re.IGNORECASE)
+_SALE_WEAK = re.compile(r"\b(selling|sell|selger)\b", re.IGNORECASE)
+_MONEY = re.compile(r"(\b\d[\d .]*\s?(?:kr|nok|,-)|\b(?:kr|nok)\.?\s?\d)", re.IGNORECASE)
+
+
+def looks_like_listing(text: str) -> str | None:
+    """'job' or 'sale' when a message reads like an ad (English or Norwegian cues), else None."""
+    if _JOB_CUES.search(text):
+        return "job"
+    if _SALE_STRONG.search(text) or (_SALE_WEAK.search(text) and _MONEY.search(text)):
+        return "sale"
+    return None

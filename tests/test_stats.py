@@ -1,0 +1,155 @@
+"""`/alumni stats` and the weekly digest through the local workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import insert
+
+from bot.events import MessageRef
+from storage.models import PromptRow, PromptRunRow
+from tests.conftest import START, LocalGroup
+
+
+async def _grant(group: LocalGroup, user: str, role: str) -> None:
+    async with group.uow() as uow:
+        await uow.roles.grant("local", user, role, "test", None, START)
+
+
+async def test_stats_show_dialogue_roles_members_and_a_chart(group: LocalGroup) -> None:
+    await group.run("/alumni setup", "!join kari", "!join lars", "!join nina")
+    await _grant(group, "kari", "student")
+    await _grant(group, "lars", "alumni")
+    await _grant(group, "owner", "staff")
+    await group.run("!as kari", "!in #discussion", "What is everyone working on?")
+    # The weekly question's thread (the prompts feature opens these; here by hand).
+    discussion = group.ws.channel_by_name("discussion")
+    assert discussion is not None
+    first = group.ws.state["channels"][discussion]["messages"][0]
+    thread = await group.ws.open_thread("local", MessageRef(discussion, first["id"]), "q")
+    await group.run("!as lars", "!in #discussion")
+    async with group.uow() as uow:
+        await uow.session.execute(  # type: ignore[attr-defined]
+            insert(PromptRow).values(
+                id=1, group_id="local", theme="t", text="q", status="posted", created_at=START
+            )
+        )
+        await uow.session.execute(  # type: ignore[attr-defined]
+            insert(PromptRunRow).values(
+                group_id="local",
+                prompt_id=1,
+                period="2026-W34",
+                channel_id="C",
+                message_id="M",
+                thread_id=thread,
+                posted_at=START,
+            )
+        )
+    await group.run("!in thread", "A capsule collection", "!as kari", "!in thread", "Nice!")
+    out = await group.run("!as owner", "/alumni stats weeks:2")
+    assert "The group over the last 2 weeks" in out
+    assert "Posts per channel: #discussion 1" in out
+    assert "Dialogue: 2.0 replies per post (2 replies to 1 posts)" in out
+    assert "students 67%" in out and "alumni 33%" in out
+    assert "Members: 3 new, 2 active" in out
+    assert "Replies to the weekly questions: 2" in out
+    image = next(line for line in out.splitlines() if "[image:" in line)
+    path = Path(image.split("[image:")[1].strip(" ]"))
+    assert path.read_bytes().startswith(b"\x89PNG")  # noqa: ASYNC240
+
+
+async def test_stats_are_staff_only(group: LocalGroup) -> None:
+    await group.run("/alumni setup", "!join kari")
+    out = await group.run("!as kari", "/alumni stats")
+    assert "Only staff" in out and "[image:" not in out
+
+
+async def test_stats_weeks_out_of_range(group: LocalGroup) -> None:
+    await group.run("/alumni setup")
+    out = await group.run("/alumni stats weeks:53")
+    assert "between 1 and 52" in out
+
+
+async def test_finished_weeks_are_rolled_up_and_still_counted(group: LocalGroup) -> None:
+    await group.run("/alumni setup", "!join kari", "!as kari", "!in #discussion", "Hi")
+    await group.run("!clock +7d", "Hello again")
+    out = await group.run("!as owner", "/alumni stats weeks:2")
+    assert "#discussion 2" in out
+    out = await group.run("/alumni stats weeks:2")  # second time from the rollup
+    assert "#discussion 2" in out and "Members: 1 new, 1 active" in out
+
+
+async def test_weekly_digest_once_in_announcements(group: LocalGroup) -> None:
+    await group.run("/alumni setup", "!join ingrid")
+    await group.run(
+        "!as ingrid",
+        "/alumni post job",
+        '!form title="Pattern cutter" employer="Studio Nord" place=Oslo deadline=2026-09-20',
+        "/alumni post event",
+        '!form title="Graduate show" when="2026-08-27 18:00" place=KHiO',
+        "/alumni post rental",
+        '!form what="Studio desk" where=Grønland price="2000 kr/mnd" from=2026-09-01',
+    )
+    await group.run("!clock +7d", "!clock +4h", "!clock +1h")  # Monday after 12:00, twice
+    digests = [m for m in group.messages("announcements") if "This week" in str(m["title"])]
+    assert len(digests) == 1
+    fields = dict(digests[0]["fields"])  # type: ignore[arg-type]
+    assert "Graduate show" in fields["Coming events"]
+    assert "Studio desk" in fields["Studio space for rent"]
+    assert fields["New jobs"] == "none this week"  # posted more than a week ago
+
+
+async def test_digest_in_norwegian(engine: object) -> None:
+    from bot.domain import Language
+    from tests.conftest import make_group
+
+    group = make_group(engine, Language.NB)  # type: ignore[arg-type]
+    await group.run("/alumni setup", "!clock +7d", "!join kari", "!clock +4h")
+    digests = [
+        m
+        for ch in group.ws.state["channels"].values()
+        for m in ch["messages"]
+        if "Denne uken" in str(m["title"])
+    ]
+    assert len(digests) == 1
+    assert dict(digests[0]["fields"])["Velkommen til nye medlemmer"] == "kari"
+
+
+async def test_activity_counts_and_rollups_on_postgresql(pg_url: str) -> None:
+    from datetime import timedelta
+
+    from bot.activity import Pending
+    from bot.cogs.stats import summarise, week_starts
+    from bot.domain import Group, Language
+    from storage.database import create_engine, upgrade
+    from storage.uow import UnitOfWorkFactory
+
+    engine = create_engine(pg_url)
+    try:
+        await upgrade(engine)
+        uow = UnitOfWorkFactory(engine)
+        group = Group("g", "local", Language.EN, "Europe/Oslo", {}, START)
+        async with uow() as u:
+            await u.groups.add(group)
+            await u.roles.grant("g", "kari", "student", "test", None, START)
+        async with uow() as u:
+            await u.activity.add_many(
+                [
+                    Pending("g", "kari", "C1", None, False, START - timedelta(days=7)),
+                    Pending("g", "kari", "C1", "T1", True, START + timedelta(hours=1)),
+                    Pending("g", "ola", "C1", "T1", True, START + timedelta(hours=2)),
+                ]
+            )
+        now = START + timedelta(hours=3)
+        starts = week_starts(group, now, 2)
+        for _ in range(2):  # the second time the finished week comes from its rollup
+            async with uow() as u:
+                summary = await u.activity.summary(
+                    "g", starts[0], starts[-1] + timedelta(days=7), starts, starts[-1]
+                )
+            stats = summarise(summary, starts)
+            assert (stats.top_level, stats.replies, stats.active_members) == (1, 2, 2)
+            assert stats.weekly_top == [1, 0] and stats.weekly_replies == [0, 2]
+            assert stats.by_role == {"student": 2, "member": 1}
+    finally:
+        await engine.dispose()
