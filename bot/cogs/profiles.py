@@ -186,13 +186,15 @@ class ProfilesCog(Cog):
         async with self.bot.uow() as uow:
             profile = await uow.profiles.get(ctx.group.id, user_id)
             record = await uow.members.get(ctx.group.id, user_id)
+            # Role names as the group sees them: cohort roles ("Fashion 2026") included.
+            role_names = {r.key: r.name for r in await uow.roles.for_group(ctx.group.id)}
         name = record.name if record else (ctx.user.name or user_id)
         if profile is None:
             key = "profiles.none_yours" if user_id == ctx.user.id else "profiles.none_theirs"
             raise UserError(key, name=name)
         fields = profile_fields(ctx.lang, profile, record, viewer_id=ctx.user.id)
         if record is not None and record.roles:
-            roles = ", ".join(ctx.t(f"roles.{r}") for r in sorted(record.roles))
+            roles = ", ".join(sorted(role_names.get(r, r) for r in record.roles))
             fields.insert(0, (ctx.t("profiles.roles"), roles))
         note = ctx.t("profiles.private_note") if user_id == ctx.user.id else ""
         await ctx.reply(OutgoingMessage(note, title=name, fields=tuple(fields)))
