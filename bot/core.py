@@ -172,6 +172,8 @@ class Bot:
                     created_at=self.clock.now(),
                 )
                 await uow.groups.add(group)
+                # Two first events may race; whichever stored the group first wins.
+                group = await uow.groups.get(group_id) or group
             return group
 
     async def permission_of(self, group: Group, user: UserRef) -> Permission:

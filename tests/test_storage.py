@@ -89,3 +89,21 @@ def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
     assert "secret" not in proc.stderr
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+async def test_first_sight_of_a_group_from_concurrent_events_creates_it_once(pg_url: str) -> None:
+    from adapters.local.workspace import LocalWorkspace
+    from bot.cogs import load_all
+    from bot.core import Bot
+
+    engine = create_engine(pg_url)
+    await upgrade(engine)
+    try:
+        ws = LocalWorkspace(None, out=lambda _: None, start=START)
+        bot = load_all(Bot(ws, UnitOfWorkFactory(engine), ws.clock))
+        groups = await asyncio.gather(*(bot.group("T-new") for _ in range(6)))
+        assert {g.id for g in groups} == {"T-new"}
+        async with UnitOfWorkFactory(engine)() as uow:
+            assert [g.id for g in await uow.groups.all()] == ["T-new"]
+    finally:
+        await engine.dispose()

@@ -31,9 +31,10 @@ class SqlGroupRepository(Repository):
         return _group(row) if row else None
 
     async def add(self, group: Group) -> None:
-        """Store a new group."""
-        self.session.add(
-            GroupRow(
+        """Store a new group; a group another event or process stored first is kept as it is."""
+        await self.session.execute(
+            self.insert_ignore(GroupRow)
+            .values(
                 id=group.id,
                 platform=group.platform,
                 language=group.language.value,
@@ -41,8 +42,8 @@ class SqlGroupRepository(Repository):
                 settings=dict(group.settings),
                 created_at=group.created_at,
             )
+            .on_conflict_do_nothing()
         )
-        await self.session.flush()
 
     async def update(self, group: Group) -> None:
         """Store a changed group."""
