@@ -5,9 +5,25 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.cog import Cog, listen
-from bot.core import Context
+from bot.core import Bot, Context
 from bot.domain import Member
 from bot.events import MemberJoined, MemberLeft
+
+
+async def find_member(bot: Bot, group_id: str, wanted: str) -> Member | None:
+    """A member by platform id, name or mention (`@kari`, `<@123>`); members who left last."""
+    wanted = wanted.strip().lstrip("@")
+    async with bot.uow() as uow:
+        member = await uow.members.get(group_id, wanted)
+        if member is not None:
+            return member
+        matches = [
+            m
+            for m in await uow.members.for_group(group_id)
+            if wanted.lower() in (m.name.lower(), m.user_id.lower())
+        ]
+    matches.sort(key=lambda m: m.left_at is not None)
+    return matches[0] if matches else None
 
 
 class MembersCog(Cog):

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.cog import Cog, button, command, form, job, listen
+from bot.cogs.members import find_member
 from bot.commands import Option, OptionType
 from bot.core import Bot, Context
 from bot.domain import TRUSTED_ROLES, Cohort, Group, Member, Permission, RoleRecord
@@ -187,18 +188,7 @@ class OnboardingCog(Cog):
         return member
 
     async def _find_member(self, ctx: Context, wanted: str) -> Member:
-        wanted_l = wanted.strip().lstrip("@").lower()
-        async with self.bot.uow() as uow:
-            member = await uow.members.get(ctx.group.id, wanted.strip().lstrip("@"))
-            if member is None:
-                member = next(
-                    (
-                        m
-                        for m in await uow.members.for_group(ctx.group.id)
-                        if m.name.lower() == wanted_l or m.user_id.lower() == wanted_l
-                    ),
-                    None,
-                )
+        member = await find_member(self.bot, ctx.group.id, wanted)
         if member is None:
             info = await self.bot.workspace.member_info(ctx.group.id, wanted.strip().lstrip("@"))
             if info is None:

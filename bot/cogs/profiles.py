@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.cog import Cog, command, form
+from bot.cogs.members import find_member
 from bot.commands import Option, OptionType
 from bot.core import Context
 from bot.domain import Language, Member, Permission
@@ -201,16 +202,9 @@ class ProfilesCog(Cog):
 
     async def _resolve(self, ctx: Context, wanted: str) -> str:
         """A member's user id from an id or a name."""
-        wanted = wanted.strip().lstrip("@")
-        async with self.bot.uow() as uow:
-            if await uow.members.get(ctx.group.id, wanted) is not None:
-                return wanted
-            if await uow.profiles.get(ctx.group.id, wanted) is not None:
-                return wanted
-            members = await uow.members.for_group(ctx.group.id)
-        for m in members:
-            if m.name.lower() == wanted.lower() and m.left_at is None:
-                return m.user_id
+        member = await find_member(self.bot, ctx.group.id, wanted)
+        if member is not None:
+            return member.user_id
         raise UserError("profiles.member_unknown", name=clip(neutralise(wanted), 60))
 
     @command(
