@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import fields
+from typing import Any, TypeVar
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
+
+
+def as_record(cls: type[T], row: Any) -> T:
+    """A core record from an ORM row whose columns carry the record's field names."""
+    return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})  # type: ignore[arg-type]
 
 
 def _count(result: Any) -> bool:

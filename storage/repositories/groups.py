@@ -8,7 +8,7 @@ from sqlalchemy import delete, select, update
 
 from bot.domain import Category, Group, Language, Member, RoleRecord
 from storage.models import CategoryRow, GroupRow, MemberRoleRow, MemberRow, RoleRow
-from storage.repositories.base import Repository, _count
+from storage.repositories.base import Repository, _count, as_record
 
 
 def _group(row: GroupRow) -> Group:
@@ -60,19 +60,7 @@ class SqlGroupRepository(Repository):
 
 
 def _category(row: CategoryRow) -> Category:
-    return Category(
-        group_id=row.group_id,
-        key=row.key,
-        name=row.name,
-        description=row.description,
-        channel_id=row.channel_id,
-        posting=row.posting,
-        visibility=row.visibility,
-        listing=row.listing,
-        position=row.position,
-        removed=row.removed,
-        builtin=row.builtin,
-    )
+    return as_record(Category, row)
 
 
 class SqlCategoryRepository(Repository):

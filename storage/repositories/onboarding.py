@@ -19,66 +19,23 @@ from storage.models import (
     RoleRequestRow,
     RosterEntryRow,
 )
-from storage.repositories.base import Repository, _count
+from storage.repositories.base import Repository, _count, as_record
 
 
 def _cohort(row: CohortRow) -> Cohort:
-    return Cohort(
-        id=row.id,
-        group_id=row.group_id,
-        program=row.program,
-        year=row.year,
-        name=row.name,
-        graduates_on=row.graduates_on,
-        graduated_at=row.graduated_at,
-    )
+    return as_record(Cohort, row)
 
 
 def _invitation(row: InvitationRow) -> Invitation:
-    return Invitation(
-        id=row.id,
-        group_id=row.group_id,
-        code=row.code,
-        kind=row.kind,
-        cohort_id=row.cohort_id,
-        role_key=row.role_key,
-        max_uses=row.max_uses,
-        uses=row.uses,
-        expires_at=row.expires_at,
-        created_by=row.created_by,
-        created_at=row.created_at,
-        revoked=row.revoked,
-    )
+    return as_record(Invitation, row)
 
 
 def _roster(row: RosterEntryRow) -> RosterEntry:
-    return RosterEntry(
-        id=row.id,
-        group_id=row.group_id,
-        cohort_id=row.cohort_id,
-        email=row.email,
-        name=row.name,
-        role_key=row.role_key,
-        invitation_id=row.invitation_id,
-        matched_user_id=row.matched_user_id,
-        matched_at=row.matched_at,
-    )
+    return as_record(RosterEntry, row)
 
 
 def _request(row: RoleRequestRow) -> RoleRequest:
-    return RoleRequest(
-        id=row.id,
-        group_id=row.group_id,
-        user_id=row.user_id,
-        role_key=row.role_key,
-        cohort_id=row.cohort_id,
-        status=row.status,
-        decided_by=row.decided_by,
-        decided_at=row.decided_at,
-        created_at=row.created_at,
-        review_channel_id=row.review_channel_id,
-        review_message_id=row.review_message_id,
-    )
+    return as_record(RoleRequest, row)
 
 
 class SqlOnboardingRepository(Repository):

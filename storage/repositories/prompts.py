@@ -8,7 +8,7 @@ from sqlalchemy import delete, select, update
 
 from bot.prompts_records import Prompt, PromptRun, PromptStatus
 from storage.models import PromptRow, PromptRunRow
-from storage.repositories.base import Repository, _count
+from storage.repositories.base import Repository, _count, as_record
 
 
 def _prompt(row: PromptRow) -> Prompt:
@@ -29,17 +29,7 @@ def _prompt(row: PromptRow) -> Prompt:
 
 
 def _run(row: PromptRunRow) -> PromptRun:
-    return PromptRun(
-        id=row.id,
-        group_id=row.group_id,
-        prompt_id=row.prompt_id,
-        period=row.period,
-        channel_id=row.channel_id,
-        message_id=row.message_id,
-        thread_id=row.thread_id,
-        posted_at=row.posted_at,
-        recap_at=row.recap_at,
-    )
+    return as_record(PromptRun, row)
 
 
 class SqlPromptRepository(Repository):
