@@ -26,6 +26,9 @@ class OptionType(StrEnum):
     DATE = "date"
     USER = "user"
     CHOICE = "choice"
+    # A file the member uploads (Discord) or names (the local terminal: `roster:file:x.csv`);
+    # the adapter hands the core its text.
+    ATTACHMENT = "attachment"
 
 
 @dataclass(frozen=True)

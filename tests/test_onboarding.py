@@ -335,3 +335,24 @@ async def test_chosen_codes_are_checked(group: LocalGroup) -> None:
     assert "already in use" in out
     out = await group.run('/alumni invite cohort:"Fashion 2026" code:"a!"')
     assert "can't be a join code" in out
+
+
+async def test_a_roster_file_is_imported_and_bad_lines_reported(
+    group: LocalGroup, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    roster = tmp_path / "fashion-2026.csv"
+    roster.write_text(
+        "name,email\nKari Nordmann,kari@example.com\nOla Hansen,ola@example\n"
+        "Nils Berg,nils@example.com\n",
+        encoding="utf-8",
+    )
+    await group.run("/alumni setup", "/alumni cohort create program:Fashion year:2026")
+    out = await group.run(f'/alumni invite cohort:"Fashion 2026" roster:file:{roster}')
+    assert "Roster: 2 valid addresses" in out
+    assert 'Line 2: "Ola Hansen ola@example" is not a valid email address' in out
+    out = await group.run("!join nils nils@example.com", "!show roles nils")
+    assert "nils: Fashion 2026, student" in out
+    out = await group.run(
+        f'/alumni invite cohort:"Fashion 2026" roster:file:{tmp_path}/missing.csv'
+    )
+    assert "could not read" in out

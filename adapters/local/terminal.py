@@ -6,10 +6,11 @@ import logging
 import re
 import shlex
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.local.workspace import GROUP_ID, LocalWorkspace, render
-from bot.commands import split_command_text
+from bot.commands import OptionType, split_command_text
 from bot.errors import StorageUnavailable, UserError
 from bot.events import (
     ButtonPressed,
@@ -126,9 +127,29 @@ class Terminal:
 
     async def _command(self, rest: str) -> None:
         words, options = split_command_text(rest)
+        if not self._attach_files(words, options):
+            return
         await self.bot.handle(
             CommandInvoked(GROUP_ID, self.user, self.channel, words, options, self._responder())
         )
+
+    def _attach_files(self, words: tuple[str, ...], options: dict[str, str]) -> bool:
+        """Replace `name:file:<path>` of an attachment option with the file's text."""
+        try:
+            command, _ = self.bot.tree.resolve(words)
+        except UserError:
+            return True  # the core explains what is wrong with the command itself
+        for opt in command.options:
+            value = options.get(opt.name, "")
+            if opt.type is not OptionType.ATTACHMENT or not value.startswith("file:"):
+                continue
+            path = Path(value[len("file:") :]).expanduser()
+            try:
+                options[opt.name] = path.read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError) as exc:
+                self.ws.out(f"(could not read {path}: {exc.__class__.__name__})")
+                return False
+        return True
 
     async def _message(self, text: str) -> None:
         ch = self.channel

@@ -347,6 +347,7 @@ class OnboardingCog(Cog):
             Option("role", OptionType.CHOICE, choices=("student", "alumni", "staff")),
             Option("emails", max_length=50_000),
             Option("code", max_length=32),
+            Option("roster", OptionType.ATTACHMENT, max_length=500_000),
         ),
     )
     async def invite_cohort(
@@ -356,6 +357,7 @@ class OnboardingCog(Cog):
         role: str = "student",
         emails: str = "",
         code: str | None = None,
+        roster: str = "",
     ) -> None:
         """A code, the invite link and a ready-to-paste message; a roster is matched by email."""
         c = await self._find_cohort(ctx, cohort)
@@ -369,7 +371,8 @@ class OnboardingCog(Cog):
         await self._ensure_cohort_role(ctx.group, c)
         if ctx.responder is not None:
             await ctx.responder.defer()
-        valid, invalid = parse_roster(emails)
+        # A roster file (CSV: name,email per line) and typed emails make one list.
+        valid, invalid = parse_roster("\n".join(x for x in (roster, emails) if x))
         gid = ctx.group.id
         now = self.bot.clock.now()
         # A staff code hands out the highest trust there is: one person, one use.
