@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -19,7 +20,7 @@ from adapters.discord.render import (
 from adapters.discord.workspace import is_admin
 from bot.commands import ROOT, Command, CommandTree, Option, OptionType
 from bot.domain import Language, Permission
-from bot.errors import PlatformError
+from bot.errors import PlatformError, UserError
 from bot.events import (
     ButtonPressed,
     ChannelRef,
@@ -46,7 +47,11 @@ _OPTION_TYPES = {
     OptionType.INTEGER: 4,
     OptionType.BOOLEAN: 5,
     OptionType.USER: 6,  # a member picker; the value arrives as the user id
+    OptionType.ATTACHMENT: 11,  # an uploaded file; the adapter hands the core its text
 }
+_ATTACHMENT = 11
+# A roster of a few hundred lines is a few kilobytes; anything this big is not one.
+MAX_ATTACHMENT_BYTES = 1_000_000
 MANAGE_GUILD = discord.Permissions(manage_guild=True).value
 
 
@@ -151,7 +156,9 @@ def command_words(data: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, str]
         options = nested.get("options") or []
     for o in options:
         value = o.get("value")
-        if isinstance(value, bool):
+        if o.get("type") == _ATTACHMENT:
+            values[o["name"]] = f"attachment:{value}"
+        elif isinstance(value, bool):
             values[o["name"]] = "true" if value else "false"
         elif value is not None:
             values[o["name"]] = str(value)
@@ -209,6 +216,27 @@ class InteractionResponder:
         """Acknowledge within Discord's three seconds; the answer follows as a follow-up."""
         if not self.interaction.response.is_done():
             await self.interaction.response.defer(ephemeral=True, thinking=True)
+
+
+async def read_attachments(interaction: discord.Interaction, event: Event | None) -> Event | None:
+    """Replace `attachment:<id>` option values with the uploaded file's text (UTF-8)."""
+    if not isinstance(event, CommandInvoked):
+        return event
+    data: dict[str, Any] = dict(interaction.data or {})
+    resolved: dict[str, Any] = (data.get("resolved") or {}).get("attachments") or {}
+    options = dict(event.options)
+    for name, value in event.options.items():
+        if not value.startswith("attachment:"):
+            continue
+        raw = resolved.get(value[len("attachment:") :])
+        if raw is None or int(raw.get("size", 0)) > MAX_ATTACHMENT_BYTES:
+            raise UserError("core.attachment_unreadable", option=name)
+        attachment = discord.Attachment(data=raw, state=interaction._state)
+        try:
+            options[name] = (await attachment.read()).decode("utf-8-sig")
+        except (discord.HTTPException, UnicodeDecodeError) as exc:
+            raise UserError("core.attachment_unreadable", option=name) from exc
+    return replace(event, options=options)
 
 
 def interaction_event(interaction: discord.Interaction) -> Event | None:
