@@ -18,8 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from adapters.charts import MatplotlibCharts
 from adapters.local.app import build
-from bot.cogs.stats import StatsCog, render_chart
+from bot.cogs.stats import StatsCog, weekly_chart
 from bot.core import CoreConfig
 from storage.database import create_engine, upgrade
 from storage.uow import UnitOfWorkFactory
@@ -115,7 +116,8 @@ async def main() -> None:
             f" ratio {stats.ratio:.2f}, {stats.question_replies:,} question replies"
         )
         began = time.perf_counter()
-        await asyncio.to_thread(render_chart, stats, group.language, Path(tmp))
+        chart = weekly_chart(stats, group.language)
+        await asyncio.to_thread(MatplotlibCharts().render, chart, Path(tmp) / "chart.png")
         print(
             "chart (matplotlib, first in this process):"
             f" {(time.perf_counter() - began) * 1000:.0f} ms"

@@ -27,7 +27,7 @@ from bot.events import (
 )
 from bot.i18n import t
 from bot.messages import OutgoingMessage
-from bot.ports import Clock, Responder, UnitOfWorkFactory, Workspace
+from bot.ports import ChartRenderer, Clock, Responder, UnitOfWorkFactory, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +97,14 @@ class Bot:
         uow: UnitOfWorkFactory,
         clock: Clock,
         config: CoreConfig | None = None,
+        charts: ChartRenderer | None = None,
     ) -> None:
         self.workspace = workspace
         self.uow = uow
         self.clock = clock
         self.config = config or CoreConfig()
+        # None: the platform is served without charts (stats still answer, in text).
+        self.charts = charts
         self.tree = CommandTree()
         self.cogs: dict[str, Cog] = {}
         # Message counts are written in batches; jobs and stats flush before they read them.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -115,6 +116,24 @@ class Workspace(Protocol):
 
     async def member_info(self, group_id: str, user_id: str) -> MemberInfo | None:
         """What the platform knows about a member, or None if they are not in the group."""
+
+
+@dataclass(frozen=True)
+class WeeklyChart:
+    """Bars per week (posts, replies) and a line on a second axis (the dialogue ratio)."""
+
+    title: str
+    labels: tuple[str, ...]
+    bars: tuple[tuple[str, tuple[int, ...]], ...]
+    bars_axis: str
+    line: tuple[str, tuple[float, ...]]
+
+
+class ChartRenderer(Protocol):
+    """Draws charts to image files; blocking, so callers run it in a thread."""
+
+    def render(self, chart: WeeklyChart, path: Path) -> Path:
+        """Write the chart as a PNG at `path` and return it."""
 
 
 class Clock(Protocol):

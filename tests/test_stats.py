@@ -153,3 +153,11 @@ async def test_activity_counts_and_rollups_on_postgresql(pg_url: str) -> None:
             assert stats.by_role == {"student": 2, "member": 1}
     finally:
         await engine.dispose()
+
+
+async def test_stats_without_a_chart_renderer_still_answer(group: LocalGroup) -> None:
+    group.bot.charts = None
+    await group.run("/alumni setup", "!in #discussion", "hello")
+    out = await group.run("/alumni stats")
+    assert "Posts per channel: #discussion 1" in out
+    assert "[image:" not in out

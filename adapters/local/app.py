@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from adapters.charts import MatplotlibCharts
 from adapters.local.terminal import HELP, Terminal
 from adapters.local.workspace import LocalWorkspace
 from bot.cogs import load_all
@@ -27,7 +28,7 @@ def build(
 ) -> tuple[Terminal, Bot, LocalWorkspace]:
     """A bot on a local workspace, with its terminal."""
     ws = LocalWorkspace(state_path, out=out, start=start)
-    bot = load_all(Bot(ws, uow, ws.clock, config))
+    bot = load_all(Bot(ws, uow, ws.clock, config, charts=MatplotlibCharts()))
     return Terminal(bot, ws, Scheduler(bot)), bot, ws
 
 

@@ -18,10 +18,13 @@ from bot.core import Context
 from bot.domain import Group, Language, Permission
 from bot.i18n import t
 from bot.messages import OutgoingMessage
+from bot.ports import WeeklyChart
 from bot.posts_records import ActivitySummary
+from bot.safety import slug
 from bot.scheduler import weekly_period
 
 log = logging.getLogger(__name__)
+CHART_DIR = Path(tempfile.gettempdir()) / "alumnibot-charts"
 
 # After the weekly question (Monday morning), before lunch is over.
 DIGEST_WEEKDAY = 0
@@ -83,54 +86,24 @@ def summarise(summary: ActivitySummary, weeks: list[datetime]) -> Stats:
     return stats
 
 
-def render_chart(stats: Stats, lang: Language, directory: Path) -> Path:
-    """A PNG of posts and replies per week with the dialogue ratio; blocking (run in a thread)."""
-    # Imported here: only staff asking for stats pay matplotlib's start-up cost.
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels = [f"{w:%d.%m}" for w in stats.weeks]
-    xs = list(range(len(labels)))
-    fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
-    try:
-        width = 0.4
-        ax.bar(
-            [x - width / 2 for x in xs], stats.weekly_top, width, label=t(lang, "stats.chart_posts")
-        )
-        ax.bar(
-            [x + width / 2 for x in xs],
-            stats.weekly_replies,
-            width,
-            label=t(lang, "stats.chart_replies"),
-        )
-        ax.set_xticks(xs, labels, rotation=45 if len(xs) > 12 else 0, fontsize=8)
-        ax.set_ylabel(t(lang, "stats.chart_messages"))
-        ax.set_title(t(lang, "stats.chart_title"))
-        ratio = ax.twinx()
-        ratio.plot(
-            xs,
-            [
+def weekly_chart(stats: Stats, lang: Language) -> WeeklyChart:
+    """Posts and replies per week with the dialogue ratio, labelled in the group's language."""
+    return WeeklyChart(
+        title=t(lang, "stats.chart_title"),
+        labels=tuple(f"{w:%d.%m}" for w in stats.weeks),
+        bars=(
+            (t(lang, "stats.chart_posts"), tuple(stats.weekly_top)),
+            (t(lang, "stats.chart_replies"), tuple(stats.weekly_replies)),
+        ),
+        bars_axis=t(lang, "stats.chart_messages"),
+        line=(
+            t(lang, "stats.chart_ratio"),
+            tuple(
                 r / p if p else 0.0
                 for p, r in zip(stats.weekly_top, stats.weekly_replies, strict=True)
-            ],
-            color="black",
-            marker="o",
-            label=t(lang, "stats.chart_ratio"),
-        )
-        ratio.set_ylabel(t(lang, "stats.chart_ratio"))
-        ratio.set_ylim(bottom=0)
-        handles = ax.get_legend_handles_labels()
-        more = ratio.get_legend_handles_labels()
-        ax.legend(handles[0] + more[0], handles[1] + more[1], loc="upper left", fontsize=8)
-        fig.tight_layout()
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"stats-{stats.weeks[-1]:%Y-%m-%d}-{len(stats.weeks)}w.png"
-        fig.savefig(path, format="png")
-        return path
-    finally:
-        plt.close(fig)
+            ),
+        ),
+    )
 
 
 class StatsCog(Cog):
@@ -195,12 +168,7 @@ class StatsCog(Cog):
             (ctx.t("stats.f_questions"), str(stats.question_replies)),
             (ctx.t("stats.f_forms"), forms or "-"),
         )
-        directory = Path(tempfile.mkdtemp(prefix="alumnibot-stats-"))
-        try:
-            chart: Path | None = await asyncio.to_thread(render_chart, stats, ctx.lang, directory)
-        except Exception:
-            log.exception("stats chart failed for %s", ctx.group.id)
-            chart = None
+        chart = await self._chart(ctx, stats)
         await ctx.reply(
             OutgoingMessage(
                 ctx.t("stats.text", since=f"{stats.weeks[0]:%Y-%m-%d}")
@@ -210,6 +178,20 @@ class StatsCog(Cog):
                 image_path=str(chart) if chart else None,
             )
         )
+
+    async def _chart(self, ctx: Context, stats: Stats) -> Path | None:
+        """The chart as a PNG, or None when there is no renderer or drawing failed."""
+        if self.bot.charts is None:
+            return None
+        # One file per group and window, overwritten each time: no temp folders piling up.
+        path = CHART_DIR / f"stats-{slug(ctx.group.id)}-{len(stats.weeks)}w.png"
+        try:
+            return await asyncio.to_thread(
+                self.bot.charts.render, weekly_chart(stats, ctx.lang), path
+            )
+        except Exception:
+            log.exception("stats chart failed for %s", ctx.group.id)
+            return None
 
     def _rollup_due(self, group: Group, now: datetime) -> str | None:
         return weekly_period(group, now, 0, time(0, 30))
