@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.domain import Category, Cohort, Group, Member, RoleRecord
 from bot.events import ChannelRef, MessageRef
@@ -44,6 +45,14 @@ class MemberInfo:
     email: str | None = None
     is_admin: bool = False
     is_bot: bool = False
+
+
+@runtime_checkable
+class BatchesRoles(Protocol):
+    """A workspace that sends many members' role changes together (optional)."""
+
+    def role_batch(self, group_id: str) -> AbstractAsyncContextManager[None]:
+        """Within it, `set_roles` may defer its platform calls until it exits (then raises)."""
 
 
 class Responder(Protocol):
