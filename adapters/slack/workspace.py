@@ -485,12 +485,13 @@ class SlackWorkspace:
             data = await self._call(group_id, "chat.postMessage", **params)
         elif error:
             raise PlatformError(f"slack: {error}", missing_permission=data.get("needed"))
-        await self._attach(group_id, channel_id, message, thread_id or None)
+        await self.attach(group_id, channel_id, message, thread_id or None)
         return data
 
-    async def _attach(
+    async def attach(
         self, group_id: str, channel_id: str, message: OutgoingMessage, thread_id: str | None
     ) -> None:
+        """Upload the message's image and file (files_upload_v2) into a channel or thread."""
         for path in (message.image_path, message.file_path):
             if not path:
                 continue
@@ -527,10 +528,14 @@ class SlackWorkspace:
 
     async def send_dm(self, group_id: str, user_id: str, message: OutgoingMessage) -> MessageRef:
         """conversations.open, then post there."""
-        opened = await self._call(group_id, "conversations.open", users=user_id)
-        channel = str(opened["channel"]["id"])
+        channel = await self.dm_channel(group_id, user_id)
         data = await self._post(group_id, channel, message, None)
         return MessageRef(channel, str(data["ts"]))
+
+    async def dm_channel(self, group_id: str, user_id: str) -> str:
+        """The id of the bot's direct-message channel with a member (conversations.open)."""
+        opened = await self._call(group_id, "conversations.open", users=user_id)
+        return str(opened["channel"]["id"])
 
     async def send_private(
         self, group_id: str, channel_id: str, user_id: str, message: OutgoingMessage
