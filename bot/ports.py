@@ -340,8 +340,8 @@ class OnboardingRepository(Protocol):
     async def pending_request(self, group_id: str, user_id: str) -> RoleRequest | None:
         """The member's pending request, if any."""
 
-    async def pending_count(self, group_id: str, cohort_id: int) -> int:
-        """Pending requests for a cohort."""
+    async def pending_count(self, group_id: str, cohort_id: int | None = None) -> int:
+        """Pending requests for a cohort (None: all of the group's)."""
 
     async def set_request_message(self, request_id: int, channel_id: str, message_id: str) -> None:
         """Remember where the request was posted for review."""

@@ -983,6 +983,21 @@ class OnboardingCog(Cog):
             )
         await ctx.reply(OutgoingMessage("", title=neutralise(m.name), fields=tuple(fields)))
 
+    async def home_notes(self, ctx: Context) -> list[str]:
+        """Lines for a member's home view: their cohort; for staff, requests waiting."""
+        notes: list[str] = []
+        async with self.bot.uow() as uow:
+            cohort_id = await uow.onboarding.member_cohort(ctx.group.id, ctx.user.id)
+            cohort = await uow.onboarding.cohort(ctx.group.id, cohort_id) if cohort_id else None
+            staff = ctx.permission is not None and ctx.permission.rank >= Permission.STAFF.rank
+            pending = await uow.onboarding.pending_count(ctx.group.id) if staff else 0
+        if cohort is not None:
+            notes.append(ctx.t("onboarding.home_cohort", cohort=cohort.name))
+        if pending:
+            key = "onboarding.home_pending_one" if pending == 1 else "onboarding.home_pending"
+            notes.append(ctx.t(key, count=pending))
+        return notes
+
     # -- scheduled work ---------------------------------------------------------------------
 
     @job("graduation", period=_graduation_period)
