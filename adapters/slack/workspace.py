@@ -234,18 +234,34 @@ class SlackWorkspace:
     async def _invite_staff(
         self, group_id: str, channel_id: str, staff_role_id: str | None
     ) -> bool:
-        """Invite the staff role's members (its private channel) who are not in yet."""
-        if not staff_role_id:
-            return False
-        staff_channel, _ = split_role_id(staff_role_id)
-        if await self.channel_exists(group_id, staff_channel) is None:
-            return False
-        staff = set(await self._channel_members(group_id, staff_channel))
+        """Invite the staff role's members and the workspace admins who are not in yet.
+
+        Workspace admins and owners are group admins: they see what staff see.
+        """
+        staff = set(await self._admins(group_id))
+        if staff_role_id:
+            staff_channel, _ = split_role_id(staff_role_id)
+            if await self.channel_exists(group_id, staff_channel) is not None:
+                staff |= set(await self._channel_members(group_id, staff_channel))
         present = set(await self._channel_members(group_id, channel_id))
         missing = sorted(staff - present)
         if missing:
             await self._invite(group_id, channel_id, missing)
         return bool(missing)
+
+    async def _admins(self, group_id: str) -> list[str]:
+        """Workspace admins and owners (users.list; bots and deactivated users left out)."""
+        admins: list[str] = []
+        cursor = ""
+        while True:
+            page = await self._call(group_id, "users.list", limit=200, cursor=cursor)
+            for user in page.get("members", []):
+                info = member_from_user(user)
+                if info is not None and info.is_admin and not info.is_bot:
+                    admins.append(info.id)
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+            if not cursor:
+                return admins
 
     async def _invite(self, group_id: str, channel_id: str, users: Sequence[str]) -> None:
         """conversations.invite in batches of 1000 (Slack's maximum), skipping who is in."""
