@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.domain import Category, Cohort, Group, Member, RoleRecord
 from bot.events import ChannelRef, MessageRef
@@ -45,6 +46,14 @@ class MemberInfo:
     email: str | None = None
     is_admin: bool = False
     is_bot: bool = False
+
+
+@runtime_checkable
+class BatchesRoles(Protocol):
+    """A workspace that sends many members' role changes together (optional)."""
+
+    def role_batch(self, group_id: str) -> AbstractAsyncContextManager[None]:
+        """Within it, `set_roles` may defer its platform calls until it exits (then raises)."""
 
 
 class Responder(Protocol):
@@ -350,8 +359,8 @@ class OnboardingRepository(Protocol):
     async def pending_request(self, group_id: str, user_id: str) -> RoleRequest | None:
         """The member's pending request, if any."""
 
-    async def pending_count(self, group_id: str, cohort_id: int) -> int:
-        """Pending requests for a cohort."""
+    async def pending_count(self, group_id: str, cohort_id: int | None = None) -> int:
+        """Pending requests for a cohort (None: all of the group's)."""
 
     async def set_request_message(self, request_id: int, channel_id: str, message_id: str) -> None:
         """Remember where the request was posted for review."""

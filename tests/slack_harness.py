@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.slack.app import SlackApp, build_app, serve_http
 from bot.cog import Cog
 from bot.core import Bot, CoreConfig
+from bot.ports import Clock
+from bot.scheduler import Scheduler
 from bot.settings import Settings
 from storage.uow import UnitOfWorkFactory
 from tests.fakes.slack_fake import FakeSlack, SlackDriver
@@ -51,6 +54,27 @@ class SlackHarness:
         await self.settle()
         return [r.get("text", "") for r in self.fake.responses(d.response_url or "")]
 
+    async def tick(self) -> list[tuple[str, str, str]]:
+        """One scheduler tick at the bot's clock (weekly questions, recaps, queues)."""
+        ran = await Scheduler(self.bot).tick()
+        await self.settle()
+        return ran
+
+
+class ManualClock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        self.moment = start
+
+    def now(self) -> datetime:
+        """The clock's time."""
+        return self.moment
+
+    def advance(self, delta: timedelta) -> None:
+        """Move the clock forward."""
+        self.moment += delta
+
 
 @asynccontextmanager
 async def slack_harness(
@@ -60,6 +84,7 @@ async def slack_harness(
     plan: str = "pro",
     extra_cogs: Iterable[type[Cog]] = (),
     settings: dict[str, Any] | None = None,
+    clock: Clock | None = None,
 ) -> AsyncIterator[SlackHarness]:
     """Start the fake Slack and the real app (HTTP on 127.0.0.1:0, or Socket Mode)."""
     fake = await FakeSlack(plan=plan).start()
@@ -73,7 +98,9 @@ async def slack_harness(
         slack_app_token=fake.app_token if mode == "socket" else None,
         **(settings or {}),
     )
-    sa = build_app(s, uow, config=CoreConfig(instance_id="test"), extra_cogs=extra_cogs)
+    sa = build_app(
+        s, uow, config=CoreConfig(instance_id="test"), extra_cogs=extra_cogs, clock=clock
+    )
     runner = None
     handler = None
     try:

@@ -40,7 +40,7 @@ from bot.errors import UserError
 from bot.events import Event, FormSubmitted, UserRef
 from bot.i18n import t
 from bot.messages import OutgoingMessage
-from bot.ports import UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWorkFactory
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 
@@ -182,6 +182,7 @@ def build_app(
     *,
     config: CoreConfig | None = None,
     extra_cogs: Iterable[type[Cog]] = (),
+    clock: Clock | None = None,
 ) -> SlackApp:
     """The AsyncApp with every listener, over a Bot with every cog."""
     signing = settings.slack_signing_secret
@@ -203,7 +204,7 @@ def build_app(
     workspace = SlackWorkspace(
         _client_for(settings, app), uow=uow, invite_link=settings.slack_invite_link
     )
-    bot = load_all(Bot(workspace, uow, SystemClock(), config))
+    bot = load_all(Bot(workspace, uow, clock or SystemClock(), config))
     for cog in extra_cogs:
         bot.add_cog(cog(bot))
     # Validation errors of a form show in the modal itself, on Slack's `errors` response.

@@ -42,7 +42,12 @@ def parse_action_id(value: str) -> str | None:
     """The core action of an `alumni:<action>[:n]` action id, or None for foreign ones."""
     if not value.startswith(ACTION_PREFIX):
         return None
-    return value[len(ACTION_PREFIX) :].split(":", 1)[0] or None
+    action = value[len(ACTION_PREFIX) :]
+    # Core actions may contain colons themselves (`onb:claim`); only a numeric tail is an index.
+    head, colon, tail = action.rpartition(":")
+    if colon and tail.isdigit():
+        action = head
+    return action or None
 
 
 def message_blocks(message: OutgoingMessage, mentions: str = "") -> list[dict[str, Any]]:

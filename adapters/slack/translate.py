@@ -54,6 +54,23 @@ async def _open_form(
         raise platform_error(exc) from exc
 
 
+async def _attach(
+    workspace: SlackWorkspace,
+    group_id: str,
+    user_id: str,
+    message: OutgoingMessage,
+    channel_id: str | None,
+    private: bool,
+) -> None:
+    """Files of an answer: Slack has no ephemeral files, so a private answer's go by DM."""
+    if not (message.image_path or message.file_path):
+        return
+    target = channel_id if channel_id and not private else None
+    if target is None:
+        target = await workspace.dm_channel(group_id, user_id)
+    await workspace.attach(group_id, target, message, None)
+
+
 class InteractionResponder(Responder):
     """Answers a slash command or a button press through its response_url (ephemeral)."""
 
@@ -89,6 +106,9 @@ class InteractionResponder(Responder):
             blocks=message_blocks(message),
             response_type="ephemeral" if private else "in_channel",
             replace_original=False,
+        )
+        await _attach(
+            self.workspace, self.group_id, self.user_id, message, self.channel_id, private
         )
 
     async def edit_reply(self, message: OutgoingMessage) -> None:
@@ -147,6 +167,7 @@ class FormResponder(Responder):
         """Before the ack: the modal turns into this text; after it: a DM."""
         if not self.acked:
             self.notices.append(message.text)
+            await _attach(self.workspace, self.group_id, self.user_id, message, None, True)
             return
         await self.workspace.send_dm(self.group_id, self.user_id, message)
 

@@ -7,9 +7,13 @@ Slack has no roles and no channel categories. A role is a private channel `alumn
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -30,6 +34,49 @@ ClientFor = Callable[[str], Awaitable[AsyncWebClient]]
 # Errors that mean "no user groups here" (free plan, missing scope, admins-only setting).
 _NO_USERGROUPS = {"paid_teams_only", "missing_scope", "permission_denied", "not_allowed_token_type"}
 _INFO_TTL = 60.0
+# The role key whose holders belong in staff-only channels.
+STAFF_ROLE = "staff"
+# (burst, calls per minute) the bot allows itself: Slack's Tier 3 and Tier 2.
+_TIERS = {
+    "conversations.invite": (20, 50),
+    "conversations.kick": (20, 50),
+    "usergroups.users.update": (10, 20),
+}
+
+
+class Pacer:
+    """A token bucket: `burst` calls at once, then `per_minute` spread evenly."""
+
+    def __init__(self, burst: int, per_minute: int) -> None:
+        self.capacity = float(burst)
+        self.tokens = float(burst)
+        self.rate = per_minute / 60.0
+        self.stamp = time.monotonic()
+        self.lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        """Take a token, sleeping until one is there."""
+        async with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens < 1:
+                await asyncio.sleep((1 - self.tokens) / self.rate)
+                self.stamp = time.monotonic()
+                self.tokens = 1.0
+            self.tokens -= 1
+
+
+@dataclass
+class _RoleBatch:
+    """Role changes collected by `role_batch`: invites per channel, user-group edits per role."""
+
+    group_id: str
+    invites: dict[str, dict[str, None]] = field(default_factory=dict)
+    usergroups: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
+
+
+_BATCH: ContextVar[_RoleBatch | None] = ContextVar("slack_role_batch", default=None)
 
 
 def split_role_id(role_id: str) -> tuple[str, str | None]:
@@ -75,6 +122,7 @@ class SlackWorkspace:
         self.invite_link = invite_link
         self._members: dict[tuple[str, str], tuple[float, MemberInfo | None]] = {}
         self._role_names: dict[str, str] = {}
+        self._pacers: dict[tuple[str, str], Pacer] = {}
 
     async def _call(self, group_id: str, method: str, **params: Any) -> dict[str, Any]:
         """One Web API call; a refusal becomes PlatformError (never read as 'no data')."""
@@ -186,22 +234,39 @@ class SlackWorkspace:
     async def _invite_staff(
         self, group_id: str, channel_id: str, staff_role_id: str | None
     ) -> bool:
-        """Invite the staff role's members (its private channel) who are not in yet."""
-        if not staff_role_id:
-            return False
-        staff_channel, _ = split_role_id(staff_role_id)
-        if await self.channel_exists(group_id, staff_channel) is None:
-            return False
-        staff = set(await self._channel_members(group_id, staff_channel))
+        """Invite the staff role's members and the workspace admins who are not in yet.
+
+        Workspace admins and owners are group admins: they see what staff see.
+        """
+        staff = set(await self._admins(group_id))
+        if staff_role_id:
+            staff_channel, _ = split_role_id(staff_role_id)
+            if await self.channel_exists(group_id, staff_channel) is not None:
+                staff |= set(await self._channel_members(group_id, staff_channel))
         present = set(await self._channel_members(group_id, channel_id))
         missing = sorted(staff - present)
         if missing:
             await self._invite(group_id, channel_id, missing)
         return bool(missing)
 
+    async def _admins(self, group_id: str) -> list[str]:
+        """Workspace admins and owners (users.list; bots and deactivated users left out)."""
+        admins: list[str] = []
+        cursor = ""
+        while True:
+            page = await self._call(group_id, "users.list", limit=200, cursor=cursor)
+            for user in page.get("members", []):
+                info = member_from_user(user)
+                if info is not None and info.is_admin and not info.is_bot:
+                    admins.append(info.id)
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+            if not cursor:
+                return admins
+
     async def _invite(self, group_id: str, channel_id: str, users: Sequence[str]) -> None:
         """conversations.invite in batches of 1000 (Slack's maximum), skipping who is in."""
         for i in range(0, len(users), 1000):
+            await self._pace(group_id, "conversations.invite")
             batch = ",".join(users[i : i + 1000])
             data, error = await self._try(
                 group_id, "conversations.invite", channel=channel_id, users=batch, force=True
@@ -270,21 +335,96 @@ class SlackWorkspace:
     async def set_roles(
         self, group_id: str, user_id: str, add: Sequence[str], remove: Sequence[str]
     ) -> None:
-        """Invite to / remove from role channels, then rewrite each touched user group."""
+        """Invite to / remove from role channels, then rewrite each touched user group.
+
+        Inside `role_batch` the invites and user-group writes wait for the batch's end, where
+        each channel gets one `conversations.invite` for everyone (up to 1000 users a call).
+        """
+        batch = _BATCH.get()
+        if batch is not None and batch.group_id != group_id:
+            batch = None
+        staff_channels = await self._staff_only_channels(group_id, [*add, *remove])
         for role_id in add:
             channel, _ = split_role_id(role_id)
-            await self._invite(group_id, channel, [user_id])
+            for target in [channel, *staff_channels.get(role_id, [])]:
+                if batch is not None:
+                    batch.invites.setdefault(target, {})[user_id] = None
+                else:
+                    await self._invite(group_id, target, [user_id])
         for role_id in remove:
             channel, _ = split_role_id(role_id)
-            _, error = await self._try(
-                group_id, "conversations.kick", channel=channel, user=user_id
-            )
-            if error and error not in ("not_in_channel", "channel_not_found", "is_archived"):
-                raise PlatformError(f"slack: {error}")
+            targets = [channel]
+            if staff_channels.get(role_id):
+                info = await self.member_info(group_id, user_id)
+                # Workspace admins stay group admins without the role: they keep the channels.
+                if not (info and info.is_admin):
+                    targets += staff_channels[role_id]
+            for target in targets:
+                await self._kick(group_id, target, user_id)
         for role_id in [*add, *remove]:
             _, usergroup = split_role_id(role_id)
-            if usergroup:
+            if not usergroup:
+                continue
+            if batch is None:
                 await self._sync_usergroup(group_id, role_id, usergroup, user_id, role_id in add)
+                continue
+            added, removed = batch.usergroups.setdefault(role_id, (set(), set()))
+            (added if role_id in add else removed).add(user_id)
+            (removed if role_id in add else added).discard(user_id)
+
+    @contextlib.asynccontextmanager
+    async def role_batch(self, group_id: str) -> AsyncIterator[None]:
+        """Collect `set_roles` calls of this task; send them together when the block exits."""
+        batch = _RoleBatch(group_id)
+        token = _BATCH.set(batch)
+        try:
+            yield
+        finally:
+            _BATCH.reset(token)
+        # Reached only when the block succeeded: a failure leaves the queue to try again.
+        for channel, invited in batch.invites.items():
+            await self._invite(group_id, channel, list(invited))
+        for role_id, (added, removed) in batch.usergroups.items():
+            _, usergroup = split_role_id(role_id)
+            assert usergroup is not None
+            holders = set(await self._holders(group_id, role_id, usergroup))
+            await self._write_usergroup(group_id, usergroup, (holders | added) - removed)
+
+    async def _staff_only_channels(
+        self, group_id: str, role_ids: Sequence[str]
+    ) -> dict[str, list[str]]:
+        """{staff role id: staff-only channels} when the staff role is among `role_ids`.
+
+        Slack has no channel permissions: holding the staff role means being in those
+        private channels, so granting and revoking it must follow there too.
+        """
+        if self.uow is None or not role_ids:
+            return {}
+        async with self.uow() as uow:
+            staff = await uow.roles.get(group_id, STAFF_ROLE)
+            if staff is None or not staff.platform_id or staff.platform_id not in role_ids:
+                return {}
+            categories = await uow.categories.for_group(group_id)
+        channels = [
+            c.channel_id
+            for c in categories
+            if c.visibility == Visibility.STAFF.value and c.channel_id and not c.removed
+        ]
+        return {staff.platform_id: channels}
+
+    async def _kick(self, group_id: str, channel_id: str, user_id: str) -> None:
+        await self._pace(group_id, "conversations.kick")
+        _, error = await self._try(group_id, "conversations.kick", channel=channel_id, user=user_id)
+        if error and error not in ("not_in_channel", "channel_not_found", "is_archived"):
+            raise PlatformError(f"slack: {error}")
+
+    async def _pace(self, group_id: str, method: str) -> None:
+        """Stay under the method's rate tier (the retry handler is only the safety net)."""
+        pacer = self._pacers.get((group_id, method))
+        if pacer is None:
+            burst, per_minute = _TIERS[method]
+            pacer = self._pacers[(group_id, method)] = Pacer(burst, per_minute)
+        await pacer.wait()
 
     async def _sync_usergroup(
         self, group_id: str, role_id: str, usergroup: str, user_id: str, granted: bool
@@ -295,10 +435,14 @@ class SlackWorkspace:
             users.add(user_id)
         else:
             users.discard(user_id)
+        await self._write_usergroup(group_id, usergroup, users)
+
+    async def _write_usergroup(self, group_id: str, usergroup: str, users: set[str]) -> None:
         if not users:
             # Slack refuses an empty list (no_users_provided); the channel still projects it.
             log.info("user group %s would be empty; left as it is", usergroup)
             return
+        await self._pace(group_id, "usergroups.users.update")
         data, error = await self._try(
             group_id, "usergroups.users.update", usergroup=usergroup, users=",".join(sorted(users))
         )
@@ -357,12 +501,13 @@ class SlackWorkspace:
             data = await self._call(group_id, "chat.postMessage", **params)
         elif error:
             raise PlatformError(f"slack: {error}", missing_permission=data.get("needed"))
-        await self._attach(group_id, channel_id, message, thread_id or None)
+        await self.attach(group_id, channel_id, message, thread_id or None)
         return data
 
-    async def _attach(
+    async def attach(
         self, group_id: str, channel_id: str, message: OutgoingMessage, thread_id: str | None
     ) -> None:
+        """Upload the message's image and file (files_upload_v2) into a channel or thread."""
         for path in (message.image_path, message.file_path):
             if not path:
                 continue
@@ -399,10 +544,14 @@ class SlackWorkspace:
 
     async def send_dm(self, group_id: str, user_id: str, message: OutgoingMessage) -> MessageRef:
         """conversations.open, then post there."""
-        opened = await self._call(group_id, "conversations.open", users=user_id)
-        channel = str(opened["channel"]["id"])
+        channel = await self.dm_channel(group_id, user_id)
         data = await self._post(group_id, channel, message, None)
         return MessageRef(channel, str(data["ts"]))
+
+    async def dm_channel(self, group_id: str, user_id: str) -> str:
+        """The id of the bot's direct-message channel with a member (conversations.open)."""
+        opened = await self._call(group_id, "conversations.open", users=user_id)
+        return str(opened["channel"]["id"])
 
     async def send_private(
         self, group_id: str, channel_id: str, user_id: str, message: OutgoingMessage

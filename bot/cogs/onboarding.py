@@ -8,9 +8,11 @@ queue, which is paced, resumable and idempotent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import secrets
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -25,7 +27,7 @@ from bot.events import ButtonPressed, FormSubmitted, MemberJoined, MessageRef, U
 from bot.i18n import t
 from bot.messages import Button, ButtonStyle, FormField, FormSpec, OutgoingMessage, RoleSpec
 from bot.onboarding_records import RoleChange
-from bot.ports import Responder
+from bot.ports import BatchesRoles, Responder
 from bot.safety import clip, neutralise
 from bot.scheduler import daily_period
 
@@ -150,24 +152,44 @@ class OnboardingCog(Cog):
                     items = await uow.onboarding.pending_grants(group_id, batch, 100)
                 if not items:
                     break
-                for item in items:
-                    try:
-                        await self.apply_change(group_id, item.change)
-                    except PlatformError:
-                        log.warning("queued role change %s failed", item.id, exc_info=True)
-                        async with self.bot.uow() as uow:
-                            await uow.onboarding.fail_grant(item.id, QUEUE_MAX_ATTEMPTS)
-                        continue
+                done: list[int] = []
+                try:
+                    # A platform that sends many members' changes together (Slack invites a
+                    # whole page of members to a channel in one call) does so when this exits.
+                    async with self._role_batch(group_id):
+                        for item in items:
+                            try:
+                                await self.apply_change(group_id, item.change)
+                            except PlatformError:
+                                log.warning("queued role change %s failed", item.id, exc_info=True)
+                                async with self.bot.uow() as uow:
+                                    await uow.onboarding.fail_grant(item.id, QUEUE_MAX_ATTEMPTS)
+                                continue
+                            done.append(item.id)
+                            if delay:
+                                await asyncio.sleep(delay)
+                except PlatformError:
+                    # The batched calls failed: the page is tried again (changes are idempotent).
+                    log.warning("role changes for %s failed as a batch", group_id, exc_info=True)
                     async with self.bot.uow() as uow:
-                        await uow.onboarding.finish_grant(item.id, self.bot.clock.now())
+                        for item_id in done:
+                            await uow.onboarding.fail_grant(item_id, QUEUE_MAX_ATTEMPTS)
+                    continue
+                for item_id in done:
+                    async with self.bot.uow() as uow:
+                        await uow.onboarding.finish_grant(item_id, self.bot.clock.now())
                     applied += 1
                     if responder is not None and batch and applied % PROGRESS_EVERY == 0:
                         await self._progress(group_id, batch, responder)
-                    if delay:
-                        await asyncio.sleep(delay)
             if responder is not None and batch:
                 await self._progress(group_id, batch, responder)
         return applied
+
+    def _role_batch(self, group_id: str) -> AbstractAsyncContextManager[None]:
+        ws = self.bot.workspace
+        if isinstance(ws, BatchesRoles):
+            return ws.role_batch(group_id)
+        return contextlib.nullcontext()
 
     async def _progress(self, group_id: str, batch: str, responder: Responder) -> None:
         async with self.bot.uow() as uow:
@@ -953,6 +975,21 @@ class OnboardingCog(Cog):
                 (ctx.t("onboarding.whois_left"), m.left_at.astimezone(tz).date().isoformat())
             )
         await ctx.reply(OutgoingMessage("", title=neutralise(m.name), fields=tuple(fields)))
+
+    async def home_notes(self, ctx: Context) -> list[str]:
+        """Lines for a member's home view: their cohort; for staff, requests waiting."""
+        notes: list[str] = []
+        async with self.bot.uow() as uow:
+            cohort_id = await uow.onboarding.member_cohort(ctx.group.id, ctx.user.id)
+            cohort = await uow.onboarding.cohort(ctx.group.id, cohort_id) if cohort_id else None
+            staff = ctx.permission is not None and ctx.permission.rank >= Permission.STAFF.rank
+            pending = await uow.onboarding.pending_count(ctx.group.id) if staff else 0
+        if cohort is not None:
+            notes.append(ctx.t("onboarding.home_cohort", cohort=cohort.name))
+        if pending:
+            key = "onboarding.home_pending_one" if pending == 1 else "onboarding.home_pending"
+            notes.append(ctx.t(key, count=pending))
+        return notes
 
     # -- scheduled work ---------------------------------------------------------------------
 

@@ -352,15 +352,14 @@ class SqlOnboardingRepository(Repository):
         )
         return _request(row) if row else None
 
-    async def pending_count(self, group_id: str, cohort_id: int) -> int:
-        """Pending requests naming a cohort."""
-        count = await self.session.scalar(
-            select(func.count(RoleRequestRow.id)).where(
-                RoleRequestRow.group_id == group_id,
-                RoleRequestRow.cohort_id == cohort_id,
-                RoleRequestRow.status == "pending",
-            )
+    async def pending_count(self, group_id: str, cohort_id: int | None = None) -> int:
+        """Pending requests naming a cohort (None: all of the group's)."""
+        query = select(func.count(RoleRequestRow.id)).where(
+            RoleRequestRow.group_id == group_id, RoleRequestRow.status == "pending"
         )
+        if cohort_id is not None:
+            query = query.where(RoleRequestRow.cohort_id == cohort_id)
+        count = await self.session.scalar(query)
         return int(count or 0)
 
     async def set_request_message(self, request_id: int, channel_id: str, message_id: str) -> None:

@@ -441,14 +441,7 @@ class PromptsCog(Cog):
         s = Schedule.of(ctx.group)
         days = DAYS_NB if ctx.lang.value == "nb" else DAYS
         key = "prompts.schedule_paused" if s.paused else "prompts.schedule_now"
-        async with self.bot.uow() as uow:
-            runs = [
-                r for r in await uow.prompts.runs(ctx.group.id) if not r.period.startswith(MANUAL)
-            ]
-        nxt = s.next_slot(now)
-        if runs and nxt - runs[-1].posted_at < MIN_GAP:
-            # A late question just went out: it takes the place of this slot.
-            nxt = s.next_slot(nxt)
+        nxt = await self._next_slot(ctx.group.id, s, now)
         return ctx.t(
             key,
             day=days[s.weekday],
@@ -456,6 +449,24 @@ class PromptsCog(Cog):
             timezone=s.timezone,
             next=f"{nxt:%Y-%m-%d %H:%M}",
         )
+
+    async def home_notes(self, ctx: Context) -> list[str]:
+        """A line for a member's home view: when the next question comes."""
+        s = Schedule.of(ctx.group)
+        if s.paused:
+            return [ctx.t("prompts.home_paused")]
+        nxt = await self._next_slot(ctx.group.id, s, self.bot.clock.now())
+        local = nxt.astimezone(ZoneInfo(s.timezone))
+        return [ctx.t("prompts.home_next", next=f"{local:%Y-%m-%d %H:%M}", timezone=s.timezone)]
+
+    async def _next_slot(self, group_id: str, s: Schedule, now: datetime) -> datetime:
+        async with self.bot.uow() as uow:
+            runs = [r for r in await uow.prompts.runs(group_id) if not r.period.startswith(MANUAL)]
+        nxt = s.next_slot(now)
+        if runs and nxt - runs[-1].posted_at < MIN_GAP:
+            # A late question just went out: it takes the place of this slot.
+            nxt = s.next_slot(nxt)
+        return nxt
 
     async def _save_schedule(self, ctx: Context, schedule: Schedule) -> None:
         async with self.bot.uow() as uow:
