@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.charts import MatplotlibCharts
 from adapters.slack.blocks import escape
 from adapters.slack.manifest import BOT_SCOPES
 from adapters.slack.translate import (
@@ -204,7 +205,7 @@ def build_app(
     workspace = SlackWorkspace(
         _client_for(settings, app), uow=uow, invite_link=settings.slack_invite_link
     )
-    bot = load_all(Bot(workspace, uow, clock or SystemClock(), config))
+    bot = load_all(Bot(workspace, uow, clock or SystemClock(), config, charts=MatplotlibCharts()))
     for cog in extra_cogs:
         bot.add_cog(cog(bot))
     # Validation errors of a form show in the modal itself, on Slack's `errors` response.
