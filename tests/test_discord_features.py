@@ -1,0 +1,275 @@
+"""Every feature end to end on the real discord.py client against the fake Discord.
+
+Each test drives the bot with all its cogs (`bot.cogs.load_all`) the way members do on Discord
+(slash commands, buttons in DMs and channels, modals, joins with membership screening, messages
+in threads) and asserts what the fake Discord received: roles on members, messages in channels,
+DMs, attachments, threads, polls, allowed mentions, rate-limited requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.events import MessagePosted
+from bot.scheduler import Scheduler
+from tests.discord_harness import (
+    ALICE_ID,
+    OWNER_ID,
+    STAFF_ID,
+    Harness,
+    MovableClock,
+    answer_text,
+    discord_harness,
+    message_text,
+    recorder,
+    run_command,
+)
+from tests.fakes.discord_fake import FakeInteraction
+
+BOB_ID = 444_000_000_000_000_004
+CARA_ID = 555_000_000_000_000_005
+MEMBER_PATCH = "PATCH /guilds/{}/members/{}"
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+async def setup_group(h: Harness) -> None:
+    """The owner (an admin on Discord) runs `/alumni setup` and it finishes."""
+    inter = await run_command(h.fake, h.guild, OWNER_ID, "setup")
+    await h.fake.wait_for(lambda: inter.followups, timeout=15)
+    assert "Setup finished." in answer_text(inter)
+
+
+async def command(
+    h: Harness, user_id: int, words: str, options: dict[str, Any] | None = None
+) -> FakeInteraction:
+    """Run a command and wait for its final answer (deferred commands answer in a follow-up)."""
+    inter = await run_command(h.fake, h.guild, user_id, words, options)
+    if inter.response_type == 5:
+        await h.fake.wait_for(lambda: inter.followups, timeout=10)
+    return inter
+
+
+def channel_named(h: Harness, name: str) -> dict[str, Any]:
+    """The fake's channel by name (exactly one)."""
+    found = [c for c in h.guild.channels.values() if c["name"] == name]
+    assert len(found) == 1, f"{len(found)} channels named {name}"
+    return found[0]
+
+
+def role_id(h: Harness, name: str) -> int:
+    """The fake's role id by name."""
+    role = h.fake.role_named(h.guild.id, name)
+    assert role is not None, f"no role {name}"
+    return int(role["id"])
+
+
+def buttons_of(message: dict[str, Any]) -> dict[str, str]:
+    """label -> custom_id of every button on a message."""
+    return {
+        b["label"]: b["custom_id"]
+        for row in message.get("components") or []
+        for b in row.get("components") or []
+        if b.get("type") == 2
+    }
+
+
+async def press(h: Harness, user_id: int, message: dict[str, Any], label: str) -> FakeInteraction:
+    """A member presses a button by its label; returns the interaction once answered."""
+    custom_id = buttons_of(message)[label]
+    iid = await h.fake.press_button(h.guild.id, user_id, int(message["id"]), custom_id)
+    inter = await h.fake.wait_for_response(iid, timeout=10)
+    await h.fake.wait_for(lambda: inter.messages or inter.modal, timeout=10)
+    return inter
+
+
+async def submit(
+    h: Harness, user_id: int, opened: FakeInteraction, values: dict[str, str]
+) -> FakeInteraction:
+    """A member fills in and submits the modal the bot opened in `opened`."""
+    assert opened.response_type == 9 and opened.modal is not None
+    sid = await h.fake.submit_modal(h.guild.id, user_id, opened.modal["custom_id"], values)
+    inter = await h.fake.wait_for_response(sid, timeout=10)
+    await h.fake.wait_for(lambda: inter.messages, timeout=10)
+    if inter.response_type == 5:
+        await h.fake.wait_for(lambda: inter.followups, timeout=10)
+    return inter
+
+
+async def join(h: Harness, user_id: int, name: str) -> dict[str, Any]:
+    """A member joins, passes membership screening, and gets the welcome DM; returns it."""
+    await h.fake.member_join(h.guild.id, user_id, name, pending=True)
+    await h.fake.member_passes_screening(h.guild.id, user_id)
+    await h.fake.wait_for(lambda: h.fake.dms_to(user_id), timeout=10)
+    return h.fake.dms_to(user_id)[-1]
+
+
+def patches_for(h: Harness, user_id: int) -> int:
+    """PATCH requests the bot made to one member (role changes)."""
+    return sum(
+        1
+        for r in h.fake.requests_to(MEMBER_PATCH)
+        if r.path.endswith(f"/members/{user_id}") and r.status < 300
+    )
+
+
+async def invite_cohort(h: Harness) -> tuple[str, str]:
+    """Staff create Fashion 2026 and invite it; returns (invite code, join code)."""
+    created = await command(
+        h,
+        STAFF_ID,
+        "cohort create",
+        {"program": "Fashion", "year": 2026, "graduates": "2029-06-15"},
+    )
+    assert "Fashion 2026" in answer_text(created) and created.ephemeral
+    invited = await command(
+        h,
+        STAFF_ID,
+        "invite cohort",
+        {"cohort": "Fashion 2026", "emails": "Kari Nordmann,kari@example.com; ola@example.com"},
+    )
+    text = answer_text(invited)
+    assert invited.ephemeral
+    url = re.search(r"https://discord\.gg/(\S+)", text)
+    code = re.search(r"Join code: `([A-Z0-9]+)`", text)
+    assert url is not None and code is not None, text
+    return url.group(1), code.group(1)
+
+
+# -- 1. a teacher's cohort invite, a join through screening and a code ------------------------
+
+
+async def test_cohort_invite_join_screening_and_code_modal_grant_roles(
+    engine: AsyncEngine,
+) -> None:
+    async with discord_harness(engine) as h:
+        await setup_group(h)
+        invite_code, join_code = await invite_cohort(h)
+        invite = h.guild.invites[invite_code]  # a real invite the bot created in the fake
+        assert int(invite["channel_id"]) == int(channel_named(h, "welcome")["id"])
+
+        # Pending: membership screening is not passed, so the bot does nothing yet.
+        await h.fake.member_join(h.guild.id, BOB_ID, "bob", pending=True)
+        # A later event on the same connection proves the join was already handled.
+        mid = await h.fake.user_message(h.fake.text_channel_id(h.guild.id), ALICE_ID, "hi")
+        rec = recorder(h.bot)
+        await h.fake.wait_for(lambda: any(e.message.id == str(mid) for e in rec.of(MessagePosted)))
+        assert h.fake.dms_to(BOB_ID) == []
+
+        await h.fake.member_passes_screening(h.guild.id, BOB_ID)
+        await h.fake.wait_for(lambda: h.fake.dms_to(BOB_ID), timeout=10)
+        dms = h.fake.dms_to(BOB_ID)
+        assert len(dms) == 1
+        welcome = dms[0]
+        assert "Welcome to the alumni group!" in message_text(welcome)
+        labels = set(buttons_of(welcome))
+        assert {"I have a code", "I am a student", "Introduce yourself"} <= labels
+
+        opened = await press(h, BOB_ID, welcome, "I have a code")
+        assert opened.guild_id is None  # pressed in the DM: Discord sends no guild
+        assert opened.response_type == 9, answer_text(opened)
+        assert opened.modal is not None and opened.modal["title"]
+        answer = await submit(h, BOB_ID, opened, {"code": join_code.lower()})
+        assert "You now have" in answer_text(answer) and "Fashion 2026" in answer_text(answer)
+
+        roles = h.fake.member_role_ids(h.guild.id, BOB_ID)
+        assert roles == {role_id(h, "student"), role_id(h, "Fashion 2026")}
+        assert patches_for(h, BOB_ID) == 1
+        assert len(h.fake.dms_to(BOB_ID)) == 1  # one welcome, however the join arrived
+
+
+# -- 2. a self-chosen trusted role goes to staff ----------------------------------------------
+
+
+async def test_claimed_student_role_is_approved_by_staff_never_by_the_requester(
+    engine: AsyncEngine,
+) -> None:
+    async with discord_harness(engine) as h:
+        await setup_group(h)
+        welcome = await join(h, BOB_ID, "bob")
+        opened = await press(h, BOB_ID, welcome, "I am a student")
+        sent = await submit(h, BOB_ID, opened, {"cohort": ""})
+        assert sent.ephemeral and "staff" in answer_text(sent).lower()
+        assert patches_for(h, BOB_ID) == 0  # nothing granted on a claim alone
+
+        review = channel_named(h, "staff-review")
+        await h.fake.wait_for(lambda: h.fake.channel_messages(int(review["id"])))
+        request = h.fake.channel_messages(int(review["id"]))[-1]
+        assert "bob asks for the role" in message_text(request)
+        assert set(buttons_of(request)) == {"Approve", "Deny"}
+        everyone_view = h.fake.channel_permissions(h.guild, BOB_ID, review)
+        assert not everyone_view & 1024  # the requester cannot even see the review channel
+
+        refused = await press(h, BOB_ID, request, "Approve")
+        assert refused.ephemeral and "Only staff" in answer_text(refused)
+        assert h.fake.member_role_ids(h.guild.id, BOB_ID) == set()
+
+        approved = await press(h, STAFF_ID, request, "Approve")
+        assert approved.ephemeral and "approved" in answer_text(approved).lower()
+        assert h.fake.member_role_ids(h.guild.id, BOB_ID) == {role_id(h, "student")}
+        await h.fake.wait_for(lambda: len(h.fake.dms_to(BOB_ID)) == 2)
+        assert "staff approved your request" in message_text(h.fake.dms_to(BOB_ID)[-1])
+        edited = h.fake.find_message(int(request["id"]))
+        assert "approved" in message_text(edited).lower() and not buttons_of(edited)
+
+        # A staff member asking for more (alumni) cannot approve their own request.
+        staff_welcome = await _welcome_for_existing(h, STAFF_ID)
+        opened = await press(h, STAFF_ID, staff_welcome, "I am alumni")
+        await submit(h, STAFF_ID, opened, {"cohort": ""})
+        await h.fake.wait_for(lambda: len(h.fake.channel_messages(int(review["id"]))) == 2)
+        own = h.fake.channel_messages(int(review["id"]))[-1]
+        refused = await press(h, STAFF_ID, own, "Approve")
+        assert refused.ephemeral and "your own request" in answer_text(refused)
+        assert role_id(h, "alumni") not in h.fake.member_role_ids(h.guild.id, STAFF_ID)
+
+
+async def _welcome_for_existing(h: Harness, user_id: int) -> dict[str, Any]:
+    """The welcome DM for a member who was there before (sent as the bot would on join)."""
+    onboarding = h.bot.cog("onboarding")
+    group = await h.bot.group(str(h.guild.id))
+    await h.bot.workspace.send_dm(
+        str(h.guild.id),
+        str(user_id),
+        onboarding.welcome_message(group),  # type: ignore[attr-defined]
+    )
+    return h.fake.dms_to(user_id)[-1]
+
+
+# -- 5. an introduction from the welcome DM ---------------------------------------------------
+
+
+async def test_introduction_modal_from_the_welcome_dm_posts_to_introductions(
+    engine: AsyncEngine,
+) -> None:
+    async with discord_harness(engine) as h:
+        await setup_group(h)
+        welcome = await join(h, BOB_ID, "bob")
+        opened = await press(h, BOB_ID, welcome, "Introduce yourself")
+        assert opened.modal is not None
+        assert len(opened.modal["components"]) == 4
+        answer = await submit(
+            h,
+            BOB_ID,
+            opened,
+            {
+                "name": "Bob Berg",
+                "programme": "Fashion 2026",
+                "work": "Pattern cutting @everyone",
+                "looking": "A studio to share",
+            },
+        )
+        assert answer.ephemeral and "#introductions" in answer_text(answer)
+        intros = h.fake.channel_messages(int(channel_named(h, "introductions")["id"]))
+        assert len(intros) == 1
+        posted = message_text(intros[0])
+        assert "Bob Berg" in posted and "A studio to share" in posted
+        assert "@everyone" not in posted  # defused
+        sent = [r for r in h.fake.requests if r.path.endswith(f"/{intros[0]['channel_id']}/messages")]
+        assert sent[-1].body["allowed_mentions"]["parse"] == []
