@@ -273,3 +273,186 @@ async def test_introduction_modal_from_the_welcome_dm_posts_to_introductions(
         assert "@everyone" not in posted  # defused
         sent = [r for r in h.fake.requests if r.path.endswith(f"/{intros[0]['channel_id']}/messages")]
         assert sent[-1].body["allowed_mentions"]["parse"] == []
+
+
+# -- 3. graduation on the scheduler's clock ---------------------------------------------------
+
+
+async def redeem(h: Harness, user_id: int, name: str, code: str) -> None:
+    """A member joins and redeems a code with `/alumni join`."""
+    await join(h, user_id, name)
+    answer = await command(h, user_id, "join", {"code": code})
+    assert "You now have" in answer_text(answer), answer_text(answer)
+
+
+async def test_graduation_swaps_student_for_alumni_and_congratulates_once(
+    engine: AsyncEngine,
+) -> None:
+    clock = MovableClock()
+    async with discord_harness(engine, clock=clock) as h:
+        await setup_group(h)
+        _, code = await invite_cohort(h)
+        await redeem(h, BOB_ID, "bob", code)
+        await redeem(h, CARA_ID, "cara", code)
+        student, alumni = role_id(h, "student"), role_id(h, "alumni")
+        cohort = role_id(h, "Fashion 2026")
+        announcements = int(channel_named(h, "announcements")["id"])
+        scheduler = Scheduler(h.bot)
+
+        clock.advance(datetime(2029, 6, 14, 8, tzinfo=UTC) - clock.now())  # the day before
+        await scheduler.tick()
+        assert h.fake.member_role_ids(h.guild.id, BOB_ID) == {student, cohort}
+
+        clock.advance(timedelta(days=2))  # 2029-06-16 10:00 in Oslo: past the date
+        ran = await scheduler.tick()
+        assert (str(h.guild.id), "graduation", "2029-06-16") in ran
+        for uid in (BOB_ID, CARA_ID):
+            assert h.fake.member_role_ids(h.guild.id, uid) == {alumni, cohort}
+            assert patches_for(h, uid) == 2  # the code's grant, then the swap: one each
+        posts = [
+            m for m in h.fake.channel_messages(announcements) if "Congratulations" in message_text(m)
+        ]
+        assert len(posts) == 1
+        assert "Fashion 2026" in message_text(posts[0]) and "2 members" in message_text(posts[0])
+
+        clock.advance(timedelta(days=1))
+        await scheduler.tick()
+        again = [
+            m for m in h.fake.channel_messages(announcements) if "Congratulations" in message_text(m)
+        ]
+        assert len(again) == 1 and patches_for(h, BOB_ID) == 2
+
+
+# -- 4. the weekly question, its thread, replies and the recap --------------------------------
+
+
+def allowed_mentions_of(h: Harness, message: dict[str, Any]) -> dict[str, Any]:
+    """The allowed_mentions the bot sent with a message (matched on its content)."""
+    sent = [
+        r
+        for r in h.fake.requests
+        if r.method == "POST"
+        and r.path.endswith(f"/channels/{message['channel_id']}/messages")
+        and isinstance(r.body, dict)
+        and r.body.get("content") == message["content"]
+    ]
+    assert sent, "the message was not sent by the bot"
+    allowed: dict[str, Any] = sent[-1].body["allowed_mentions"]
+    return allowed
+
+
+async def test_weekly_question_poll_thread_ping_replies_and_recap(engine: AsyncEngine) -> None:
+    clock = MovableClock()
+    async with discord_harness(engine, clock=clock) as h:
+        await setup_group(h)
+        scheduler = Scheduler(h.bot)
+        discussion = int(channel_named(h, "discussion")["id"])
+        ping_role = role_id(h, "discussion")
+
+        # The scheduler posts the first question at Monday 10:00 (the slot after setup).
+        clock.advance(timedelta(hours=1, minutes=5))
+        await scheduler.tick()
+        first = h.fake.channel_messages(discussion)
+        assert len(first) == 1 and "Question of the week" in message_text(first[0])
+        assert first[0]["thread"]["parent_id"] == str(discussion)
+        assert first[0]["content"] == f"<@&{ping_role}>"
+        allowed = allowed_mentions_of(h, first[0])
+        assert allowed["parse"] == [] and [int(r) for r in allowed["roles"]] == [ping_role]
+        assert allowed.get("users", []) == []
+
+        # Staff add a question with answers and post it now: a native poll.
+        added = await command(
+            h,
+            STAFF_ID,
+            "prompt add",
+            {"text": "Should every show publish its fabric waste?", "options": "Yes|No|Only big"},
+        )
+        assert added.ephemeral
+        posted = await command(h, STAFF_ID, "prompt now")
+        assert "fabric waste" in answer_text(posted)
+        question = h.fake.channel_messages(discussion)[-1]
+        assert question["poll"]["question"]["text"] == "Should every show publish its fabric waste?"
+        answers = [a["poll_media"]["text"] for a in question["poll"]["answers"]]
+        assert answers == ["Yes", "No", "Only big"]
+        thread_id = int(question["thread"]["id"])
+        assert h.guild.threads[thread_id]["parent_id"] == str(discussion)
+        assert [int(r) for r in allowed_mentions_of(h, question)["roles"]] == [ping_role]
+
+        # Replies in the thread: a student, a member without a role, and a staff member.
+        granted = await command(h, STAFF_ID, "role grant", {"member": ALICE_ID, "role": "student"})
+        assert "student" in answer_text(granted)
+        client = h.bot.workspace.client  # type: ignore[attr-defined]
+        await h.fake.wait_for(lambda: client.get_channel(thread_id) is not None)
+        await h.fake.member_join(h.guild.id, BOB_ID, "bob", pending=False)
+        rec = recorder(h.bot)
+        ids = [
+            await h.fake.user_message(thread_id, ALICE_ID, "Yes, and the dye too"),
+            await h.fake.user_message(thread_id, BOB_ID, "Only if it is audited"),
+            await h.fake.user_message(thread_id, STAFF_ID, "Good points"),
+        ]
+        await h.fake.wait_for(
+            lambda: {str(i) for i in ids} <= {e.message.id for e in rec.of(MessagePosted)}
+        )
+
+        clock.advance(timedelta(days=7))
+        await scheduler.tick()
+        in_thread = h.fake.channel_messages(thread_id)
+        recap = [m for m in in_thread if "A week of answers" in message_text(m)]
+        assert len(recap) == 1
+        text = message_text(recap[0])
+        assert "3 replies" in text and "1 from students" in text and "1 from staff" in text
+        # ...and the next week's question went out as well (a new message with its own thread).
+        assert len(h.fake.channel_messages(discussion)) == 3
+
+
+# -- 6. a job card in the jobs forum, closed by its author ------------------------------------
+
+
+async def test_post_job_modal_forum_card_thread_and_close_by_author_only(
+    engine: AsyncEngine,
+) -> None:
+    async with discord_harness(engine, clock=MovableClock()) as h:
+        await setup_group(h)
+        jobs = channel_named(h, "jobs")
+        assert jobs["type"] == 15  # a forum in a Community server
+
+        opened = await run_command(h.fake, h.guild, ALICE_ID, "post job")
+        assert opened.response_type == 9 and opened.modal is not None
+        answer = await submit(
+            h,
+            ALICE_ID,
+            opened,
+            {
+                "title": "Pattern cutter",
+                "employer": "Studio Nord <@&1>",
+                "place": "Oslo",
+                "deadline": "2026-09-30",
+                "link": "https://example.com/job",
+            },
+        )
+        assert answer.ephemeral and "Posted in #jobs" in answer_text(answer)
+
+        posts = [t for t in h.guild.threads.values() if t["parent_id"] == jobs["id"]]
+        assert len(posts) == 1 and posts[0]["name"] == "Job: Pattern cutter"
+        thread_id = int(posts[0]["id"])
+        card, hint = h.fake.channel_messages(thread_id)
+        assert card["embeds"][0]["title"] == "Job: Pattern cutter"
+        assert "Studio Nord" in message_text(card) and "<@&1>" not in message_text(card)
+        assert "Ask your questions" in message_text(hint)
+        labels = buttons_of(card)
+        assert "Edit" in labels and len(labels) == 2
+        close_label = next(label for label in labels if label != "Edit")
+
+        # Someone else presses the close button: refused, only they see it, nothing changes.
+        await h.fake.member_join(h.guild.id, BOB_ID, "bob", pending=False)
+        client = h.bot.workspace.client  # type: ignore[attr-defined]
+        await h.fake.wait_for(lambda: client.get_guild(h.guild.id).get_member(BOB_ID))
+        refused = await press(h, BOB_ID, card, close_label)
+        assert refused.ephemeral and "Only the person who posted this" in answer_text(refused)
+        assert h.fake.find_message(int(card["id"])).get("edited_timestamp") is None
+
+        closed = await press(h, ALICE_ID, card, close_label)
+        assert closed.ephemeral and "marked filled" in answer_text(closed)
+        edited = h.fake.find_message(int(card["id"]))
+        assert edited["edited_timestamp"] is not None
+        assert "filled" in message_text(edited) and not buttons_of(edited)

@@ -309,6 +309,10 @@ class DiscordWorkspace:
             channel: Any = await user.create_dm()
         else:
             channel = await self._channel(group_id, ref.thread_id or ref.channel_id)
+            if isinstance(channel, discord.ForumChannel):
+                # A forum post's first message lives in its thread, which shares its id; a
+                # caller may know only the forum and the message (a card redrawn later).
+                channel = await self._channel(group_id, ref.id)
         kwargs = message_kwargs(message, with_poll=False, group_id=group_id if in_dm else None)
         kwargs.pop("files", None)
         kwargs.setdefault("embed", None)
