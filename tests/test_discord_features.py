@@ -456,3 +456,72 @@ async def test_post_job_modal_forum_card_thread_and_close_by_author_only(
         edited = h.fake.find_message(int(card["id"]))
         assert edited["edited_timestamp"] is not None
         assert "filled" in message_text(edited) and not buttons_of(edited)
+
+
+# -- 7. files: the stats chart and the privacy export -----------------------------------------
+
+
+async def test_stats_chart_is_an_image_and_privacy_export_is_a_json_file_by_dm(
+    engine: AsyncEngine,
+) -> None:
+    async with discord_harness(engine, clock=MovableClock()) as h:
+        await setup_group(h)
+        await h.fake.user_message(int(channel_named(h, "discussion")["id"]), ALICE_ID, "hello")
+
+        stats = await command(h, STAFF_ID, "stats", {"weeks": 4})
+        assert stats.ephemeral
+        shown = stats.followups[-1]
+        assert shown["embeds"][0]["title"]
+        image = shown["attachments"][0]
+        assert image["filename"].endswith(".png") and image["size"] > 1000
+        assert shown["embeds"][0]["image"]["url"] == f"attachment://{image['filename']}"
+        assert h.fake.attachment_data[image["id"]].startswith(b"\x89PNG")
+
+        exported = await command(h, ALICE_ID, "privacy export")
+        assert exported.ephemeral and "direct message" in answer_text(exported)
+        dm = h.fake.dms_to(ALICE_ID)[-1]
+        assert "everything I store about you" in message_text(dm)
+        [attachment] = dm["attachments"]
+        assert attachment["filename"].endswith(".json")
+        document = json.loads(h.fake.attachment_data[attachment["id"]])
+        assert document["user_id"] == str(ALICE_ID) and document["group"] == str(h.guild.id)
+
+
+# -- 8. refusals and a missing permission ------------------------------------------------------
+
+
+async def test_member_refused_and_missing_manage_roles_named_with_nothing_half_done(
+    engine: AsyncEngine,
+) -> None:
+    async with discord_harness(engine) as h:
+        await setup_group(h)
+        refused = await command(
+            h, ALICE_ID, "cohort create", {"program": "Fashion", "year": 2026}
+        )
+        assert refused.ephemeral and "Only staff members" in answer_text(refused)
+        assert h.fake.role_named(h.guild.id, "Fashion 2026") is None
+        created = await command(h, STAFF_ID, "cohort create", {"program": "Fashion", "year": 2026})
+        assert "Fashion 2026" in answer_text(created)
+        cohort = role_id(h, "Fashion 2026")
+
+        # An admin takes Manage Roles away from the bot; staff grant the cohort role.
+        h.fake.set_bot_permissions(h.guild.id, manage_roles=False)
+        guild = h.bot.workspace.client.get_guild(h.guild.id)  # type: ignore[attr-defined]
+        await h.fake.wait_for(lambda: not guild.me.guild_permissions.manage_roles)
+        patches = len(h.fake.requests_to(MEMBER_PATCH))
+        grant = {"member": ALICE_ID, "role": "Fashion 2026"}
+        failed = await command(h, STAFF_ID, "role grant", grant)
+        assert failed.ephemeral
+        assert 'missing the permission "Manage Roles"' in answer_text(failed)
+        assert cohort not in h.fake.member_role_ids(h.guild.id, ALICE_ID)
+        assert len(h.fake.requests_to(MEMBER_PATCH)) == patches
+        async with h.uow() as uow:  # the database does not claim what Discord lacks
+            alice = await uow.members.get(str(h.guild.id), str(ALICE_ID))
+        assert alice is None or not any(k.startswith("cohort:") for k in alice.roles)
+
+        # Once the permission is back, the same command does it.
+        h.fake.set_bot_permissions(h.guild.id, manage_roles=True)
+        await h.fake.wait_for(lambda: guild.me.guild_permissions.manage_roles)
+        done = await command(h, STAFF_ID, "role grant", grant)
+        assert "Fashion 2026" in answer_text(done) and "missing" not in answer_text(done)
+        assert cohort in h.fake.member_role_ids(h.guild.id, ALICE_ID)
