@@ -525,3 +525,38 @@ async def test_member_refused_and_missing_manage_roles_named_with_nothing_half_d
         done = await command(h, STAFF_ID, "role grant", grant)
         assert "Fashion 2026" in answer_text(done) and "missing" not in answer_text(done)
         assert cohort in h.fake.member_role_ids(h.guild.id, ALICE_ID)
+
+
+# -- 9. a whole class at once under Discord's rate limits --------------------------------------
+
+
+async def test_thirty_members_join_at_once_and_all_get_their_roles_under_rate_limits(
+    engine: AsyncEngine,
+) -> None:
+    async with discord_harness(engine) as h:
+        await setup_group(h)
+        _, code = await invite_cohort(h)
+        student, cohort = role_id(h, "student"), role_id(h, "Fashion 2026")
+        h.fake.set_rate_limit(MEMBER_PATCH, limit=10, per_seconds=0.5)
+        class_ids = [900_000_000_000_000_000 + n for n in range(30)]
+
+        await asyncio.gather(
+            *(h.fake.member_join(h.guild.id, uid, f"student{n}") for n, uid in enumerate(class_ids))
+        )
+        await asyncio.gather(
+            *(h.fake.member_passes_screening(h.guild.id, uid) for uid in class_ids)
+        )
+        await h.fake.wait_for(lambda: all(h.fake.dms_to(uid) for uid in class_ids), timeout=15)
+
+        async def redeem_in_dm(uid: int) -> FakeInteraction:
+            opened = await press(h, uid, h.fake.dms_to(uid)[0], "I have a code")
+            return await submit(h, uid, opened, {"code": code})
+
+        answers = await asyncio.gather(*(redeem_in_dm(uid) for uid in class_ids))
+        assert all("You now have" in answer_text(a) for a in answers)
+        for uid in class_ids:
+            assert h.fake.member_role_ids(h.guild.id, uid) == {student, cohort}
+            assert patches_for(h, uid) == 1
+            assert len(h.fake.dms_to(uid)) == 1
+        assert h.fake.rate_limited_count.get(MEMBER_PATCH, 0) <= 1
+        assert all(n <= 1 for n in h.fake.rate_limited_count.values())
