@@ -500,9 +500,9 @@ async def test_member_refused_and_missing_manage_roles_named_with_nothing_half_d
         )
         assert refused.ephemeral and "Only staff members" in answer_text(refused)
         assert h.fake.role_named(h.guild.id, "Fashion 2026") is None
-        created = await command(h, STAFF_ID, "cohort create", {"program": "Fashion", "year": 2026})
-        assert "Fashion 2026" in answer_text(created)
+        _, code = await invite_cohort(h)
         cohort = role_id(h, "Fashion 2026")
+        await join(h, BOB_ID, "bob")
 
         # An admin takes Manage Roles away from the bot; staff grant the cohort role.
         h.fake.set_bot_permissions(h.guild.id, manage_roles=False)
@@ -518,6 +518,10 @@ async def test_member_refused_and_missing_manage_roles_named_with_nothing_half_d
         async with h.uow() as uow:  # the database does not claim what Discord lacks
             alice = await uow.members.get(str(h.guild.id), str(ALICE_ID))
         assert alice is None or not any(k.startswith("cohort:") for k in alice.roles)
+        # A newcomer's code meets the same refusal: the member is told, and keeps the code.
+        bob_failed = await command(h, BOB_ID, "join", {"code": code})
+        assert 'missing the permission "Manage Roles"' in answer_text(bob_failed)
+        assert h.fake.member_role_ids(h.guild.id, BOB_ID) == set()
 
         # Once the permission is back, the same command does it.
         h.fake.set_bot_permissions(h.guild.id, manage_roles=True)
@@ -525,6 +529,9 @@ async def test_member_refused_and_missing_manage_roles_named_with_nothing_half_d
         done = await command(h, STAFF_ID, "role grant", grant)
         assert "Fashion 2026" in answer_text(done) and "missing" not in answer_text(done)
         assert cohort in h.fake.member_role_ids(h.guild.id, ALICE_ID)
+        bob_done = await command(h, BOB_ID, "join", {"code": code})
+        assert "You now have" in answer_text(bob_done)
+        assert h.fake.member_role_ids(h.guild.id, BOB_ID) == {role_id(h, "student"), cohort}
 
 
 # -- 9. a whole class at once under Discord's rate limits --------------------------------------
