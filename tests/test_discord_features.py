@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.discord.render import (
+    button_custom_id,
+    custom_id_group,
+    form_custom_id,
+    parse_button_custom_id,
+    parse_form_custom_id,
+)
 from bot.events import MessagePosted
+from bot.messages import Button, FormSpec
 from bot.scheduler import Scheduler
 from tests.discord_harness import (
     ALICE_ID,
@@ -271,7 +281,9 @@ async def test_introduction_modal_from_the_welcome_dm_posts_to_introductions(
         posted = message_text(intros[0])
         assert "Bob Berg" in posted and "A studio to share" in posted
         assert "@everyone" not in posted  # defused
-        sent = [r for r in h.fake.requests if r.path.endswith(f"/{intros[0]['channel_id']}/messages")]
+        sent = [
+            r for r in h.fake.requests if r.path.endswith(f"/{intros[0]['channel_id']}/messages")
+        ]
         assert sent[-1].body["allowed_mentions"]["parse"] == []
 
 
@@ -310,7 +322,9 @@ async def test_graduation_swaps_student_for_alumni_and_congratulates_once(
             assert h.fake.member_role_ids(h.guild.id, uid) == {alumni, cohort}
             assert patches_for(h, uid) == 2  # the code's grant, then the swap: one each
         posts = [
-            m for m in h.fake.channel_messages(announcements) if "Congratulations" in message_text(m)
+            m
+            for m in h.fake.channel_messages(announcements)
+            if "Congratulations" in message_text(m)
         ]
         assert len(posts) == 1
         assert "Fashion 2026" in message_text(posts[0]) and "2 members" in message_text(posts[0])
@@ -318,7 +332,9 @@ async def test_graduation_swaps_student_for_alumni_and_congratulates_once(
         clock.advance(timedelta(days=1))
         await scheduler.tick()
         again = [
-            m for m in h.fake.channel_messages(announcements) if "Congratulations" in message_text(m)
+            m
+            for m in h.fake.channel_messages(announcements)
+            if "Congratulations" in message_text(m)
         ]
         assert len(again) == 1 and patches_for(h, BOB_ID) == 2
 
@@ -495,9 +511,7 @@ async def test_member_refused_and_missing_manage_roles_named_with_nothing_half_d
 ) -> None:
     async with discord_harness(engine) as h:
         await setup_group(h)
-        refused = await command(
-            h, ALICE_ID, "cohort create", {"program": "Fashion", "year": 2026}
-        )
+        refused = await command(h, ALICE_ID, "cohort create", {"program": "Fashion", "year": 2026})
         assert refused.ephemeral and "Only staff members" in answer_text(refused)
         assert h.fake.role_named(h.guild.id, "Fashion 2026") is None
         _, code = await invite_cohort(h)
@@ -567,3 +581,36 @@ async def test_thirty_members_join_at_once_and_all_get_their_roles_under_rate_li
             assert len(h.fake.dms_to(uid)) == 1
         assert h.fake.rate_limited_count.get(MEMBER_PATCH, 0) <= 1
         assert all(n <= 1 for n in h.fake.rate_limited_count.values())
+
+
+# -- buttons and forms in DMs ------------------------------------------------------------------
+
+
+def test_custom_ids_keep_colons_and_carry_the_guild_in_dms() -> None:
+    decide = Button("Approve", "onb:decide", "12:approve")
+    assert parse_button_custom_id(button_custom_id(decide)) == ("onb:decide", "12:approve")
+    in_dm = button_custom_id(Button("I have a code", "onb:code"), "1234")
+    assert parse_button_custom_id(in_dm) == ("onb:code", "") and custom_id_group(in_dm) == "1234"
+    form = form_custom_id(FormSpec("onb_claim", "Claim", (), context="student"), "1234")
+    assert parse_form_custom_id(form) == ("onb_claim", "student")
+    assert custom_id_group(form) == "1234"
+    assert parse_button_custom_id("alumni:vote:yes") == ("vote", "yes")  # sent before `|`
+    assert parse_button_custom_id("alumni.x1:vote|yes") is None
+    assert parse_button_custom_id("other:vote|yes") is None
+
+
+async def test_a_dm_button_of_someone_no_longer_in_the_server_does_nothing(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with discord_harness(engine) as h:
+        await setup_group(h)
+        welcome = await join(h, BOB_ID, "bob")
+        await h.fake.member_leave(h.guild.id, BOB_ID)
+        guild = h.bot.workspace.client.get_guild(h.guild.id)  # type: ignore[attr-defined]
+        await h.fake.wait_for(lambda: guild.get_member(BOB_ID) is None)
+        caplog.set_level(logging.INFO, logger="adapters.discord.translate")
+        iid = await h.fake.press_button(
+            h.guild.id, BOB_ID, int(welcome["id"]), buttons_of(welcome)["I have a code"]
+        )
+        await h.fake.wait_for(lambda: "ignored a DM interaction" in caplog.text)
+        assert not h.fake.interactions[iid].responded
