@@ -5,7 +5,9 @@
         assert "created" in answer_text(inter)
 
 `bot.workspace.client` is the connected AlumniClient. Extra cogs (e.g. a recorder of events)
-are added before the client connects, so their commands are part of the synced tree.
+are added before the client connects, so their commands are part of the synced tree. Pass
+`clock=MovableClock()` to move the bot's time (`h.bot.clock.advance(...)`) and run
+`Scheduler(h.bot).tick()` for schedules; by default the bot runs on real time.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,6 +25,7 @@ from bot.cog import Cog, listen
 from bot.core import Bot, Context, CoreConfig
 from bot.domain import Member, TrustedRole
 from bot.events import Event, MemberJoined, MemberLeft, MessagePosted
+from bot.ports import Clock
 from storage.uow import UnitOfWorkFactory
 from tests.conftest import START
 from tests.fakes.discord_fake import FakeDiscord, FakeGuild, FakeInteraction, running_fake_discord
@@ -29,6 +33,21 @@ from tests.fakes.discord_fake import FakeDiscord, FakeGuild, FakeInteraction, ru
 OWNER_ID = 111_000_000_000_000_001
 STAFF_ID = 222_000_000_000_000_002
 ALICE_ID = 333_000_000_000_000_003
+
+
+class MovableClock:
+    """A clock that stands still at START (or `at`) and moves only when told."""
+
+    def __init__(self, at: datetime = START) -> None:
+        self._now = at
+
+    def now(self) -> datetime:
+        """The bot's current time."""
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        """Move forward."""
+        self._now += delta
 
 
 class Harness(NamedTuple):
@@ -74,10 +93,15 @@ async def connect(
     fake: FakeDiscord,
     uow: UnitOfWorkFactory,
     cogs: Sequence[Callable[[Bot], Cog]] = (),
+    clock: Clock | None = None,
 ) -> AlumniClient:
     """Start an AlumniClient against the fake and wait until it is ready."""
     client = AlumniClient(
-        uow, CoreConfig(instance_id="test"), run_scheduler=False, scheduler_interval=3600
+        uow,
+        CoreConfig(instance_id="test"),
+        run_scheduler=False,
+        scheduler_interval=3600,
+        clock=clock,
     )
     client.bot.add_cog(Recorder(client.bot))
     for cog in cogs:
@@ -109,6 +133,7 @@ async def discord_harness(
     community: bool = True,
     cogs: Sequence[Callable[[Bot], Cog]] = (),
     seed: Callable[[FakeDiscord, FakeGuild], None] | None = None,
+    clock: Clock | None = None,
 ) -> AsyncIterator[Harness]:
     """A fake guild (owner, a staff member on record, alice) with the bot connected."""
     uow = UnitOfWorkFactory(engine)
@@ -118,7 +143,7 @@ async def discord_harness(
         fake.add_member(guild.id, ALICE_ID, "alice")
         if seed is not None:
             seed(fake, guild)
-        client = await connect(fake, uow, cogs)
+        client = await connect(fake, uow, cogs, clock)
         # Staff comes from the bot's own records, granted here as if by a staff code.
         async with uow() as u:
             await u.members.save(Member(str(guild.id), str(STAFF_ID), "tove"))

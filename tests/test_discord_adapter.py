@@ -163,11 +163,11 @@ async def test_modal_submission_reaches_the_form_handler(engine: AsyncEngine) ->
     async with discord_harness(engine, cogs=[IntroForm]) as h:
         opened = await run_command(h.fake, h.guild, STAFF_ID, "propose")
         assert opened.response_type == 9 and opened.modal is not None
-        assert opened.modal["custom_id"] == "alumni-form:propose:from-modal"
+        assert opened.modal["custom_id"] == "alumni-form:propose|from-modal"
         sid = await h.fake.submit_modal(
             h.guild.id,
             STAFF_ID,
-            "alumni-form:propose:from-modal",
+            "alumni-form:propose|from-modal",
             {"name": "Studio Space", "description": "Rent a <@&1> @everyone corner"},
         )
         answer = await h.fake.wait_for_response(sid)
@@ -347,7 +347,7 @@ async def test_send_renders_embed_pings_only_listed_and_buttons_survive_restart(
         sent = [r for r in h.fake.requests if r.method == "POST" and r.path.endswith("/messages")]
         allowed = sent[-1].body["allowed_mentions"]
         assert allowed["parse"] == [] and [int(r) for r in allowed["roles"]] == [int(role["id"])]
-        assert stored["components"][0]["components"][0]["custom_id"] == "alumni:vote:yes"
+        assert stored["components"][0]["components"][0]["custom_id"] == "alumni:vote|yes"
 
         poll_ref = await ws.send(
             gid, general, OutgoingMessage("Weekly question", poll=Poll("Best?", ("A", "B"), 24))
@@ -358,6 +358,7 @@ async def test_send_renders_embed_pings_only_listed_and_buttons_survive_restart(
         await disconnect(client_of(h.bot))
         client = await connect(h.fake, h.uow, [Votes])
         try:
+            # The format before `|` (action without colons) still routes.
             bid = await h.fake.press_button(h.guild.id, ALICE_ID, int(ref.id), "alumni:vote:yes")
             pressed = await h.fake.wait_for_response(bid)
             await h.fake.wait_for(lambda: pressed.messages)

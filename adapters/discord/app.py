@@ -13,6 +13,7 @@ import discord.gateway
 import discord.http
 import yarl
 
+from adapters.charts import MatplotlibCharts
 from adapters.discord.translate import (
     InteractionResponder,
     application_commands,
@@ -31,7 +32,7 @@ from bot.errors import UserError
 from bot.events import Event
 from bot.i18n import t
 from bot.messages import OutgoingMessage
-from bot.ports import UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWorkFactory
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 
@@ -98,10 +99,13 @@ class AlumniClient(discord.Client):
         run_scheduler: bool = True,
         force_sync: bool = False,
         scheduler_interval: float = 60.0,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(intents=intents(), guild_ready_timeout=0.5, chunk_guilds_at_startup=True)
         self.workspace = DiscordWorkspace(self, uow)
-        self.bot = load_all(Bot(self.workspace, uow, SystemClock(), config))
+        # A clock other than real time lets tests move through weeks and graduation dates.
+        clock = clock or SystemClock()
+        self.bot = load_all(Bot(self.workspace, uow, clock, config, charts=MatplotlibCharts()))
         self.ready = asyncio.Event()
         self.synced: set[int] = set()
         self._force_sync = force_sync

@@ -13,6 +13,7 @@ from bot.messages import Button, ButtonStyle, FormSpec, OutgoingMessage
 
 BUTTON_PREFIX = "alumni"
 FORM_PREFIX = "alumni-form"
+SEPARATOR = "|"
 _STYLES = {
     ButtonStyle.PRIMARY: discord.ButtonStyle.primary,
     ButtonStyle.SECONDARY: discord.ButtonStyle.secondary,
@@ -33,51 +34,79 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def button_custom_id(button: Button) -> str:
-    """`alumni:<action>:<value>`; Discord allows 100 characters."""
-    custom_id = f"{BUTTON_PREFIX}:{button.action}:{button.value}"
+def _prefixed(prefix: str, group_id: str | None) -> str:
+    # Interactions in a DM carry no guild: the group travels in the custom_id instead.
+    return f"{prefix}.{group_id}" if group_id else prefix
+
+
+def _split(custom_id: str, prefix: str) -> tuple[str, str, str | None] | None:
+    """(name, value, group id or None) of `<prefix>[.<group>]:<name>|<value>`.
+
+    Names (`onb:decide`) and values (`12:approve`) both contain colons, so `|` ends the name.
+    Custom ids without `|` are from before it (`alumni:<name>:<value>`, names without colons)
+    and still work: buttons are never expired.
+    """
+    head, sep, rest = custom_id.partition(":")
+    base, dot, group_id = head.partition(".")
+    if base != prefix or not sep or (dot and not group_id.isdigit()):
+        return None
+    name, bar, value = rest.partition(SEPARATOR)
+    if not bar:
+        name, _, value = rest.partition(":")
+    return (name, value, group_id or None) if name else None
+
+
+def _join(prefix: str, group_id: str | None, name: str, value: str) -> str:
+    if SEPARATOR in name:
+        raise ValueError(f"{SEPARATOR!r} in a button action or form id: {name}")
+    custom_id = f"{_prefixed(prefix, group_id)}:{name}{SEPARATOR}{value}"
     if len(custom_id) > 100:
-        raise ValueError(f"button custom_id too long: {custom_id[:40]}…")
+        raise ValueError(f"custom_id too long: {custom_id[:40]}…")
     return custom_id
+
+
+def button_custom_id(button: Button, group_id: str | None = None) -> str:
+    """`alumni:<action>|<value>` (`alumni.<guild>:…` in a DM); Discord allows 100 characters."""
+    return _join(BUTTON_PREFIX, group_id, button.action, button.value)
 
 
 def parse_button_custom_id(custom_id: str) -> tuple[str, str] | None:
     """(action, value) of one of our buttons, else None."""
-    prefix, sep, rest = custom_id.partition(":")
-    if prefix != BUTTON_PREFIX or not sep:
-        return None
-    action, _, value = rest.partition(":")
-    return (action, value) if action else None
+    parts = _split(custom_id, BUTTON_PREFIX)
+    return (parts[0], parts[1]) if parts else None
 
 
-def form_custom_id(form: FormSpec) -> str:
-    """`alumni-form:<form_id>:<context>`; Discord allows 100 characters."""
-    custom_id = f"{FORM_PREFIX}:{form.form_id}:{form.context}"
-    if len(custom_id) > 100:
-        raise ValueError(f"form custom_id too long: {custom_id[:40]}…")
-    return custom_id
+def form_custom_id(form: FormSpec, group_id: str | None = None) -> str:
+    """`alumni-form:<form_id>|<context>` (`alumni-form.<guild>:…` in a DM); 100 characters."""
+    return _join(FORM_PREFIX, group_id, form.form_id, form.context)
 
 
 def parse_form_custom_id(custom_id: str) -> tuple[str, str] | None:
     """(form_id, context) of one of our modals, else None."""
-    prefix, sep, rest = custom_id.partition(":")
-    if prefix != FORM_PREFIX or not sep:
-        return None
-    form_id, _, context = rest.partition(":")
-    return (form_id, context) if form_id else None
+    parts = _split(custom_id, FORM_PREFIX)
+    return (parts[0], parts[1]) if parts else None
+
+
+def custom_id_group(custom_id: str) -> str | None:
+    """The guild id a DM button or modal was made for, else None."""
+    for prefix in (BUTTON_PREFIX, FORM_PREFIX):
+        parts = _split(custom_id, prefix)
+        if parts is not None:
+            return parts[2]
+    return None
 
 
 class ButtonsView(discord.ui.View):
     """Buttons only: presses are routed by custom_id in the interaction listener, so the view
     is never kept in discord.py's view store (it would grow forever and not survive a restart)."""
 
-    def __init__(self, buttons: tuple[Button, ...]) -> None:
+    def __init__(self, buttons: tuple[Button, ...], group_id: str | None = None) -> None:
         super().__init__(timeout=None)
         for i, b in enumerate(buttons[:25]):
             self.add_item(
                 discord.ui.Button(
                     label=clip(b.label, 80),
-                    custom_id=button_custom_id(b),
+                    custom_id=button_custom_id(b, group_id),
                     style=_STYLES.get(b.style, discord.ButtonStyle.secondary),
                     row=i // 5,
                 )
@@ -88,9 +117,10 @@ class ButtonsView(discord.ui.View):
         return False
 
 
-def build_modal(form: FormSpec) -> discord.ui.Modal:
-    """A modal with one labelled text input per field (Discord allows five)."""
-    modal = discord.ui.Modal(title=clip(form.title, 45), custom_id=form_custom_id(form))
+def build_modal(form: FormSpec, group_id: str | None = None) -> discord.ui.Modal:
+    """A modal with one labelled text input per field (Discord allows five); `group_id` when
+    it opens in a DM, where the submission will not say which guild it belongs to."""
+    modal = discord.ui.Modal(title=clip(form.title, 45), custom_id=form_custom_id(form, group_id))
     for f in form.fields[:5]:
         text_input: discord.ui.TextInput[Any] = discord.ui.TextInput(
             custom_id=f.name,
@@ -119,8 +149,12 @@ def modal_values(components: Any) -> dict[str, str]:
     return out
 
 
-def message_kwargs(message: OutgoingMessage, *, with_poll: bool = True) -> dict[str, Any]:
+def message_kwargs(
+    message: OutgoingMessage, *, with_poll: bool = True, group_id: str | None = None
+) -> dict[str, Any]:
     """Keyword arguments for send/edit: content, embed, view, file, poll, allowed_mentions.
+
+    `group_id` is given for messages in a DM: their buttons then carry the guild.
 
     Member text never pings anyone: only ids in ping_users/ping_roles are allowed to notify,
     and the pings go in `content` because mentions inside embeds never notify.
@@ -170,7 +204,7 @@ def message_kwargs(message: OutgoingMessage, *, with_poll: bool = True) -> dict[
     if files:
         kwargs["files"] = files
     if message.buttons:
-        kwargs["view"] = ButtonsView(message.buttons)
+        kwargs["view"] = ButtonsView(message.buttons, group_id)
     return kwargs
 
 

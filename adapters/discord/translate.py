@@ -12,6 +12,7 @@ import discord
 
 from adapters.discord.render import (
     build_modal,
+    custom_id_group,
     message_kwargs,
     modal_values,
     parse_button_custom_id,
@@ -181,12 +182,14 @@ def _channel_ref(channel: Any) -> ChannelRef | None:
 class InteractionResponder:
     """The Responder for one interaction: the first answer is the interaction response."""
 
-    def __init__(self, interaction: discord.Interaction) -> None:
+    def __init__(self, interaction: discord.Interaction, group_id: str | None = None) -> None:
         self.interaction = interaction
+        # In a DM, buttons and modals of the answer must carry the guild they belong to.
+        self.dm_group = group_id if interaction.guild_id is None else None
 
     async def reply(self, message: OutgoingMessage, *, private: bool = True) -> None:
         """Ephemeral by default; a follow-up once the interaction has been answered."""
-        kwargs = message_kwargs(message)
+        kwargs = message_kwargs(message, group_id=self.dm_group)
         try:
             if not self.interaction.response.is_done():
                 await self.interaction.response.send_message(ephemeral=private, **kwargs)
@@ -200,7 +203,7 @@ class InteractionResponder:
         if not self.interaction.response.is_done():
             await self.reply(message)
             return
-        kwargs = message_kwargs(message, with_poll=False)
+        kwargs = message_kwargs(message, with_poll=False, group_id=self.dm_group)
         kwargs.pop("files", None)
         kwargs.setdefault("embed", None)
         kwargs.setdefault("view", None)
@@ -210,7 +213,7 @@ class InteractionResponder:
         """A modal; Discord only allows it as the first answer to an interaction."""
         if self.interaction.response.is_done():
             raise PlatformError("a form can only open as the first answer to a command")
-        await self.interaction.response.send_modal(build_modal(form))
+        await self.interaction.response.send_modal(build_modal(form, self.dm_group))
 
     async def defer(self) -> None:
         """Acknowledge within Discord's three seconds; the answer follows as a follow-up."""
@@ -241,13 +244,22 @@ async def read_attachments(interaction: discord.Interaction, event: Event | None
 
 def interaction_event(interaction: discord.Interaction) -> Event | None:
     """The core event for an interaction, or None if it is not ours."""
-    if interaction.guild_id is None:
-        return None
-    group_id = str(interaction.guild_id)
-    user = user_ref(interaction.user)
     data: dict[str, Any] = dict(interaction.data or {})
-    responder = InteractionResponder(interaction)
-    channel = _channel_ref(interaction.channel)
+    if interaction.guild_id is not None:
+        group_id = str(interaction.guild_id)
+        user = user_ref(interaction.user)
+        channel = _channel_ref(interaction.channel)
+    else:
+        # A button or modal in a DM (the welcome message): the guild is in the custom_id, and
+        # only a member of that guild may act for it.
+        dm_group = custom_id_group(str(data.get("custom_id", "")))
+        guild = interaction.client.get_guild(int(dm_group)) if dm_group else None
+        member = guild.get_member(interaction.user.id) if guild is not None else None
+        if dm_group is None or member is None:
+            log.info("ignored a DM interaction of %s (no guild it belongs to)", interaction.user.id)
+            return None
+        group_id, user, channel = dm_group, user_ref(member), None
+    responder = InteractionResponder(interaction, group_id)
     if interaction.type is discord.InteractionType.application_command:
         if data.get("name") != ROOT:
             return None
@@ -259,7 +271,9 @@ def interaction_event(interaction: discord.Interaction) -> Event | None:
             return None
         message = interaction.message
         ref = None
-        if message is not None:
+        if message is not None and interaction.guild_id is None:
+            ref = MessageRef(f"D:{interaction.user.id}", str(message.id))  # as send_dm names it
+        elif message is not None:
             thread_id = (
                 str(message.channel.id) if isinstance(message.channel, discord.Thread) else None
             )

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 # How long the role set we just wrote beats discord.py's cache: the GUILD_MEMBER_UPDATE that
 # refreshes the cache can arrive after the next set_roles for the same member has started.
 _RECENT_EDIT_SECONDS = 10.0
+# Discord's limits for an invite.
+INVITE_MAX_USES = 100
+INVITE_MAX_AGE = 7 * 86400
 
 
 class DiscordWorkspace:
@@ -300,12 +303,17 @@ class DiscordWorkspace:
 
     async def edit(self, group_id: str, ref: MessageRef, message: OutgoingMessage) -> None:
         """Replace a message the bot sent (a poll cannot be changed; the rest can)."""
-        if ref.channel_id.startswith("D:"):
+        in_dm = ref.channel_id.startswith("D:")
+        if in_dm:
             user = await self.client.fetch_user(int(ref.channel_id[2:]))
             channel: Any = await user.create_dm()
         else:
             channel = await self._channel(group_id, ref.thread_id or ref.channel_id)
-        kwargs = message_kwargs(message, with_poll=False)
+            if isinstance(channel, discord.ForumChannel):
+                # A forum post's first message lives in its thread, which shares its id; a
+                # caller may know only the forum and the message (a card redrawn later).
+                channel = await self._channel(group_id, ref.id)
+        kwargs = message_kwargs(message, with_poll=False, group_id=group_id if in_dm else None)
         kwargs.pop("files", None)
         kwargs.setdefault("embed", None)
         kwargs.setdefault("view", None)
@@ -331,7 +339,7 @@ class DiscordWorkspace:
         """A direct message; PlatformError when the member does not accept them."""
         try:
             user = self.client.get_user(int(user_id)) or await self.client.fetch_user(int(user_id))
-            sent = await user.send(**message_kwargs(message))
+            sent = await user.send(**message_kwargs(message, group_id=group_id))
         except discord.HTTPException as exc:
             raise platform_error(exc, what="direct message") from exc
         return MessageRef(f"D:{user_id}", str(sent.id))
@@ -348,10 +356,13 @@ class DiscordWorkspace:
         channel = await self._welcome_channel(guild)
         if channel is None:
             raise PlatformError("no channel to invite into; run /alumni setup")
+        # Discord refuses (400) an invite over 100 uses or 7 days. The join code carries the
+        # trust and has its own uses and expiry, so a longer request becomes "no limit" rather
+        # than a link that dies before the code (a 120-member class, a 30-day code).
+        uses = max_uses if 0 < max_uses <= INVITE_MAX_USES else 0
+        age = max_age_seconds if 0 < max_age_seconds <= INVITE_MAX_AGE else 0
         try:
-            invite = await channel.create_invite(
-                max_uses=max_uses, max_age=max_age_seconds, unique=True
-            )
+            invite = await channel.create_invite(max_uses=uses, max_age=age, unique=True)
         except discord.HTTPException as exc:
             raise platform_error(exc, missing=CREATE_INVITE, what="create invite") from exc
         return invite.url

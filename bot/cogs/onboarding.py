@@ -119,6 +119,16 @@ class OnboardingCog(Cog):
         now = self.bot.clock.now()
         async with self.bot.uow() as uow:
             roles = {r.key: r for r in await uow.roles.for_group(group_id)}
+            member = await uow.members.get(group_id, change.user_id)
+        # The platform first: when it refuses (a missing permission), nothing is recorded, so
+        # the member is not left "having" a role they lack and the same command works again.
+        # Members who left get theirs from the database when they come back.
+        if member is not None and member.left_at is None:
+            add = [p for p in (_pid(roles, k) for k in change.add) if p]
+            remove = [p for p in (_pid(roles, k) for k in change.remove) if p]
+            if add or remove:
+                await self.bot.workspace.set_roles(group_id, change.user_id, add, remove)
+        async with self.bot.uow() as uow:
             granted = [
                 key
                 for key in change.add
@@ -128,13 +138,6 @@ class OnboardingCog(Cog):
             ]
             for key in change.remove:
                 await uow.roles.revoke(group_id, change.user_id, key)
-            member = await uow.members.get(group_id, change.user_id)
-        if member is None or member.left_at is not None:
-            return granted  # restored from the database when they come back
-        add = [p for p in (_pid(roles, k) for k in change.add) if p]
-        remove = [p for p in (_pid(roles, k) for k in change.remove) if p]
-        if add or remove:
-            await self.bot.workspace.set_roles(group_id, change.user_id, add, remove)
         return granted
 
     async def drain(
@@ -547,6 +550,10 @@ class OnboardingCog(Cog):
                         await uow.onboarding.set_member_cohort(gid, uid, inv.cohort_id)
                     if member.invited_by is None and inv.created_by != uid:
                         await uow.members.save(replace(member, invited_by=inv.created_by))
+        if problem == "already" and inv is not None:
+            wanted = {inv.role_key} | ({cohort_key(inv.cohort_id)} if inv.cohort_id else set())
+            if not wanted <= member.roles:
+                problem = None  # used, but the platform refused the roles then: finish it now
         if problem == "locked":
             raise UserError("onboarding.code_locked", minutes=int(LOCK_WINDOW.seconds / 60))
         if problem == "already":

@@ -6,6 +6,8 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
+import discord
+
 from . import payloads as p
 from .payloads import JSON
 from .state import FakeGuild, FakeInteraction, FakeState
@@ -136,6 +138,8 @@ class DriverMixin(FakeState):
         data: JSON,
         message: JSON | None = None,
     ) -> FakeInteraction:
+        if channel_id is not None and int(channel_id) in self.dm_channels:
+            return self._new_dm_interaction(type_, user_id, int(channel_id), data, message)
         guild = self.guild(guild_id)
         if channel_id is None:
             channel_id = next(int(c["id"]) for c in guild.channels.values() if c["type"] == 0)
@@ -178,6 +182,57 @@ class DriverMixin(FakeState):
             inter.component_message_id = int(message["id"])
         self.interactions[inter.id] = inter
         return inter
+
+    def _new_dm_interaction(
+        self, type_: int, user_id: int, channel_id: int, data: JSON, message: JSON | None
+    ) -> FakeInteraction:
+        """An interaction in the bot's DM with a user: no guild_id, `user` instead of `member`,
+        context 1 (BOT_DM), as Discord sends a press on a button in a direct message."""
+        channel = self.dm_channels[channel_id]
+        user = self._ensure_user(user_id)
+        payload: JSON = {
+            "id": str(p.snowflake()),
+            "application_id": str(self.application_id),
+            "type": type_,
+            "data": data,
+            "channel_id": str(channel_id),
+            "channel": copy.deepcopy(channel),
+            "user": copy.deepcopy(user),
+            "token": self.new_token(),
+            "version": 1,
+            "app_permissions": str(self.dm_permissions()),
+            "locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(next(iter(self.guilds), 0))},
+            "context": 1,
+            "attachment_size_limit": 10 * 1024 * 1024,
+        }
+        if message is not None:
+            payload["message"] = copy.deepcopy(message)
+        inter = FakeInteraction(
+            id=int(payload["id"]),
+            token=payload["token"],
+            type=type_,
+            guild_id=None,
+            channel_id=channel_id,
+            user_id=int(user_id),
+            payload=payload,
+        )
+        if message is not None:
+            inter.component_message_id = int(message["id"])
+        self.interactions[inter.id] = inter
+        return inter
+
+    @staticmethod
+    def dm_permissions() -> int:
+        """What an app may do in a DM."""
+        return discord.Permissions(
+            view_channel=True,
+            send_messages=True,
+            embed_links=True,
+            attach_files=True,
+            read_message_history=True,
+        ).value
 
     def _find_command(self, guild_id: int, name: str, type_: int = 1) -> JSON | None:
         for command in [*self.guild(guild_id).commands.values(), *self.global_commands.values()]:
@@ -288,9 +343,14 @@ class DriverMixin(FakeState):
 
     def last_modal(self, custom_id: str | None = None) -> JSON | None:
         """The most recent modal the bot opened (optionally with a given custom_id)."""
+        opened = self.last_modal_interaction(custom_id)
+        return opened.modal if opened is not None else None
+
+    def last_modal_interaction(self, custom_id: str | None = None) -> FakeInteraction | None:
+        """The interaction the bot answered with its most recent modal (by custom_id)."""
         for inter in reversed(list(self.interactions.values())):
             if inter.modal and (custom_id is None or inter.modal.get("custom_id") == custom_id):
-                return inter.modal
+                return inter
         return None
 
     async def submit_modal(
@@ -306,8 +366,14 @@ class DriverMixin(FakeState):
         """A member submits a modal (INTERACTION_CREATE type 5).
 
         layout="auto" mirrors the layout of the last modal with this custom_id the bot opened
-        (type 18 label components or type 1 action rows); otherwise action rows.
+        (type 18 label components or type 1 action rows); otherwise action rows. Without
+        `channel_id` the submission comes from where the modal was opened (a DM included: then
+        it carries no guild, as on Discord).
         """
+        if channel_id is None:
+            opened = self.last_modal_interaction(custom_id)
+            if opened is not None and opened.guild_id is None:
+                channel_id = opened.channel_id
         if layout == "auto":
             modal = self.last_modal(custom_id)
             uses_label = bool(modal) and any(

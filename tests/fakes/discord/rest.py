@@ -616,6 +616,8 @@ class RestMixin(FakeState):
             }
             for f in files
         ]
+        for attachment, f in zip(attachments, files, strict=True):
+            self.attachment_data[attachment["id"]] = f.get("data", b"")
         reference = body.get("message_reference")
         if reference is not None:
             reference = {"type": 0, "channel_id": str(channel_id), **reference}

@@ -236,6 +236,8 @@ class FakeState:
         self.guilds: dict[int, FakeGuild] = {}
         self.dm_channels: dict[int, JSON] = {}
         self.messages: dict[int, list[JSON]] = {}
+        # The bytes of every uploaded file, by attachment id (what a member would download).
+        self.attachment_data: dict[str, bytes] = {}
         self.global_commands: dict[int, JSON] = {}
         self.command_syncs = 0
         self.interactions: dict[int, FakeInteraction] = {}
