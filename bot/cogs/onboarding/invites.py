@@ -1,0 +1,268 @@
+"""Invitations and join codes: cohort invites with rosters, friend codes, redeeming, lockout."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import replace
+from datetime import timedelta
+
+from bot.cog import command
+from bot.cogs.onboarding.base import OnboardingBase
+from bot.cogs.onboarding.codes import (
+    _CUSTOM_CODE,
+    CODE_DAYS,
+    COHORT_CODE_USES,
+    FRIEND_CODE_USES,
+    LOCK_ATTEMPTS,
+    LOCK_WINDOW,
+    cohort_key,
+    new_code,
+    parse_roster,
+)
+from bot.commands import Option, OptionType
+from bot.core import Context
+from bot.domain import Group, Permission
+from bot.errors import UserError
+from bot.events import UserRef
+from bot.i18n import t
+from bot.messages import OutgoingMessage
+from bot.onboarding_records import RoleChange
+from bot.safety import neutralise
+
+log = logging.getLogger(__name__)
+
+
+class Invitations(OnboardingBase):
+    """Invitations and join codes: cohort invites with rosters, friend codes, redeeming, lockout."""
+
+    # -- invitations ------------------------------------------------------------------------
+
+    @command(
+        "invite cohort",
+        permission=Permission.STAFF,
+        help_key="onboarding.invite_cohort_help",
+        default_of_group=True,
+        options=(
+            Option("cohort", required=True, max_length=120),
+            Option("role", OptionType.CHOICE, choices=("student", "alumni", "staff")),
+            Option("emails", max_length=50_000),
+            Option("code", max_length=32),
+            Option("roster", OptionType.ATTACHMENT, max_length=500_000),
+        ),
+    )
+    async def invite_cohort(
+        self,
+        ctx: Context,
+        cohort: str,
+        role: str = "student",
+        emails: str = "",
+        code: str | None = None,
+        roster: str = "",
+    ) -> None:
+        """A code, the invite link and a ready-to-paste message; a roster is matched by email."""
+        c = await self._find_cohort(ctx, cohort)
+        chosen = re.sub(r"[\s-]+", "", code or "").upper()
+        if code is not None and not _CUSTOM_CODE.match(chosen):
+            raise UserError("onboarding.code_invalid", code=neutralise(code))
+        if chosen:
+            async with self.bot.uow() as uow:
+                if await uow.onboarding.invitation(ctx.group.id, chosen) is not None:
+                    raise UserError("onboarding.code_taken", code=chosen)
+        await self._ensure_cohort_role(ctx.group, c)
+        if ctx.responder is not None:
+            await ctx.responder.defer()
+        # A roster file (CSV: name,email per line) and typed emails make one list.
+        valid, invalid = parse_roster("\n".join(x for x in (roster, emails) if x))
+        gid = ctx.group.id
+        now = self.bot.clock.now()
+        # A staff code hands out the highest trust there is: one person, one use.
+        max_uses = 1 if role == "staff" else max(COHORT_CODE_USES, len(valid))
+        batch = f"roster:{c.id}:{secrets.token_hex(4)}"
+        changes: list[RoleChange] = []
+        async with self.bot.uow() as uow:
+            inv = await uow.onboarding.add_invitation(
+                gid,
+                chosen or new_code(),
+                "cohort",
+                c.id,
+                role,
+                max_uses,
+                now + timedelta(days=CODE_DAYS),
+                ctx.user.id,
+                now,
+            )
+            added = await uow.onboarding.add_roster(gid, c.id, valid, role, inv.id)
+            present = await uow.onboarding.members_by_email(gid, [e for _, e in valid])
+            if present:
+                for entry in await uow.onboarding.roster(gid, c.id):
+                    user_id = present.get(entry.email)
+                    if entry.matched_user_id is not None or user_id is None:
+                        continue
+                    if await uow.onboarding.match_roster(entry.id, user_id, now):
+                        await uow.onboarding.set_member_cohort(gid, user_id, c.id)
+                        changes.append(
+                            RoleChange(
+                                user_id,
+                                (entry.role_key, cohort_key(c.id)),
+                                (),
+                                "roster",
+                                ctx.user.id,
+                            )
+                        )
+                await uow.onboarding.enqueue(gid, batch, changes, now)
+        link = await self.bot.workspace.create_invite(
+            gid, max_uses=max_uses, max_age_seconds=CODE_DAYS * 86400
+        )
+        link_text = link or ctx.t("onboarding.no_link")
+        role_name = await self._role_label(ctx.group, role)
+        lines = [
+            ctx.t("onboarding.invite_title", cohort=c.name, role=role_name),
+            ctx.t("onboarding.invite_link", link=link_text),
+            ctx.t("onboarding.invite_code", code=inv.code, uses=max_uses, days=CODE_DAYS),
+        ]
+        if role == "staff":
+            lines.append(ctx.t("onboarding.invite_staff_single"))
+        if valid or invalid:
+            lines.append(
+                ctx.t(
+                    "onboarding.roster_imported",
+                    added=added,
+                    given=len(valid),
+                    present=len(changes),
+                )
+            )
+        for n, text in invalid:
+            lines.append(ctx.t("onboarding.roster_invalid_line", line=n, value=neutralise(text)))
+        paste = ctx.t("onboarding.invite_paste", cohort=c.name, link=link_text, code=inv.code)
+        lines.append(ctx.t("onboarding.invite_paste_intro"))
+        lines.append(paste)
+        await ctx.reply(OutgoingMessage("\n".join(lines)))
+        if changes and ctx.responder is not None:
+            await ctx.responder.reply(
+                OutgoingMessage(ctx.t("onboarding.progress", done=0, total=len(changes)))
+            )
+        if changes:
+            await self.drain(gid, batch, ctx.responder)
+
+    @command(
+        "invite friend", permission=Permission.MEMBER, help_key="onboarding.invite_friend_help"
+    )
+    async def invite_friend(self, ctx: Context) -> None:
+        """A personal code: newcomers on it get the industry role unless staff approve more."""
+        await self._ensure_member(ctx.group.id, ctx.user)
+        now = self.bot.clock.now()
+        async with self.bot.uow() as uow:
+            inv = await uow.onboarding.add_invitation(
+                ctx.group.id,
+                new_code(),
+                "friend",
+                None,
+                "industry",
+                FRIEND_CODE_USES,
+                now + timedelta(days=CODE_DAYS),
+                ctx.user.id,
+                now,
+            )
+        link = await self.bot.workspace.create_invite(
+            ctx.group.id, max_uses=FRIEND_CODE_USES, max_age_seconds=CODE_DAYS * 86400
+        )
+        link_text = link or ctx.t("onboarding.no_link")
+        text = "\n".join(
+            [
+                ctx.t(
+                    "onboarding.friend_code",
+                    code=inv.code,
+                    uses=FRIEND_CODE_USES,
+                    days=CODE_DAYS,
+                ),
+                ctx.t("onboarding.invite_link", link=link_text),
+                ctx.t("onboarding.invite_paste_intro"),
+                ctx.t("onboarding.friend_paste", link=link_text, code=inv.code),
+            ]
+        )
+        await ctx.reply(OutgoingMessage(text))
+
+    # -- codes ------------------------------------------------------------------------------
+
+    @command(
+        "join",
+        permission=Permission.MEMBER,
+        help_key="onboarding.join_help",
+        options=(Option("code", required=True, max_length=40),),
+    )
+    async def join(self, ctx: Context, code: str) -> None:
+        """Redeem a join code from anywhere."""
+        await self.redeem(ctx, code)
+
+    async def redeem(self, ctx: Context, code: str) -> None:
+        """Check a code (with lockout against guessing) and grant what it carries."""
+        gid, uid = ctx.group.id, ctx.user.id
+        member = await self._ensure_member(gid, ctx.user)
+        code = re.sub(r"[\s-]+", "", code).upper()
+        now = self.bot.clock.now()
+        problem: str | None = None
+        async with self.bot.uow() as uow:
+            fails = await uow.onboarding.failed_attempts_since(gid, uid, now - LOCK_WINDOW)
+            if fails >= LOCK_ATTEMPTS:
+                problem = "locked"
+            else:
+                inv = await uow.onboarding.invitation(gid, code) if code else None
+                if inv is None or inv.revoked:
+                    problem = "onboarding.code_unknown"
+                elif inv.expires_at is not None and inv.expires_at <= now:
+                    problem = "onboarding.code_expired"
+                elif await uow.onboarding.has_used(inv.id, uid):
+                    problem = "already"
+                elif not await uow.onboarding.use_invitation(gid, inv.id, uid, now):
+                    problem = "onboarding.code_used_up"
+                if problem is None or problem == "already":
+                    await uow.onboarding.record_attempt(gid, uid, True, now)
+                else:
+                    await uow.onboarding.record_attempt(gid, uid, False, now)
+                    fails += 1
+                if problem is None and inv is not None:
+                    if inv.cohort_id is not None:
+                        await uow.onboarding.set_member_cohort(gid, uid, inv.cohort_id)
+                    if member.invited_by is None and inv.created_by != uid:
+                        await uow.members.save(replace(member, invited_by=inv.created_by))
+        if problem == "already" and inv is not None:
+            wanted = {inv.role_key} | ({cohort_key(inv.cohort_id)} if inv.cohort_id else set())
+            if not wanted <= member.roles:
+                problem = None  # used, but the platform refused the roles then: finish it now
+        if problem == "locked":
+            raise UserError("onboarding.code_locked", minutes=int(LOCK_WINDOW.seconds / 60))
+        if problem == "already":
+            raise UserError("onboarding.code_already_used")
+        if problem is not None:
+            if fails >= LOCK_ATTEMPTS:
+                await self._alert_lockout(ctx.group, ctx.user)
+                raise UserError("onboarding.code_locked", minutes=int(LOCK_WINDOW.seconds / 60))
+            raise UserError(problem, left=LOCK_ATTEMPTS - fails)
+        assert inv is not None
+        keys = [inv.role_key] + ([cohort_key(inv.cohort_id)] if inv.cohort_id else [])
+        await self.apply_change(
+            gid, RoleChange(uid, tuple(keys), (), f"code:{inv.kind}", inv.created_by)
+        )
+        labels = await self._labels(ctx.group, keys)
+        await ctx.reply(
+            OutgoingMessage(
+                ctx.t("onboarding.code_ok", roles=labels),
+                buttons=(self._intro_button(ctx.group),),
+            )
+        )
+
+    async def _alert_lockout(self, group: Group, user: UserRef) -> None:
+        channel = await self._channel(group.id, "review")
+        if channel is None:
+            log.warning("code lockout for %s in %s; no review channel to tell", user.id, group.id)
+            return
+        text = t(
+            group.language,
+            "onboarding.lockout_alert",
+            member=neutralise(user.name or user.id),
+            attempts=LOCK_ATTEMPTS,
+            minutes=int(LOCK_WINDOW.seconds / 60),
+        )
+        await self.bot.workspace.send(group.id, channel, OutgoingMessage(text))

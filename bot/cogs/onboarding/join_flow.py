@@ -1,0 +1,334 @@
+"""The join flow: the welcome DM, claims of a role for staff to decide, introductions."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from bot.cog import button, form, listen
+from bot.cogs.onboarding.codes import (
+    CLAIMABLE,
+    cohort_key,
+)
+from bot.cogs.onboarding.invites import Invitations
+from bot.core import Context
+from bot.domain import TRUSTED_ROLES, Cohort, Group, Member, Permission
+from bot.errors import UserError
+from bot.events import ButtonPressed, FormSubmitted, MemberJoined, MessageRef
+from bot.i18n import t
+from bot.messages import Button, ButtonStyle, FormField, FormSpec, OutgoingMessage
+from bot.onboarding_records import RoleChange
+from bot.safety import clip, neutralise
+
+log = logging.getLogger(__name__)
+
+
+class JoinFlow(Invitations):
+    """The join flow: the welcome DM, claims of a role for staff to decide, introductions."""
+
+    # -- the join flow ----------------------------------------------------------------------
+
+    @listen(MemberJoined)
+    async def member_joined(self, ctx: Context, event: MemberJoined) -> None:
+        """Welcome a newcomer once: roster match by email, else the welcome DM with choices."""
+        gid, uid = event.group_id, event.user.id
+        now = self.bot.clock.now()
+        entry = None
+        async with self.bot.uow() as uow:
+            if event.event_key and not await uow.events.first_time(
+                gid, "joined:" + event.event_key, now
+            ):
+                return
+            member = await uow.members.get(gid, uid)
+            if member is not None and member.left_at is None and member.joined_at is not None:
+                return  # already here: a replay under another key
+            rejoin = member is not None and member.left_at is not None
+            if member is None:
+                member = Member(gid, uid, event.user.name or uid, email=event.email, joined_at=now)
+            else:
+                member = replace(
+                    member,
+                    left_at=None,
+                    joined_at=now if rejoin or member.joined_at is None else member.joined_at,
+                    email=event.email or member.email,
+                )
+            if event.email:
+                for candidate in await uow.onboarding.unmatched_roster_for(gid, event.email):
+                    if await uow.onboarding.match_roster(candidate.id, uid, now):
+                        entry = candidate
+                        break
+            if entry is not None and member.invited_by is None and entry.invitation_id:
+                inv = await uow.onboarding.invitation_by_id(gid, entry.invitation_id)
+                member = replace(member, invited_by=inv.created_by if inv else None)
+            await uow.members.save(member)
+            if entry is not None:
+                await uow.onboarding.set_member_cohort(gid, uid, entry.cohort_id)
+            held = sorted(member.roles)
+        group = ctx.group
+        if rejoin:
+            # Platforms drop roles when a member leaves; the database still has them.
+            await self.apply_change(gid, RoleChange(uid, tuple(held), (), "rejoin", None))
+        if entry is not None:
+            keys = (entry.role_key, cohort_key(entry.cohort_id))
+            await self.apply_change(gid, RoleChange(uid, keys, (), "roster", None))
+            cohort_name = await self._role_label(group, cohort_key(entry.cohort_id))
+            text = t(
+                group.language,
+                "onboarding.welcome_roster",
+                cohort=cohort_name,
+                roles=await self._labels(group, list(keys)),
+            )
+            await self.bot.workspace.send_dm(
+                gid, uid, OutgoingMessage(text, buttons=(self._intro_button(group),))
+            )
+            return
+        if rejoin and held:
+            text = t(
+                group.language, "onboarding.welcome_back", roles=await self._labels(group, held)
+            )
+            await self.bot.workspace.send_dm(gid, uid, OutgoingMessage(text))
+            return
+        await self.bot.workspace.send_dm(gid, uid, self.welcome_message(group))
+
+    def welcome_message(self, group: Group) -> OutgoingMessage:
+        """The welcome DM: a code, a claimed role, or an introduction."""
+        lang = group.language
+        buttons = [Button(t(lang, "onboarding.btn_code"), "onb:code", style=ButtonStyle.PRIMARY)]
+        buttons += [Button(t(lang, f"onboarding.btn_{k}"), "onb:claim", k) for k in CLAIMABLE]
+        buttons.append(self._intro_button(group))
+        return OutgoingMessage(
+            t(lang, "onboarding.welcome_text"),
+            title=t(lang, "onboarding.welcome_title"),
+            buttons=tuple(buttons),
+        )
+
+    @button("onb:code")
+    async def press_code(self, ctx: Context, event: ButtonPressed) -> None:
+        """Open the code form."""
+        if ctx.responder is None:
+            return
+        await ctx.responder.open_form(
+            FormSpec(
+                "onb_code",
+                ctx.t("onboarding.code_form_title"),
+                (FormField("code", ctx.t("onboarding.code_form_label"), max_length=40),),
+            )
+        )
+
+    @form("onb_code")
+    async def code_form(self, ctx: Context, event: FormSubmitted) -> None:
+        """A code typed into the form."""
+        await self.redeem(ctx, event.values.get("code", ""))
+
+    @button("onb:claim")
+    async def press_claim(self, ctx: Context, event: ButtonPressed) -> None:
+        """Industry at once; trusted roles ask which cohort, then go to staff."""
+        role = event.value
+        if role not in CLAIMABLE:
+            raise UserError("core.button_unknown")
+        gid, uid = ctx.group.id, ctx.user.id
+        member = await self._ensure_member(gid, ctx.user)
+        if role in member.roles:
+            raise UserError("onboarding.already_have", role=await self._role_label(ctx.group, role))
+        if role not in TRUSTED_ROLES:
+            await self.apply_change(gid, RoleChange(uid, (role,), (), "self", uid))
+            await ctx.reply(
+                OutgoingMessage(
+                    ctx.t(
+                        "onboarding.industry_granted", role=await self._role_label(ctx.group, role)
+                    ),
+                    buttons=(self._intro_button(ctx.group),),
+                )
+            )
+            return
+        async with self.bot.uow() as uow:
+            pending = await uow.onboarding.pending_request(gid, uid)
+        if pending is not None:
+            raise UserError(
+                "onboarding.request_pending",
+                role=await self._role_label(ctx.group, pending.role_key),
+            )
+        if ctx.responder is None:
+            return
+        await ctx.responder.open_form(
+            FormSpec(
+                "onb_claim",
+                ctx.t("onboarding.claim_form_title", role=await self._role_label(ctx.group, role)),
+                (
+                    FormField(
+                        "cohort",
+                        ctx.t("onboarding.claim_form_cohort"),
+                        required=False,
+                        max_length=120,
+                        placeholder="Fashion 2026",
+                    ),
+                ),
+                context=role,
+            )
+        )
+
+    @form("onb_claim")
+    async def claim_form(self, ctx: Context, event: FormSubmitted) -> None:
+        """Store the request and post it for staff with Approve and Deny buttons."""
+        role = event.context
+        if role not in TRUSTED_ROLES:
+            raise UserError("core.form_unknown")
+        gid, uid = ctx.group.id, ctx.user.id
+        wanted = event.values.get("cohort", "").strip()
+        cohort: Cohort | None = None
+        if wanted:
+            try:
+                cohort = await self._find_cohort(ctx, wanted)
+            except UserError:
+                cohort = None  # staff see what was typed and decide anyway
+        now = self.bot.clock.now()
+        async with self.bot.uow() as uow:
+            if await uow.onboarding.pending_request(gid, uid) is not None:
+                raise UserError("onboarding.request_pending", role=role)
+            request = await uow.onboarding.add_request(
+                gid, uid, role, cohort.id if cohort else None, now
+            )
+        role_name = await self._role_label(ctx.group, role)
+        channel = await self._channel(gid, "review")
+        if channel is not None:
+            fields = [(ctx.t("onboarding.field_role"), role_name)]
+            if cohort is not None:
+                fields.append((ctx.t("onboarding.field_cohort"), cohort.name))
+            elif wanted:
+                fields.append(
+                    (ctx.t("onboarding.field_cohort_typed"), neutralise(clip(wanted, 120)))
+                )
+            ref = await self.bot.workspace.send(
+                gid,
+                channel,
+                OutgoingMessage(
+                    ctx.t(
+                        "onboarding.request_post",
+                        member=neutralise(ctx.user.name or uid),
+                        role=role_name,
+                    ),
+                    fields=tuple(fields),
+                    buttons=(
+                        Button(
+                            ctx.t("onboarding.btn_approve"),
+                            "onb:decide",
+                            f"{request.id}:approve",
+                            ButtonStyle.SUCCESS,
+                        ),
+                        Button(
+                            ctx.t("onboarding.btn_deny"),
+                            "onb:decide",
+                            f"{request.id}:deny",
+                            ButtonStyle.DANGER,
+                        ),
+                    ),
+                ),
+            )
+            async with self.bot.uow() as uow:
+                await uow.onboarding.set_request_message(request.id, ref.channel_id, ref.id)
+        else:
+            log.warning("role request %s stored, but %s has no review channel", request.id, gid)
+        await ctx.say("onboarding.request_sent", role=role_name)
+
+    @button("onb:decide")
+    async def press_decide(self, ctx: Context, event: ButtonPressed) -> None:
+        """Staff approve or deny a request; never their own; decided once."""
+        request_id_text, _, verdict = event.value.partition(":")
+        if not request_id_text.isdigit() or verdict not in ("approve", "deny"):
+            raise UserError("core.button_unknown")
+        permission = await self.bot.permission_of(ctx.group, ctx.user)
+        if permission.rank < Permission.STAFF.rank:
+            raise UserError("onboarding.decide_staff_only")
+        gid = ctx.group.id
+        async with self.bot.uow() as uow:
+            request = await uow.onboarding.request(gid, int(request_id_text))
+        if request is None:
+            raise UserError("core.button_unknown")
+        if request.user_id == ctx.user.id:
+            raise UserError("onboarding.decide_own")
+        now = self.bot.clock.now()
+        status = "approved" if verdict == "approve" else "denied"
+        async with self.bot.uow() as uow:
+            decided = await uow.onboarding.decide_request(gid, request.id, status, ctx.user.id, now)
+            if decided and status == "approved" and request.cohort_id is not None:
+                await uow.onboarding.set_member_cohort(gid, request.user_id, request.cohort_id)
+            requester = await uow.members.get(gid, request.user_id)
+        if not decided:
+            raise UserError(
+                "onboarding.decide_already", status=ctx.t(f"onboarding.status_{request.status}")
+            )
+        keys = [request.role_key]
+        if request.cohort_id is not None:
+            keys.append(cohort_key(request.cohort_id))
+        if status == "approved":
+            await self.apply_change(
+                gid, RoleChange(request.user_id, tuple(keys), (), "approval", ctx.user.id)
+            )
+        role_name = await self._role_label(ctx.group, request.role_key)
+        who = neutralise(requester.name if requester else request.user_id)
+        verdict_text = ctx.t(
+            f"onboarding.decided_{status}",
+            member=who,
+            role=role_name,
+            by=neutralise(ctx.user.name or ctx.user.id),
+        )
+        if request.review_channel_id and request.review_message_id:
+            await self.bot.workspace.edit(
+                gid,
+                MessageRef(request.review_channel_id, request.review_message_id),
+                OutgoingMessage(verdict_text),
+            )
+        await ctx.reply(OutgoingMessage(verdict_text))
+        labels = await self._labels(ctx.group, keys)
+        outcome = ctx.t(f"onboarding.outcome_{status}", role=role_name, roles=labels)
+        await self.bot.workspace.send_dm(gid, request.user_id, OutgoingMessage(outcome))
+
+    # -- introductions ----------------------------------------------------------------------
+
+    @button("onb:intro")
+    async def press_intro(self, ctx: Context, event: ButtonPressed) -> None:
+        """Open the introduction form."""
+        if ctx.responder is None:
+            return
+        await ctx.responder.open_form(
+            FormSpec(
+                "onb_intro",
+                ctx.t("onboarding.intro_title"),
+                (
+                    FormField("name", ctx.t("onboarding.intro_name"), max_length=80),
+                    FormField("programme", ctx.t("onboarding.intro_programme"), max_length=120),
+                    FormField("work", ctx.t("onboarding.intro_work"), long=True, max_length=600),
+                    FormField(
+                        "looking", ctx.t("onboarding.intro_looking"), long=True, max_length=600
+                    ),
+                ),
+            )
+        )
+
+    @form("onb_intro")
+    async def intro_form(self, ctx: Context, event: FormSubmitted) -> None:
+        """Post the introduction in #introductions."""
+        channel = await self._channel(ctx.group.id, "introductions")
+        if channel is None:
+            raise UserError("onboarding.no_introductions")
+        v = {
+            k: neutralise(clip(event.values.get(k, "").strip(), 600))
+            for k in ("name", "programme", "work", "looking")
+        }
+        if not v["name"]:
+            raise UserError("onboarding.intro_name_missing")
+        fields = tuple(
+            (ctx.t(f"onboarding.intro_{k}_short"), v[k])
+            for k in ("programme", "work", "looking")
+            if v[k]
+        )
+        await self.bot.workspace.send(
+            ctx.group.id,
+            channel,
+            OutgoingMessage(
+                ctx.t("onboarding.intro_post", member=neutralise(ctx.user.name or ctx.user.id)),
+                title=v["name"],
+                fields=fields,
+            ),
+        )
+        await ctx.say("onboarding.intro_posted")
