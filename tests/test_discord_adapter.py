@@ -442,3 +442,22 @@ async def test_invite_url_and_forced_sync(
             assert await asyncio.wait_for(run_discord(settings, uow, sync_only=True), 10) == 0
         assert fake.command_syncs == 2 and "alumni" in {c["name"] for c in guild.commands.values()}
         assert "synced /alumni to 1 of 1 servers" in capsys.readouterr().out
+
+
+async def test_unreachable_discord_is_one_line_and_exit_1(
+    engine: AsyncEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    settings = Settings(
+        discord_token="token-that-never-leaves",
+        discord_api_url="http://127.0.0.1:1/api/v10",
+        discord_gateway_url="ws://127.0.0.1:1/",
+    )
+    try:
+        assert await run_discord(settings, UnitOfWorkFactory(engine)) == 1
+    finally:
+        discord.http.Route.BASE = base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
+    err = capsys.readouterr().err
+    assert err.startswith("alumnibot: cannot reach Discord at http://127.0.0.1:1/api/v10")
+    assert "token-that-never-leaves" not in err and "Traceback" not in err

@@ -404,3 +404,28 @@ def test_manifest_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["slack", "manifest", "--socket"]) == 0
     yaml = capsys.readouterr().out
     assert "socket_mode_enabled: true" in yaml and "request_url" not in yaml
+
+
+async def test_start_refuses_with_one_line_without_secret_or_with_a_bad_token(
+    engine: AsyncEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from adapters.slack.app import run_slack
+    from bot.settings import Settings
+    from storage.uow import UnitOfWorkFactory
+    from tests.fakes.slack_fake import FakeSlack
+
+    uow = UnitOfWorkFactory(engine)
+    no_secret = Settings(slack_bot_token="xoxb-x", database_url="sqlite+aiosqlite://")
+    assert await run_slack(no_secret, uow) == 1
+    assert "SLACK_SIGNING_SECRET is not set" in capsys.readouterr().err
+    async with FakeSlack() as fake:
+        bad = Settings(
+            slack_bot_token="xoxb-not-issued",
+            slack_signing_secret="s",
+            slack_api_url=fake.api_url,
+            database_url="sqlite+aiosqlite://",
+        )
+        assert await run_slack(bad, uow) == 1
+    err = capsys.readouterr().err
+    assert "Slack rejected SLACK_BOT_TOKEN (invalid_auth)" in err
+    assert "xoxb-not-issued" not in err

@@ -8,6 +8,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+import aiohttp
 import discord
 import discord.gateway
 import discord.http
@@ -208,6 +209,14 @@ def _config(settings: Settings) -> CoreConfig:
     return CoreConfig(default_language=settings.language, default_timezone=settings.timezone)
 
 
+def _quiet_voice(record: logging.LogRecord) -> bool:
+    """discord.py warns on every start that voice is unavailable; the bot never uses voice."""
+    return "voice will NOT be supported" not in record.getMessage()
+
+
+logging.getLogger("discord.client").addFilter(_quiet_voice)
+
+
 def _fail(line: str) -> int:
     print(f"alumnibot: {line}", file=sys.stderr)
     return 1
@@ -229,6 +238,9 @@ async def run_discord(
         return 0
     except discord.LoginFailure:
         return _fail("Discord rejected DISCORD_TOKEN (invalid or reset); copy a new bot token")
+    except (aiohttp.ClientConnectionError, OSError) as exc:
+        where = settings.discord_api_url or "discord.com"
+        return _fail(f"cannot reach Discord at {where}: {exc.__class__.__name__}: {exc}")
     except discord.PrivilegedIntentsRequired:
         return _fail(
             "enable the Server Members Intent: Developer Portal > your app > Bot > "
@@ -266,6 +278,9 @@ async def invite_url(settings: Settings) -> int:
         app = await client.application_info()
     except discord.LoginFailure:
         return _fail("Discord rejected DISCORD_TOKEN (invalid or reset); copy a new bot token")
+    except (aiohttp.ClientConnectionError, OSError) as exc:
+        where = settings.discord_api_url or "discord.com"
+        return _fail(f"cannot reach Discord at {where}: {exc.__class__.__name__}: {exc}")
     finally:
         await client.close()
     print(

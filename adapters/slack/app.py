@@ -6,14 +6,17 @@ import asyncio
 import contextlib
 import logging
 import re
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -456,8 +459,32 @@ async def serve_http(sa: SlackApp, host: str, port: int) -> tuple[web.AppRunner,
     return runner, int(sockets[0].getsockname()[1]) if sockets else port
 
 
+async def _preflight(settings: Settings) -> str | None:
+    """One line saying what keeps the app from starting, or None: checked before serving."""
+    secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    )
+    if not secret:
+        return "SLACK_SIGNING_SECRET is not set: every request from Slack is checked with it"
+    if settings.slack_client_id:
+        return None  # OAuth: each workspace's token comes from its installation
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    try:
+        await make_client(settings, token).auth_test()
+    except SlackApiError as exc:
+        return f"Slack rejected SLACK_BOT_TOKEN ({exc.response.get('error')}); copy the bot token"
+    except (aiohttp.ClientError, OSError) as exc:
+        where = settings.slack_api_url or "slack.com"
+        return f"cannot reach Slack at {where}: {exc.__class__.__name__}: {exc}"
+    return None
+
+
 async def run_slack(settings: Settings, uow: UnitOfWorkFactory) -> int:
     """Start the Slack app (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN) and the scheduler."""
+    problem = await _preflight(settings)
+    if problem:
+        print(f"alumnibot: {problem}", file=sys.stderr)
+        return 1
     config = CoreConfig(default_language=settings.language, default_timezone=settings.timezone)
     sa = build_app(settings, uow, config=config)
     for store in sa.stores:
