@@ -330,12 +330,16 @@ class FakeSlack(FakeTeam):
         state = q.get("state", "")
         if installer is None:
             # Nobody in that workspace may approve apps: Slack redirects with an error.
-            return web.HTTPFound(
+            return self._redirect(
                 f"{target}{sep}{urlencode({'error': 'access_denied', 'state': state})}"
             )
         code = f"{team.team['id']}.{uuid.uuid4().hex}"
         self.oauth_codes[code] = OAuthCode(team, installer, scopes, redirect_uri, time.monotonic())
-        return web.HTTPFound(f"{target}{sep}{urlencode({'code': code, 'state': state})}")
+        return self._redirect(f"{target}{sep}{urlencode({'code': code, 'state': state})}")
+
+    @staticmethod
+    def _redirect(location: str) -> web.Response:
+        return web.Response(status=302, headers={"Location": location})
 
     def _client_credentials(self, request: web.Request, params: dict[str, Any]) -> tuple[str, str]:
         header = request.headers.get("Authorization", "")

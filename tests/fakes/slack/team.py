@@ -91,6 +91,20 @@ class FakeTeam(WebApiMixin):
             if c.team_id == self.team["id"] and (method is None or c.method == method)
         ]
 
+    def uninstall(self) -> str:
+        """The workspace removes the app: the bot token dies; a reinstall gets a new one.
+
+        Returns the dead token. Deliver `{"type": "app_uninstalled"}` to tell the app.
+        """
+        dead = self.bot_token
+        self.tokens.pop(dead, None)
+        self.server.token_teams.pop(dead, None)
+        self.bot_token = f"xoxb-{self.team['id']}-fake-{uuid.uuid4().hex[:12]}"
+        self.add_token(self.bot_token, self.bot_user_id)
+        self.installer = None
+        self.installed_scopes = []
+        return dead
+
     # ---- state helpers -----------------------------------------------------
 
     def add_user(
