@@ -186,6 +186,10 @@ async def two_workspaces(database_url: str) -> None:
             assert set(team.tokens_used("conversations.create")) == {team.bot_token}
             assert set(team.tokens_used()) == {team.bot_token}
         assert fake.bot_token != beta.bot_token
+        # Later requests reuse the token's auth.test answer: one Web API round trip less each.
+        checks = len(fake.tokens_used("auth.test"))
+        assert "#staff-review" in (await rig.command(fake, "categories list"))[0]
+        assert len(fake.tokens_used("auth.test")) == checks
         # Every call acted on the workspace of its token; none was refused for naming another.
         assert all(c.team_id is not None for c in fake.api_calls if c.method != "oauth.v2.access")
         assert fake.channel_by_name("alumni-jobs").id != beta.channel_by_name("alumni-jobs").id

@@ -218,8 +218,8 @@ def build_app(
     installs = None
     if settings.slack_client_id and settings.slack_client_secret:
         installs = installations(settings)
+        # The settings carry the store and its authorize (AsyncApp would build a second one).
         kwargs["oauth_settings"] = installs.settings
-        kwargs["installation_store"] = installs.installations
         # No token of its own: each request gets its workspace's token from the store.
         kwargs["client"] = make_client(settings, None, OAuthClient)
     else:

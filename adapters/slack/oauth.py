@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
@@ -110,4 +111,8 @@ def installations(settings: Settings) -> SlackInstallations:
         state_store=states,
         state_expiration_seconds=STATE_SECONDS,
     )
+    if isinstance(oauth.authorize, AsyncInstallationStoreAuthorize):
+        # Each request still reads the store (an uninstall counts at once), but auth.test runs
+        # once per token rather than once per request.
+        oauth.authorize.cache_enabled = True
     return SlackInstallations(engine, store, states, oauth)
