@@ -41,4 +41,7 @@ class Settings(BaseSettings):
             return "discord"
         if self.slack_bot_token is not None and self.slack_bot_token.get_secret_value():
             return "slack"
+        if self.slack_client_id and self.slack_client_secret is not None:
+            # Many workspaces (OAuth): each installation brings its own bot token.
+            return "slack"
         return "local"

@@ -119,4 +119,5 @@ async def slack_harness(
             await handler.close_async()
         if runner is not None:
             await runner.cleanup()
+        await sa.aclose()
         await fake.stop()

@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.charts import MatplotlibCharts
 from adapters.slack.blocks import escape
-from adapters.slack.manifest import BOT_SCOPES
+from adapters.slack.oauth import SlackInstallations, installations
 from adapters.slack.translate import (
     FormResponder,
     InteractionResponder,
@@ -62,7 +62,39 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-def make_client(settings: Settings, token: str | None) -> AsyncWebClient:
+class OAuthClient(AsyncWebClient):
+    """The app's client under OAuth: oauth.v2.access sends the credentials in the form body.
+
+    Slack accepts them as POST parameters or HTTP Basic; the SDK's Basic path builds an
+    `aiohttp.BasicAuth`, deprecated since aiohttp 3.14 (a DeprecationWarning per install).
+    """
+
+    async def oauth_v2_access(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        code: str | None = None,
+        redirect_uri: str | None = None,
+        grant_type: str | None = None,
+        refresh_token: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Exchange an install code (or a refresh token) for the workspace's token."""
+        optional = {
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "grant_type": grant_type,
+            "refresh_token": refresh_token,
+        }
+        data = {"client_id": client_id, "client_secret": client_secret, **kwargs}
+        data.update({k: v for k, v in optional.items() if v is not None})
+        return await self.api_call("oauth.v2.access", data=data)
+
+
+def make_client(
+    settings: Settings, token: str | None, kind: type[AsyncWebClient] = AsyncWebClient
+) -> AsyncWebClient:
     """An AsyncWebClient on SLACK_API_URL (if set) that sleeps through 429s."""
     kwargs: dict[str, Any] = {
         "token": token,
@@ -71,7 +103,7 @@ def make_client(settings: Settings, token: str | None) -> AsyncWebClient:
     if settings.slack_api_url:
         base = settings.slack_api_url
         kwargs["base_url"] = base if base.endswith("/") else base + "/"
-    return AsyncWebClient(**kwargs)
+    return kind(**kwargs)
 
 
 @dataclass
@@ -82,7 +114,7 @@ class SlackApp:
     bot: Bot
     workspace: SlackWorkspace
     settings: Settings
-    stores: tuple[Any, ...] = ()
+    installs: SlackInstallations | None = None
     received: Counter[str] = field(default_factory=Counter)
     dispatched: list[Event] = field(default_factory=list)
     inflight: int = 0
@@ -131,6 +163,11 @@ class SlackApp:
         async with self.bot.uow() as uow:
             return await uow.events.first_time(team_id, key, self.bot.clock.now())
 
+    async def aclose(self) -> None:
+        """Close what the app opened beside the core (the installation store's engine)."""
+        if self.installs is not None:
+            await self.installs.close()
+
     def web_app(self) -> web.Application:
         """aiohttp app: POST /slack/events (events, commands, interactivity), GET /healthz."""
         application = self.app.web_app(path=EVENTS_PATH, port=self.settings.port)
@@ -142,42 +179,29 @@ async def _healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-def _client_for(settings: Settings, app: AsyncApp) -> Callable[[str], Awaitable[AsyncWebClient]]:
+def _client_for(
+    settings: Settings, app: AsyncApp, installs: SlackInstallations | None
+) -> Callable[[str], Awaitable[AsyncWebClient]]:
     """One client per workspace: the bot token, or the installation's token under OAuth."""
     clients: dict[str, AsyncWebClient] = {}
 
     async def client_for(team_id: str) -> AsyncWebClient:
-        if app.installation_store is None:
+        if installs is None:
             return app.client
         if team_id not in clients:
-            bot = await app.installation_store.async_find_bot(enterprise_id=None, team_id=team_id)
-            if bot is None:
+            bot = await installs.installations.async_find_bot(enterprise_id=None, team_id=team_id)
+            if bot is None or not bot.bot_token:
                 raise RuntimeError(f"alumnibot is not installed in Slack workspace {team_id}")
             clients[team_id] = make_client(settings, bot.bot_token)
         return clients[team_id]
 
+    def forget(team_id: str) -> None:
+        clients.pop(team_id, None)
+
+    if installs is not None:
+        # A reinstall brings a new token, an uninstall none: the next call looks it up again.
+        installs.installations.listeners.append(forget)
     return client_for
-
-
-def _oauth(settings: Settings) -> dict[str, Any]:
-    """AsyncApp arguments for many workspaces: installations stored on DATABASE_URL."""
-    from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-    from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
-    from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    assert settings.slack_client_id and settings.slack_client_secret
-    engine = create_async_engine(settings.database_url)
-    store = AsyncSQLAlchemyInstallationStore(client_id=settings.slack_client_id, engine=engine)
-    states = AsyncSQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine)
-    oauth = AsyncOAuthSettings(
-        client_id=settings.slack_client_id,
-        client_secret=settings.slack_client_secret.get_secret_value(),
-        scopes=list(BOT_SCOPES),
-        installation_store=store,
-        state_store=states,
-    )
-    return {"oauth_settings": oauth, "installation_store": store, "stores": (store, states)}
 
 
 def build_app(
@@ -194,26 +218,26 @@ def build_app(
         "signing_secret": signing.get_secret_value() if signing else None,
         "process_before_response": False,
     }
-    stores: tuple[Any, ...] = ()
+    installs = None
     if settings.slack_client_id and settings.slack_client_secret:
-        oauth = _oauth(settings)
-        stores = oauth["stores"]
-        kwargs["oauth_settings"] = oauth["oauth_settings"]
-        kwargs["installation_store"] = oauth["installation_store"]
-        kwargs["client"] = make_client(settings, None)
+        installs = installations(settings)
+        # The settings carry the store and its authorize (AsyncApp would build a second one).
+        kwargs["oauth_settings"] = installs.settings
+        # No token of its own: each request gets its workspace's token from the store.
+        kwargs["client"] = make_client(settings, None, OAuthClient)
     else:
         token = settings.slack_bot_token
         kwargs["client"] = make_client(settings, token.get_secret_value() if token else None)
     app = AsyncApp(**kwargs)
     workspace = SlackWorkspace(
-        _client_for(settings, app), uow=uow, invite_link=settings.slack_invite_link
+        _client_for(settings, app, installs), uow=uow, invite_link=settings.slack_invite_link
     )
     bot = load_all(Bot(workspace, uow, clock or SystemClock(), config, charts=MatplotlibCharts()))
     for cog in extra_cogs:
         bot.add_cog(cog(bot))
     # Validation errors of a form show in the modal itself, on Slack's `errors` response.
     bot.middleware.insert(1, _form_errors_in_modal)
-    sa = SlackApp(app, bot, workspace, settings, stores)
+    sa = SlackApp(app, bot, workspace, settings, installs)
     _register(sa)
     return sa
 
@@ -350,6 +374,21 @@ def _register(sa: SlackApp) -> None:
                 return
             await sa.dispatch(left)
 
+    @app.event("app_uninstalled")
+    async def on_uninstalled(body: dict[str, Any]) -> None:
+        """The workspace removed the app: its token is dead, the group's data stays."""
+        if sa.installs is not None:
+            team = _team(body)
+            await sa.installs.installations.async_delete_all(enterprise_id=None, team_id=team)
+            log.info("alumnibot was uninstalled from Slack workspace %s", team)
+
+    @app.event("tokens_revoked")
+    async def on_tokens_revoked(body: dict[str, Any], event: dict[str, Any]) -> None:
+        """A revoked bot token is forgotten, so nothing keeps calling Slack with it."""
+        if sa.installs is not None and (event.get("tokens") or {}).get("bot"):
+            team = _team(body)
+            await sa.installs.installations.async_delete_bot(enterprise_id=None, team_id=team)
+
     @app.event("member_left_channel")
     async def on_member_left_channel(body: dict[str, Any]) -> None:
         """Leaving a channel is not leaving the group: nothing to do."""
@@ -479,21 +518,26 @@ async def _preflight(settings: Settings) -> str | None:
     return None
 
 
-async def run_slack(settings: Settings, uow: UnitOfWorkFactory) -> int:
-    """Start the Slack app (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN) and the scheduler."""
-    problem = await _preflight(settings)
-    if problem:
-        print(f"alumnibot: {problem}", file=sys.stderr)
-        return 1
-    config = CoreConfig(default_language=settings.language, default_timezone=settings.timezone)
-    sa = build_app(settings, uow, config=config)
-    for store in sa.stores:
-        # slack_sdk's own tables (slack_installations, slack_bots, slack_oauth_states).
-        await store.create_tables()
-    scheduler = asyncio.create_task(Scheduler(sa.bot).run_forever())
-    runner, port = await serve_http(sa, "0.0.0.0", settings.port)
+@contextlib.asynccontextmanager
+async def serving(
+    settings: Settings,
+    uow: UnitOfWorkFactory,
+    *,
+    host: str = "0.0.0.0",
+    config: CoreConfig | None = None,
+    clock: Clock | None = None,
+) -> AsyncIterator[tuple[SlackApp, int]]:
+    """The app serving HTTP on PORT (0 picks one), or Socket Mode with SLACK_APP_TOKEN.
+
+    Yields the app and the bound port; on exit every socket and the store's engine is closed.
+    """
+    sa = build_app(settings, uow, config=config, clock=clock)
+    runner = None
     handler = None
     try:
+        if sa.installs is not None:
+            await sa.installs.create_tables()
+        runner, port = await serve_http(sa, host, settings.port)
         if settings.slack_app_token is not None and settings.slack_app_token.get_secret_value():
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -504,10 +548,30 @@ async def run_slack(settings: Settings, uow: UnitOfWorkFactory) -> int:
             log.info("Slack Socket Mode connected; /healthz on port %d", port)
         else:
             log.info("Slack HTTP mode: POST %s and GET /healthz on port %d", EVENTS_PATH, port)
-        await asyncio.Event().wait()
+        if sa.installs is not None:
+            log.info("Slack OAuth: workspaces install the app at /slack/install")
+        yield sa, port
     finally:
-        scheduler.cancel()
         if handler is not None:
             await handler.close_async()  # type: ignore[no-untyped-call]
-        await runner.cleanup()
+        if runner is not None:
+            await runner.cleanup()
+        await sa.aclose()
+
+
+async def run_slack(settings: Settings, uow: UnitOfWorkFactory) -> int:
+    """Start the Slack app (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN) and the scheduler."""
+    problem = await _preflight(settings)
+    if problem:
+        print(f"alumnibot: {problem}", file=sys.stderr)
+        return 1
+    config = CoreConfig(default_language=settings.language, default_timezone=settings.timezone)
+    async with serving(settings, uow, config=config) as (sa, _port):
+        scheduler = asyncio.create_task(Scheduler(sa.bot).run_forever())
+        try:
+            await asyncio.Event().wait()
+        finally:
+            scheduler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scheduler
     return 0

@@ -31,9 +31,12 @@ BOT_SCOPES = (
 )
 BOT_EVENTS = (
     "app_home_opened",
+    # Installed by OAuth: an uninstall or revoked token removes the stored installation.
+    "app_uninstalled",
     "message.channels",
     "message.groups",
     "team_join",
+    "tokens_revoked",
     "user_change",
 )
 

@@ -1,9 +1,11 @@
 """Fake Slack for tests; the implementation lives in the `tests.fakes.slack` package."""
 
 from tests.fakes.slack import (
+    ApiCall,
     Channel,
     Delivery,
     FakeSlack,
+    FakeTeam,
     RateLimit,
     SlackDriver,
     SlackError,
@@ -12,9 +14,11 @@ from tests.fakes.slack import (
 )
 
 __all__ = [
+    "ApiCall",
     "Channel",
     "Delivery",
     "FakeSlack",
+    "FakeTeam",
     "RateLimit",
     "SlackDriver",
     "SlackError",

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from .server import FakeSlack
+from .team import FakeTeam
 
 
 def sign(secret: str, ts: str | int, body: bytes | str) -> str:
@@ -64,7 +64,7 @@ class SlackDriver:
 
     def __init__(
         self,
-        fake: FakeSlack,
+        fake: FakeTeam,
         app_url: str | None = None,
         signing_secret: str | None = None,
         mode: str = "auto",

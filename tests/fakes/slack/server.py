@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import math
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import WSMsgType, web
 
-from .state import Channel, Ids, SlackError, User
-from .web_api import WebApiMixin
+from .state import Ids, SlackError, as_list, as_str
+from .team import FakeTeam
 
 log = logging.getLogger("tests.fakes.slack")
 
@@ -30,8 +31,34 @@ class RateLimit:
     retry_after: int | None = None
 
 
-class FakeSlack(WebApiMixin):
-    """An in-process fake of Slack's Web API and Socket Mode on 127.0.0.1."""
+@dataclass(frozen=True)
+class ApiCall:
+    """One Web API call: the method, its params, the token used and the team it acted on."""
+
+    method: str
+    params: dict[str, Any]
+    token: str | None
+    team_id: str | None
+
+
+@dataclass
+class OAuthCode:
+    """A code issued by the authorize page, exchanged once by oauth.v2.access."""
+
+    team: FakeTeam
+    user_id: str
+    scopes: list[str]
+    redirect_uri: str | None
+    issued: float
+    used: bool = False
+
+
+class FakeSlack(FakeTeam):
+    """An in-process fake of Slack's Web API, OAuth and Socket Mode on 127.0.0.1.
+
+    The FakeSlack is itself the first workspace; `add_team()` adds more. A token belongs to
+    one team and every call made with it acts on that team only.
+    """
 
     def __init__(
         self,
@@ -40,28 +67,20 @@ class FakeSlack(WebApiMixin):
         domain: str = "alumni",
         plan: str = "pro",
     ) -> None:
-        """Create the workspace state (bot user, tokens, #general); call `start()` to serve."""
-        self.ids = Ids()
-        self.team = {"id": team_id, "name": team_name, "domain": domain}
-        self.plan = plan
-        self.app_id = "A0FAKEAPP1"
-        self.bot_id = "B0FAKEBOT1"
-        self.bot_token = f"xoxb-{team_id}-fake-{uuid.uuid4().hex[:12]}"
+        """Create the first workspace (bot user, tokens, #general); call `start()` to serve."""
+        self.token_teams: dict[str, FakeTeam] = {}
+        app_id = "A0FAKEAPP1"
+        super().__init__(self, Ids(), team_id, team_name, domain, plan, app_id)
+        self.teams: dict[str, FakeTeam] = {team_id: self}
         self.app_token = f"xapp-1-{self.app_id}-fake-{uuid.uuid4().hex[:12]}"
-        self.tokens: dict[str, str] = {}
-        self.users: dict[str, User] = {}
-        self.channels: dict[str, Channel] = {}
-        self.views: dict[str, dict[str, Any]] = {}
-        self.views_opened: list[dict[str, Any]] = []
-        self.home_views: dict[str, dict[str, Any]] = {}
-        self.ephemeral: list[dict[str, Any]] = []
-        self.usergroups: dict[str, dict[str, Any]] = {}
-        self.files: dict[str, dict[str, Any]] = {}
-        self.trigger_ids: dict[str, float] = {}
-        self.used_trigger_ids: set[str] = set()
-        self.trigger_ttl = 3.0
-        self.chat_write_public = True
+        # The app's OAuth credentials (Basic Information > App Credentials) and redirect URLs.
+        self.client_id = "1111111111.2222222222"
+        self.client_secret = uuid.uuid4().hex
+        self.redirect_urls: list[str] = []
+        self.oauth_codes: dict[str, OAuthCode] = {}
+        self.code_ttl = 600.0
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.api_calls: list[ApiCall] = []
         self.call_counts: dict[str, int] = defaultdict(int)
         self.ratelimited_counts: dict[str, int] = defaultdict(int)
         self.unknown_methods: list[str] = []
@@ -76,16 +95,18 @@ class FakeSlack(WebApiMixin):
         self._sockets: list[web.WebSocketResponse] = []
         self._runner: web.AppRunner | None = None
         self.port = 0
-        bot = User(
-            id=self.ids.new("U"), name="alumnibot", team_id=team_id, is_bot=True, bot_id=self.bot_id
+
+    def add_team(
+        self, team_id: str, team_name: str, domain: str | None = None, plan: str = "pro"
+    ) -> FakeTeam:
+        """Another workspace with its own members, channels, bot user and bot token."""
+        if team_id in self.teams:
+            raise ValueError(f"team {team_id} exists")
+        team = FakeTeam(
+            self, self.ids, team_id, team_name, domain or team_name.lower(), plan, self.app_id
         )
-        self.users[bot.id] = bot
-        self.bot_user_id = bot.id
-        self.tokens[self.bot_token] = bot.id
-        general = Channel(id=self.ids.new("C"), name="general", creator=bot.id, is_general=True)
-        general.members.append(bot.id)
-        self.channels[general.id] = general
-        self.general_id = general.id
+        self.teams[team_id] = team
+        return team
 
     # ---- lifecycle -------------------------------------------------------
 
@@ -96,6 +117,7 @@ class FakeSlack(WebApiMixin):
         app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
         app.router.add_post("/response/{rid}", self._handle_response_url)
         app.router.add_get("/socket-mode/{conn}", self._handle_socket)
+        app.router.add_get("/oauth/v2/authorize", self._handle_authorize)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -130,73 +152,7 @@ class FakeSlack(WebApiMixin):
         """Base URL for `AsyncWebClient(base_url=...)`, ending in `/api/`."""
         return f"{self._base_url()}/api/"
 
-    # ---- state helpers ---------------------------------------------------
-
-    def add_user(
-        self,
-        name: str,
-        email: str | None = None,
-        is_admin: bool = False,
-        is_owner: bool = False,
-        is_bot: bool = False,
-        user_id: str | None = None,
-    ) -> str:
-        """Add a workspace member and return its id."""
-        uid = user_id or self.ids.new("U")
-        self.users[uid] = User(
-            id=uid,
-            name=name,
-            team_id=self.team["id"],
-            email=email,
-            is_admin=is_admin,
-            is_owner=is_owner,
-            is_bot=is_bot,
-        )
-        if uid not in self.channels[self.general_id].members:
-            self.channels[self.general_id].members.append(uid)
-        return uid
-
-    def add_channel(
-        self,
-        name: str,
-        is_private: bool = False,
-        members: list[str] | None = None,
-        bot_member: bool = True,
-        channel_id: str | None = None,
-        topic: str = "",
-        purpose: str = "",
-        is_archived: bool = False,
-    ) -> str:
-        """Add a channel directly (no name validation) and return its id."""
-        cid = channel_id or self.ids.new("C")
-        mem = list(dict.fromkeys(([self.bot_user_id] if bot_member else []) + (members or [])))
-        creator = mem[0] if mem else self.bot_user_id
-        self.channels[cid] = Channel(
-            id=cid,
-            name=name,
-            creator=creator,
-            is_private=is_private,
-            members=mem,
-            topic=topic,
-            purpose=purpose,
-            is_archived=is_archived,
-        )
-        return cid
-
-    def add_token(self, token: str, user_id: str) -> None:
-        """Accept another token (e.g. a user token) that acts as `user_id`."""
-        self.tokens[token] = user_id
-
-    def channel_by_name(self, name: str) -> Channel:
-        """Return the channel with this name (KeyError if absent)."""
-        for ch in self.channels.values():
-            if ch.name == name:
-                return ch
-        raise KeyError(name)
-
-    def messages(self, channel_id: str) -> list[dict[str, Any]]:
-        """All stored messages of a channel, oldest first (replies included)."""
-        return self.channels[channel_id].messages
+    # ---- server-wide helpers ------------------------------------------------
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         """Params of every call to `method`, in order."""
@@ -229,17 +185,6 @@ class FakeSlack(WebApiMixin):
         for _ in range(times):
             self._injected[method].append((error, status, retry_after if status == 429 else None))
 
-    async def wait_for(
-        self, predicate: Callable[[], object], within: float = 3.0, interval: float = 0.01
-    ) -> None:
-        """Poll until `predicate()` is truthy (for listeners that run after the ack)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while not predicate():
-            if loop.time() > deadline:
-                raise TimeoutError("condition not met within timeout")
-            await asyncio.sleep(interval)
-
     # ---- HTTP handlers ---------------------------------------------------
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
@@ -256,18 +201,25 @@ class FakeSlack(WebApiMixin):
                     params[key] = value if isinstance(value, str) else getattr(value, "file", value)
         return params
 
-    def _auth(self, request: web.Request, params: dict[str, Any], method: str) -> None:
+    @staticmethod
+    def _token(request: web.Request, params: dict[str, Any]) -> str | None:
         header = request.headers.get("Authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else None
         token = token or params.pop("token", None)
         params.pop("token", None)
+        return token or None
+
+    def _auth(self, token: str | None, method: str) -> FakeTeam:
+        """The team the token belongs to (the first team for the app-level token)."""
         if not token:
             raise SlackError("not_authed")
         is_app_token = token == self.app_token
-        if not is_app_token and token not in self.tokens:
+        team = self if is_app_token else self.token_teams.get(token)
+        if team is None:
             raise SlackError("invalid_auth")
         if (method == "apps.connections.open") != is_app_token:
             raise SlackError("not_allowed_token_type")
+        return team
 
     def _check_rate(self, method: str) -> int | None:
         limit = self._rate_limits.get(method)
@@ -296,16 +248,35 @@ class FakeSlack(WebApiMixin):
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
-        logged = {k: v for k, v in params.items() if k != "token"}
+        secret = ("token", "client_secret")
+        logged = {k: v for k, v in params.items() if k not in secret}
         self.calls.append((method, logged))
         self.call_counts[method] += 1
-        handler = getattr(self, "api_" + method.replace(".", "_"), None)
-        if handler is None:
+        token = self._token(request, params)
+        if method == "oauth.v2.access":
+            # Authenticated by the app's client id and secret, not by a token.
+            self.api_calls.append(ApiCall(method, logged, None, None))
+            try:
+                return web.json_response(self._oauth_v2_access(request, params))
+            except SlackError as err:
+                return self._error(err)
+        if not hasattr(FakeTeam, "api_" + method.replace(".", "_")):
+            self.api_calls.append(ApiCall(method, logged, token, None))
             self.unknown_methods.append(method)
             log.warning("FakeSlack: unknown Web API method %s (params %s)", method, logged)
             return self._error(SlackError("unknown_method"))
         try:
-            self._auth(request, params, method)
+            team = self._auth(token, method)
+        except SlackError as err:
+            self.api_calls.append(ApiCall(method, logged, token, None))
+            return self._error(err)
+        self.api_calls.append(ApiCall(method, logged, token, team.team["id"]))
+        handler = getattr(team, "api_" + method.replace(".", "_"))
+        named = as_str(params.get("team_id"))
+        if named in self.teams and named != team.team["id"]:
+            # A workspace's token naming another workspace we host: the app mixed up tokens.
+            return self._error(SlackError("team_access_not_granted"))
+        try:
             if self._injected[method]:
                 error, status, retry = self._injected[method].pop(0)
                 if status == 429:
@@ -322,11 +293,93 @@ class FakeSlack(WebApiMixin):
         return web.json_response({"ok": True, **result})
 
     async def _handle_upload(self, request: web.Request) -> web.Response:
-        f = self.files.get(request.match_info["file_id"])
+        fid = request.match_info["file_id"]
+        f = next((t.files[fid] for t in self.teams.values() if fid in t.files), None)
         if f is None:
             return web.Response(status=404, text="file_not_found")
         f["content"] = await request.read()
         return web.Response(text=f"OK - {len(f['content'])}", content_type="text/plain")
+
+    # ---- OAuth v2 ------------------------------------------------------------
+
+    def authorize_url(self) -> str:
+        """Slack's authorize page on the fake (what the app's /slack/install redirects to)."""
+        return f"{self._base_url()}/oauth/v2/authorize"
+
+    async def _handle_authorize(self, request: web.Request) -> web.Response:
+        """The consent page, approved at once by the team's installer (the first admin).
+
+        `team=T...` picks the workspace (Slack's own parameter); without it the first team.
+        The answer is Slack's redirect to the app: `?code=...&state=...`, or `?error=...`.
+        """
+        q = request.query
+        if q.get("client_id") != self.client_id:
+            return web.Response(status=400, text="invalid_client_id")
+        scopes = as_list(q.get("scope"))
+        if not scopes:
+            return web.Response(status=400, text="invalid_scope")
+        redirect_uri = q.get("redirect_uri")
+        target = redirect_uri or (self.redirect_urls[0] if self.redirect_urls else None)
+        if target is None or (self.redirect_urls and target not in self.redirect_urls):
+            return web.Response(status=400, text="bad_redirect_uri")
+        team = self.teams.get(q.get("team") or self.team["id"])
+        if team is None:
+            return web.Response(status=400, text="team_not_found")
+        installer = next((u.id for u in team.users.values() if u.is_admin and not u.is_bot), None)
+        sep = "&" if "?" in target else "?"
+        state = q.get("state", "")
+        if installer is None:
+            # Nobody in that workspace may approve apps: Slack redirects with an error.
+            return self._redirect(
+                f"{target}{sep}{urlencode({'error': 'access_denied', 'state': state})}"
+            )
+        code = f"{team.team['id']}.{uuid.uuid4().hex}"
+        self.oauth_codes[code] = OAuthCode(team, installer, scopes, redirect_uri, time.monotonic())
+        return self._redirect(f"{target}{sep}{urlencode({'code': code, 'state': state})}")
+
+    @staticmethod
+    def _redirect(location: str) -> web.Response:
+        return web.Response(status=302, headers={"Location": location})
+
+    def _client_credentials(self, request: web.Request, params: dict[str, Any]) -> tuple[str, str]:
+        header = request.headers.get("Authorization", "")
+        if header.lower().startswith("basic "):
+            try:
+                pair = base64.b64decode(header[6:].strip()).decode()
+            except ValueError as exc:
+                raise SlackError("invalid_client_id") from exc
+            cid, _, secret = pair.partition(":")
+            return cid, secret
+        return as_str(params.get("client_id")) or "", as_str(params.get("client_secret")) or ""
+
+    def _oauth_v2_access(self, request: web.Request, params: dict[str, Any]) -> dict[str, Any]:
+        """oauth.v2.access: a code this fake issued, once, for that team's bot token."""
+        cid, secret = self._client_credentials(request, params)
+        if cid != self.client_id:
+            raise SlackError("invalid_client_id")
+        if secret != self.client_secret:
+            raise SlackError("bad_client_secret")
+        grant = self.oauth_codes.get(as_str(params.get("code")) or "")
+        if grant is None or grant.used or time.monotonic() - grant.issued > self.code_ttl:
+            raise SlackError("invalid_code")
+        if (as_str(params.get("redirect_uri")) or None) != grant.redirect_uri:
+            raise SlackError("bad_redirect_uri")
+        grant.used = True
+        team = grant.team
+        team.installed_scopes = grant.scopes
+        team.installer = grant.user_id
+        return {
+            "ok": True,
+            "access_token": team.bot_token,
+            "token_type": "bot",
+            "scope": ",".join(grant.scopes),
+            "bot_user_id": team.bot_user_id,
+            "app_id": self.app_id,
+            "team": {"id": team.team["id"], "name": team.team["name"]},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": grant.user_id},
+        }
 
     def new_response_url(self) -> str:
         """Issue a response_url on the fake; posts to it land in `response_urls[id]`."""
