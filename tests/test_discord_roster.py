@@ -3,13 +3,33 @@ that Discord partly refuses (Manage Roles taken away) being reported and finishe
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.scheduler import Scheduler
-from tests.discord_harness import STAFF_ID, Harness, answer_text, discord_harness
+from tests.discord_harness import (
+    STAFF_ID,
+    Harness,
+    MovableClock,
+    answer_text,
+    client_of,
+    discord_harness,
+    message_text,
+)
 from tests.fakes.discord_fake import FakeUpload
-from tests.test_discord_features import command, setup_group
+from tests.test_discord_features import (
+    BOB_ID,
+    CARA_ID,
+    channel_named,
+    command,
+    invite_cohort,
+    patches_for,
+    redeem,
+    role_id,
+    setup_group,
+)
 
 ROSTER_CSV = (
     "name,email\n"
@@ -86,3 +106,57 @@ async def test_a_file_that_is_not_utf8_or_too_big_is_refused_and_nothing_importe
         assert await _roster_emails(h, cohort_id) == []
         async with engine.connect() as conn:  # no join code was made either
             assert (await conn.execute(text("SELECT count(*) FROM invitations"))).scalar() == 0
+
+
+async def test_graduation_without_manage_roles_is_reported_and_the_hourly_job_finishes_it(
+    engine: AsyncEngine,
+) -> None:
+    clock = MovableClock()
+    async with discord_harness(engine, clock=clock) as h:
+        await setup_group(h)
+        _, code = await invite_cohort(h)
+        await redeem(h, BOB_ID, "bob", code)
+        await redeem(h, CARA_ID, "cara", code)
+        student, alumni = role_id(h, "student"), role_id(h, "alumni")
+        cohort = role_id(h, "Fashion 2026")
+        announcements = int(channel_named(h, "announcements")["id"])
+        review = int(channel_named(h, "staff-review")["id"])
+        scheduler = Scheduler(h.bot)
+
+        # An admin takes Manage Roles away; the graduation date passes.
+        h.fake.set_bot_permissions(h.guild.id, manage_roles=False)
+        guild = client_of(h.bot).get_guild(h.guild.id)
+        assert guild is not None
+        await h.fake.wait_for(lambda: not guild.me.guild_permissions.manage_roles)
+        clock.advance(datetime(2029, 6, 16, 8, tzinfo=UTC) - clock.now())
+        ran = await scheduler.tick()
+        assert (str(h.guild.id), "graduation", "2029-06-16") in ran
+        for uid in (BOB_ID, CARA_ID):
+            assert h.fake.member_role_ids(h.guild.id, uid) == {student, cohort}
+        # Nothing took effect: no "0 members" congratulation; staff are told who and why.
+        assert not [m for m in h.fake.channel_messages(announcements) if "Fashion" in str(m)]
+        (report,) = [
+            message_text(m)
+            for m in h.fake.channel_messages(review)
+            if "did not take effect" in message_text(m)
+        ]
+        assert "Graduation of Fashion 2026" in report and "2 members" in report
+        assert 'I am missing the permission "Manage Roles": bob, cara' in report
+
+        # The permission comes back; the next hourly run finishes the graduation.
+        h.fake.set_bot_permissions(h.guild.id, manage_roles=True)
+        await h.fake.wait_for(lambda: guild.me.guild_permissions.manage_roles)
+        clock.advance(timedelta(hours=1))
+        ran = await scheduler.tick()
+        assert (str(h.guild.id), "grant-queue", "2029-06-16T11") in ran
+        for uid in (BOB_ID, CARA_ID):
+            assert h.fake.member_role_ids(h.guild.id, uid) == {alumni, cohort}
+            assert patches_for(h, uid) == 2  # the code's grant, then the swap: one each
+        texts = [message_text(m) for m in h.fake.channel_messages(review)]
+        assert "have now taken effect for 2 members: bob, cara" in texts[-1]
+        (post,) = [
+            m
+            for m in h.fake.channel_messages(announcements)
+            if "Congratulations" in message_text(m)
+        ]
+        assert "roles updated for 2 members" in message_text(post)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import discord
@@ -12,7 +12,6 @@ import discord
 from . import payloads as p
 from .payloads import JSON
 from .state import FakeGuild, FakeInteraction, FakeState
-
 
 
 @dataclass(frozen=True)
