@@ -39,15 +39,28 @@ class OnboardingBase(Cog):
 
     # -- helpers ----------------------------------------------------------------------------
 
-    async def apply_change(self, group_id: str, change: RoleChange) -> list[str]:
+    async def apply_change(
+        self,
+        group_id: str,
+        change: RoleChange,
+        *,
+        roles: dict[str, RoleRecord] | None = None,
+        member: Member | None = None,
+    ) -> list[str]:
         """Record grants and revocations, then tell the platform in one call; idempotent.
 
-        Returns the role keys that were newly granted.
+        A caller that already read the group's roles and the member (in its own unit of work)
+        passes both, and nothing is read again. Returns the role keys newly granted.
         """
         now = self.bot.clock.now()
-        async with self.bot.uow() as uow:
-            roles = {r.key: r for r in await uow.roles.for_group(group_id)}
-            member = await uow.members.get(group_id, change.user_id)
+        if member is not None and member.user_id != change.user_id:
+            member = None
+        if roles is None or member is None:
+            async with self.bot.uow() as uow:
+                if roles is None:
+                    roles = {r.key: r for r in await uow.roles.for_group(group_id)}
+                if member is None:
+                    member = await uow.members.get(group_id, change.user_id)
         # The platform first: when it refuses (a missing permission), nothing is recorded, so
         # the member is not left "having" a role they lack and the same command works again.
         # Members who left get theirs from the database when they come back.
@@ -87,6 +100,8 @@ class OnboardingBase(Cog):
             while True:
                 async with self.bot.uow() as uow:
                     items = await uow.onboarding.pending_grants(group_id, batch, 100, after)
+                    # The roles once per page, not once per member.
+                    roles = {r.key: r for r in await uow.roles.for_group(group_id)}
                 if not items:
                     break
                 after = items[-1].id
@@ -98,7 +113,7 @@ class OnboardingBase(Cog):
                     async with self._role_batch(group_id):
                         for item in items:
                             try:
-                                await self.apply_change(group_id, item.change)
+                                await self.apply_change(group_id, item.change, roles=roles)
                             except PlatformError as exc:
                                 log.warning("queued role change %s failed: %s", item.id, exc)
                                 failed.append((item, exc))
@@ -241,15 +256,25 @@ class OnboardingBase(Cog):
             return None
         return category.channel_id
 
-    async def _role_label(self, group: Group, key: str) -> str:
-        async with self.bot.uow() as uow:
-            role = await uow.roles.get(group.id, key)
+    async def _role_label(
+        self, group: Group, key: str, roles: dict[str, RoleRecord] | None = None
+    ) -> str:
+        if roles is not None:
+            role = roles.get(key)
+        else:
+            async with self.bot.uow() as uow:
+                role = await uow.roles.get(group.id, key)
         if role is not None:
             return role.name
         return t(group.language, f"roles.{key}") if key in CLAIMABLE else key
 
-    async def _labels(self, group: Group, keys: list[str]) -> str:
-        return ", ".join([await self._role_label(group, k) for k in keys]) or "-"
+    async def _labels(
+        self, group: Group, keys: list[str], roles: dict[str, RoleRecord] | None = None
+    ) -> str:
+        if roles is None and len(keys) > 1:
+            async with self.bot.uow() as uow:  # one read for all of them
+                roles = {r.key: r for r in await uow.roles.for_group(group.id)}
+        return ", ".join([await self._role_label(group, k, roles) for k in keys]) or "-"
 
     def _intro_button(self, group: Group) -> Button:
         return Button(t(group.language, "onboarding.btn_intro"), "onb:intro")
