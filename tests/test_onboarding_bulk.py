@@ -179,3 +179,23 @@ async def test_a_graduation_the_platform_partly_refuses_is_reported_and_finished
     assert len(posts) == 1 and "roller oppdatert for 2 medlemmer" in str(posts[0]["text"])
     await group.run("!clock +2d")
     assert len(group.messages(REVIEW)) == len(review) + 1
+
+
+async def test_a_teacher_whose_roster_grants_are_refused_is_told_who_and_why(
+    engine: AsyncEngine,
+) -> None:
+    group, ws = _refusing_group(engine, Language.EN)
+    await group.run("/alumni setup", COHORT, "!join kari kari@example.com", "!join ola ola@ex.no")
+    ws.refuse = {"ola"}
+    out = await group.run(
+        '/alumni invite cohort:"Fashion 2026" emails:"kari@example.com, ola@ex.no"'
+    )
+    assert "Granting roles: 1 of 2 done." in out
+    assert "Role changes for 1 members did not take effect." in out
+    assert 'I am missing the permission "Manage Roles": ola' in out
+    assert group.ws.role_names("ola") == []
+    ws.refuse = set()
+    await group.run("!clock +1h")
+    assert group.ws.role_names("ola") == ["Fashion 2026", "student"]
+    told = str(group.messages("staff-review")[-1]["text"])
+    assert "have now taken effect for 1 members: ola" in told
