@@ -66,6 +66,9 @@ class Context:
     channel: ChannelRef | None = None
     responder: Responder | None = None
     permission: Permission = Permission.MEMBER
+    # What an earlier handler of the same event already did (e.g. "member-recorded"), so a
+    # later one can skip a round trip; only an optimisation, never needed for correctness.
+    handled: set[str] = field(default_factory=set)
 
     @property
     def lang(self) -> Language:

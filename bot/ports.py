@@ -376,9 +376,9 @@ class OnboardingRepository(Protocol):
         """Add role changes to the paced queue."""
 
     async def pending_grants(
-        self, group_id: str, batch: str | None, limit: int
+        self, group_id: str, batch: str | None, limit: int, after: int = 0
     ) -> list[QueuedGrant]:
-        """The oldest pending changes (of one batch, or of all)."""
+        """The oldest pending changes (of one batch, or of all) with an id above `after`."""
 
     async def finish_grant(self, grant_id: int, now: datetime) -> None:
         """Mark a queued change done."""
@@ -387,7 +387,7 @@ class OnboardingRepository(Protocol):
         """Count a failed attempt; give up after max_attempts."""
 
     async def batch_progress(self, group_id: str, batch: str) -> tuple[int, int]:
-        """(finished, total) rows of a batch."""
+        """(done, total) rows of a batch: those that took effect, and all."""
 
 
 class PromptRepository(Protocol):

@@ -21,6 +21,10 @@ class Scheduler:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        # (group, job) -> the last period this process finished: a period is done for good
+        # once finished, so later ticks in it need not ask the database (the claim stays the
+        # guard across processes). One entry per group and job, so it does not grow.
+        self._finished: dict[tuple[str, str], str] = {}
 
     async def tick(self, now: datetime | None = None) -> list[tuple[str, str, str]]:
         """Run every job that is due now; returns (group, job, period) for each that ran."""
@@ -36,7 +40,7 @@ class Scheduler:
                 except Exception:
                     log.exception("job %s could not decide its period for %s", job.name, group.id)
                     continue
-                if period is None:
+                if period is None or self._finished.get((group.id, job.name)) == period:
                     continue
                 async with self.bot.uow() as uow:
                     claimed = await uow.jobs.claim(
@@ -53,6 +57,7 @@ class Scheduler:
                     continue
                 async with self.bot.uow() as uow:
                     await uow.jobs.finish(group.id, job.name, period)
+                self._finished[(group.id, job.name)] = period
                 ran.append((group.id, job.name, period))
         return ran
 

@@ -5,9 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.local.terminal import Terminal
+from adapters.local.workspace import LocalWorkspace
+from bot.cogs import load_all
+from bot.core import Bot, CoreConfig
+from bot.domain import Language
+from bot.errors import PlatformError
+from bot.scheduler import Scheduler
 from storage.models import GrantQueueRow, MemberRoleRow
-from tests.conftest import LocalGroup
+from storage.uow import UnitOfWorkFactory
+from tests.conftest import START, LocalGroup
 
 COHORT = "/alumni cohort create program:Fashion year:2026 graduates:2029-06-15"
 
@@ -93,3 +102,100 @@ async def test_graduation_turns_students_into_alumni_once(group: LocalGroup) -> 
     assert "has graduated" in str(posts[0]["text"])
     out = await group.run("/alumni cohort list")
     assert "Fashion 2026: 2029-06-15 (graduated)" in out
+
+
+ANNOUNCEMENTS, REVIEW = "kunngjøringer", "godkjenning"  # the Norwegian group's channels
+
+
+class RefusingWorkspace(LocalWorkspace):
+    """A local workspace whose platform refuses role changes of some members, as Discord does
+    when the bot lost Manage Roles."""
+
+    refuse: set[str]
+
+    async def set_roles(
+        self, group_id: str, user_id: str, add: Sequence[str], remove: Sequence[str]
+    ) -> None:
+        """Refuse for the members in `refuse`, with the permission named."""
+        if user_id in getattr(self, "refuse", set()):
+            raise PlatformError("missing Manage Roles", missing_permission="Manage Roles")
+        await super().set_roles(group_id, user_id, add, remove)
+
+
+def _refusing_group(
+    engine: AsyncEngine, language: Language
+) -> tuple[LocalGroup, RefusingWorkspace]:
+    lines: list[str] = []
+    uow = UnitOfWorkFactory(engine)
+    ws = RefusingWorkspace(None, out=lines.append, start=START)
+    bot = load_all(Bot(ws, uow, ws.clock, CoreConfig(default_language=language, instance_id="t")))
+    return LocalGroup(Terminal(bot, ws, Scheduler(bot)), bot, ws, uow, lines), ws
+
+
+async def _queue_statuses(group: LocalGroup) -> list[str]:
+    async with group.uow() as uow:
+        rows = await uow.session.scalars(
+            select(GrantQueueRow.status).where(GrantQueueRow.batch.like("graduation:%"))
+        )
+        return sorted(rows)
+
+
+async def test_a_graduation_the_platform_partly_refuses_is_reported_and_finished_later(
+    engine: AsyncEngine,
+) -> None:
+    group, ws = _refusing_group(engine, Language.NB)
+    await group.run(
+        "/alumni setup",
+        COHORT,
+        '/alumni invite cohort:"Fashion 2026" emails:"kari@example.com, ola@example.com"',
+        "!join kari kari@example.com",
+        "!join ola ola@example.com",
+    )
+    ws.refuse = {"ola"}
+    await group.run("!clock +1033d")  # 2029-06-15 09:00 Oslo: past the graduation date
+    assert group.ws.role_names("kari") == ["Fashion 2026", "alumni"]
+    assert group.ws.role_names("ola") == ["Fashion 2026", "student"]
+    posts = [m for m in group.messages(ANNOUNCEMENTS) if "Fashion 2026" in str(m["title"])]
+    assert len(posts) == 1 and "roller oppdatert for 1 medlemmer" in str(posts[0]["text"])
+    review = [str(m["text"]) for m in group.messages(REVIEW)]
+    report = next(r for r in review if "Uteksaminering av Fashion 2026" in r)
+    assert "rolleendringene for 1 medlemmer ble ikke gjennomført" in report
+    assert "Jeg mangler tillatelsen «Manage Roles»: ola" in report and "kari" not in report
+    assert await _queue_statuses(group) == ["done", "pending"]
+
+    # Still refused an hour later: tried again, not reported again.
+    await group.run("!clock +1h")
+    assert len(group.messages(REVIEW)) == len(review)
+    assert await _queue_statuses(group) == ["done", "pending"]
+
+    # The permission is back: the hourly job finishes it, tells staff, and the post is updated.
+    ws.refuse = set()
+    await group.run("!clock +1h")
+    assert group.ws.role_names("ola") == ["Fashion 2026", "alumni"]
+    assert await _queue_statuses(group) == ["done", "done"]
+    done = str(group.messages(REVIEW)[-1]["text"])
+    assert "er nå gjennomført for 1 medlemmer: ola" in done
+    posts = [m for m in group.messages(ANNOUNCEMENTS) if "Fashion 2026" in str(m["title"])]
+    assert len(posts) == 1 and "roller oppdatert for 2 medlemmer" in str(posts[0]["text"])
+    await group.run("!clock +2d")
+    assert len(group.messages(REVIEW)) == len(review) + 1
+
+
+async def test_a_teacher_whose_roster_grants_are_refused_is_told_who_and_why(
+    engine: AsyncEngine,
+) -> None:
+    group, ws = _refusing_group(engine, Language.EN)
+    await group.run("/alumni setup", COHORT, "!join kari kari@example.com", "!join ola ola@ex.no")
+    ws.refuse = {"ola"}
+    out = await group.run(
+        '/alumni invite cohort:"Fashion 2026" emails:"kari@example.com, ola@ex.no"'
+    )
+    assert "Granting roles: 1 of 2 done." in out
+    assert "Role changes for 1 members did not take effect." in out
+    assert 'I am missing the permission "Manage Roles": ola' in out
+    assert group.ws.role_names("ola") == []
+    ws.refuse = set()
+    await group.run("!clock +1h")
+    assert group.ws.role_names("ola") == ["Fashion 2026", "student"]
+    told = str(group.messages("staff-review")[-1]["text"])
+    assert "have now taken effect for 1 members: ola" in told

@@ -8,6 +8,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 import discord
 
 from adapters.discord.render import (
@@ -236,8 +237,12 @@ async def read_attachments(interaction: discord.Interaction, event: Event | None
             raise UserError("core.attachment_unreadable", option=name)
         attachment = discord.Attachment(data=raw, state=interaction._state)
         try:
-            options[name] = (await attachment.read()).decode("utf-8-sig")
-        except (discord.HTTPException, UnicodeDecodeError) as exc:
+            content = await attachment.read()
+            if len(content) > MAX_ATTACHMENT_BYTES:  # the size Discord announced was wrong
+                raise UserError("core.attachment_unreadable", option=name)
+            options[name] = content.decode("utf-8-sig")
+        except (discord.HTTPException, aiohttp.ClientError, UnicodeDecodeError) as exc:
+            log.info("attachment %s (%s) unreadable: %s", raw.get("id"), name, exc)
             raise UserError("core.attachment_unreadable", option=name) from exc
     return replace(event, options=options)
 

@@ -34,6 +34,8 @@ class MembersCog(Cog):
     @listen(MemberJoined)
     async def joined(self, ctx: Context, event: MemberJoined) -> None:
         """Record (or re-record, after a leave) a member; keeps cohort and history."""
+        if "member-recorded" in ctx.handled:
+            return  # onboarding recorded this join in its own unit of work
         now = self.bot.clock.now()
         async with self.bot.uow() as uow:
             member = await uow.members.get(event.group_id, event.user.id)

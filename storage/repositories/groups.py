@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Category, Group, Language, Member, RoleRecord
 from storage.models import CategoryRow, GroupRow, MemberRoleRow, MemberRow, RoleRow
@@ -183,6 +184,10 @@ class SqlRoleRepository(Repository):
 class SqlMemberRepository(Repository):
     """Members with their roles."""
 
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        self._absent: set[tuple[str, str]] = set()  # looked up in this unit of work: no row
+
     async def _roles(self, group_id: str, user_id: str) -> frozenset[str]:
         rows = await self.session.scalars(
             select(MemberRoleRow.role_key).where(
@@ -195,12 +200,16 @@ class SqlMemberRepository(Repository):
         """One member with their roles."""
         row = await self.session.get(MemberRow, (group_id, user_id))
         if row is None:
+            self._absent.add((group_id, user_id))
             return None
         return _member(row, await self._roles(group_id, user_id))
 
     async def save(self, member: Member) -> None:
         """Insert or update a member (roles are kept by the role repository)."""
-        row = await self.session.get(MemberRow, (member.group_id, member.user_id))
+        key = (member.group_id, member.user_id)
+        # A member this unit of work just found absent is inserted without asking again.
+        row = None if key in self._absent else await self.session.get(MemberRow, key)
+        self._absent.discard(key)
         if row is None:
             row = MemberRow(group_id=member.group_id, user_id=member.user_id)
             self.session.add(row)

@@ -415,11 +415,13 @@ class SqlOnboardingRepository(Repository):
         )
 
     async def pending_grants(
-        self, group_id: str, batch: str | None, limit: int
+        self, group_id: str, batch: str | None, limit: int, after: int = 0
     ) -> list[QueuedGrant]:
-        """The oldest pending changes."""
+        """The oldest pending changes with an id above `after`."""
         query = select(GrantQueueRow).where(
-            GrantQueueRow.group_id == group_id, GrantQueueRow.status == "pending"
+            GrantQueueRow.group_id == group_id,
+            GrantQueueRow.status == "pending",
+            GrantQueueRow.id > after,
         )
         if batch is not None:
             query = query.where(GrantQueueRow.batch == batch)
@@ -456,7 +458,7 @@ class SqlOnboardingRepository(Repository):
         await self.session.flush()
 
     async def batch_progress(self, group_id: str, batch: str) -> tuple[int, int]:
-        """(finished, total) of a batch."""
+        """(done, total) of a batch: rows that took effect, and all its rows."""
         rows = await self.session.execute(
             select(GrantQueueRow.status, func.count(GrantQueueRow.id))
             .where(GrantQueueRow.group_id == group_id, GrantQueueRow.batch == batch)
@@ -464,4 +466,4 @@ class SqlOnboardingRepository(Repository):
         )
         counts = {status: int(n) for status, n in rows}
         total = sum(counts.values())
-        return total - counts.get("pending", 0), total
+        return counts.get("done", 0), total

@@ -15,7 +15,8 @@ COHORT_CODE_USES = 250
 FRIEND_CODE_USES = 5
 LOCK_ATTEMPTS = 5
 LOCK_WINDOW = timedelta(minutes=10)
-QUEUE_MAX_ATTEMPTS = 3
+QUEUE_MAX_ATTEMPTS = 3  # drains (hourly) before a change the platform refuses is given up
+PERMISSION_RETRIES = 24 * 30  # a missing permission: hourly for a month, until an admin fixes it
 PROGRESS_EVERY = 25
 CLAIMABLE = ("student", "alumni", "staff", "industry")
 _EMAIL = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"'.]{2,}$")

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.cog import job
-from bot.cogs.onboarding.base import OnboardingBase
+from bot.cogs.onboarding.base import DrainResult, OnboardingBase, name_list
 from bot.cogs.onboarding.codes import (
     cohort_key,
 )
 from bot.domain import Cohort, Group
+from bot.errors import PlatformError
+from bot.events import MessageRef
 from bot.i18n import t
 from bot.messages import OutgoingMessage
 from bot.onboarding_records import RoleChange
 from bot.scheduler import daily_period
+
+log = logging.getLogger(__name__)
 
 
 def _graduation_period(cog: OnboardingBase, group: Group, now: datetime) -> str | None:
@@ -41,7 +47,6 @@ class Graduation(OnboardingBase):
             if c.graduates_on is None or c.graduates_on > today:
                 continue
             batch = f"graduation:{c.id}"
-            count = 0
             if c.graduated_at is None:
                 now = self.bot.clock.now()
                 async with self.bot.uow() as uow:
@@ -57,38 +62,91 @@ class Graduation(OnboardingBase):
                         RoleChange(u, ("alumni",), ("student",), "graduation", None) for u in ids
                     ]
                     await uow.onboarding.enqueue(group.id, batch, changes, now)
-                count = len(changes)
-            await self._announce_graduation(group, c, count)
-            await self.drain(group.id, batch)
+            result = await self.drain(group.id, batch)
+            await self._graduation_post(group, c)
+            title = t(
+                group.language,
+                "onboarding.graduation_failed",
+                cohort=c.name,
+                count=len(result.first_failures),
+            )
+            await self._after_drain(group, result, title)
 
-    async def _announce_graduation(self, group: Group, cohort: Cohort, count: int) -> None:
-        """One congratulation post per cohort, however often this runs."""
+    async def _graduation_post(self, group: Group, cohort: Cohort) -> None:
+        """One congratulation per cohort, counting only the role changes that took effect.
+
+        It waits until the first change took effect (a class should not read "0 members"
+        because a permission was missing), and is edited as the hourly job finishes the rest.
+        """
         key = f"graduation-announced:{cohort.id}"
         async with self.bot.uow() as uow:
-            if await uow.kv.get(group.id, key) is not None:
-                return
+            done, total = await uow.onboarding.batch_progress(group.id, f"graduation:{cohort.id}")
+            stored = await uow.kv.get(group.id, key)
             role = await uow.roles.get(group.id, cohort_key(cohort.id))
-        channel = await self._channel(group.id, "announcements")
-        if channel is not None:
-            ping = (role.platform_id,) if role and role.platform_id else ()
-            await self.bot.workspace.send(
-                group.id,
-                channel,
-                OutgoingMessage(
-                    t(
-                        group.language,
-                        "onboarding.graduation_text",
-                        cohort=cohort.name,
-                        count=count,
-                    ),
-                    title=t(group.language, "onboarding.graduation_title", cohort=cohort.name),
-                    ping_roles=ping,
-                ),
-            )
+        posted = _posted(stored)
+        if stored is not None and (posted is None or posted[2] == done):
+            return  # announced (before counts were kept), or the count has not changed
+        if stored is None and done == 0 and total > 0:
+            return
+        message = OutgoingMessage(
+            t(group.language, "onboarding.graduation_text", cohort=cohort.name, count=done),
+            title=t(group.language, "onboarding.graduation_title", cohort=cohort.name),
+            ping_roles=(role.platform_id,) if role and role.platform_id and not posted else (),
+        )
+        ref: MessageRef | None = None
+        if posted is not None:
+            try:
+                await self.bot.workspace.edit(group.id, MessageRef(posted[0], posted[1]), message)
+            except PlatformError:
+                log.warning("could not update the graduation post of %s", cohort.id, exc_info=True)
+            ref = MessageRef(posted[0], posted[1])
+        else:
+            channel = await self._channel(group.id, "announcements")
+            ref = await self.bot.workspace.send(group.id, channel, message) if channel else None
+        value = {"at": self.bot.clock.now().isoformat(), "count": done}
+        if ref is not None:
+            value.update(channel=ref.channel_id, message=ref.id)
         async with self.bot.uow() as uow:
-            await uow.kv.set(group.id, key, self.bot.clock.now().isoformat())
+            await uow.kv.set(group.id, key, json.dumps(value))
 
     @job("grant-queue", period=_hourly_period)
     async def resume_queue(self, group: Group, period: str) -> None:
-        """Finish queued role changes a crash left behind."""
-        await self.drain(group.id)
+        """Finish queued role changes a crash or a missing permission left behind."""
+        result = await self.drain(group.id)
+        title = t(group.language, "onboarding.grants_failed", count=len(result.first_failures))
+        await self._after_drain(group, result, title)
+
+    async def _after_drain(self, group: Group, result: DrainResult, title: str) -> None:
+        """Tell staff of new refusals and of changes that took effect after failing (each row
+        once), and bring graduation posts up to date with what took effect."""
+        await self.tell_staff(
+            group, await self.report_failures(group, result.first_failures, title)
+        )
+        if result.recovered:
+            names = await self._member_names(group.id)
+            who = [names.get(i.change.user_id, i.change.user_id) for i in result.recovered]
+            text = t(
+                group.language,
+                "onboarding.grants_recovered",
+                count=len(who),
+                members=name_list(group, who),
+            )
+            await self.tell_staff(group, OutgoingMessage(text))
+        graduations = {i.batch for i in result.applied if i.batch.startswith("graduation:")}
+        if graduations:
+            async with self.bot.uow() as uow:
+                cohorts = {c.id: c for c in await uow.onboarding.cohorts(group.id)}
+            for batch in sorted(graduations):
+                cohort = cohorts.get(int(batch.split(":", 1)[1]))
+                if cohort is not None:
+                    await self._graduation_post(group, cohort)
+
+
+def _posted(stored: str | None) -> tuple[str, str, int] | None:
+    """(channel, message, count) of a stored graduation post, if known."""
+    if not stored or not stored.startswith("{"):
+        return None
+    value = json.loads(stored)
+    if "message" not in value:
+        return None
+    return str(value["channel"]), str(value["message"]), int(value.get("count", 0))

@@ -144,7 +144,11 @@ class Invitations(OnboardingBase):
                 OutgoingMessage(ctx.t("onboarding.progress", done=0, total=len(changes)))
             )
         if changes:
-            await self.drain(gid, batch, ctx.responder)
+            result = await self.drain(gid, batch, ctx.responder)
+            title = ctx.t("onboarding.grants_failed", count=len(result.failed))
+            report = await self.report_failures(ctx.group, result.failed, title)
+            if report is not None and ctx.responder is not None:
+                await ctx.responder.reply(report)
 
     @command(
         "invite friend", permission=Permission.MEMBER, help_key="onboarding.invite_friend_help"

@@ -38,9 +38,11 @@ class JoinFlow(Invitations):
             if event.event_key and not await uow.events.first_time(
                 gid, "joined:" + event.event_key, now
             ):
+                ctx.handled.add("member-recorded")  # a replay: the first time recorded it
                 return
             member = await uow.members.get(gid, uid)
             if member is not None and member.left_at is None and member.joined_at is not None:
+                ctx.handled.add("member-recorded")
                 return  # already here: a replay under another key
             rejoin = member is not None and member.left_at is not None
             if member is None:
@@ -64,19 +66,24 @@ class JoinFlow(Invitations):
             if entry is not None:
                 await uow.onboarding.set_member_cohort(gid, uid, entry.cohort_id)
             held = sorted(member.roles)
+            # Read here, in the same unit of work, for the grants and labels below.
+            roles = {r.key: r for r in await uow.roles.for_group(gid)} if entry or rejoin else {}
+        ctx.handled.add("member-recorded")
         group = ctx.group
         if rejoin:
             # Platforms drop roles when a member leaves; the database still has them.
-            await self.apply_change(gid, RoleChange(uid, tuple(held), (), "rejoin", None))
+            change = RoleChange(uid, tuple(held), (), "rejoin", None)
+            await self.apply_change(gid, change, roles=roles, member=member)
         if entry is not None:
             keys = (entry.role_key, cohort_key(entry.cohort_id))
-            await self.apply_change(gid, RoleChange(uid, keys, (), "roster", None))
-            cohort_name = await self._role_label(group, cohort_key(entry.cohort_id))
+            change = RoleChange(uid, keys, (), "roster", None)
+            await self.apply_change(gid, change, roles=roles, member=member)
+            cohort_name = await self._role_label(group, cohort_key(entry.cohort_id), roles)
             text = t(
                 group.language,
                 "onboarding.welcome_roster",
                 cohort=cohort_name,
-                roles=await self._labels(group, list(keys)),
+                roles=await self._labels(group, list(keys), roles),
             )
             await self.bot.workspace.send_dm(
                 gid, uid, OutgoingMessage(text, buttons=(self._intro_button(group),))
@@ -84,7 +91,9 @@ class JoinFlow(Invitations):
             return
         if rejoin and held:
             text = t(
-                group.language, "onboarding.welcome_back", roles=await self._labels(group, held)
+                group.language,
+                "onboarding.welcome_back",
+                roles=await self._labels(group, held, roles),
             )
             await self.bot.workspace.send_dm(gid, uid, OutgoingMessage(text))
             return

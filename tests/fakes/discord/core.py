@@ -59,6 +59,9 @@ class FakeDiscord(RestMixin, GatewayMixin, DriverMixin):
         app.router.add_route("*", API_PREFIX + "{tail:.*}", self._rest_handler)
         app.router.add_get("/", self._gateway_handler)
         app.router.add_get("/resume", self._gateway_handler)
+        # The CDN: uploaded files, by attachment id (the channel and file name are decoration).
+        for prefix in ("attachments", "ephemeral-attachments"):
+            app.router.add_get("/" + prefix + "/{where}/{aid}/{filename}", self._cdn_handler)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -79,6 +82,20 @@ class FakeDiscord(RestMixin, GatewayMixin, DriverMixin):
     def base_url(self) -> str:
         """REST base URL (set as discord.http.Route.BASE)."""
         return f"http://127.0.0.1:{self.port}{API_PREFIX}"
+
+    @property
+    def cdn_url(self) -> str:
+        """Where uploaded files are served (Discord's cdn.discordapp.com)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _cdn_handler(self, request: web.Request) -> web.StreamResponse:
+        """GET a file as the CDN does: no auth, 404 for a file that is gone."""
+        aid = request.match_info["aid"]
+        self.cdn_downloads.append(aid)
+        data = self.attachment_data.get(aid)
+        if data is None:
+            return web.Response(status=404, text="404: Not Found")
+        return web.Response(body=data, content_type="application/octet-stream")
 
     def patch_discord(self) -> Callable[[], None]:
         """Point discord.py at this fake; returns a callable that restores the old values."""

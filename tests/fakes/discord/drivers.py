@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import discord
@@ -12,7 +13,22 @@ from . import payloads as p
 from .payloads import JSON
 from .state import FakeGuild, FakeInteraction, FakeState
 
-OptionValue = str | int | float | bool
+
+@dataclass(frozen=True)
+class FakeUpload:
+    """A file a member attaches to an ATTACHMENT (type 11) option of a slash command.
+
+    `size` defaults to the length of `data`; Discord reports the size it stored, so a test
+    may give a larger one to stand for a file the fake need not hold in memory.
+    """
+
+    filename: str
+    data: bytes
+    content_type: str = "text/csv; charset=utf-8"
+    size: int | None = None
+
+
+OptionValue = str | int | float | bool | FakeUpload
 
 
 class FakeUser(int):
@@ -28,6 +44,8 @@ class FakeRoleRef(int):
 
 
 def _infer_type(value: object) -> int:
+    if isinstance(value, FakeUpload):
+        return 11
     if isinstance(value, FakeUser):
         return 6
     if isinstance(value, FakeChannelRef):
@@ -274,6 +292,13 @@ class DriverMixin(FakeState):
             if spec is None and command is not None:
                 raise LookupError(f"/{name}: unknown option {key!r}")
             kind = int(spec["type"]) if spec else _infer_type(value)
+            if kind == 11:
+                if not isinstance(value, FakeUpload):
+                    raise TypeError(f"/{name}: option {key!r} takes a FakeUpload")
+                attachment = self.upload_attachment(value, channel_id)
+                resolved.setdefault("attachments", {})[attachment["id"]] = attachment
+                holder.append({"type": 11, "name": key, "value": attachment["id"]})
+                continue
             holder.append({"type": kind, "name": key, "value": self._option_value(kind, value)})
             self._resolve(guild, kind, value, resolved)
         data: JSON = {
@@ -290,16 +315,37 @@ class DriverMixin(FakeState):
         await self.dispatch("INTERACTION_CREATE", inter.payload)
         return inter.id
 
+    def upload_attachment(self, upload: FakeUpload, channel_id: int | None = None) -> JSON:
+        """Store an uploaded file as Discord does for a slash command's attachment option.
+
+        The bytes are served (without auth, as the CDN does) at the payload's `url` and
+        `proxy_url`; `cdn_downloads` lists the attachment ids fetched from there.
+        """
+        aid = str(p.snowflake())
+        where = channel_id or self.application_id
+        self.attachment_data[aid] = upload.data
+        path = f"/ephemeral-attachments/{where}/{aid}/{upload.filename}"
+        return {
+            "id": aid,
+            "filename": upload.filename,
+            "size": len(upload.data) if upload.size is None else upload.size,
+            "content_type": upload.content_type,
+            "url": f"{self.cdn_url}{path}?ex=0&is=0&hm=fake",
+            "proxy_url": f"{self.cdn_url}{path}?ex=0&is=0&hm=fake&proxy=1",
+            "ephemeral": True,
+        }
+
     @staticmethod
     def _option_value(kind: int, value: OptionValue) -> OptionValue:
-        if kind in (6, 7, 8, 9, 11):
+        if kind in (6, 7, 8, 9):
+            assert not isinstance(value, FakeUpload)
             return str(int(value))
         return value
 
     def _resolve(self, guild: FakeGuild, kind: int, value: OptionValue, resolved: JSON) -> None:
-        key = str(int(value)) if kind in (6, 7, 8, 9) else None
-        if key is None:
+        if kind not in (6, 7, 8, 9) or isinstance(value, FakeUpload):
             return
+        key = str(int(value))
         if kind in (6, 9) and int(value) in self.users:
             resolved.setdefault("users", {})[key] = copy.deepcopy(self.users[int(value)])
             member = guild.members.get(int(value))

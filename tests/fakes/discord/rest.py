@@ -605,17 +605,20 @@ class RestMixin(FakeState):
         author: JSON,
         **extra: Any,
     ) -> JSON:
-        attachments = [
-            {
-                "id": str(p.snowflake()),
-                "filename": f["filename"],
-                "size": f["size"],
-                "content_type": f["content_type"],
-                "url": f"https://cdn.fake.invalid/{channel_id}/{f['filename']}",
-                "proxy_url": f"https://media.fake.invalid/{channel_id}/{f['filename']}",
-            }
-            for f in files
-        ]
+        attachments = []
+        for f in files:
+            aid = str(p.snowflake())
+            url = f"{self.cdn_url}/attachments/{channel_id}/{aid}/{f['filename']}"
+            attachments.append(
+                {
+                    "id": aid,
+                    "filename": f["filename"],
+                    "size": f["size"],
+                    "content_type": f["content_type"],
+                    "url": url,
+                    "proxy_url": url + "?proxy=1",
+                }
+            )
         for attachment, f in zip(attachments, files, strict=True):
             self.attachment_data[attachment["id"]] = f.get("data", b"")
         reference = body.get("message_reference")

@@ -238,6 +238,7 @@ class FakeState:
         self.messages: dict[int, list[JSON]] = {}
         # The bytes of every uploaded file, by attachment id (what a member would download).
         self.attachment_data: dict[str, bytes] = {}
+        self.cdn_downloads: list[str] = []  # attachment ids fetched from the CDN route
         self.global_commands: dict[int, JSON] = {}
         self.command_syncs = 0
         self.interactions: dict[int, FakeInteraction] = {}
