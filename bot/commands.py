@@ -168,6 +168,8 @@ def convert_options(
 
 
 def _convert(opt: Option, value: str) -> Any:
+    if opt.type is OptionType.ATTACHMENT:
+        return value  # a reference the adapter resolves after the permission check
     if len(value) > opt.max_length:
         raise UserError("core.option_too_long", option=opt.name, limit=opt.max_length)
     if opt.type is OptionType.INTEGER:

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.activity import ActivityRecorder
 from bot.cog import Cog, CommandMeta, JobMeta
-from bot.commands import Command, CommandTree, convert_options
+from bot.commands import Command, CommandTree, Option, OptionType, convert_options
 from bot.domain import Group, Language, Permission, TrustedRole
 from bot.errors import PermissionDenied, PlatformError, StorageUnavailable, UserError
 from bot.events import (
@@ -257,8 +257,21 @@ class Bot:
                 "core.permission_denied", command=" ".join(command.path), level=command.permission
             )
         options = convert_options(command, event.options, leftover)
+        # Files are fetched only now, after the permission check: a refused member's upload is
+        # never downloaded.
+        for opt in command.options:
+            if opt.type is OptionType.ATTACHMENT and opt.name in options:
+                options[opt.name] = await self._read_attachment(ctx, opt, options[opt.name])
         assert command.handler is not None
         await command.handler(ctx, **options)
+
+    async def _read_attachment(self, ctx: Context, opt: Option, ref: str) -> str:
+        if ctx.responder is None:
+            raise UserError("core.attachment_unreadable", option=opt.name)
+        text = await ctx.responder.read_attachment(ref, opt.name)
+        if len(text) > opt.max_length:
+            raise UserError("core.option_too_long", option=opt.name, limit=opt.max_length)
+        return text
 
     def commands_for(self, permission: Permission) -> list[Command]:
         """Commands a member at this level may run."""

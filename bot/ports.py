@@ -71,6 +71,9 @@ class Responder(Protocol):
     async def defer(self) -> None:
         """Acknowledge now; the answer follows later."""
 
+    async def read_attachment(self, ref: str, option: str) -> str:
+        """The text of a file the member attached to `option` (UserError if unreadable)."""
+
 
 class Workspace(Protocol):
     """What the core can ask of a platform."""

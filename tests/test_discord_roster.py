@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.scheduler import Scheduler
 from tests.discord_harness import (
+    ALICE_ID,
     STAFF_ID,
     Harness,
     MovableClock,
@@ -160,3 +161,16 @@ async def test_graduation_without_manage_roles_is_reported_and_the_hourly_job_fi
             if "Congratulations" in message_text(m)
         ]
         assert "roles updated for 2 members" in message_text(post)
+
+
+async def test_a_members_upload_is_refused_before_the_file_is_fetched(engine: AsyncEngine) -> None:
+    async with discord_harness(engine) as h:
+        await setup_group(h)
+        await _cohort(h)
+        upload = FakeUpload("fashion-2026.csv", ROSTER_CSV.encode("utf-8"))
+        refused = await command(
+            h, ALICE_ID, "invite cohort", {"cohort": "Fashion 2026", "roster": upload}
+        )
+        assert refused.ephemeral
+        assert "Only staff members can run `/alumni invite cohort`" in answer_text(refused)
+        assert h.fake.cdn_downloads == []  # the permission check comes before the download

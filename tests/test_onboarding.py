@@ -355,4 +355,4 @@ async def test_a_roster_file_is_imported_and_bad_lines_reported(
     out = await group.run(
         f'/alumni invite cohort:"Fashion 2026" roster:file:{tmp_path}/missing.csv'
     )
-    assert "could not read" in out
+    assert "I could not read the file given as `roster`" in out

@@ -434,3 +434,14 @@ async def test_bulk_roster_grant_batches_channel_invites(engine: AsyncEngine, pl
         async with h.uow() as uow:
             holders = await uow.roles.holders(h.fake.team["id"], "student")
         assert set(holders) == set(students)
+
+
+async def test_a_roster_file_option_is_explained_on_slack(engine: AsyncEngine) -> None:
+    async with slack_harness(engine) as h:
+        await h.command(h.admin, "setup")
+        await h.command(h.admin, "cohort create program:Fashion year:2026 graduates:2029-06-15")
+        (answer,) = await h.command(h.admin, 'invite cohort:"Fashion 2026" roster:students.csv')
+        assert "Slack commands can't carry files" in answer and "emails:" in answer
+        async with h.uow() as uow:
+            (cohort,) = await uow.onboarding.cohorts(h.fake.team["id"])
+            assert await uow.onboarding.roster(h.fake.team["id"], cohort.id) == []

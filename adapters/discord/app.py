@@ -16,7 +16,6 @@ import yarl
 
 from adapters.charts import MatplotlibCharts
 from adapters.discord.translate import (
-    InteractionResponder,
     application_commands,
     commands_hash,
     interaction_event,
@@ -24,15 +23,11 @@ from adapters.discord.translate import (
     joined_after_update,
     leave_event,
     message_event,
-    read_attachments,
 )
 from adapters.discord.workspace import DiscordWorkspace
 from bot.cogs import load_all
 from bot.core import Bot, CoreConfig
-from bot.errors import UserError
 from bot.events import Event
-from bot.i18n import t
-from bot.messages import OutgoingMessage
 from bot.ports import Clock, UnitOfWorkFactory
 from bot.scheduler import Scheduler
 from bot.settings import Settings
@@ -165,12 +160,6 @@ class AlumniClient(discord.Client):
         log.info("synced /alumni commands to %s", guild.id)
         return True
 
-    async def _refuse(self, interaction: discord.Interaction, exc: UserError) -> None:
-        """Tell the member, in the group's language, why their interaction went no further."""
-        group = await self.bot.group(str(interaction.guild_id))
-        text = t(group.language, exc.key, **exc.params)
-        await InteractionResponder(interaction).reply(OutgoingMessage(text), private=True)
-
     async def _handle(self, event: Event | None) -> None:
         if event is not None:
             await self.bot.handle(event)
@@ -178,12 +167,7 @@ class AlumniClient(discord.Client):
     # Each discord.py event already runs in its own task, so a slow handler blocks nothing.
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Commands, button presses (of any message, even from before a restart), forms."""
-        try:
-            event = await read_attachments(interaction, interaction_event(interaction))
-        except UserError as exc:
-            await self._refuse(interaction, exc)
-            return
-        await self._handle(event)
+        await self._handle(interaction_event(interaction))
 
     async def on_member_join(self, member: discord.Member) -> None:
         """A join counts only once membership screening has passed (pending is False)."""

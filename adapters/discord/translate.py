@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -221,30 +220,24 @@ class InteractionResponder:
         if not self.interaction.response.is_done():
             await self.interaction.response.defer(ephemeral=True, thinking=True)
 
-
-async def read_attachments(interaction: discord.Interaction, event: Event | None) -> Event | None:
-    """Replace `attachment:<id>` option values with the uploaded file's text (UTF-8)."""
-    if not isinstance(event, CommandInvoked):
-        return event
-    data: dict[str, Any] = dict(interaction.data or {})
-    resolved: dict[str, Any] = (data.get("resolved") or {}).get("attachments") or {}
-    options = dict(event.options)
-    for name, value in event.options.items():
-        if not value.startswith("attachment:"):
-            continue
-        raw = resolved.get(value[len("attachment:") :])
+    async def read_attachment(self, ref: str, option: str) -> str:
+        """Download the file behind `attachment:<id>` (UTF-8 text, at most 1 MB)."""
+        data: dict[str, Any] = dict(self.interaction.data or {})
+        resolved: dict[str, Any] = (data.get("resolved") or {}).get("attachments") or {}
+        raw = resolved.get(ref.removeprefix("attachment:"))
         if raw is None or int(raw.get("size", 0)) > MAX_ATTACHMENT_BYTES:
-            raise UserError("core.attachment_unreadable", option=name)
-        attachment = discord.Attachment(data=raw, state=interaction._state)
+            raise UserError("core.attachment_unreadable", option=option)
+        # Downloading can outlast Discord's three seconds to answer.
+        await self.defer()
+        attachment = discord.Attachment(data=raw, state=self.interaction._state)
         try:
             content = await attachment.read()
             if len(content) > MAX_ATTACHMENT_BYTES:  # the size Discord announced was wrong
-                raise UserError("core.attachment_unreadable", option=name)
-            options[name] = content.decode("utf-8-sig")
+                raise UserError("core.attachment_unreadable", option=option)
+            return content.decode("utf-8-sig")
         except (discord.HTTPException, aiohttp.ClientError, UnicodeDecodeError) as exc:
-            log.info("attachment %s (%s) unreadable: %s", raw.get("id"), name, exc)
-            raise UserError("core.attachment_unreadable", option=name) from exc
-    return replace(event, options=options)
+            log.info("attachment %s (%s) unreadable: %s", raw.get("id"), option, exc)
+            raise UserError("core.attachment_unreadable", option=option) from exc
 
 
 def interaction_event(interaction: discord.Interaction) -> Event | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import shlex
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.local.workspace import GROUP_ID, LocalWorkspace, render
-from bot.commands import OptionType, split_command_text
+from bot.commands import split_command_text
 from bot.errors import StorageUnavailable, UserError
 from bot.events import (
     ButtonPressed,
@@ -43,6 +44,11 @@ HELP = """Lines you can type:
   !help                      this text                anything else             a message here"""
 
 
+def _read_text(name: str) -> str:
+    """A file's text (a roster CSV); blocking, so it runs in a thread."""
+    return Path(name).expanduser().read_text(encoding="utf-8-sig")
+
+
 class LocalResponder:
     """Answers go to the terminal; forms are remembered until `!form` answers them."""
 
@@ -66,6 +72,17 @@ class LocalResponder:
 
     async def defer(self) -> None:
         """Nothing to acknowledge on a terminal."""
+
+    async def read_attachment(self, ref: str, option: str) -> str:
+        """On the terminal a file is attached as `name:file:<path>`."""
+        if not ref.startswith("file:"):
+            raise UserError("core.attachment_unreadable", option=option)
+        name = ref[len("file:") :]
+        try:
+            return await asyncio.to_thread(_read_text, name)
+        except (OSError, UnicodeDecodeError) as exc:
+            log.info("could not read %s for %s: %s", name, option, exc)
+            raise UserError("core.attachment_unreadable", option=option) from exc
 
 
 class Terminal:
@@ -127,29 +144,9 @@ class Terminal:
 
     async def _command(self, rest: str) -> None:
         words, options = split_command_text(rest)
-        if not self._attach_files(words, options):
-            return
         await self.bot.handle(
             CommandInvoked(GROUP_ID, self.user, self.channel, words, options, self._responder())
         )
-
-    def _attach_files(self, words: tuple[str, ...], options: dict[str, str]) -> bool:
-        """Replace `name:file:<path>` of an attachment option with the file's text."""
-        try:
-            command, _ = self.bot.tree.resolve(words)
-        except UserError:
-            return True  # the core explains what is wrong with the command itself
-        for opt in command.options:
-            value = options.get(opt.name, "")
-            if opt.type is not OptionType.ATTACHMENT or not value.startswith("file:"):
-                continue
-            path = Path(value[len("file:") :]).expanduser()
-            try:
-                options[opt.name] = path.read_text(encoding="utf-8-sig")
-            except (OSError, UnicodeDecodeError) as exc:
-                self.ws.out(f"(could not read {path}: {exc.__class__.__name__})")
-                return False
-        return True
 
     async def _message(self, text: str) -> None:
         ch = self.channel

@@ -19,6 +19,7 @@ from adapters.slack.blocks import (
 from adapters.slack.workspace import SlackWorkspace, platform_error
 from bot.commands import split_command_text
 from bot.domain import Language
+from bot.errors import UserError
 from bot.events import (
     ButtonPressed,
     ChannelRef,
@@ -127,6 +128,10 @@ class InteractionResponder(Responder):
     async def defer(self) -> None:
         """Already acknowledged when the handler started; nothing to do."""
 
+    async def read_attachment(self, ref: str, option: str) -> str:
+        """Slash commands carry no files on Slack."""
+        raise UserError("slack.no_attachments", option=option)
+
 
 class FormResponder(Responder):
     """Answers a view_submission: before the ack the modal itself shows it, afterwards a DM."""
@@ -181,6 +186,10 @@ class FormResponder(Responder):
 
     async def defer(self) -> None:
         """Nothing: the ack follows when the handler returns or time is short."""
+
+    async def read_attachment(self, ref: str, option: str) -> str:
+        """Forms carry no files."""
+        raise UserError("slack.no_attachments", option=option)
 
     def ack_args(self, title: str) -> dict[str, Any]:
         """What to ack the view_submission with."""
