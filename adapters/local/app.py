@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -42,10 +43,25 @@ async def run_terminal(settings: Settings, uow: UnitOfWorkFactory) -> int:
     if interactive:
         print("alumnibot local workspace. " + HELP.splitlines()[0])
         print(HELP)
+    lines = _stdin_lines()
     while True:
         if interactive:
             print(terminal.prompt(), end="", flush=True)
-        line = await asyncio.to_thread(sys.stdin.readline)
-        if not line:
+        line = await lines.get()
+        if line is None:
             return 0
         await terminal.line(line)
+
+
+def _stdin_lines() -> asyncio.Queue[str | None]:
+    """Lines from stdin, read by a daemon thread so Ctrl-C never waits for a pending read."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def pump() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=pump, name="stdin", daemon=True).start()
+    return queue
