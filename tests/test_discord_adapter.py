@@ -461,3 +461,23 @@ async def test_unreachable_discord_is_one_line_and_exit_1(
     err = capsys.readouterr().err
     assert err.startswith("alumnibot: cannot reach Discord at http://127.0.0.1:1/api/v10")
     assert "token-that-never-leaves" not in err and "Traceback" not in err
+
+
+async def test_database_down_tells_the_member_and_nothing_is_lost(engine: AsyncEngine) -> None:
+    from storage.database import create_engine
+
+    down = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    async with discord_harness(engine) as h:
+        working = h.bot.uow
+        h.bot.uow = UnitOfWorkFactory(down)
+        try:
+            inter = await run_command(h.fake, h.guild, STAFF_ID, "categories list")
+            await h.fake.wait_for(lambda: inter.response_type is not None)
+        finally:
+            h.bot.uow = working
+            await down.dispose()
+        assert "can't reach my database right now, so nothing was changed" in answer_text(inter)
+        assert inter.ephemeral
+        inter = await run_command(h.fake, h.guild, STAFF_ID, "categories list")
+        await h.fake.wait_for(lambda: inter.response_type is not None)
+        assert "Categories:" in answer_text(inter)

@@ -429,3 +429,25 @@ async def test_start_refuses_with_one_line_without_secret_or_with_a_bad_token(
     err = capsys.readouterr().err
     assert "Slack rejected SLACK_BOT_TOKEN (invalid_auth)" in err
     assert "xoxb-not-issued" not in err
+
+
+async def test_database_down_tells_the_member_and_nothing_is_lost(engine: AsyncEngine) -> None:
+    from storage.database import create_engine
+    from storage.uow import UnitOfWorkFactory
+
+    down = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    async with slack_harness(engine) as h:
+        working = h.bot.uow
+        h.bot.uow = UnitOfWorkFactory(down)
+        try:
+            answers = await h.command(h.admin, "setup")
+        finally:
+            h.bot.uow = working
+            await down.dispose()
+        assert any(
+            "can't reach my database right now, so nothing was changed" in a for a in answers
+        )
+        assert not names(h) & {"alumni-welcome", "alumni-jobs"}
+        answers = await h.command(h.admin, "setup")
+        assert any("Setup finished." in a for a in answers)
+        assert {"alumni-welcome", "alumni-jobs"} <= names(h)

@@ -40,7 +40,7 @@ from bot.cog import Cog
 from bot.cogs import load_all
 from bot.core import Bot, Context, CoreConfig
 from bot.domain import Group, Permission
-from bot.errors import UserError
+from bot.errors import StorageUnavailable, UserError
 from bot.events import Event, FormSubmitted, UserRef
 from bot.i18n import t
 from bot.messages import OutgoingMessage
@@ -277,7 +277,9 @@ def _register(sa: SlackApp) -> None:
         async with sa._track("command"):
             await ack()
             team = _team(body)
-            group = await sa.group(team)
+            group = await _group_or_tell(sa, team, respond)
+            if group is None:
+                return
             responder = InteractionResponder(
                 respond=respond,
                 client=client,
@@ -301,7 +303,9 @@ def _register(sa: SlackApp) -> None:
         async with sa._track("button"):
             await ack()
             team = _team(body)
-            group = await sa.group(team)
+            group = await _group_or_tell(sa, team, respond if body.get("response_url") else None)
+            if group is None:
+                return
             uid = str(body["user"]["id"])
             responder = InteractionResponder(
                 respond=respond if body.get("response_url") else None,
@@ -327,6 +331,11 @@ def _register(sa: SlackApp) -> None:
             try:
                 group = await sa.group(team)
                 user = await user_of(team, uid, str(body["user"].get("name", "")))
+            except StorageUnavailable:
+                log.warning("storage unavailable for a form in %s", team, exc_info=True)
+                text = t(sa.bot.config.default_language, "core.storage_down")
+                await ack(response_action="errors", errors={first_input_block(view): text})
+                return
             except Exception:
                 await ack()
                 raise
@@ -496,6 +505,18 @@ async def serve_http(sa: SlackApp, host: str, port: int) -> tuple[web.AppRunner,
     assert server is not None
     sockets = getattr(server, "sockets", None) or []
     return runner, int(sockets[0].getsockname()[1]) if sockets else port
+
+
+async def _group_or_tell(sa: SlackApp, team: str, respond: Any) -> Group | None:
+    """The group, or None after telling the member the database is unreachable."""
+    try:
+        return await sa.group(team)
+    except StorageUnavailable:
+        log.warning("storage unavailable for %s", team, exc_info=True)
+        if respond is not None:
+            text = t(sa.bot.config.default_language, "core.storage_down")
+            await respond(text=text, response_type="ephemeral")
+        return None
 
 
 async def _preflight(settings: Settings) -> str | None:
