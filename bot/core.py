@@ -25,7 +25,7 @@ from bot.events import (
     MessagePosted,
     UserRef,
 )
-from bot.i18n import t
+from bot.i18n import permission_label, t
 from bot.messages import OutgoingMessage
 from bot.ports import ChartRenderer, Clock, Responder, UnitOfWorkFactory, Workspace
 
@@ -305,7 +305,8 @@ async def _errors_to_member(
         key = (
             "core.platform_missing_permission" if exc.missing_permission else "core.platform_error"
         )
-        text = ctx.t(key, permission=exc.missing_permission or "", detail=str(exc))
+        label = permission_label(ctx.lang, exc.missing_permission or "", exc.role)
+        text = ctx.t(key, permission=label, detail=str(exc))
         if ctx.responder is not None:
             await _safe_reply(ctx.responder, OutgoingMessage(text))
     except Exception:

@@ -23,8 +23,13 @@ class StorageUnavailable(Exception):
 
 
 class PlatformError(Exception):
-    """The platform refused a call; `missing_permission` names what the bot lacks, if known."""
+    """The platform refused a call; `missing_permission` names what the bot lacks, if known:
+    a key under `permissions.` in the catalogues (shown in the group's language) or the
+    platform's own word (a Slack scope); `role` is the role a hierarchy problem concerns."""
 
-    def __init__(self, message: str, *, missing_permission: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, missing_permission: str | None = None, role: str | None = None
+    ) -> None:
         super().__init__(message)
         self.missing_permission = missing_permission
+        self.role = role

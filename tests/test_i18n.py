@@ -18,3 +18,13 @@ def test_formatting_and_fallback() -> None:
         t("nb", "setup.category_added", name="x", key="y") == "La til kategorien #x (nøkkel `y`)."
     )
     assert t("en", "no.such.key") == "no.such.key"
+
+
+def test_permissions_are_named_as_the_platform_names_them_in_the_language() -> None:
+    from bot.i18n import permission_label
+
+    assert permission_label("nb", "manage_roles") == "Administrer roller"
+    assert permission_label("en", "role_hierarchy", "staff").startswith(
+        'Manage Roles above "staff"'
+    )
+    assert permission_label("nb", "channels:manage") == "channels:manage"  # a Slack scope as is

@@ -118,7 +118,7 @@ class RefusingWorkspace(LocalWorkspace):
     ) -> None:
         """Refuse for the members in `refuse`, with the permission named."""
         if user_id in getattr(self, "refuse", set()):
-            raise PlatformError("missing Manage Roles", missing_permission="Manage Roles")
+            raise PlatformError("missing Manage Roles", missing_permission="manage_roles")
         await super().set_roles(group_id, user_id, add, remove)
 
 
@@ -160,7 +160,7 @@ async def test_a_graduation_the_platform_partly_refuses_is_reported_and_finished
     review = [str(m["text"]) for m in group.messages(REVIEW)]
     report = next(r for r in review if "Uteksaminering av Fashion 2026" in r)
     assert "rolleendringene for 1 medlemmer ble ikke gjennomført" in report
-    assert "Jeg mangler tillatelsen «Manage Roles»: ola" in report and "kari" not in report
+    assert "Jeg mangler tillatelsen «Administrer roller»: ola" in report and "kari" not in report
     assert await _queue_statuses(group) == ["done", "pending"]
 
     # Still refused an hour later: tried again, not reported again.

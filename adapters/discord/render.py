@@ -20,13 +20,15 @@ _STYLES = {
     ButtonStyle.SUCCESS: discord.ButtonStyle.success,
     ButtonStyle.DANGER: discord.ButtonStyle.danger,
 }
-# Discord's names for the permissions, as a teacher finds them in Server Settings.
-MANAGE_ROLES = "Manage Roles"
-MANAGE_CHANNELS = "Manage Channels"
-CREATE_INVITE = "Create Invite"
-SEND_MESSAGES = "Send Messages"
-VIEW_CHANNEL = "View Channel"
-CREATE_THREADS = "Create Public Threads"
+# Permissions the bot may lack: keys under `permissions.` in the catalogues, which give the
+# names a teacher finds in Server Settings, in the group's language.
+MANAGE_ROLES = "manage_roles"
+MANAGE_CHANNELS = "manage_channels"
+CREATE_INVITE = "create_invite"
+SEND_MESSAGES = "send_messages"
+VIEW_CHANNEL = "view_channel"
+CREATE_THREADS = "create_public_threads"
+ROLE_HIERARCHY = "role_hierarchy"
 
 
 def clip(text: str, limit: int) -> str:
@@ -209,7 +211,7 @@ def message_kwargs(
 
 
 def platform_error(
-    exc: discord.HTTPException, *, missing: str | None = None, what: str = ""
+    exc: discord.HTTPException, *, missing: str | None = None, what: str = "", role: str = ""
 ) -> PlatformError:
     """A Discord refusal as PlatformError; `missing` names the permission for a 50013."""
     code = getattr(exc, "code", 0)
@@ -220,6 +222,6 @@ def platform_error(
         if code == 50007:
             return PlatformError(f"{what}: the member does not accept direct messages ({code})")
         return PlatformError(
-            f"{what}: forbidden ({code})", missing_permission=missing or "a permission"
+            f"{what}: forbidden ({code})", missing_permission=missing or "a permission", role=role
         )
     return PlatformError(f"{what}: Discord answered {exc.status} ({code}) {exc.text}"[:300])

@@ -15,6 +15,7 @@ from adapters.discord.render import (
     CREATE_THREADS,
     MANAGE_CHANNELS,
     MANAGE_ROLES,
+    ROLE_HIERARCHY,
     SEND_MESSAGES,
     clip,
     message_kwargs,
@@ -262,7 +263,8 @@ class DiscordWorkspace:
             if role is not None and role >= top and not guild.me.guild_permissions.administrator:
                 raise PlatformError(
                     f"role @{role.name} is above the bot's role",
-                    missing_permission=_hierarchy_hint(role.name),
+                    missing_permission=ROLE_HIERARCHY,
+                    role=role.name,
                 )
 
     def _role_error(
@@ -273,7 +275,7 @@ class DiscordWorkspace:
             # The permission is there, so the hierarchy is what refused.
             names = [r.name for rid in changed if (r := guild.get_role(rid)) is not None]
             return platform_error(
-                exc, missing=_hierarchy_hint(", ".join(names) or "?"), what="set roles"
+                exc, missing=ROLE_HIERARCHY, role=", ".join(names) or "?", what="set roles"
             )
         return platform_error(exc, missing=MANAGE_ROLES, what="set roles")
 
@@ -397,7 +399,3 @@ def is_admin(member: discord.Member | discord.User) -> bool:
     if not isinstance(member, discord.Member):
         return False
     return member.guild_permissions.administrator or member.guild.owner_id == member.id
-
-
-def _hierarchy_hint(role_names: str) -> str:
-    return f'{MANAGE_ROLES} above "{role_names}" (drag my role higher in Server Settings > Roles)'

@@ -39,6 +39,14 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
+def permission_label(language: Language | str, permission: str, role: str | None = None) -> str:
+    """A permission as the platform's settings name it, in the language; unknown ones as given."""
+    key = f"permissions.{permission}"
+    if key not in catalogue(Language.EN):
+        return permission
+    return t(language, key, role=role or "?")
+
+
 def t(language: Language | str, key: str, /, **params: Any) -> str:
     """The string for key in the language, formatted; falls back to English, then the key."""
     lang = Language(language)

@@ -21,7 +21,7 @@ from bot.core import Bot, Context
 from bot.domain import Cohort, Group, Member, RoleRecord
 from bot.errors import PlatformError, UserError
 from bot.events import UserRef
-from bot.i18n import t
+from bot.i18n import permission_label, t
 from bot.messages import Button, OutgoingMessage, RoleSpec
 from bot.onboarding_records import QueuedGrant, RoleChange
 from bot.ports import BatchesRoles, Responder
@@ -132,7 +132,7 @@ class OnboardingBase(Cog):
                             limit = PERMISSION_RETRIES if error.missing_permission else None
                             await uow.onboarding.fail_grant(item.id, limit or QUEUE_MAX_ATTEMPTS)
                     result.failed += [
-                        FailedGrant(item, error.missing_permission, str(error))
+                        FailedGrant(item, error.missing_permission, str(error), error.role)
                         for item, error in failed
                     ]
                 for item in done:
@@ -159,7 +159,12 @@ class OnboardingBase(Cog):
         names = await self._member_names(group.id)
         by_reason: dict[tuple[str | None, str], list[str]] = {}
         for f in failures:
-            reason = (f.missing_permission, "" if f.missing_permission else f.detail)
+            permission = (
+                permission_label(group.language, f.missing_permission, f.role)
+                if f.missing_permission
+                else None
+            )
+            reason = (permission, "" if permission else f.detail)
             by_reason.setdefault(reason, []).append(
                 names.get(f.item.change.user_id, f.item.change.user_id)
             )
@@ -300,6 +305,7 @@ class FailedGrant:
     item: QueuedGrant
     missing_permission: str | None
     detail: str
+    role: str | None = None
 
 
 @dataclass
