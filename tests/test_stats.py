@@ -161,3 +161,8 @@ async def test_stats_without_a_chart_renderer_still_answer(group: LocalGroup) ->
     out = await group.run("/alumni stats")
     assert "Posts per channel: #discussion 1" in out
     assert "[image:" not in out
+
+
+async def test_a_quiet_week_gets_no_digest(group: LocalGroup) -> None:
+    await group.run("/alumni setup", "!clock +8d", "!clock +7d")  # two Mondays at 12:00 pass
+    assert not [m for m in group.messages("announcements") if "This week" in str(m["title"])]

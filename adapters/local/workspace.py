@@ -252,7 +252,8 @@ class LocalWorkspace:
                 new = self._message(BOT_NAME, message)
                 new["id"], new["thread"] = msg["id"], msg["thread"]
                 msg.update(new)
-                self.out(render(f"[edited in {ref.channel_id}] {BOT_NAME}", msg, self.state))
+                where = self.state["channels"].get(ref.channel_id, {}).get("name", ref.channel_id)
+                self.out(render(f"[edited in #{where}] {BOT_NAME}", msg, self.state))
                 return
 
     def _messages_of(self, ref: MessageRef) -> list[dict[str, Any]]:

@@ -206,7 +206,8 @@ class StatsCog(Cog):
 
     @job("weekly_digest", period=_digest_due)
     async def digest(self, group: Group, period: str) -> None:
-        """One post in announcements: new jobs, upcoming events, open rentals, new members."""
+        """One post in announcements: new jobs, upcoming events, open rentals, new members;
+        none in a week with nothing to tell."""
         now = self.bot.clock.now()
         week_ago = now - timedelta(days=7)
         async with self.bot.uow() as uow:
@@ -229,6 +230,10 @@ class StatsCog(Cog):
             ]
         if announcements is None or announcements.channel_id is None:
             log.info("no announcements channel in %s; digest skipped", group.id)
+            return
+        if not (jobs or events or rentals or members):
+            # A quiet week: an empty digest every Monday would teach members to ignore it.
+            log.info("nothing new in %s for %s; digest skipped", group.id, period)
             return
         lang = group.language
         none = t(lang, "stats.digest_none")
