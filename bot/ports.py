@@ -540,19 +540,6 @@ class PostRepository(Protocol):
 class ActivityRepository(Protocol):
     """Message counts (never text) and the aggregates the stats are made of."""
 
-    async def add(
-        self,
-        group_id: str,
-        user_id: str | None,
-        channel_id: str,
-        thread_id: str | None,
-        is_reply: bool,
-        at: datetime,
-        category_key: str | None = None,
-        author_role: str | None = None,
-    ) -> None:
-        """Count one message; a missing category or role is looked up in the same statement."""
-
     async def add_many(self, rows: Sequence[Pending]) -> None:
         """Count many messages in one statement (executemany), roles and categories looked up."""
 

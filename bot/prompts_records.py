@@ -51,17 +51,3 @@ class PromptRun:
     thread_id: str | None
     posted_at: datetime
     recap_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class ActivityRecord:
-    """One message counted, never its text: who by role, where, reply or not, when."""
-
-    group_id: str
-    user_id: str | None
-    author_role: str
-    category_key: str | None
-    channel_id: str
-    thread_id: str | None
-    is_reply: bool
-    created_at: datetime

@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Boolean, String, bindparam, case, func, insert, literal, select, text
+from sqlalchemy import Boolean, String, bindparam, case, func, select, text
 
 from bot.activity import Pending
 from bot.posts_records import ActivityCount, ActivitySummary
 from storage.models import (
     ActivityRow,
-    CategoryRow,
-    MemberRoleRow,
     MemberRow,
     PromptRunRow,
     UTCDateTime,
@@ -51,56 +48,6 @@ _INSERT_MANY = text(
 
 class SqlActivityRepository(Repository):
     """One row per message; aggregates for the stats come out of GROUP BY, not Python loops."""
-
-    async def add(
-        self,
-        group_id: str,
-        user_id: str | None,
-        channel_id: str,
-        thread_id: str | None,
-        is_reply: bool,
-        at: datetime,
-        category_key: str | None = None,
-        author_role: str | None = None,
-    ) -> None:
-        """Count one message in one INSERT; role and category are looked up inside it."""
-        role_rank = case(
-            {key: i for i, key in enumerate(_ROLE_ORDER)}, value=MemberRoleRow.role_key
-        )
-        role: Any = literal(author_role) if author_role is not None else None
-        if role is None:
-            role = func.coalesce(
-                select(MemberRoleRow.role_key)
-                .where(
-                    MemberRoleRow.group_id == group_id,
-                    MemberRoleRow.user_id == (user_id or ""),
-                    MemberRoleRow.role_key.in_(_ROLE_ORDER),
-                )
-                .order_by(role_rank)
-                .limit(1)
-                .scalar_subquery(),
-                "member",
-            )
-        category: Any = literal(category_key) if category_key is not None else None
-        if category is None:
-            category = (
-                select(CategoryRow.key)
-                .where(CategoryRow.group_id == group_id, CategoryRow.channel_id == channel_id)
-                .limit(1)
-                .scalar_subquery()
-            )
-        await self.session.execute(
-            insert(ActivityRow).values(
-                group_id=group_id,
-                user_id=user_id,
-                author_role=role,
-                category_key=category,
-                channel_id=channel_id,
-                thread_id=thread_id,
-                is_reply=is_reply,
-                created_at=at,
-            )
-        )
 
     async def add_many(self, rows: Sequence[Pending]) -> None:
         """One executemany INSERT; role and category resolved per row by subqueries."""
