@@ -29,6 +29,15 @@ class CommandMeta:
 
 
 @dataclass(frozen=True)
+class ButtonMeta:
+    """What @button records: the action, who may press, and the type of the button's value."""
+
+    action: str
+    permission: Permission
+    value: Callable[[str], Any]
+
+
+@dataclass(frozen=True)
 class JobMeta:
     """What @job records: a name and a function from (group, now) to the due period or None."""
 
@@ -64,21 +73,33 @@ def listen(event_type: type[Event]) -> Callable[[F], F]:
     return mark
 
 
-def button(action: str) -> Callable[[F], F]:
-    """Declare a handler for presses of buttons whose action is `action`."""
+def button(
+    action: str,
+    *,
+    permission: Permission = Permission.MEMBER,
+    value: Callable[[str], Any] = str,
+) -> Callable[[F], F]:
+    """Declare `async def h(self, ctx, event, value)` for presses of buttons of `action`.
+
+    The core checks `permission` before the handler runs (failing closed, as for commands) and
+    parses the button's value with `value` (`int`, or a function that raises ValueError); a
+    value that does not parse is refused as a button that no longer works, so a forged press
+    never reaches the handler.
+    """
 
     def mark(fn: F) -> F:
-        fn.__dict__["_button"] = action
+        fn.__dict__["_button"] = ButtonMeta(action, permission, value)
         return fn
 
     return mark
 
 
-def form(form_id: str) -> Callable[[F], F]:
-    """Declare a handler for submissions of the form `form_id`."""
+def form(form_id: str, *, permission: Permission = Permission.MEMBER) -> Callable[[F], F]:
+    """Declare `async def h(self, ctx, event)` for submissions of the form `form_id`; the core
+    checks `permission` first (a form can be submitted long after it opened)."""
 
     def mark(fn: F) -> F:
-        fn.__dict__["_form"] = form_id
+        fn.__dict__["_form"] = (form_id, permission)
         return fn
 
     return mark

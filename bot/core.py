@@ -9,12 +9,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.activity import ActivityRecorder
-from bot.cog import Cog, CommandMeta, JobMeta
+from bot.cog import ButtonMeta, Cog, CommandMeta, JobMeta
 from bot.commands import Command, CommandTree, Option, OptionType, convert_options
-from bot.domain import Group, Language, Permission, TrustedRole
+from bot.domain import Actor, Group, Language, Permission, TrustedRole
 from bot.errors import PermissionDenied, PlatformError, StorageUnavailable, UserError
 from bot.events import (
     ButtonPressed,
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 # show up within this time; this process's own commands invalidate it at once).
 GROUP_CACHE_SECONDS = 5.0
 
+S = TypeVar("S")
 Middleware = Callable[["Context", Event, Callable[[], Awaitable[None]]], Awaitable[None]]
 
 
@@ -69,6 +70,11 @@ class Context:
     # What an earlier handler of the same event already did (e.g. "member-recorded"), so a
     # later one can skip a round trip; only an optimisation, never needed for correctness.
     handled: set[str] = field(default_factory=set)
+
+    @property
+    def actor(self) -> Actor:
+        """The member as services see them: id, name and the level the core checked."""
+        return Actor(self.user.id, self.user.name or self.user.id, self.permission)
 
     @property
     def lang(self) -> Language:
@@ -115,16 +121,24 @@ class Bot:
         self.jobs: list[ScheduledJob] = []
         self.middleware: list[Middleware] = [_errors_to_member, _ignore_bots]
         self._listeners: dict[type[Event], list[Callable[[Context, Any], Awaitable[None]]]] = {}
-        self._buttons: dict[str, Callable[[Context, ButtonPressed], Awaitable[None]]] = {}
-        self._forms: dict[str, Callable[[Context, FormSubmitted], Awaitable[None]]] = {}
+        self._buttons: dict[str, tuple[ButtonMeta, Callable[..., Awaitable[None]]]] = {}
+        self._forms: dict[
+            str, tuple[Permission, Callable[[Context, FormSubmitted], Awaitable[None]]]
+        ] = {}
         self._group_cache: dict[str, tuple[float, Group]] = {}
+        self._services: dict[type, object] = {}
 
     def add_cog(self, cog: Cog) -> None:
         """Register every handler a cog declares."""
         self.cogs[cog.name] = cog
         for attr in dir(type(cog)):
             fn = getattr(cog, attr)
-            meta = getattr(fn, "__dict__", {})
+            # Only the cog's own methods carry declarations (a class's __dict__ would match too).
+            meta = (
+                getattr(fn, "__func__", None).__dict__
+                if callable(fn) and hasattr(fn, "__func__")
+                else {}
+            )
             cmd: CommandMeta | None = meta.get("_command")
             if cmd is not None:
                 self.tree.add(
@@ -140,12 +154,24 @@ class Bot:
             for event_type in meta.get("_listens", []):
                 self._listeners.setdefault(event_type, []).append(fn)
             if "_button" in meta:
-                self._buttons[meta["_button"]] = fn
+                self._buttons[meta["_button"].action] = (meta["_button"], fn)
             if "_form" in meta:
-                self._forms[meta["_form"]] = fn
+                form_id, form_permission = meta["_form"]
+                self._forms[form_id] = (form_permission, fn)
             if "_job" in meta:
                 job_meta: JobMeta = meta["_job"]
                 self.jobs.append(ScheduledJob(job_meta.name, partial(job_meta.period, cog), fn))
+
+    def provide(self, service: object) -> None:
+        """Make a feature's service available to other features and to the dashboard."""
+        self._services[type(service)] = service
+
+    def service(self, kind: type[S]) -> S:
+        """The service of a type a loaded feature provided (KeyError names a missing one)."""
+        found = self._services.get(kind)
+        if not isinstance(found, kind):
+            raise KeyError(f"no {kind.__name__}: is its feature loaded?")
+        return found
 
     def cog(self, name: str) -> Cog:
         """A loaded cog by name."""
@@ -224,15 +250,16 @@ class Bot:
             await self._run_command(ctx, event)
             return
         if isinstance(event, ButtonPressed):
-            handler = self._buttons.get(event.action)
-            if handler is None:
-                raise UserError("core.button_unknown")
-            await handler(ctx, event)
+            await self._press(ctx, event)
             return
         if isinstance(event, FormSubmitted):
-            form_handler = self._forms.get(event.form_id)
-            if form_handler is None:
+            found = self._forms.get(event.form_id)
+            if found is None:
                 raise UserError("core.form_unknown")
+            form_permission, form_handler = found
+            ctx.permission = await self.permission_of(ctx.group, ctx.user)
+            if ctx.permission.rank < form_permission.rank:
+                raise PermissionDenied("core.form_denied", level=form_permission)
             await form_handler(ctx, event)
             return
         # Every feature hears the event even if another one fails; the first failure is then
@@ -265,6 +292,21 @@ class Bot:
         assert command.handler is not None
         await command.handler(ctx, **options)
 
+    async def _press(self, ctx: Context, event: ButtonPressed) -> None:
+        found = self._buttons.get(event.action)
+        if found is None:
+            raise UserError("core.button_unknown")
+        meta, handler = found
+        # Fail closed, as for commands: the level is known before the value is even read.
+        ctx.permission = await self.permission_of(ctx.group, ctx.user)
+        if ctx.permission.rank < meta.permission.rank:
+            raise PermissionDenied("core.button_denied", level=meta.permission)
+        try:
+            value = meta.value(event.value)
+        except (ValueError, KeyError) as exc:
+            raise UserError("core.button_unknown") from exc
+        await handler(ctx, event, value)
+
     async def _read_attachment(self, ctx: Context, opt: Option, ref: str) -> str:
         if ctx.responder is None:
             raise UserError("core.attachment_unreadable", option=opt.name)
@@ -293,7 +335,11 @@ async def _errors_to_member(
         await call_next()
     except UserError as exc:
         log.info("refused %s for %s: %s", type(event).__name__, ctx.user.id, exc.key)
-        message = OutgoingMessage(ctx.t(exc.key, **exc.params))
+        params = {
+            k: ctx.t(f"core.level.{v.value}") if isinstance(v, Permission) else v
+            for k, v in exc.params.items()
+        }
+        message = OutgoingMessage(ctx.t(exc.key, **params))
         if ctx.responder is not None:
             await _safe_reply(ctx.responder, message)
     except StorageUnavailable:

@@ -38,6 +38,21 @@ class TrustedRole(StrEnum):
     DISCUSSION = "discussion"
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who asks a service to act: the platform's user id and name, and the level the core
+    established for them (from the platform's admin flag and the bot's own records)."""
+
+    id: str
+    name: str
+    permission: Permission
+
+    @property
+    def is_staff(self) -> bool:
+        """Staff or admin."""
+        return self.permission.rank >= Permission.STAFF.rank
+
+
 TRUSTED_ROLES = frozenset({TrustedRole.STUDENT, TrustedRole.ALUMNI, TrustedRole.STAFF})
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.domain import Category, Cohort, Group, Member, RoleRecord
 from bot.events import ChannelRef, MessageRef
+from bot.group_settings import FeatureSettings
 from bot.messages import ChannelSpec, FormSpec, OutgoingMessage, RoleSpec
 from bot.onboarding_records import Invitation, QueuedGrant, RoleChange, RoleRequest, RosterEntry
 from bot.posts_records import ActivitySummary, Post
@@ -165,7 +166,10 @@ class GroupRepository(Protocol):
         """Store a new group."""
 
     async def update(self, group: Group) -> None:
-        """Store a changed group."""
+        """Store a changed language or timezone (settings go through set_settings)."""
+
+    async def set_settings(self, group_id: str, settings: FeatureSettings) -> None:
+        """Replace one feature's settings, leaving the other features' as they are."""
 
     async def all(self) -> list[Group]:
         """Every group."""

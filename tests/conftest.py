@@ -20,6 +20,7 @@ from bot.core import Bot, CoreConfig
 from bot.domain import Language
 from storage.database import create_engine, upgrade
 from storage.uow import UnitOfWorkFactory
+from tests.memory import memory_engine
 
 # A Monday, 09:00 in Oslo: the first day of the autumn semester.
 START = datetime(2026, 8, 17, 7, 0, tzinfo=UTC)
@@ -62,6 +63,14 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     eng = create_engine(f"sqlite+aiosqlite:///{tmp_path}/test.db")
     await upgrade(eng)
     yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+async def memory() -> AsyncIterator[UnitOfWorkFactory]:
+    """The real repositories on an in-memory database (service tests)."""
+    eng = memory_engine()
+    yield UnitOfWorkFactory(eng)
     await eng.dispose()
 
 

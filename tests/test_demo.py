@@ -20,7 +20,7 @@ def test_the_demo_tells_the_whole_semester(tmp_path: Path) -> None:
     assert "Traceback" not in out and "Something went wrong" not in out
     # Setup: channels once, a deleted one back, a student refused.
     assert "Created: #articles" in out
-    assert "Only staff members can run `/alumni setup`" in out
+    assert "Only staff can run `/alumni setup`" in out
     # Onboarding: roster match, code, approval, graduation.
     assert "You are on the roster of Fashion 2026" in out
     assert "per got the role student (approved by owner)" in out

@@ -118,7 +118,7 @@ async def test_member_without_staff_gets_an_ephemeral_refusal(engine: AsyncEngin
             h.fake, h.guild, ALICE_ID, "categories add", {"name": "Law", "listing": True}
         )
         assert inter.response_type == 4 and inter.ephemeral
-        assert "Only staff members can run `/alumni categories add`" in answer_text(inter)
+        assert "Only staff can run `/alumni categories add`" in answer_text(inter)
         async with h.uow() as uow:
             assert await uow.categories.get(str(h.guild.id), "law") is None
         # The same command from staff works, with typed options (a boolean here).

@@ -172,5 +172,5 @@ async def test_a_members_upload_is_refused_before_the_file_is_fetched(engine: As
             h, ALICE_ID, "invite cohort", {"cohort": "Fashion 2026", "roster": upload}
         )
         assert refused.ephemeral
-        assert "Only staff members can run `/alumni invite cohort`" in answer_text(refused)
+        assert "Only staff can run `/alumni invite cohort`" in answer_text(refused)
         assert h.fake.cdn_downloads == []  # the permission check comes before the download

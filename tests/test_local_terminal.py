@@ -39,7 +39,7 @@ def test_piped_session_prints_the_created_channels(tmp_path: Path) -> None:
 def test_state_and_clock_survive_a_restart(tmp_path: Path) -> None:
     _run(tmp_path, "/alumni setup\n!join kari\n!clock +3d\n")
     proc = _run(tmp_path, "!as kari\n/alumni setup\n!clock +1h\n")
-    assert "Only staff members" in proc.stdout  # kari is still a member
+    assert "Only staff" in proc.stdout  # kari is still a member
     assert "Created" not in proc.stdout
     assert "(the clock is now" in proc.stdout
     state = (tmp_path / "data" / "local_workspace.json").read_text()

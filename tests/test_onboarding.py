@@ -79,9 +79,9 @@ async def test_graduation_date_in_the_past_and_duplicates_are_refused(group: Loc
 
 async def test_members_cannot_create_cohorts_or_invite_cohorts(group: LocalGroup) -> None:
     out = await group.run("/alumni setup", COHORT, "!join kari", "!as kari", COHORT)
-    assert "Only staff members" in out
+    assert "Only staff" in out
     out = await group.run('/alumni invite cohort:"Fashion 2026"')
-    assert "Only staff members" in out
+    assert "Only staff" in out
     assert "Join code" not in out
 
 
@@ -279,7 +279,7 @@ async def test_role_grant_and_revoke_are_staff_only(group: LocalGroup) -> None:
     out = await group.run('/alumni role grant member:kari role:"Fashion 2026"')
     assert group.ws.role_names("kari") == ["Fashion 2026", "student"]
     out = await group.run("!as kari", "/alumni role grant member:ola role:staff")
-    assert "Only staff members" in out
+    assert "Only staff" in out
     assert group.ws.role_names("ola") == []
     out = await group.run("!as owner", "/alumni role revoke member:kari role:student")
     assert "no longer has the role student" in out

@@ -69,7 +69,7 @@ async def test_drifted_permissions_are_repaired(group: LocalGroup) -> None:
 
 async def test_a_student_cannot_run_setup(group: LocalGroup) -> None:
     out = await group.run("!join lise", "!as lise", "/alumni setup")
-    assert "Only staff members can run `/alumni setup`" in out
+    assert "Only staff can run `/alumni setup`" in out
     assert group.channel_names() == []
 
 

@@ -150,7 +150,7 @@ async def test_member_without_staff_is_refused_setup_privately(engine: AsyncEngi
         assert d.status == 200
         (answer,) = h.fake.responses(d.response_url or "")
         assert answer["response_type"] == "ephemeral"
-        assert "Only staff members can run `/alumni setup`" in answer["text"]
+        assert "Only staff can run `/alumni setup`" in answer["text"]
         assert "alumni-welcome" not in names(h)
 
 

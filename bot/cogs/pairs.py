@@ -328,7 +328,7 @@ class PairsCog(Cog):
                 await uow.pairs.update(replace(pair, asked=True))
 
     @button("pairs-met")
-    async def met(self, ctx: Context, event: ButtonPressed) -> None:
+    async def met(self, ctx: Context, event: ButtonPressed, value: str) -> None:
         """Record a member's answer (they may change it by pressing again)."""
         raw_id, _, answer = event.value.partition(":")
         async with self.bot.uow() as uow:

@@ -241,7 +241,7 @@ class PostsCog(Cog):
         return post
 
     @button("post_close")
-    async def close_pressed(self, ctx: Context, event: ButtonPressed) -> None:
+    async def close_pressed(self, ctx: Context, event: ButtonPressed, value: str) -> None:
         """The author (or staff) marks a post filled, sold, returned..."""
         post = await self._own_post(ctx, event.value)
         reason = KINDS[post.kind].close_reason
@@ -256,7 +256,7 @@ class PostsCog(Cog):
         await ctx.say("posts.closed", reason=ctx.t(f"posts.reason.{reason}"))
 
     @button("post_edit")
-    async def edit_pressed(self, ctx: Context, event: ButtonPressed) -> None:
+    async def edit_pressed(self, ctx: Context, event: ButtonPressed, value: str) -> None:
         """Open the edit form, filled in with the post as it is."""
         post = await self._own_post(ctx, event.value)
         if ctx.responder is None:

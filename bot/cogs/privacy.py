@@ -103,7 +103,7 @@ class PrivacyCog(Cog):
         )
 
     @button("privacy-erase")
-    async def erase(self, ctx: Context, event: ButtonPressed) -> None:
+    async def erase(self, ctx: Context, event: ButtonPressed, value: str) -> None:
         """Erase the member's data; pressing again (or twice) is harmless."""
         # Only the member themself can confirm; a forwarded button does nothing.
         if event.value != ctx.user.id:
@@ -120,6 +120,6 @@ class PrivacyCog(Cog):
         await ctx.say("privacy.erased", summary=summary)
 
     @button("privacy-cancel")
-    async def cancel(self, ctx: Context, event: ButtonPressed) -> None:
+    async def cancel(self, ctx: Context, event: ButtonPressed, value: str) -> None:
         """Nothing happens."""
         await ctx.say("privacy.cancelled")

@@ -40,13 +40,25 @@ def _flatten(prefix: str, table: dict[str, Any], out: dict[str, str]) -> None:
             out[full] = str(value)
 
 
+def catalogue_files(language: Language) -> dict[str, Path]:
+    """Namespace -> file: the core's `bot/i18n/<lang>/<ns>.toml` and each feature's
+    `bot/cogs/<feature>/locales/<lang>.toml` (its namespace is the feature's folder name)."""
+    files = {path.stem: path for path in (_ROOT / language.value).glob("*.toml")}
+    for path in (_ROOT.parent / "cogs").glob(f"*/locales/{language.value}.toml"):
+        namespace = path.parent.parent.name
+        if namespace in files:
+            raise RuntimeError(f"two catalogues for {namespace}: {files[namespace]} and {path}")
+        files[namespace] = path
+    return dict(sorted(files.items()))
+
+
 @cache
 def catalogue(language: Language) -> dict[str, str]:
-    """All strings of one language, keyed `file.section.key`; one TOML file per feature."""
+    """All strings of one language, keyed `namespace.section.key`."""
     out: dict[str, str] = {}
-    for path in sorted((_ROOT / language.value).glob("*.toml")):
+    for namespace, path in catalogue_files(language).items():
         with path.open("rb") as fh:
-            _flatten(path.stem, tomllib.load(fh), out)
+            _flatten(namespace, tomllib.load(fh), out)
     return out
 
 

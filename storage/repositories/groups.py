@@ -8,6 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Category, Group, Language, Member, RoleRecord
+from bot.group_settings import FeatureSettings
 from storage.models import CategoryRow, GroupRow, MemberRoleRow, MemberRow, RoleRow
 from storage.repositories.base import Repository, _count, as_record
 
@@ -48,11 +49,24 @@ class SqlGroupRepository(Repository):
 
     async def update(self, group: Group) -> None:
         """Store a changed group."""
+        # TODO(reshape): settings only through set_settings once every feature uses it.
         await self.session.execute(
             update(GroupRow)
             .where(GroupRow.id == group.id)
             .values(language=group.language.value, timezone=group.timezone, settings=group.settings)
         )
+
+    async def set_settings(self, group_id: str, settings: FeatureSettings) -> None:
+        """Replace one feature's settings, leaving the other features' as they are."""
+        # The row is locked (PostgreSQL) or the database written (SQLite) for the merge, so
+        # two features' changes at once are both kept.
+        row = await self.session.scalar(
+            select(GroupRow).where(GroupRow.id == group_id).with_for_update()
+        )
+        if row is None:
+            return
+        row.settings = {**(row.settings or {}), settings.namespace: settings.stored()}
+        await self.session.flush()
 
     async def all(self) -> list[Group]:
         """Every group."""

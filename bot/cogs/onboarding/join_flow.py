@@ -112,7 +112,7 @@ class JoinFlow(Invitations):
         )
 
     @button("onb:code")
-    async def press_code(self, ctx: Context, event: ButtonPressed) -> None:
+    async def press_code(self, ctx: Context, event: ButtonPressed, value: str) -> None:
         """Open the code form."""
         if ctx.responder is None:
             return
@@ -130,7 +130,7 @@ class JoinFlow(Invitations):
         await self.redeem(ctx, event.values.get("code", ""))
 
     @button("onb:claim")
-    async def press_claim(self, ctx: Context, event: ButtonPressed) -> None:
+    async def press_claim(self, ctx: Context, event: ButtonPressed, value: str) -> None:
         """Industry at once; trusted roles ask which cohort, then go to staff."""
         role = event.value
         if role not in CLAIMABLE:
@@ -240,7 +240,7 @@ class JoinFlow(Invitations):
         await ctx.say("onboarding.request_sent", role=role_name)
 
     @button("onb:decide")
-    async def press_decide(self, ctx: Context, event: ButtonPressed) -> None:
+    async def press_decide(self, ctx: Context, event: ButtonPressed, value: str) -> None:
         """Staff approve or deny a request; never their own; decided once."""
         request_id_text, _, verdict = event.value.partition(":")
         if not request_id_text.isdigit() or verdict not in ("approve", "deny"):
@@ -295,7 +295,7 @@ class JoinFlow(Invitations):
     # -- introductions ----------------------------------------------------------------------
 
     @button("onb:intro")
-    async def press_intro(self, ctx: Context, event: ButtonPressed) -> None:
+    async def press_intro(self, ctx: Context, event: ButtonPressed, value: str) -> None:
         """Open the introduction form."""
         if ctx.responder is None:
             return

@@ -369,12 +369,12 @@ class PromptsCog(Cog):
         await ctx.say("prompts.suggested")
 
     @button("prompts.accept")
-    async def accept(self, ctx: Context, event: ButtonPressed) -> None:
+    async def accept(self, ctx: Context, event: ButtonPressed, value: str) -> None:
         """Staff accept a suggestion into the queue."""
         await self._decide(ctx, event, PromptStatus.ACCEPTED)
 
     @button("prompts.reject")
-    async def reject(self, ctx: Context, event: ButtonPressed) -> None:
+    async def reject(self, ctx: Context, event: ButtonPressed, value: str) -> None:
         """Staff reject a suggestion."""
         await self._decide(ctx, event, PromptStatus.REJECTED)
 
