@@ -1,6 +1,6 @@
 """Counting messages for the stats: who (by role), where (category), reply or not, when; never text.
 
-The Bot holds one ActivityRecorder (`bot.activity`); PostsCog.count_message feeds it every
+The Bot holds one ActivityRecorder (`bot.activity`); StatsCog.count_message feeds it every
 MessagePosted once, and the weekly questions read the same rows: no feature records separately.
 """
 

@@ -10,12 +10,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from bot.cogs.posts.ports import PostRepository
 from bot.domain import Category, Cohort, Group, Member, RoleRecord
 from bot.events import ChannelRef, MessageRef
 from bot.group_settings import FeatureSettings
 from bot.messages import ChannelSpec, FormSpec, OutgoingMessage, RoleSpec
 from bot.onboarding_records import Invitation, QueuedGrant, RoleChange, RoleRequest, RosterEntry
-from bot.posts_records import ActivitySummary, Post
+from bot.posts_records import ActivitySummary
 from bot.profile_records import Pair, Profile
 from bot.prompts_records import Prompt, PromptRun, PromptStatus
 
@@ -506,39 +507,6 @@ class PrivacyRepository(Protocol):
 
     async def erase(self, group_id: str, user_id: str) -> dict[str, int]:
         """Delete or anonymise every row naming the member; rows touched by table."""
-
-
-class PostRepository(Protocol):
-    """Listings posted through forms; closing marks them, nothing is deleted."""
-
-    async def add(self, post: Post) -> int:
-        """Store a new post; returns its id."""
-
-    async def get(self, group_id: str, post_id: int) -> Post | None:
-        """One post."""
-
-    async def update(self, post: Post) -> None:
-        """Store changed fields, message references and expiry."""
-
-    async def open_posts(self, group_id: str, kind: str | None = None) -> list[Post]:
-        """Open posts, oldest first, optionally of one kind."""
-
-    async def close(self, group_id: str, post_id: int, reason: str, now: datetime) -> bool:
-        """Close an open post; False if it was already closed (so closing is idempotent)."""
-
-    async def due_to_close(self, group_id: str, now: datetime) -> list[Post]:
-        """Open posts whose expiry has passed."""
-
-    async def due_reminders(self, group_id: str, start: datetime, end: datetime) -> list[Post]:
-        """Open events starting in [start, end) that were not reminded yet."""
-
-    async def mark_reminded(self, group_id: str, post_id: int, now: datetime) -> bool:
-        """Record a reminder; False if one was already recorded."""
-
-    async def created_between(
-        self, group_id: str, start: datetime, end: datetime
-    ) -> dict[str, int]:
-        """Posts created in [start, end) per kind."""
 
 
 class ActivityRepository(Protocol):

@@ -71,6 +71,11 @@ class Scheduler:
             await asyncio.sleep(interval)
 
 
+def hourly_period(group: Group, now: datetime) -> str:
+    """Every hour of the group's day (for work that is idempotent by its own records)."""
+    return f"{now.astimezone(ZoneInfo(group.timezone)):%Y-%m-%dT%H}"
+
+
 def daily_period(group: Group, now: datetime, at: time = time(9, 0)) -> str | None:
     """The local date once the group's clock has passed `at` that day."""
     local = now.astimezone(ZoneInfo(group.timezone))

@@ -271,6 +271,8 @@ class PostRow(Base):
     group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     author_id: Mapped[str | None] = mapped_column(String(64))
+    # The name the card credits, as it was when posted (erasure replaces it).
+    author_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     channel_id: Mapped[str | None] = mapped_column(String(64))
     message_id: Mapped[str | None] = mapped_column(String(64))

@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.local.terminal import Terminal
 from adapters.local.workspace import LocalWorkspace
-from bot.cogs import load_all
 from bot.core import Bot, CoreConfig
 from bot.domain import Language
 from bot.errors import PlatformError
+from bot.features import load_all
 from bot.scheduler import Scheduler
 from storage.models import GrantQueueRow, MemberRoleRow
 from storage.uow import UnitOfWorkFactory

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from adapters.local.terminal import Terminal
 from adapters.local.workspace import LocalWorkspace
-from bot.cogs import load_all
 from bot.core import Bot, CoreConfig
+from bot.features import load_all
 from bot.scheduler import Scheduler
 from storage.database import create_engine, upgrade
 from storage.uow import UnitOfWorkFactory

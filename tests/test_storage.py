@@ -93,8 +93,8 @@ def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
 
 async def test_first_sight_of_a_group_from_concurrent_events_creates_it_once(pg_url: str) -> None:
     from adapters.local.workspace import LocalWorkspace
-    from bot.cogs import load_all
     from bot.core import Bot
+    from bot.features import load_all
 
     engine = create_engine(pg_url)
     await upgrade(engine)

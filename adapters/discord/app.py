@@ -25,9 +25,9 @@ from adapters.discord.translate import (
     message_event,
 )
 from adapters.discord.workspace import DiscordWorkspace
-from bot.cogs import load_all
 from bot.core import Bot, CoreConfig
 from bot.events import Event
+from bot.features import load_all
 from bot.ports import Clock, UnitOfWorkFactory
 from bot.scheduler import Scheduler
 from bot.settings import Settings

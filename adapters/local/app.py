@@ -12,8 +12,8 @@ from pathlib import Path
 from adapters.charts import MatplotlibCharts
 from adapters.local.terminal import HELP, Terminal
 from adapters.local.workspace import LocalWorkspace
-from bot.cogs import load_all
 from bot.core import Bot, CoreConfig
+from bot.features import load_all
 from bot.ports import UnitOfWorkFactory
 from bot.scheduler import Scheduler
 from bot.settings import Settings

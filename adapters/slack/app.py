@@ -37,11 +37,11 @@ from adapters.slack.translate import (
 )
 from adapters.slack.workspace import SlackWorkspace
 from bot.cog import Cog
-from bot.cogs import load_all
 from bot.core import Bot, Context, CoreConfig
 from bot.domain import Group, Permission
 from bot.errors import StorageUnavailable, UserError
 from bot.events import Event, FormSubmitted, UserRef
+from bot.features import load_all
 from bot.i18n import t
 from bot.messages import OutgoingMessage
 from bot.ports import Clock, UnitOfWorkFactory

@@ -49,8 +49,8 @@ class _Clock:
 def commands() -> list[Command]:
     """Every command of the bot (the cogs are loaded on a workspace that is never called)."""
     from adapters.slack.workspace import SlackWorkspace
-    from bot.cogs import load_all
     from bot.core import Bot
+    from bot.features import load_all
 
     async def no_client(group_id: str) -> Any:
         raise RuntimeError("the manifest needs no Slack client")

@@ -11,11 +11,12 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.activity import ROLES
-from bot.cog import Cog, command, job
+from bot.activity import ROLES, Pending
+from bot.cog import Cog, command, job, listen
 from bot.commands import Option, OptionType
 from bot.core import Context
 from bot.domain import Group, Language, Permission
+from bot.events import MessagePosted
 from bot.i18n import t
 from bot.messages import OutgoingMessage
 from bot.ports import WeeklyChart
@@ -107,9 +108,23 @@ def weekly_chart(stats: Stats, lang: Language) -> WeeklyChart:
 
 
 class StatsCog(Cog):
-    """Staff see whether the group talks; everyone gets a weekly digest of what is on."""
+    """Counts every message, shows staff whether the group talks, and posts a weekly digest."""
 
     name = "stats"
+
+    @listen(MessagePosted)
+    async def count_message(self, ctx: Context, event: MessagePosted) -> None:
+        """Count every message once (never its text); the only place activity is recorded."""
+        await self.bot.activity.add(
+            Pending(
+                event.group_id,
+                event.user.id,
+                event.channel.id,
+                event.thread_id,
+                event.thread_id is not None,
+                self.bot.clock.now(),
+            )
+        )
 
     async def compute(self, group: Group, weeks: int, now: datetime | None = None) -> Stats:
         """The figures for the last `weeks` weeks up to now."""

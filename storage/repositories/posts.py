@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 
-from bot.posts_records import Post
+from bot.cogs.posts.records import CloseReason, Post, PostStatus
 from storage.models import (
     PostRow,
 )
@@ -19,12 +19,13 @@ def _post(row: PostRow) -> Post:
         group_id=row.group_id,
         kind=row.kind,
         author_id=row.author_id,
+        author_name=row.author_name,
         fields=dict(row.fields or {}),
         channel_id=row.channel_id,
         message_id=row.message_id,
         thread_id=row.thread_id,
-        status=row.status,
-        close_reason=row.close_reason,
+        status=PostStatus(row.status),
+        close_reason=CloseReason(row.close_reason) if row.close_reason else None,
         created_at=row.created_at,
         expires_at=row.expires_at,
         event_at=row.event_at,
@@ -42,6 +43,7 @@ class SqlPostRepository(Repository):
             group_id=post.group_id,
             kind=post.kind,
             author_id=post.author_id,
+            author_name=post.author_name,
             fields=dict(post.fields),
             channel_id=post.channel_id,
             message_id=post.message_id,
@@ -77,18 +79,24 @@ class SqlPostRepository(Repository):
 
     async def open_posts(self, group_id: str, kind: str | None = None) -> list[Post]:
         """Open posts, oldest first."""
-        query = select(PostRow).where(PostRow.group_id == group_id, PostRow.status == "open")
+        query = select(PostRow).where(
+            PostRow.group_id == group_id, PostRow.status == PostStatus.OPEN.value
+        )
         if kind is not None:
             query = query.where(PostRow.kind == kind)
         rows = await self.session.scalars(query.order_by(PostRow.created_at, PostRow.id))
         return [_post(r) for r in rows]
 
-    async def close(self, group_id: str, post_id: int, reason: str, now: datetime) -> bool:
+    async def close(self, group_id: str, post_id: int, reason: CloseReason, now: datetime) -> bool:
         """Close an open post; a second close changes nothing and returns False."""
         result = await self.session.execute(
             update(PostRow)
-            .where(PostRow.id == post_id, PostRow.group_id == group_id, PostRow.status == "open")
-            .values(status="closed", close_reason=reason, closed_at=now)
+            .where(
+                PostRow.id == post_id,
+                PostRow.group_id == group_id,
+                PostRow.status == PostStatus.OPEN.value,
+            )
+            .values(status=PostStatus.CLOSED.value, close_reason=reason.value, closed_at=now)
         )
         return _count(result)
 
@@ -98,7 +106,7 @@ class SqlPostRepository(Repository):
             select(PostRow)
             .where(
                 PostRow.group_id == group_id,
-                PostRow.status == "open",
+                PostRow.status == PostStatus.OPEN.value,
                 PostRow.expires_at.is_not(None),
                 PostRow.expires_at <= now,
             )
@@ -113,7 +121,7 @@ class SqlPostRepository(Repository):
             .where(
                 PostRow.group_id == group_id,
                 PostRow.kind == "event",
-                PostRow.status == "open",
+                PostRow.status == PostStatus.OPEN.value,
                 PostRow.reminded_at.is_(None),
                 PostRow.event_at >= start,
                 PostRow.event_at < end,

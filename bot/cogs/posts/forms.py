@@ -5,14 +5,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
+from bot.cogs.posts.records import CloseReason, Expiry
 from bot.errors import UserError
 from bot.safety import neutralise
 
-DEFAULT_LISTING_DAYS = 30
-SETTING_LISTING_DAYS = "listing_days"
+
+class FieldType(StrEnum):
+    """How a form field is checked (and which hint the form shows)."""
+
+    TEXT = "text"
+    LONG = "long"
+    DATE = "date"
+    DATETIME = "datetime"
+    URL = "url"
+    PRICE = "price"
 
 
 @dataclass(frozen=True)
@@ -20,7 +30,7 @@ class FieldDef:
     """One field of a post form; `type` says how it is checked."""
 
     name: str
-    type: str = "text"  # text | long | date | datetime | url | price
+    type: FieldType = FieldType.TEXT
     required: bool = True
     max_length: int = 100
 
@@ -32,8 +42,8 @@ class Kind:
     key: str
     category: str
     fields: tuple[FieldDef, ...]
-    close_reason: str
-    expires: str  # deadline | days | event | never
+    close_reason: CloseReason
+    expires: Expiry
     title_field: str = "title"
 
 
@@ -47,11 +57,11 @@ KINDS: dict[str, Kind] = {
                 FieldDef("title"),
                 FieldDef("employer"),
                 FieldDef("place"),
-                FieldDef("deadline", "date", max_length=10),
-                FieldDef("link", "url", required=False, max_length=300),
+                FieldDef("deadline", FieldType.DATE, max_length=10),
+                FieldDef("link", FieldType.URL, required=False, max_length=300),
             ),
-            "filled",
-            "deadline",
+            CloseReason.FILLED,
+            Expiry.DEADLINE,
         ),
         Kind(
             "rental",
@@ -59,12 +69,12 @@ KINDS: dict[str, Kind] = {
             (
                 FieldDef("what"),
                 FieldDef("where"),
-                FieldDef("price", "price", max_length=40),
-                FieldDef("from", "date", max_length=10),
-                FieldDef("to", "date", required=False, max_length=10),
+                FieldDef("price", FieldType.PRICE, max_length=40),
+                FieldDef("from", FieldType.DATE, max_length=10),
+                FieldDef("to", FieldType.DATE, required=False, max_length=10),
             ),
-            "rented",
-            "days",
+            CloseReason.RENTED,
+            Expiry.DAYS,
             title_field="what",
         ),
         Kind(
@@ -72,23 +82,23 @@ KINDS: dict[str, Kind] = {
             "events",
             (
                 FieldDef("title"),
-                FieldDef("when", "datetime", max_length=16),
+                FieldDef("when", FieldType.DATETIME, max_length=16),
                 FieldDef("place"),
-                FieldDef("link", "url", required=False, max_length=300),
+                FieldDef("link", FieldType.URL, required=False, max_length=300),
             ),
-            "cancelled",
-            "event",
+            CloseReason.CANCELLED,
+            Expiry.EVENT,
         ),
         Kind(
             "sale",
             "marketplace",
             (
                 FieldDef("what"),
-                FieldDef("price", "price", max_length=40),
-                FieldDef("details", "long", required=False, max_length=500),
+                FieldDef("price", FieldType.PRICE, max_length=40),
+                FieldDef("details", FieldType.LONG, required=False, max_length=500),
             ),
-            "sold",
-            "days",
+            CloseReason.SOLD,
+            Expiry.DAYS,
             title_field="what",
         ),
         Kind(
@@ -97,10 +107,10 @@ KINDS: dict[str, Kind] = {
             (
                 FieldDef("what"),
                 FieldDef("when", required=False, max_length=60),
-                FieldDef("details", "long", required=False, max_length=500),
+                FieldDef("details", FieldType.LONG, required=False, max_length=500),
             ),
-            "returned",
-            "days",
+            CloseReason.RETURNED,
+            Expiry.DAYS,
             title_field="what",
         ),
         Kind(
@@ -108,22 +118,22 @@ KINDS: dict[str, Kind] = {
             "showcase",
             (
                 FieldDef("title"),
-                FieldDef("description", "long", max_length=1000),
-                FieldDef("link", "url", required=False, max_length=300),
+                FieldDef("description", FieldType.LONG, max_length=1000),
+                FieldDef("link", FieldType.URL, required=False, max_length=300),
             ),
-            "archived",
-            "never",
+            CloseReason.ARCHIVED,
+            Expiry.NEVER,
         ),
         Kind(
             "article",
             "articles",
             (
                 FieldDef("title"),
-                FieldDef("link", "url", max_length=300),
-                FieldDef("summary", "long", required=False, max_length=500),
+                FieldDef("link", FieldType.URL, max_length=300),
+                FieldDef("summary", FieldType.LONG, required=False, max_length=500),
             ),
-            "archived",
-            "never",
+            CloseReason.ARCHIVED,
+            Expiry.NEVER,
         ),
     )
 }
@@ -190,7 +200,7 @@ def check(
     raw: dict[str, str],
     now: datetime,
     timezone: str,
-    listing_days: int = DEFAULT_LISTING_DAYS,
+    listing_days: int,
 ) -> Checked:
     """Check a submitted form; raises UserError naming the first field that is wrong."""
     tz = ZoneInfo(timezone)
@@ -210,7 +220,7 @@ def check(
             continue
         if len(value) > f.max_length:
             raise UserError("posts.field_too_long", field=f.name, limit=f.max_length)
-        if f.type == "date":
+        if f.type is FieldType.DATE:
             parsed = parse_date(value)
             if parsed is None:
                 raise UserError("posts.field_not_date", field=f.name, value=neutralise(value))
@@ -218,7 +228,7 @@ def check(
                 raise UserError("posts.field_date_past", field=f.name, value=parsed.isoformat())
             dates[f.name] = parsed
             value = parsed.isoformat()
-        elif f.type == "datetime":
+        elif f.type is FieldType.DATETIME:
             moment = parse_datetime(value)
             if moment is None:
                 raise UserError("posts.field_not_datetime", field=f.name, value=neutralise(value))
@@ -229,13 +239,13 @@ def check(
                 )
             event_at = aware
             value = f"{moment:%Y-%m-%d %H:%M}"
-        elif f.type == "url":
+        elif f.type is FieldType.URL:
             if not valid_link(value):
                 raise UserError("posts.field_not_link", field=f.name)
-        elif f.type == "price" and not valid_price(value):
+        elif f.type is FieldType.PRICE and not valid_price(value):
             raise UserError("posts.field_not_price", field=f.name, value=neutralise(value))
         # Line breaks only where a long answer is expected; mentions defused everywhere.
-        if f.type != "long":
+        if f.type is not FieldType.LONG:
             value = " ".join(value.split())
         values[f.name] = neutralise(value)
     if "from" in dates and "to" in dates and dates["to"] < dates["from"]:
@@ -245,13 +255,13 @@ def check(
         return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
 
     expires_at: datetime | None = None
-    if kind.expires == "deadline" and "deadline" in dates:
+    if kind.expires is Expiry.DEADLINE and "deadline" in dates:
         expires_at = end_of(dates["deadline"])
-    elif kind.expires == "days":
+    elif kind.expires is Expiry.DAYS:
         expires_at = now + timedelta(days=listing_days)
         if "to" in dates:
             expires_at = min(expires_at, end_of(dates["to"]))
-    elif kind.expires == "event" and event_at is not None:
+    elif kind.expires is Expiry.EVENT and event_at is not None:
         expires_at = end_of(event_at.date())
     return Checked(values, expires_at, event_at)
 

@@ -1,0 +1,1 @@
+"""Listings: post forms, cards with threads, closing and editing, expiry and reminders."""

@@ -1,0 +1,127 @@
+"""What members see of posts: cards, forms, reminders and listings, in the group's language."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from bot.cogs.posts.forms import KINDS, FieldType, Kind
+from bot.cogs.posts.records import Listing, Post
+from bot.domain import Language
+from bot.errors import UserError
+from bot.i18n import t
+from bot.messages import Button, ButtonStyle, FormField, FormSpec, OutgoingMessage
+
+CLOSE_ACTION = "post_close"
+EDIT_ACTION = "post_edit"
+
+
+def kind_name(lang: Language, kind: str) -> str:
+    """A kind of post as members call it ("Job", "Studio rental")."""
+    return t(lang, f"posts.kind.{kind}")
+
+
+def card(lang: Language, post: Post, timezone: str) -> OutgoingMessage:
+    """The message a post shows in its channel: open with buttons, or marked closed."""
+    kind = KINDS[post.kind]
+    title = kind_name(lang, kind.key) + ": " + str(post.fields.get(kind.title_field, ""))
+    fields = tuple(
+        (t(lang, f"posts.field.{f.name}"), str(post.fields[f.name]))
+        for f in kind.fields
+        if f.name != kind.title_field and post.fields.get(f.name)
+    )
+    if post.is_open:
+        return OutgoingMessage(
+            t(lang, "posts.card_text", author=post.author_name),
+            title=title,
+            fields=fields,
+            buttons=(
+                Button(
+                    t(lang, f"posts.close_button.{kind.key}"),
+                    CLOSE_ACTION,
+                    str(post.id),
+                    ButtonStyle.SUCCESS,
+                ),
+                Button(t(lang, "posts.edit_button"), EDIT_ACTION, str(post.id)),
+            ),
+        )
+    closed = post.closed_at or post.created_at
+    when = f"{closed.astimezone(ZoneInfo(timezone)):%Y-%m-%d}" if closed else ""
+    reason = reason_name(lang, post)
+    return OutgoingMessage(
+        t(lang, "posts.card_closed_text", author=post.author_name, reason=reason, date=when),
+        title=f"[{reason.upper()}] {title}",
+        fields=fields,
+    )
+
+
+def reason_name(lang: Language, post: Post) -> str:
+    """Why a post closed, in words ("filled", "sold")."""
+    return t(lang, f"posts.reason.{post.close_reason or 'closed'}")
+
+
+def form(
+    lang: Language, kind: Kind, form_id: str, context: str, current: Post | None = None
+) -> FormSpec:
+    """The form of a kind of post; an edit form comes filled in with the post as it is."""
+    fields = tuple(
+        FormField(
+            name=f.name,
+            label=t(lang, f"posts.field.{f.name}"),
+            required=f.required,
+            long=f.type is FieldType.LONG,
+            max_length=f.max_length,
+            placeholder=t(lang, f"posts.hint.{f.type}") if f.type is not FieldType.TEXT else "",
+            default=str(current.fields.get(f.name, "")) if current else "",
+        )
+        for f in kind.fields
+    )
+    title_key = "posts.edit_form_title" if current else "posts.form_title"
+    return FormSpec(form_id, t(lang, title_key, kind=kind_name(lang, kind.key)), fields, context)
+
+
+def field_labels(lang: Language, kind: Kind, error: UserError) -> UserError:
+    """The refusal of a form with its fields named as the member saw them."""
+    for param in ("field", "start", "end"):
+        name = error.params.get(param)
+        if name and any(f.name == name for f in kind.fields):
+            error.params[param] = t(lang, f"posts.field.{name}")
+    return error
+
+
+def reminder(lang: Language, post: Post) -> OutgoingMessage:
+    """The day-before reminder of an event."""
+    return OutgoingMessage(
+        t(
+            lang,
+            "posts.reminder_text",
+            when=post.fields.get("when", ""),
+            place=post.fields.get("place", ""),
+            author=post.author_name,
+        ),
+        title=t(lang, "posts.reminder_title", title=post.fields.get("title", "")),
+    )
+
+
+def listings(lang: Language, found: Sequence[Listing], timezone: str) -> OutgoingMessage:
+    """The open listings, one line each."""
+    if not found:
+        return OutgoingMessage(t(lang, "posts.listings_empty"))
+    tz = ZoneInfo(timezone)
+    lines = [t(lang, "posts.listings_title", count=len(found))]
+    for listing in found:
+        post = listing.post
+        k = KINDS[post.kind]
+        until = (
+            f" ({t(lang, 'posts.until', date=f'{post.expires_at.astimezone(tz):%Y-%m-%d}')})"
+            if post.expires_at and k.expires in ("deadline", "days")
+            else ""
+        )
+        when = f" {post.fields['when']}" if k.key == "event" else ""
+        lines.append(
+            f"- #{post.id} {kind_name(lang, k.key)}: "
+            f"{post.fields.get(k.title_field, '')}{when}{until}"
+            + (f" in #{listing.channel_name}" if listing.channel_name else "")
+            + f" ({post.author_name})"
+        )
+    return OutgoingMessage("\n".join(lines))
