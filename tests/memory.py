@@ -31,9 +31,9 @@ def _schema() -> bytes:
     return data
 
 
-def memory_engine() -> AsyncEngine:
-    """A fresh in-memory database with the whole schema, foreign keys on."""
-    data = _schema()
+def memory_engine(data: bytes | None = None) -> AsyncEngine:
+    """A fresh in-memory database with the whole schema (or a copy of `data`), foreign keys on."""
+    data = data or _schema()
 
     async def connect() -> Any:
         conn = await aiosqlite.connect(":memory:")
@@ -42,3 +42,12 @@ def memory_engine() -> AsyncEngine:
         return conn
 
     return create_async_engine("sqlite+aiosqlite://", async_creator=connect, poolclass=StaticPool)
+
+
+async def snapshot(engine: AsyncEngine) -> bytes:
+    """The whole in-memory database as bytes, to clone it for other tests."""
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        data: bytes = await driver._execute(driver._conn.serialize)
+        return data
