@@ -257,7 +257,11 @@ async def test_delete_needs_confirmation_and_erases_everything(group: LocalGroup
     # The counts stay, anonymised; Kari's row and everything of hers is untouched.
     assert activity == [None, None, "kari"]
     assert invitations["FRIEND-1"].revoked and not invitations["COHORT-1"].revoked
-    assert posts[0].fields == {"title": "Loom for sale", "contact": "[erased]", "_author": "[erased]"}
+    assert posts[0].fields == {
+        "title": "Loom for sale",
+        "contact": "[erased]",
+        "_author": "[erased]",
+    }
     assert posts[1].author_id == "kari"
     assert kari is not None and kari.roles == frozenset({"alumni"})
     # Vilde's profile is gone for everyone.
