@@ -246,3 +246,56 @@ async def test_discord_erasure_takes_staff_off_and_edits_the_card(engine: AsyncE
         assert staff not in h.fake.member_role_ids(h.guild.id, ALICE_ID)
         assert "Posted by another member" in message_text(h.fake.find_message(int(card["id"])))
         assert "alice" not in message_text(h.fake.find_message(int(card["id"])))
+
+
+async def test_pair_introductions_and_event_reminders_no_longer_name_them(
+    group: LocalGroup,
+) -> None:
+    await group.run(
+        "/alumni setup",
+        "!join vilde vilde@example.com",
+        "!join kari kari@example.com",
+        "!as vilde",
+        "/alumni profile",
+        '!form headline="Weaver"',
+        "/alumni pairs join",
+        "/alumni post event",
+        '!form title="Graduate show" when="2026-08-18 18:00" place="Kunsthall"',
+        "!as kari",
+        "/alumni pairs join",
+        "!clock +1h",  # Monday 10:00: the pairs round, and tomorrow's event is reminded
+    )
+    [to_kari] = [m for m in group.ws.state["dms"]["kari"] if "**vilde**" in str(m["text"])]
+    assert "Weaver" in str(to_kari["text"])
+    [reminder] = [m for m in group.messages("events") if "A reminder" in str(m["text"])]
+    assert "Posted by vilde" in str(reminder["text"])
+
+    await group.run("!as vilde", *ERASE)
+    [to_kari] = [m for m in group.ws.state["dms"]["kari"] if m["id"] == to_kari["id"]]
+    assert "vilde" not in shown(to_kari).lower() and "Weaver" not in shown(to_kari)
+    assert "asked for their data to be erased" in str(to_kari["text"])
+    [reminder] = [m for m in group.messages("events") if "A reminder" in str(m["text"])]
+    assert "Posted by another member" in str(reminder["text"])
+
+
+async def test_slack_erasure_takes_the_staff_channels_away(engine: AsyncEngine) -> None:
+    """On Slack a role is private channels (and user groups): erasure leaves them all."""
+    from tests.slack_harness import slack_harness
+    from tests.test_slack_features import join as slack_join
+
+    async with slack_harness(engine) as h:
+        await h.command(h.admin, "setup")
+        teacher = await slack_join(h, "teacher", "teacher@oslomet.no")
+        await h.command(h.admin, f"role grant member:{teacher} role:staff")
+        review = h.fake.channel_by_name("alumni-staff-review")
+        staff = h.fake.channel_by_name("alumni-role-staff")
+        assert teacher in review.members and teacher in staff.members
+        await h.command(teacher, "privacy delete")
+        d = await h.driver.block_action(
+            teacher, "alumni:privacy-erase", teacher, channel_id=h.fake.general_id
+        )
+        await h.settle()
+        answer = "\n".join(r.get("text", "") for r in h.fake.responses(d.response_url or ""))
+        assert "Done: your data is erased" in answer, answer
+        assert teacher not in review.members and teacher not in staff.members
+        assert "I took these roles off you on the platform: staff" in answer
