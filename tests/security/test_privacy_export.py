@@ -145,3 +145,46 @@ async def test_export_file_is_deleted_when_the_dm_is_refused(group: LocalGroup) 
     out = await group.run("!as vilde", "/alumni privacy export")
     assert "The platform refused" in out
     assert written and on_disk(written[0]) == {"exists": False}
+
+
+async def test_export_and_erasure_on_postgres(pg_url: str) -> None:
+    """The same on PostgreSQL, with slack_sdk's tables in the database as with OAuth."""
+    from slack_sdk.oauth.installation_store import Installation
+    from sqlalchemy import text
+
+    from adapters.slack.oauth import InstallationStore
+    from storage.database import create_engine, upgrade
+
+    engine = create_engine(pg_url)
+    await upgrade(engine)
+    try:
+        store = InstallationStore("client-1", engine)
+        await store.create_tables()  # type: ignore[no-untyped-call]
+        await store.async_save(
+            Installation(app_id="A1", team_id=GROUP_ID, user_id="vilde", bot_token="xoxb-1")
+        )
+        group = make_group(engine)
+        await friend_and_staff(group)
+        await group.run("!as vilde", "/alumni privacy export")
+        doc = exported(group)
+        assert "kari" not in json.dumps(doc).lower() and "xoxb" not in json.dumps(doc)
+        assert doc["tables"]["slack_installations"][0]["user_id"] == "vilde"
+        await group.run("/alumni privacy delete", "!press erase my data")
+        async with engine.connect() as conn:
+            users = [
+                r[0] for r in await conn.execute(text("SELECT user_id FROM slack_installations"))
+            ]
+            rollups = [
+                r[0]
+                for r in await conn.execute(
+                    text("SELECT value FROM kv WHERE key LIKE 'activity.week%'")
+                )
+            ]
+        assert users == ["[erased]"]
+        assert not any("vilde" in v for v in rollups)
+        async with group.uow() as uow:
+            assert await uow.members.get(GROUP_ID, "vilde") is None
+            kari = await uow.members.get(GROUP_ID, "kari")
+        assert kari is not None and kari.invited_by is None
+    finally:
+        await engine.dispose()
