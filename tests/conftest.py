@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -92,8 +94,11 @@ def make_group(
     bot's folder (a fresh one of its own by default, next to `path` when that is given)."""
     lines: list[str] = []
     uow = UnitOfWorkFactory(engine)
-    if data_dir is None:
-        data_dir = path.parent if path else Path(tempfile.mkdtemp(prefix="alumnibot-test-"))
+    if data_dir is None and path is not None:
+        data_dir = path.parent
+    elif data_dir is None:
+        data_dir = Path(tempfile.mkdtemp(prefix="alumnibot-test-"))
+        atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
     terminal, bot, ws = build(
         uow,
         state_path=path,
