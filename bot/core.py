@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from bot.activity import ActivityRecorder
@@ -54,6 +55,8 @@ class CoreConfig:
     default_language: Language = Language.EN
     default_timezone: str = "Europe/Oslo"
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    # The bot's own folder (Settings.data_dir): files it writes, such as exports, live here.
+    data_dir: Path = Path("data")
 
 
 @dataclass

@@ -190,7 +190,11 @@ class AlumniClient(discord.Client):
 
 
 def _config(settings: Settings) -> CoreConfig:
-    return CoreConfig(default_language=settings.language, default_timezone=settings.timezone)
+    return CoreConfig(
+        default_language=settings.language,
+        default_timezone=settings.timezone,
+        data_dir=settings.data_dir,
+    )
 
 
 def _quiet_voice(record: logging.LogRecord) -> bool:

@@ -35,7 +35,11 @@ def build(
 
 async def run_terminal(settings: Settings, uow: UnitOfWorkFactory) -> int:
     """Read lines until EOF; interactive when stdin is a terminal."""
-    config = CoreConfig(default_language=settings.language, default_timezone=settings.timezone)
+    config = CoreConfig(
+        default_language=settings.language,
+        default_timezone=settings.timezone,
+        data_dir=settings.data_dir,
+    )
     terminal, _, _ = build(
         uow, state_path=settings.data_dir / "local_workspace.json", config=config
     )

@@ -586,7 +586,11 @@ async def run_slack(settings: Settings, uow: UnitOfWorkFactory) -> int:
     if problem:
         print(f"alumnibot: {problem}", file=sys.stderr)
         return 1
-    config = CoreConfig(default_language=settings.language, default_timezone=settings.timezone)
+    config = CoreConfig(
+        default_language=settings.language,
+        default_timezone=settings.timezone,
+        data_dir=settings.data_dir,
+    )
     async with serving(settings, uow, config=config) as (sa, _port):
         scheduler = asyncio.create_task(Scheduler(sa.bot).run_forever())
         try:

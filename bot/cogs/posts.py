@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot import activity
 from bot.cog import Cog, button, command, form, job, listen
+from bot.cogs.privacy import remember
 from bot.commands import Option, OptionType
 from bot.core import Context
 from bot.domain import Group, Language, Permission
@@ -28,6 +29,7 @@ from bot.posts_forms import (
     looks_like_listing,
 )
 from bot.posts_records import Post
+from bot.privacy_records import ERASED
 from bot.safety import clip, neutralise
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,27 @@ def _local(group: Group, moment: datetime) -> datetime:
     return moment.astimezone(ZoneInfo(group.timezone))
 
 
+def _reminder(lang: Language, post: Post, author: str) -> OutgoingMessage:
+    return OutgoingMessage(
+        t(
+            lang,
+            "posts.reminder_text",
+            when=post.fields.get("when", ""),
+            place=post.fields.get("place", ""),
+            author=author,
+        ),
+        title=t(lang, "posts.reminder_title", title=post.fields.get("title", "")),
+    )
+
+
+def author_name(lang: Language, post: Post) -> str:
+    """Who posted it, as the card says; a member who erased their data is "another member"."""
+    author = post.fields.get("_author")
+    if author is None or author == ERASED:
+        return t(lang, "privacy.another_member") if author == ERASED else "?"
+    return str(author)
+
+
 def card(lang: Language, post: Post, timezone: str) -> OutgoingMessage:
     """The message a post shows in its channel: open with buttons, or marked closed."""
     kind = KINDS[post.kind]
@@ -57,7 +80,7 @@ def card(lang: Language, post: Post, timezone: str) -> OutgoingMessage:
         for f in kind.fields
         if f.name != kind.title_field and post.fields.get(f.name)
     )
-    author = str(post.fields.get("_author", "?"))
+    author = author_name(lang, post)
     if post.is_open:
         return OutgoingMessage(
             t(lang, "posts.card_text", author=author),
@@ -330,7 +353,7 @@ class PostsCog(Cog):
                 f"- #{post.id} {ctx.t(f'posts.kind.{k.key}')}: "
                 f"{post.fields.get(k.title_field, '')}{when}{until}"
                 + (f" in #{channel}" if channel else "")
-                + f" ({post.fields.get('_author', '?')})"
+                + f" ({author_name(ctx.lang, post)})"
             )
         await ctx.reply(OutgoingMessage("\n".join(lines)))
 
@@ -394,20 +417,12 @@ class PostsCog(Cog):
                 continue
             # Claimed before sending: a crash here loses one reminder rather than sending two.
             lang = group.language
-            await self.bot.workspace.send(
-                group.id,
-                post.channel_id,
-                OutgoingMessage(
-                    t(
-                        lang,
-                        "posts.reminder_text",
-                        when=post.fields.get("when", ""),
-                        place=post.fields.get("place", ""),
-                        author=post.fields.get("_author", "?"),
-                    ),
-                    title=t(lang, "posts.reminder_title", title=post.fields.get("title", "")),
-                ),
+            ref = await self.bot.workspace.send(
+                group.id, post.channel_id, _reminder(lang, post, author_name(lang, post))
             )
+            if post.author_id:
+                anonymous = _reminder(lang, post, t(lang, "privacy.another_member"))
+                await remember(self.bot, group.id, ref, [post.author_id], anonymous)
 
     # -- every message: counted, and maybe a nudge ------------------------------------------
 

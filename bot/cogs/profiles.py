@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from bot.cog import Cog, command, form
 from bot.cogs.members import find_member
+from bot.cogs.privacy import remember
 from bot.commands import Option, OptionType
 from bot.core import Context
 from bot.domain import Language, Member, Permission
@@ -258,11 +259,13 @@ class ProfilesCog(Cog):
             raise UserError("profiles.showcase_missing")
         name = member.name if member else (ctx.user.name or ctx.user.id)
         safe = neutralise(text.strip())
-        await self.bot.workspace.send(
+        ref = await self.bot.workspace.send(
             ctx.group.id,
             showcase.channel_id,
             OutgoingMessage(safe, title=ctx.t("profiles.update_title", name=name)),
         )
+        # The update is theirs alone: erasing them replaces it with a short note.
+        await remember(self.bot, ctx.group.id, ref, [ctx.user.id])
         async with self.bot.uow() as uow:
             profile = await uow.profiles.get(ctx.group.id, ctx.user.id) or Profile(
                 ctx.group.id, ctx.user.id, now, {}

@@ -11,6 +11,7 @@ from bot.cogs.onboarding.codes import (
     cohort_key,
 )
 from bot.cogs.onboarding.invites import Invitations
+from bot.cogs.privacy import remember
 from bot.core import Context
 from bot.domain import TRUSTED_ROLES, Cohort, Group, Member, Permission
 from bot.errors import UserError
@@ -331,7 +332,7 @@ class JoinFlow(Invitations):
             for k in ("programme", "work", "looking")
             if v[k]
         )
-        await self.bot.workspace.send(
+        ref = await self.bot.workspace.send(
             ctx.group.id,
             channel,
             OutgoingMessage(
@@ -340,4 +341,6 @@ class JoinFlow(Invitations):
                 fields=fields,
             ),
         )
+        # Erasing the member replaces their introduction with a short note.
+        await remember(self.bot, ctx.group.id, ref, [ctx.user.id])
         await ctx.say("onboarding.intro_posted")

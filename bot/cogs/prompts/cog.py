@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.activity import ROLE_ORDER
 from bot.cog import Cog, button, command, job
+from bot.cogs.privacy import remember
 from bot.cogs.prompts.bank import OPEN_THEME, THEMES, BankQuestion, load_bank
 from bot.cogs.prompts.plan import (
     DAYS,
@@ -128,10 +129,15 @@ class PromptsCog(Cog):
             poll = Poll(clip(question, 300), tuple(options), hours=24 * 7)
         elif options:
             lines += [f"- {o}" for o in options]
+        answer_hint = t(group.language, "prompts.answer_in_thread")
+        # The question as it reads without its suggester (their erasure edits it to this).
+        uncredited = OutgoingMessage(
+            "\n".join([*lines, answer_hint]), title=t(group.language, "prompts.post_title")
+        )
         if prompt.suggested_by:
             name = suggester.name if suggester else prompt.suggested_by
             lines.append(t(group.language, "prompts.credit", name=neutralise(name)))
-        lines.append(t(group.language, "prompts.answer_in_thread"))
+        lines.append(answer_hint)
         message = OutgoingMessage(
             "\n".join(lines),
             title=t(group.language, "prompts.post_title"),
@@ -145,6 +151,8 @@ class PromptsCog(Cog):
             async with self.bot.uow() as uow:
                 await uow.prompts.drop_run(run_id)
             raise
+        if prompt.suggested_by:
+            await remember(self.bot, group.id, ref, [prompt.suggested_by], uncredited)
         thread_id: str | None
         try:
             thread_id = await ws.open_thread(group.id, ref, clip(question, 90))
@@ -344,27 +352,22 @@ class PromptsCog(Cog):
                 )
             )
         who = neutralise(ctx.user.name or ctx.user.id)
-        await self.bot.workspace.send(
+        buttons = (
+            Button(ctx.t("prompts.accept"), "prompts.accept", str(prompt.id), ButtonStyle.SUCCESS),
+            Button(ctx.t("prompts.reject"), "prompts.reject", str(prompt.id), ButtonStyle.DANGER),
+        )
+        ref = await self.bot.workspace.send(
             ctx.group.id,
             review.channel_id,
-            OutgoingMessage(
-                clean,
-                title=ctx.t("prompts.review_title", name=who),
-                buttons=(
-                    Button(
-                        ctx.t("prompts.accept"),
-                        "prompts.accept",
-                        str(prompt.id),
-                        ButtonStyle.SUCCESS,
-                    ),
-                    Button(
-                        ctx.t("prompts.reject"),
-                        "prompts.reject",
-                        str(prompt.id),
-                        ButtonStyle.DANGER,
-                    ),
-                ),
-            ),
+            OutgoingMessage(clean, title=ctx.t("prompts.review_title", name=who), buttons=buttons),
+        )
+        anonymous = ctx.t("prompts.review_title", name=ctx.t("privacy.another_member"))
+        await remember(
+            self.bot,
+            ctx.group.id,
+            ref,
+            [ctx.user.id],
+            OutgoingMessage(clean, title=anonymous, buttons=buttons),
         )
         await ctx.say("prompts.suggested")
 
@@ -401,6 +404,15 @@ class PromptsCog(Cog):
         if event.message is not None:
             await self.bot.workspace.edit(
                 ctx.group.id, event.message, OutgoingMessage(f"{prompt.text}\n{outcome}")
+            )
+            # The post now names the staff member who decided, and no longer the suggester.
+            unnamed = ctx.t(f"prompts.decided_{status.value}", name=ctx.t("privacy.another_member"))
+            await remember(
+                self.bot,
+                ctx.group.id,
+                event.message,
+                [ctx.user.id],
+                OutgoingMessage(f"{prompt.text}\n{unnamed}"),
             )
         await ctx.say(f"prompts.decided_{status.value}", name=who)
         if prompt.suggested_by:
