@@ -94,7 +94,7 @@ def draw(chart: WeeklyChart) -> Figure:
             zorder=2,
         )
         if running:
-            bars[-1].set_alpha(0.45)  # the week so far is lighter: it is not over
+            bars[-1].set_alpha(0.55)  # the week so far is lighter: it is not over
         bottoms = [b + v for b, v in zip(bottoms, series.values, strict=True)]
     if running and totals[-1]:
         ax.bar(n - 1, totals[-1], 0.8, fill=False, edgecolor=INK, linestyle="--", lw=1, zorder=3)
@@ -124,7 +124,10 @@ def draw(chart: WeeklyChart) -> Figure:
         )
         for s in chart.stacks
     ]
-    handles.append(Line2D([], [], marker="D", ms=4.5, label=chart.replies.label, **_legend(marker)))
+    if any(totals):
+        handles.append(
+            Line2D([], [], marker="D", ms=4.5, label=chart.replies.label, **_legend(marker))
+        )
     if silent:
         handles.append(Line2D([], [], marker="X", ms=8, label=chart.nobody_replied, **marker))
     if not all(totals):
@@ -202,7 +205,8 @@ def _fit(
         if _width(fig, text, size, weight) <= room:
             return text, size
     size, lines = sizes[-1], [""]
-    for word in text.split():
+    # Split at plain spaces only: "36 %" and "1 500" keep their no-break spaces together.
+    for word in text.split(" "):
         trial = f"{lines[-1]} {word}".strip()
         if lines[-1] and _width(fig, trial, size, weight) > room:
             lines.append(word)
@@ -214,10 +218,12 @@ def _fit(
 def _titles(fig: Figure, ax: Axes, title: str, subtitle: str) -> None:
     """The takeaway in bold, what it compares under it; both start where the axes start."""
     left = ax.get_position().x0
-    room = ax.get_window_extent().width
-    text, size = _fit(fig, title, room, (TITLE_FONT, 12, FONT), "bold")
+    # The title may run on to the figure's edge; the subtitle stays over the axes, or the
+    # layout would shrink them to make room for it.
+    page = fig.get_figwidth() * fig.dpi
+    text, size = _fit(fig, title, page * (0.99 - left), (TITLE_FONT, 12, FONT), "bold")
     fig.suptitle(text, x=left, ha="left", fontsize=size, fontweight="bold", color=INK)
-    text, size = _fit(fig, subtitle, room, (FONT,), "normal")
+    text, size = _fit(fig, subtitle, ax.get_window_extent().width, (FONT,), "normal")
     ax.set_title(text, loc="left", fontsize=size, color=QUIET, pad=6)
 
 

@@ -166,7 +166,7 @@ def test_the_sample_charts_read_well_at_discords_width(
     (legend,) = fig.legends
     assert not legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
     assert fig._suptitle is not None
-    assert fig._suptitle.get_text().replace("\n", " ") == chart.title
+    assert fig._suptitle.get_text() == chart.title  # on one line
     # The current week says it is not over, with its year where the year turned.
     assert labels[-1].get_text().endswith({"en": "so far", "nb": "så langt"}[lang.value])
     word = {"en": "week", "nb": "uke"}[lang.value]
@@ -330,3 +330,26 @@ def test_every_role_has_its_own_colour_and_greyscale_pattern() -> None:
         looks.add((grey, bool(hatch)))
     # In greyscale no two roles look alike: they differ in lightness or in hatching.
     assert len(looks) == len(ROLES)
+
+
+def test_a_long_title_wraps_between_words_never_inside_a_number() -> None:
+    # Five-digit weeks widen the count labels and leave the title less room.
+    huge = [{"student": (9000, 6000), "industry": (500, 0)}, {}, {"alumni": (3, 0)}, {}]
+    chart = weekly_chart(_stats(huge), Language.NB)
+    assert chart.title == "Studentene skrev 0\xa0% av meldingene, ned fra 97\xa0%"
+    fig = draw(chart)
+    title = fig._suptitle
+    assert title is not None and title.get_fontsize() >= 11
+    lines = title.get_text().split("\n")
+    assert " ".join(lines) == chart.title
+    assert all(not line.startswith("%") for line in lines)  # "97 %" stays on one line
+
+
+def test_an_empty_window_says_so_and_draws_nothing_else() -> None:
+    chart = weekly_chart(_stats([{}] * 8), Language.EN)
+    assert chart.ticks == ((0, "0"),) and chart.stacks == ()
+    fig = draw(chart)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["no messages"]
+    assert fig._suptitle is not None
+    assert fig._suptitle.get_text() == "No messages in the last 8 weeks"

@@ -155,8 +155,9 @@ def takeaway(stats: Stats, lang: Language) -> tuple[str, str]:
 
 
 def nice_ticks(top: int) -> list[int]:
-    """0 and up to five round steps (1, 2, 5 x 10^k) reaching at least `top`."""
-    top = max(top, 1)
+    """0 and up to five round steps (1, 2, 5 x 10^k) reaching at least `top`; [0] for none."""
+    if top <= 0:
+        return [0]
     step = 1
     while True:
         for factor in (1, 2, 5):
