@@ -247,8 +247,15 @@ def _week_labels(fig: Figure, ax: Axes, chart: WeeklyChart, totals: list[int]) -
             out.append("\n".join(lines))
         return out
 
+    measured: dict[str, float] = {}
+
+    def wide(text: str) -> float:
+        if text not in measured:  # each step tried measures mostly the same labels again
+            measured[text] = max(_width(fig, line) for line in text.split("\n"))
+        return measured[text]
+
     def fits(shown: list[int]) -> bool:
-        widths = [max(_width(fig, line) for line in text.split("\n")) for text in labels(shown)]
+        widths = [wide(text) for text in labels(shown)]
         return all(
             (b - a) * slot >= (wa + wb) / 2 + gap
             for a, b, wa, wb in zip(shown, shown[1:], widths, widths[1:], strict=False)
@@ -260,7 +267,7 @@ def _week_labels(fig: Figure, ax: Axes, chart: WeeklyChart, totals: list[int]) -
         if fits(shown):
             break
     # The first week too, if it fits and does not reach out under the count labels.
-    first = max(_width(fig, line) for line in labels([0])[0].split("\n"))
+    first = wide(labels([0])[0])
     if shown[0] != 0 and fits([0, *shown]) and first / 2 <= (0 - left) * slot + 0.1 * fig.dpi:
         shown = [0, *shown]
     ax.set_xticks(shown, labels(shown), fontsize=FONT)
