@@ -262,6 +262,12 @@ def test_no_posts_and_nobody_replied_look_different() -> None:
             "Studentene skrev 25\xa0% av meldingene, like mye som før",
             "Den siste hele uken, sammenlignet med uken før",
         ),
+        (  # 25.2 % and 25 % read the same: "the same", not "down"
+            Language.EN,
+            [{"student": (63, 0), "staff": (187, 0)}, {"student": (1, 0), "staff": (3, 0)}, {}],
+            "Students wrote 25% of messages, the same as before",
+            "The last full week, compared with the week before",
+        ),
         (
             Language.EN,
             [{}] * 8,
