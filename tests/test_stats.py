@@ -80,14 +80,22 @@ async def test_stats_in_norwegian_read_norwegian(engine: object) -> None:
     assert "Dialog: 0,7 svar per innlegg (2 svar på 3 innlegg)" in out
     assert "Hvem som skriver: studenter 80\xa0% og ansatte 20\xa0%" in out
     assert "Medlemmer: 1 ny, 2 aktive" in out
+    # A message in a channel the bot does not know is "other channels", not "#-" or an id.
+    from bot.activity import Pending
+
+    await group.bot.activity.add(
+        Pending("local", "kari", "C-not-ours", None, False, group.bot.clock.now())
+    )
     out = await group.run("/alumni stats weeks:2")
     assert "Gruppen de siste 2 ukene" in out
+    assert "Innlegg per kanal: #diskusjon 3 og andre kanaler 1" in out
+    assert "C-not-ours" not in out and "#-" not in out
     # No English and no raw keys anywhere in the answer.
     for giveaway in ("replies", "posts", "new", "active", "students", "stats.", "-W"):
         assert giveaway not in out.replace("/alumni post", ""), giveaway
     image = next(line for line in out.splitlines() if "[image:" in line)
     with Image.open(image.split("[image:")[1].strip(" ]")) as png:
-        assert png.text["Title"] == "Studentene skrev 80\xa0% av meldingene"  # type: ignore[attr-defined]
+        assert png.text["Title"] == "Studentene skrev 83\xa0% av meldingene"  # type: ignore[attr-defined]
         assert png.text["Description"] == "Andel av alle meldingene disse 2 ukene"  # type: ignore[attr-defined]
 
 
