@@ -132,14 +132,42 @@ class Workspace(Protocol):
 
 
 @dataclass(frozen=True)
+class ChartWeek:
+    """One week on a chart's x axis, its words already in the group's language."""
+
+    label: str  # "uke 34"
+    year: str  # "2026": shown under the first label drawn and where the year turns
+    total: str  # the week's messages, formatted ("1 500")
+
+
+@dataclass(frozen=True)
+class ChartSeries:
+    """Counts per week with a style key (a role, or "replies") and its legend text."""
+
+    key: str
+    label: str
+    values: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class WeeklyChart:
-    """Bars per week (posts, replies) and a line on a second axis (the dialogue ratio)."""
+    """Messages per week stacked by role, replies on the same axis, the takeaway as the title.
+
+    Every word and number is in the group's language already: a renderer only draws. A week
+    without messages and a week where nobody replied are told apart (`no_messages`,
+    `nobody_replied`); `so_far` notes the last week when it is still running.
+    """
 
     title: str
-    labels: tuple[str, ...]
-    bars: tuple[tuple[str, tuple[int, ...]], ...]
-    bars_axis: str
-    line: tuple[str, tuple[float, ...]]
+    subtitle: str
+    weeks: tuple[ChartWeek, ...]
+    stacks: tuple[ChartSeries, ...]  # one per role, bottom first
+    replies: ChartSeries
+    axis: str
+    ticks: tuple[tuple[int, str], ...]  # y values and their labels
+    no_messages: str
+    nobody_replied: str
+    so_far: str | None = None
 
 
 class ChartRenderer(Protocol):
