@@ -199,9 +199,11 @@ async def stop_in_order(
     if intake is not None:
         await life.step("taking events", intake, leave=6.0)
     if scheduler is not None:
-        # What the scheduler leaves unused goes to the events and the counts.
-        job_grace = max(0.5, life.remaining() - 3.0)
-        await life.step("the running job", lambda: scheduler.stop(job_grace), leave=2.5)
+        # The job may use what the later steps do not need (about a second each); handing it
+        # back (one short transaction) gets a second more.
+        job_grace = max(0.5, life.remaining() - 4.0)
+        leave = life.remaining() - job_grace - 1.0
+        await life.step("the running job", lambda: scheduler.stop(job_grace), leave=leave)
     await life.step("events being handled", life.drain, leave=2.0)
     await life.step("activity counts", bot.activity.flush, leave=1.0)
 

@@ -95,12 +95,14 @@ class Scheduler:
         loop = self._loop
         if loop is None or loop.done():
             return
-        done, _ = await asyncio.wait({loop}, timeout=grace)
-        if not done:
-            log.warning("a scheduled job outlived the stop grace; handing it back")
-            loop.cancel()
-            # The release is one short transaction (bounded by the database's timeouts).
-            await asyncio.wait({loop}, timeout=grace + 5)
+        try:
+            await asyncio.wait({loop}, timeout=grace)
+        finally:
+            if not loop.done():
+                log.warning("a scheduled job outlived the stop grace; handing it back")
+                loop.cancel()
+        # The release is one short transaction (bounded by the database's timeouts).
+        await asyncio.wait({loop}, timeout=5)
 
 
 def daily_period(group: Group, now: datetime, at: time = time(9, 0)) -> str | None:

@@ -573,6 +573,9 @@ async def _open_intake(
     try:
         if sa.installs is not None:
             await sa.installs.create_tables()
+        if slack.app_token is not None and life is not None:
+            # Checked from the start: health says "connecting" until the socket is up.
+            life.add_check("socket", _socket_check(intake))
         if not slack.socket_mode or slack.oauth or web_settings.port is not None:
             intake.runner, intake.port = await serve_http(
                 sa, host or web_settings.host, web_settings.slack_port, life
@@ -583,8 +586,6 @@ async def _open_intake(
             handler = AsyncSocketModeHandler(sa.app, app_token=slack.app_token.get_secret_value())
             await handler.connect_async()  # type: ignore[no-untyped-call]
             intake.socket = handler
-            if life is not None:
-                life.add_check("socket", _socket_check(handler))
             log.info("Slack Socket Mode connected")
         if intake.runner is not None:
             log.info("Slack: POST %s and GET /healthz on port %d", EVENTS_PATH, intake.port)
@@ -596,9 +597,11 @@ async def _open_intake(
     return intake
 
 
-def _socket_check(handler: Any) -> Callable[[], Awaitable[str | None]]:
+def _socket_check(intake: _Intake) -> Callable[[], Awaitable[str | None]]:
     async def check() -> str | None:
-        connected = await handler.client.is_connected()
+        if intake.socket is None:
+            return "connecting"
+        connected = await intake.socket.client.is_connected()
         return None if connected else "disconnected (reconnecting)"
 
     return check
@@ -644,15 +647,15 @@ async def run_slack(
     life = life or Lifecycle()
     sa = build_app(settings, uow, config=settings.core())
     life.attach(sa.bot)
+    scheduler, loop = start_scheduler(life, sa.bot)
     try:
         intake = await _open_intake(sa, settings, None, life)
         try:
-            scheduler, loop = start_scheduler(life, sa.bot)
             await life.wait()
             await stop_in_order(life, sa.bot, intake=intake.stop_taking_events, scheduler=scheduler)
-            loop.cancel()
         finally:
             await intake.close()
     finally:
+        loop.cancel()
         await sa.aclose()
     return 0
