@@ -75,6 +75,7 @@ async def test_local_workspace_stops_on_sigterm_with_exit_0(tmp_path: Path) -> N
         body = await wait_healthy(bot, port)
         assert body["checks"] == {"database": "ok"}
         code, seconds = await bot.terminate()  # stdin still open: it was waiting for a line
+        print(f"local: stopped in {seconds:.2f} s")
         assert code == 0 and seconds < SIGKILL_AFTER, bot.err
         assert "Traceback" not in bot.err
         assert await port_closed(port)
@@ -110,6 +111,7 @@ async def test_discord_stops_on_sigterm_closes_the_gateway_and_writes_the_counts
             # Counts are written in batches, once a second: stop before the batch is due.
             await asyncio.sleep(0.3)
             code, seconds = await bot.terminate()
+            print(f"discord: stopped in {seconds:.2f} s")
             assert code == 0 and seconds < SIGKILL_AFTER, bot.err
             assert not fake.connected
             assert activity_rows(tmp_path) == 1  # the count held in memory was written
@@ -139,6 +141,7 @@ async def test_slack_http_stops_on_sigterm_stops_listening_and_writes_the_counts
             await driver.user_message(fake.general_id, alice, "hello all")
             await asyncio.sleep(0.3)
             code, seconds = await bot.terminate()
+            print(f"slack http: stopped in {seconds:.2f} s")
             assert code == 0 and seconds < SIGKILL_AFTER, bot.err
             assert activity_rows(tmp_path) == 1
             assert await port_closed(port)  # Slack's retries go to the next process
@@ -166,6 +169,7 @@ async def test_slack_socket_mode_stops_on_sigterm_and_closes_the_socket(tmp_path
             await SlackDriver(fake).user_message(fake.general_id, alice, "hello all")
             await asyncio.sleep(0.3)
             code, seconds = await bot.terminate()
+            print(f"socket mode: stopped in {seconds:.2f} s")
             assert code == 0 and seconds < SIGKILL_AFTER, bot.err
             assert not fake.socket_connected
             assert activity_rows(tmp_path) == 1
@@ -191,6 +195,41 @@ async def test_socket_mode_without_port_serves_no_http(tmp_path: Path) -> None:
             assert code == 0, bot.err
         finally:
             await bot.kill()
+
+
+async def test_sigterm_while_the_database_hangs_still_stops_within_10_s(
+    tmp_path: Path, pg_url: str
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    proxy = await PausableProxy(make_url(pg_url).port or 5432).start()
+    url = make_url(pg_url).set(host="127.0.0.1", port=proxy.port).render_as_string(False)
+    async with FakeSlack() as fake:
+        alice = fake.add_user("alice")
+        port = free_port()
+        env = clean_env(
+            tmp_path,
+            DATABASE_URL=url,
+            SLACK_BOT_TOKEN=fake.bot_token,
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=fake.api_url,
+            PORT=str(port),
+        )
+        bot = await BotProcess.start(["run"], env, cwd=tmp_path)
+        try:
+            await wait_healthy(bot, port)
+            driver = SlackDriver(fake, f"http://127.0.0.1:{port}/slack/events", SECRET)
+            await driver.user_message(fake.general_id, alice, "hello all")
+            await asyncio.sleep(0.3)
+            proxy.pause()  # the counts cannot be written, the pool cannot be closed politely
+            code, seconds = await bot.terminate()
+            print(f"stopped in {seconds:.2f} s with the database hanging")
+            assert code == 0 and seconds < SIGKILL_AFTER, bot.err
+            assert "could not write 1 activity counts" in bot.err  # said, not silent
+        finally:
+            proxy.resume()
+            await bot.kill()
+            await proxy.stop()
 
 
 # -- the running job, handed back or finished ------------------------------------------------
