@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from bot.settings import Settings, env_name
 from tests.process_harness import BotProcess, clean_env
 
 # What a GNOME session on a Norwegian Ubuntu desktop exports (besides PATH and HOME).
@@ -116,3 +116,22 @@ def test_platform_settings_keep_their_names_and_empty_secrets_are_unset(
     assert s.database_url.endswith("/alumni")
     assert "xoxb-1" not in repr(s) and "xoxb-1" not in repr(s.slack)
     assert s.core().default_timezone == "America/New_York"
+
+
+def test_every_setting_is_in_env_example_and_readme_and_the_example_parses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = Path(__file__).resolve().parent.parent
+    example = (root / ".env.example").read_text()
+    readme = (root / "README.md").read_text()
+    for field in Settings.model_fields:
+        assert f"{env_name(field)}=" in example, field
+        assert f"`{env_name(field)}`" in readme, field
+    # Uncommented as it stands (the first DATABASE_URL line), it starts the local workspace.
+    lines = [line.removeprefix("# ") for line in example.splitlines()]
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("\n".join(line for line in lines if "postgresql" not in line))
+    for field in Settings.model_fields:
+        monkeypatch.delenv(env_name(field), raising=False)
+    s = Settings(_env_file=dotenv)  # type: ignore[call-arg]
+    assert s.platform == "local" and s.port is None and s.timezone == "Europe/Oslo"
