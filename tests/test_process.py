@@ -20,10 +20,11 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.health import serve_health
-from bot.cog import Cog, job
-from bot.core import Bot, CoreConfig
-from bot.domain import Group
+from bot.cog import Cog, command, job
+from bot.core import Bot, Context, CoreConfig
+from bot.domain import Group, Permission
 from bot.lifecycle import Lifecycle, scheduler_check, start_scheduler, stop_in_order
+from bot.messages import OutgoingMessage
 from bot.scheduler import Scheduler
 from storage.database import check, create_engine, upgrade
 from storage.models import JobRunRow
@@ -334,6 +335,38 @@ async def test_interactions_during_the_stop_are_answered_restarting(engine: Asyn
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM activity")) == 1
     assert life.inflight == 0
+
+
+class SlowCommand(Cog):
+    """A command that takes a while (a roster import, a paced grant)."""
+
+    name = "slowcommand"
+
+    def __init__(self, bot: Bot) -> None:
+        super().__init__(bot)
+        self.started = asyncio.Event()
+
+    @command("slow", permission=Permission.MEMBER, help_key="core.restarting")
+    async def slow(self, ctx: Context) -> None:
+        """Answer after half a second."""
+        self.started.set()
+        await asyncio.sleep(0.5)
+        await ctx.reply(OutgoingMessage("done slowly"))
+
+
+async def test_the_stop_lets_an_event_being_handled_finish(engine: AsyncEngine) -> None:
+    group = make_group(engine)
+    cog = SlowCommand(group.bot)
+    group.bot.add_cog(cog)
+    life = Lifecycle()
+    life.attach(group.bot)
+    await group.run("/alumni help")
+    running = asyncio.ensure_future(group.run("/alumni slow"))
+    await asyncio.wait_for(cog.started.wait(), 5)
+    assert life.inflight == 1
+    life.stop()
+    await stop_in_order(life, group.bot)
+    assert running.done() and "done slowly" in running.result()
 
 
 # -- health over a real socket ---------------------------------------------------------------

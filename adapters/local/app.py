@@ -71,6 +71,8 @@ async def run_terminal(
                 await life.step("the current line", work, leave=1.5)
                 break
             work.result()
+        if interactive and life.stopping.is_set():
+            print()  # the prompt (and a ^C) stay on their own line
         await stop_in_order(life, bot, scheduler=terminal.scheduler)
         return 0
     finally:
