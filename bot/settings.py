@@ -8,6 +8,7 @@ Values are checked here, so a bad one is one line at start rather than errors la
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,6 +199,9 @@ class Settings(BaseSettings):
             "default_language": self.language,
             "default_timezone": self.timezone,
         }
+        # A core setting named like one of ours (data_dir) takes its value from here.
+        shared = {f.name for f in dataclasses.fields(CoreConfig)} & set(type(self).model_fields)
+        params |= {name: getattr(self, name) for name in shared}
         return CoreConfig(**(params | overrides))
 
     @property
