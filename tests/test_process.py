@@ -109,8 +109,9 @@ async def test_discord_stops_on_sigterm_closes_the_gateway_and_writes_the_counts
             fake.release_connection()
             await wait_healthy(bot, port)
             await fake.user_message(fake.text_channel_id(guild.id), ALICE_ID, "hello all")
-            # Counts are written in batches, once a second: stop before the batch is due.
-            await asyncio.sleep(0.3)
+            # Counts are written in batches, once a second: stop after the bot got the message
+            # (milliseconds) but before the batch is due.
+            await asyncio.sleep(0.5)
             code, seconds = await bot.terminate()
             print(f"discord: stopped in {seconds:.2f} s")
             assert code == 0 and seconds < SIGKILL_AFTER, bot.err
@@ -140,7 +141,7 @@ async def test_slack_http_stops_on_sigterm_stops_listening_and_writes_the_counts
             assert body["checks"] == {"database": "ok", "scheduler": "ok"}
             driver = SlackDriver(fake, f"http://127.0.0.1:{port}/slack/events", SECRET)
             await driver.user_message(fake.general_id, alice, "hello all")
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.5)
             code, seconds = await bot.terminate()
             print(f"slack http: stopped in {seconds:.2f} s")
             assert code == 0 and seconds < SIGKILL_AFTER, bot.err
@@ -168,7 +169,7 @@ async def test_slack_socket_mode_stops_on_sigterm_and_closes_the_socket(tmp_path
             assert body["checks"] == {"database": "ok", "socket": "ok", "scheduler": "ok"}
             await fake.wait_for_socket()
             await SlackDriver(fake).user_message(fake.general_id, alice, "hello all")
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.5)
             code, seconds = await bot.terminate()
             print(f"socket mode: stopped in {seconds:.2f} s")
             assert code == 0 and seconds < SIGKILL_AFTER, bot.err
@@ -221,7 +222,7 @@ async def test_sigterm_while_the_database_hangs_still_stops_within_10_s(
             await wait_healthy(bot, port)
             driver = SlackDriver(fake, f"http://127.0.0.1:{port}/slack/events", SECRET)
             await driver.user_message(fake.general_id, alice, "hello all")
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.5)
             proxy.pause()  # the counts cannot be written, the pool cannot be closed politely
             code, seconds = await bot.terminate()
             print(f"stopped in {seconds:.2f} s with the database hanging")
