@@ -154,6 +154,9 @@ class Settings(BaseSettings):
                 f"{scheme} is not supported; use postgresql+asyncpg://user:password@host/db "
                 "or sqlite+aiosqlite:///path/to/file.db"
             )
+        if value.startswith("postgresql+asyncpg://") and "sslmode=" in value:
+            # libpq's name; asyncpg would fail at the first connection with a TypeError.
+            raise ValueError("sslmode= is libpq's; asyncpg takes ssl= (e.g. ?ssl=require)")
         return value
 
     @field_validator("log_level")

@@ -66,6 +66,11 @@ async def test_alumnibot_language_chooses_norwegian(tmp_path: Path) -> None:
             "DATABASE_URL: postgres:// is not supported; use postgresql+asyncpg://",
         ),
         ("ALUMNIBOT_LANGUAGE", "fr", "ALUMNIBOT_LANGUAGE: 'fr' is invalid: Input should be 'en'"),
+        (
+            "DATABASE_URL",
+            "postgresql+asyncpg://kari:hemmelig@db.example.org/alumni?sslmode=require",
+            "DATABASE_URL: sslmode= is libpq's; asyncpg takes ssl= (e.g. ?ssl=require)",
+        ),
         ("ALUMNIBOT_LOG_LEVEL", "loud", "ALUMNIBOT_LOG_LEVEL: 'loud' is not a log level"),
         ("PORT", "http", "PORT: 'http' is invalid"),
     ],
