@@ -116,7 +116,7 @@ class Lifecycle:
             log.warning("stop: %s did not finish within %.1f s", name, budget)
             task.cancel()
             await asyncio.wait({task}, timeout=0.5)
-        elif task.exception() is not None:
+        elif not task.cancelled() and task.exception() is not None:
             log.warning("stop: %s failed: %r", name, task.exception())
 
     # -- events ------------------------------------------------------------------------------
@@ -156,21 +156,23 @@ class Lifecycle:
     async def health(self) -> dict[str, str]:
         """Every part's state: "ok" or what is wrong; checks run together, each bounded."""
         names = list(self._checks)
-        results = await asyncio.gather(*(self._run_check(self._checks[n]) for n in names))
+        results = await asyncio.gather(*(self._run_check(n, self._checks[n]) for n in names))
         report = dict(zip(names, results, strict=True))
         if self.stopping.is_set():
             report["process"] = "stopping"
         return report
 
     @staticmethod
-    async def _run_check(check: Check) -> str:
+    async def _run_check(name: str, check: Check) -> str:
+        # /healthz is often public: it names the state, the log keeps the error's details.
         try:
             async with asyncio.timeout(CHECK_SECONDS):
                 problem = await check()
         except TimeoutError:
             return f"no answer within {CHECK_SECONDS:g} s"
         except Exception as exc:
-            return f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+            log.warning("health: %s failed: %s: %s", name, type(exc).__name__, exc)
+            return "unavailable"
         return problem or "ok"
 
 
