@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time as clock
 from datetime import datetime, time, timedelta
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 from bot.core import Bot
@@ -79,12 +79,12 @@ class Scheduler:
         """Tick every `interval` seconds until stopped; a failed tick is logged, not fatal."""
         self._loop = asyncio.current_task()
         while not self._stopping.is_set():
-            self.last_tick = clock.monotonic()
+            self.last_tick = monotonic()
             try:
                 await self.tick()
             except Exception:
                 log.exception("scheduler tick failed")
-            self.last_tick = clock.monotonic()
+            self.last_tick = monotonic()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), interval)
 
