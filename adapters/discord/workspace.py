@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -18,10 +19,11 @@ from adapters.discord.render import (
     ROLE_HIERARCHY,
     SEND_MESSAGES,
     clip,
-    message_kwargs,
+    edit_kwargs,
+    message_parts,
     platform_error,
 )
-from bot.errors import PlatformError
+from bot.errors import PlatformError, UserError
 from bot.events import ChannelRef, MessageRef
 from bot.messages import ChannelSpec, OutgoingMessage, Posting, RoleSpec, Visibility
 from bot.ports import Capabilities, MemberInfo, UnitOfWorkFactory
@@ -189,6 +191,8 @@ class DiscordWorkspace:
             changes["overwrites"] = {**current, **wanted}
         try:
             await channel.edit(**changes)
+        except discord.RateLimited as exc:
+            raise rename_limited(exc) from exc
         except discord.HTTPException as exc:
             raise platform_error(exc, missing=MANAGE_CHANNELS, what="repair channel") from exc
         return True
@@ -198,6 +202,8 @@ class DiscordWorkspace:
         channel = await self._channel(group_id, channel_id)
         try:
             await channel.edit(name=clip(name, 100))
+        except discord.RateLimited as exc:
+            raise rename_limited(exc) from exc
         except discord.HTTPException as exc:
             raise platform_error(exc, missing=MANAGE_CHANNELS, what="rename channel") from exc
 
@@ -290,15 +296,20 @@ class DiscordWorkspace:
     async def send(
         self, group_id: str, channel_id: str, message: OutgoingMessage, thread_id: str | None = None
     ) -> MessageRef:
-        """Post in a channel or thread; in a forum the message becomes a new post."""
+        """Post in a channel or thread (in a forum the message becomes a new post); text longer
+        than one Discord message follows in further messages. The first one is returned."""
         target = await self._channel(group_id, thread_id or channel_id)
-        kwargs = message_kwargs(message)
+        first, *rest = message_parts(message)
         try:
             if isinstance(target, discord.ForumChannel):
                 name = message.title or message.text.split("\n", 1)[0] or "post"
-                created = await target.create_thread(name=clip(name, 100), **kwargs)
+                created = await target.create_thread(name=clip(name, 100), **first)
+                for part in rest:
+                    await created.thread.send(**part)
                 return MessageRef(channel_id, str(created.message.id), str(created.thread.id))
-            sent = await target.send(**kwargs)
+            sent = await target.send(**first)
+            for part in rest:
+                await target.send(**part)
         except discord.HTTPException as exc:
             raise platform_error(exc, missing=SEND_MESSAGES, what="send") from exc
         return MessageRef(channel_id, str(sent.id), thread_id)
@@ -315,10 +326,7 @@ class DiscordWorkspace:
                 # A forum post's first message lives in its thread, which shares its id; a
                 # caller may know only the forum and the message (a card redrawn later).
                 channel = await self._channel(group_id, ref.id)
-        kwargs = message_kwargs(message, with_poll=False, group_id=group_id if in_dm else None)
-        kwargs.pop("files", None)
-        kwargs.setdefault("embed", None)
-        kwargs.setdefault("view", None)
+        kwargs = edit_kwargs(message, group_id=group_id if in_dm else None)
         try:
             await channel.get_partial_message(int(ref.id)).edit(**kwargs)
         except discord.HTTPException as exc:
@@ -338,10 +346,13 @@ class DiscordWorkspace:
         return str(thread.id)
 
     async def send_dm(self, group_id: str, user_id: str, message: OutgoingMessage) -> MessageRef:
-        """A direct message; PlatformError when the member does not accept them."""
+        """A direct message; DirectMessagesClosed when the member does not accept them."""
         try:
             user = self.client.get_user(int(user_id)) or await self.client.fetch_user(int(user_id))
-            sent = await user.send(**message_kwargs(message, group_id=group_id))
+            first, *rest = message_parts(message, group_id=group_id)
+            sent = await user.send(**first)
+            for part in rest:
+                await user.send(**part)
         except discord.HTTPException as exc:
             raise platform_error(exc, what="direct message") from exc
         return MessageRef(f"D:{user_id}", str(sent.id))
@@ -392,6 +403,12 @@ class DiscordWorkspace:
             is_admin=is_admin(member),
             is_bot=member.bot,
         )
+
+
+def rename_limited(exc: discord.RateLimited) -> UserError:
+    """Discord's hidden limit on channel names and topics (2 edits per 10 minutes per channel)
+    as a refusal the member reads, with the minutes to wait, instead of a long silent wait."""
+    return UserError("discord.rename_limited", count=max(1, math.ceil(exc.retry_after / 60)))
 
 
 def is_admin(member: discord.Member | discord.User) -> bool:
