@@ -18,6 +18,8 @@ from bot.cog import Cog, command
 from bot.core import Context
 from bot.domain import Language, Permission
 from bot.messages import OutgoingMessage
+from bot.profile_records import Profile
+from tests.conftest import START
 from tests.discord_harness import (
     ALICE_ID,
     OWNER_ID,
@@ -27,7 +29,7 @@ from tests.discord_harness import (
     discord_harness,
     run_command,
 )
-from tests.test_discord_features import channel_named, setup_group
+from tests.test_discord_features import channel_named, press, setup_group, submit
 from tests.test_discord_features import command as run
 
 
@@ -43,6 +45,9 @@ async def answered(h: Harness, inter: Any, within: float = 15) -> str:
     """Wait for the member's final answer (not "thinking…") and return its text."""
     await h.fake.wait_for(lambda: inter.answered, timeout=within)
     return answer_text(inter)
+
+
+UPDATE = {"text": "Joined Holzweiler", "at": "2026-08-01T10:00:00+00:00"}
 
 
 # -- 4. every interaction answered within 3 s ------------------------------------------------
@@ -122,3 +127,42 @@ async def test_a_long_card_is_several_messages_nothing_cut(engine: AsyncEngine) 
         shown = "\n".join(e.get("description") or "" for m in posted for e in m.get("embeds") or [])
         assert all(line in shown for line in lines)
         assert len(posted) >= 3 and posted[0]["embeds"][0]["title"] == "T"
+
+
+# -- 1. forms within platform limits; an edit keeps every saved value ---------------------------
+
+
+async def test_editing_the_profile_on_discord_keeps_open_to_mentoring(engine: AsyncEngine) -> None:
+    async with discord_harness(engine) as h:
+        gid = str(h.guild.id)
+        async with h.uow() as uow:
+            await uow.profiles.save(
+                Profile(
+                    gid,
+                    str(ALICE_ID),
+                    START,
+                    {"headline": "Knitwear designer", "mentoring": True, "updates": [UPDATE]},
+                )
+            )
+        opened = await run_command(h.fake, h.guild, ALICE_ID, "profile")
+        assert opened.response_type == 9 and opened.modal is not None
+        assert len(opened.modal["components"]) <= 5  # the fake refuses more, as Discord does
+        values = {
+            c["component"]["custom_id"]: c["component"].get("value") or ""
+            for c in opened.modal["components"]
+        }
+        assert values["headline"] == "Knitwear designer"
+        values["headline"] = "Head of knit"
+        saved = await submit(h, ALICE_ID, opened, values)
+        assert "Open to mentoring: yes" in answer_text(saved)
+        async with h.uow() as uow:
+            profile = await uow.profiles.get(gid, str(ALICE_ID))
+        assert profile is not None and profile.fields["headline"] == "Head of knit"
+        assert profile.fields["mentoring"] is True and profile.fields["updates"] == [UPDATE]
+        # The button under the saved profile changes mentoring, and only that.
+        pressed = await press(h, ALICE_ID, saved.messages[-1], "Not open to mentoring")
+        assert "no longer says you are open to mentoring" in await answered(h, pressed)
+        async with h.uow() as uow:
+            profile = await uow.profiles.get(gid, str(ALICE_ID))
+        assert profile is not None and profile.fields["mentoring"] is False
+        assert profile.fields["headline"] == "Head of knit"

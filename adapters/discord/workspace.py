@@ -7,6 +7,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -38,15 +39,35 @@ INVITE_MAX_USES = 100
 INVITE_MAX_AGE = 7 * 86400
 
 
+# What Discord allows, for the core to fit its forms and features to (discord-api-docs):
+# a modal holds 1-5 components, its title and each label at most 45 characters, a text input
+# at most 4000 (interactions/receiving-and-responding.mdx, Modal; components/reference.mdx,
+# Label and Text Input; placeholder 100). Without the privileged Message Content intent, which
+# the bot does not ask for, `content`, `embeds`, `attachments`, `components` and `poll` of
+# members' messages arrive empty (events/gateway.mdx, Message Content Intent).
+DISCORD_CAPABILITIES = Capabilities(
+    native_roles=True,
+    threads=True,
+    polls=True,
+    forums=True,
+    creates_invites=True,
+    modals=True,
+    message_text=False,
+    form_fields=5,
+    form_title=45,
+    field_label=45,
+    field_placeholder=100,
+    field_length=4000,
+)
+
+
 class DiscordWorkspace:
     """The Workspace port over a connected discord.Client; group_id is the guild id."""
 
     platform = "discord"
     # Forums are used where the guild has COMMUNITY (see `capabilities_for`); elsewhere the
     # listing categories degrade to text channels here, never in the cogs.
-    capabilities = Capabilities(
-        native_roles=True, threads=True, polls=True, forums=True, creates_invites=True, modals=True
-    )
+    capabilities = DISCORD_CAPABILITIES
 
     def __init__(self, client: discord.Client, uow: UnitOfWorkFactory | None = None) -> None:
         self.client = client
@@ -66,14 +87,7 @@ class DiscordWorkspace:
         """Capabilities of one guild: forums only where COMMUNITY is enabled."""
         guild = self.client.get_guild(int(group_id))
         forums = guild is not None and "COMMUNITY" in guild.features
-        return Capabilities(
-            native_roles=True,
-            threads=True,
-            polls=True,
-            forums=forums,
-            creates_invites=True,
-            modals=True,
-        )
+        return replace(DISCORD_CAPABILITIES, forums=forums)
 
     async def _channel(self, group_id: str, channel_id: str) -> Any:
         guild = self.guild(group_id)

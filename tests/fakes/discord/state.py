@@ -359,6 +359,12 @@ class FakeState:
             for message in messages:
                 if int(message["id"]) == int(message_id):
                     return message
+        # Ephemeral answers live with their interaction, in no channel (members still press
+        # their buttons).
+        for inter in self.interactions.values():
+            for message in inter.messages:
+                if int(message["id"]) == int(message_id):
+                    return message
         raise FakeError(404, 10008, "Unknown Message")
 
     def channel_messages(self, channel_id: int) -> list[JSON]:
