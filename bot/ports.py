@@ -83,6 +83,14 @@ class BatchesRoles(Protocol):
         """Within it, `set_roles` may defer its platform calls until it exits (then raises)."""
 
 
+@runtime_checkable
+class RepairsRoles(Protocol):
+    """A workspace whose roles have settings that can drift (optional): Discord's roles."""
+
+    async def apply_role_spec(self, group_id: str, role_id: str, spec: RoleSpec) -> bool:
+        """Restore what the spec asks (a role the bot pings is mentionable); True if changed."""
+
+
 class Responder(Protocol):
     """Answers the member who caused an event (an interaction, a slash command, a line)."""
 

@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import discord
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cog import Cog, command
@@ -25,7 +26,9 @@ from tests.discord_harness import (
     OWNER_ID,
     STAFF_ID,
     Harness,
+    MovableClock,
     answer_text,
+    client_of,
     discord_harness,
     run_command,
 )
@@ -166,3 +169,41 @@ async def test_editing_the_profile_on_discord_keeps_open_to_mentoring(engine: As
             profile = await uow.profiles.get(gid, str(ALICE_ID))
         assert profile is not None and profile.fields["mentoring"] is False
         assert profile.fields["headline"] == "Head of knit"
+
+
+# -- 2. the weekly question's ping notifies the discussion role ---------------------------------
+
+
+async def test_the_weekly_question_notifies_the_discussion_role_and_setup_repairs_it(
+    engine: AsyncEngine,
+) -> None:
+    async with discord_harness(engine, clock=MovableClock()) as h:
+        await setup_group(h)
+        ping = h.fake.role_named(h.guild.id, "discussion")
+        assert ping is not None and ping["mentionable"] is True
+        # The bot does not ask for Mention Everyone, so only `mentionable` lets the ping through.
+        bot_perms = discord.Permissions(int(h.fake.bot_role(h.guild.id)["permissions"]))
+        assert not bot_perms.mention_everyone
+        joined = await run(h, ALICE_ID, "prompt join")
+        assert "discussion" in answer_text(joined)
+        await h.fake.wait_for(
+            lambda: str(ping["id"]) in h.fake.member(h.guild.id, ALICE_ID)["roles"]
+        )
+        discussion = int(channel_named(h, "discussion")["id"])
+        await run(h, STAFF_ID, "prompt now")
+        question = h.fake.channel_messages(discussion)[-1]
+        assert h.fake.notified[question["id"]] == {ALICE_ID}
+
+        # An admin turns "Allow anyone to @mention this role" off; setup turns it back on.
+        ping["mentionable"] = False
+        await h.fake.dispatch("GUILD_ROLE_UPDATE", {"guild_id": str(h.guild.id), "role": ping})
+        client = client_of(h.bot)
+        guild = client.get_guild(h.guild.id)
+        assert guild is not None
+        await h.fake.wait_for(lambda: not guild.get_role(int(ping["id"])).mentionable)
+        again = await run_command(h.fake, h.guild, OWNER_ID, "setup")
+        text = await answered(h, again)
+        assert "Repaired" in text and "@discussion" in text.split("Repaired", 1)[1]
+        assert h.fake.role_named(h.guild.id, "discussion")["mentionable"] is True
+        await run(h, STAFF_ID, "prompt now")
+        assert h.fake.notified[h.fake.channel_messages(discussion)[-1]["id"]] == {ALICE_ID}

@@ -247,6 +247,21 @@ class DiscordWorkspace:
             raise platform_error(exc, missing=MANAGE_ROLES, what="create role") from exc
         return str(role.id)
 
+    async def apply_role_spec(self, group_id: str, role_id: str, spec: RoleSpec) -> bool:
+        """Make a role the bot pings mentionable again (a role mention notifies only when the
+        role is mentionable or the bot has Mention Everyone, which it does not ask for:
+        resources/message.mdx, Allowed Mentions Object). Other settings are the admins'."""
+        guild = self.guild(group_id)
+        role = guild.get_role(int(role_id))
+        if role is None or not spec.mentionable or role.mentionable:
+            return False
+        self._need(guild, "manage_roles", MANAGE_ROLES)
+        try:
+            await role.edit(mentionable=True)
+        except discord.HTTPException as exc:
+            raise self._role_error(guild, exc, {role.id}) from exc
+        return True
+
     async def set_roles(
         self, group_id: str, user_id: str, add: Sequence[str], remove: Sequence[str]
     ) -> None:
