@@ -15,9 +15,12 @@ from typing import Any
 import discord
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.discord.app import intents
+from adapters.discord.workspace import DiscordWorkspace
 from bot.cog import Cog, command
 from bot.core import Context
 from bot.domain import Language, Permission
+from bot.events import MessagePosted
 from bot.messages import OutgoingMessage
 from bot.profile_records import Profile
 from tests.conftest import START
@@ -30,6 +33,7 @@ from tests.discord_harness import (
     answer_text,
     client_of,
     discord_harness,
+    recorder,
     run_command,
 )
 from tests.test_discord_features import channel_named, press, setup_group, submit
@@ -207,3 +211,32 @@ async def test_the_weekly_question_notifies_the_discussion_role_and_setup_repair
         assert h.fake.role_named(h.guild.id, "discussion")["mentionable"] is True
         await run(h, STAFF_ID, "prompt now")
         assert h.fake.notified[h.fake.channel_messages(discussion)[-1]["id"]] == {ALICE_ID}
+
+
+# -- 3. the listing nudge without the Message Content intent ------------------------------------
+
+
+async def test_no_listing_nudge_on_discord_by_capability_even_when_text_arrives(
+    engine: AsyncEngine,
+) -> None:
+    # Without MESSAGE_CONTENT, content/embeds/attachments/components/poll of members' messages
+    # arrive empty (developers/events/gateway.mdx, Message Content Intent), except messages that
+    # mention the bot. The nudge is declared off on Discord rather than firing only then.
+    assert not intents().message_content
+    assert DiscordWorkspace.capabilities.message_text is False
+    async with discord_harness(engine) as h:
+        await setup_group(h)
+        discussion = int(channel_named(h, "discussion")["id"])
+        ad = "We're hiring a pattern cutter, apply by Friday! Søknadsfrist fredag."
+        rec = recorder(h.bot)
+        plain = await h.fake.user_message(discussion, ALICE_ID, ad)
+        mention = await h.fake.user_message(
+            discussion, ALICE_ID, f"<@{h.fake.bot_id}> {ad}", mentions=[h.fake.bot_id]
+        )
+        await h.fake.wait_for(
+            lambda: {str(plain), str(mention)} <= {e.message.id for e in rec.of(MessagePosted)}
+        )
+        texts = {e.message.id: e.text for e in rec.of(MessagePosted)}
+        assert texts[str(plain)] == "" and ad in texts[str(mention)]
+        await h.bot.activity.flush()
+        assert h.fake.dms_to(ALICE_ID) == []
