@@ -33,10 +33,20 @@ from tests.discord_harness import (
     answer_text,
     client_of,
     discord_harness,
+    message_text,
     recorder,
     run_command,
 )
-from tests.test_discord_features import channel_named, press, setup_group, submit
+from tests.test_discord_features import (
+    BOB_ID,
+    CARA_ID,
+    buttons_of,
+    channel_named,
+    join,
+    press,
+    setup_group,
+    submit,
+)
 from tests.test_discord_features import command as run
 
 
@@ -240,3 +250,37 @@ async def test_no_listing_nudge_on_discord_by_capability_even_when_text_arrives(
         assert texts[str(plain)] == "" and ad in texts[str(mention)]
         await h.bot.activity.flush()
         assert h.fake.dms_to(ALICE_ID) == []
+
+
+# -- 5. DMs closed: the welcome goes to #welcome ------------------------------------------------
+
+
+async def test_a_member_with_closed_dms_is_welcomed_in_welcome_and_staff_see_the_count(
+    engine: AsyncEngine,
+) -> None:
+    async with discord_harness(engine) as h:
+        await setup_group(h)
+        welcome = int(channel_named(h, "welcome")["id"])
+        h.fake.closed_dms.add(BOB_ID)
+        await h.fake.member_join(h.guild.id, BOB_ID, "bob", pending=True)
+        await h.fake.member_passes_screening(h.guild.id, BOB_ID)
+        await h.fake.wait_for(lambda: h.fake.channel_messages(welcome), timeout=10)
+        posted = h.fake.channel_messages(welcome)[-1]
+        assert h.fake.dms_to(BOB_ID) == []
+        assert posted["content"] == f"<@{BOB_ID}>" and h.fake.notified[posted["id"]] == {BOB_ID}
+        assert "couldn't send you a direct message" in message_text(posted)
+        labels = set(buttons_of(posted))
+        assert {"I have a code", "Introduce yourself"} <= labels and len(labels) >= 4
+        opened = await press(h, BOB_ID, posted, "I have a code")
+        assert opened.response_type == 9
+        # A member whose DMs are open still gets the DM, and #welcome stays quiet.
+        await join(h, CARA_ID, "cara")
+        assert len(h.fake.channel_messages(welcome)) == 1
+        stats = await run(h, STAFF_ID, "stats")
+        fields = {
+            f["name"]: f["value"]
+            for m in stats.messages
+            for e in m.get("embeds") or []
+            for f in e.get("fields") or []
+        }
+        assert fields["New members welcomed in #welcome (their DMs were closed)"].startswith("1 of")

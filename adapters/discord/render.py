@@ -9,7 +9,7 @@ from typing import Any
 
 import discord
 
-from bot.errors import PlatformError
+from bot.errors import DirectMessagesClosed, PlatformError
 from bot.messages import Button, ButtonStyle, FormSpec, OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -321,7 +321,9 @@ def platform_error(
             missing_access = f"{what}: missing access ({code})"
             return PlatformError(missing_access, missing_permission=VIEW_CHANNEL)
         if code == 50007:
-            return PlatformError(f"{what}: the member does not accept direct messages ({code})")
+            return DirectMessagesClosed(
+                f"{what}: the member does not accept direct messages ({code})"
+            )
         return PlatformError(
             f"{what}: forbidden ({code})", missing_permission=missing or "a permission", role=role
         )

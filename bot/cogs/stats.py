@@ -16,8 +16,9 @@ from bot.cog import Cog, command, job
 from bot.commands import Option, OptionType
 from bot.core import Context
 from bot.domain import Group, Language, Permission
-from bot.i18n import t
+from bot.i18n import number, t
 from bot.messages import OutgoingMessage
+from bot.onboarding_records import WELCOME_FALLBACKS_KEY, fallbacks_between
 from bot.ports import WeeklyChart
 from bot.posts_records import ActivitySummary
 from bot.safety import slug
@@ -138,6 +139,9 @@ class StatsCog(Cog):
         total = sum(stats.by_role.values())
         async with self.bot.uow() as uow:
             names = {c.key: c.name for c in await uow.categories.for_group(ctx.group.id)}
+            fallbacks_raw = await uow.kv.get(ctx.group.id, WELCOME_FALLBACKS_KEY)
+        start = stats.weeks[0].date()
+        fell_back = fallbacks_between(fallbacks_raw, start, start + timedelta(days=7 * weeks))
         categories = ", ".join(
             f"#{names.get(key, key)} {n}" for key, n in stats.posts_by_category.most_common()
         )
@@ -167,6 +171,14 @@ class StatsCog(Cog):
             ),
             (ctx.t("stats.f_questions"), str(stats.question_replies)),
             (ctx.t("stats.f_forms"), forms or "-"),
+            (
+                ctx.t("stats.f_welcome_fallbacks"),
+                ctx.t(
+                    "stats.welcome_fallbacks_value",
+                    count=number(ctx.lang, fell_back),
+                    new=number(ctx.lang, stats.new_members),
+                ),
+            ),
         )
         chart = await self._chart(ctx, stats)
         await ctx.reply(
