@@ -38,6 +38,8 @@ class Capabilities:
     # False where the text members write does not reach the bot (Discord without the
     # privileged Message Content intent): features that read it are skipped there.
     message_text: bool = True
+    # Days an invite link lasts at most (None: as long as asked); a code carries the trust.
+    invite_days: int | None = None
     # What a form may hold (None: no limit): inputs, characters of its title, of an input's
     # label and placeholder, and the longest answer an input can take.
     form_fields: int | None = None

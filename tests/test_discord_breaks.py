@@ -8,6 +8,7 @@ test asserts what the member or staff would see.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import replace
 from typing import Any
@@ -42,6 +43,7 @@ from tests.test_discord_features import (
     CARA_ID,
     buttons_of,
     channel_named,
+    invite_cohort,
     join,
     press,
     setup_group,
@@ -284,3 +286,49 @@ async def test_a_member_with_closed_dms_is_welcomed_in_welcome_and_staff_see_the
             for f in e.get("fields") or []
         }
         assert fields["New members welcomed in #welcome (their DMs were closed)"].startswith("1 of")
+
+
+# -- 7. invites within Discord's limits; the code carries the trust ---------------------------
+
+
+async def test_invites_last_a_week_are_renewed_and_a_full_server_still_gets_its_code(
+    engine: AsyncEngine,
+) -> None:
+    async with discord_harness(engine) as h:
+        await setup_group(h)
+        invite_code, join_code = await invite_cohort(h)
+        invite = h.guild.invites[invite_code]
+        # At most 7 days, never "forever" (Discord: max_age 0-604800; links that never expire
+        # pile up towards the guild's 1000), unlimited uses as 250 are more than Discord's 100.
+        assert 0 < invite["max_age"] <= 604_800 and invite["max_uses"] == 0
+        invited = list(h.fake.interactions.values())[-1]
+        assert "The link works for 7 days" in answer_text(invited)
+
+        # Eight days later the link is gone; the code still works and a fresh link is a command.
+        h.fake.advance(8 * 86_400)
+        assert invite_code not in {i["code"] for i in h.fake.live_invites(h.guild.id)}
+        fresh = await run(h, ALICE_ID, "invite link")
+        new_code = re.search(r"https://discord\.gg/(\S+)", answer_text(fresh))
+        assert new_code is not None and new_code.group(1) != invite_code
+        assert h.fake.invite_live(h.guild.invites[new_code.group(1)])
+        # Asked again within the hour, the same week-long link: links do not pile up.
+        again = await run(h, ALICE_ID, "invite link")
+        assert new_code.group(1) in answer_text(again)
+        assert len(h.fake.live_invites(h.guild.id)) == 1
+        welcome = await join(h, BOB_ID, "bob")
+        opened = await press(h, BOB_ID, welcome, "I have a code")
+        await submit(h, BOB_ID, opened, {"code": join_code})
+        assert h.fake.member_role_ids(h.guild.id, BOB_ID) >= {
+            int(h.fake.role_named(h.guild.id, "student")["id"])
+        }
+
+        # A server at Discord's 1000 invites: the friend code is still handed out, with why
+        # there is no link.
+        channel = int(channel_named(h, "welcome")["id"])
+        while len(h.fake.live_invites(h.guild.id)) < 1000:
+            h.fake.add_invite(h.guild.id, channel, max_age=0)
+        friend = await run(h, ALICE_ID, "invite friend")
+        text = answer_text(friend)
+        assert re.search(r"`[A-Z0-9]{8}`", text), text
+        assert "1,000 invites" in text and "Server Settings > Invites" in text
+        assert friend.refused == []

@@ -34,9 +34,15 @@ log = logging.getLogger(__name__)
 # How long the role set we just wrote beats discord.py's cache: the GUILD_MEMBER_UPDATE that
 # refreshes the cache can arrive after the next set_roles for the same member has started.
 _RECENT_EDIT_SECONDS = 10.0
-# Discord's limits for an invite.
+# Discord's limits for an invite (discord-api-docs developers/resources/channel.mdx, Create
+# Channel Invite: max_age 0-604800 s, max_uses 0-100; topics/opcodes-and-status-codes.mdx:
+# 30016 "Maximum number of invites reached (1000)").
 INVITE_MAX_USES = 100
 INVITE_MAX_AGE = 7 * 86400
+INVITES_FULL = 30016
+# An unlimited link made less than this long ago is handed out again instead of a new one, so
+# a busy week of `/alumni invite` makes a few links, not hundreds towards the 1000.
+INVITE_REUSE_SECONDS = 3600.0
 
 
 # What Discord allows, for the core to fit its forms and features to (discord-api-docs):
@@ -53,6 +59,7 @@ DISCORD_CAPABILITIES = Capabilities(
     creates_invites=True,
     modals=True,
     message_text=False,
+    invite_days=7,
     form_fields=5,
     form_title=45,
     field_label=45,
@@ -74,6 +81,8 @@ class DiscordWorkspace:
         self.uow = uow
         self._member_locks: dict[int, asyncio.Lock] = {}
         self._recent_roles: dict[tuple[int, int], tuple[float, frozenset[int]]] = {}
+        # The code of the last 7-day unlimited link made per guild (see INVITE_REUSE_SECONDS).
+        self._links: dict[int, str] = {}
 
     # -- lookups ---------------------------------------------------------------------------
     def guild(self, group_id: str) -> discord.Guild:
@@ -393,20 +402,44 @@ class DiscordWorkspace:
         await self.send_dm(group_id, user_id, message)
 
     async def create_invite(self, group_id: str, max_uses: int, max_age_seconds: int) -> str | None:
-        """A unique invite to the welcome channel (else the system or first text channel)."""
+        """A link to the welcome channel (else the system or first text channel) within
+        Discord's limits: at most 7 days, never "forever" (links would pile up towards the
+        guild's 1000), and unlimited uses when more than 100 are asked. The join code carries
+        the trust and has its own uses and expiry; `/alumni invite link` renews the link."""
         guild = self.guild(group_id)
         channel = await self._welcome_channel(guild)
         if channel is None:
             raise PlatformError("no channel to invite into; run /alumni setup")
-        # Discord refuses (400) an invite over 100 uses or 7 days. The join code carries the
-        # trust and has its own uses and expiry, so a longer request becomes "no limit" rather
-        # than a link that dies before the code (a 120-member class, a 30-day code).
         uses = max_uses if 0 < max_uses <= INVITE_MAX_USES else 0
-        age = max_age_seconds if 0 < max_age_seconds <= INVITE_MAX_AGE else 0
+        age = min(max_age_seconds, INVITE_MAX_AGE) if max_age_seconds > 0 else INVITE_MAX_AGE
+        if uses == 0 and age == INVITE_MAX_AGE and (reused := await self._recent_link(guild)):
+            return reused
         try:
             invite = await channel.create_invite(max_uses=uses, max_age=age, unique=True)
         except discord.HTTPException as exc:
+            if exc.code == INVITES_FULL:
+                raise UserError("discord.invites_full") from exc
             raise platform_error(exc, missing=CREATE_INVITE, what="create invite") from exc
+        if uses == 0 and age == INVITE_MAX_AGE:
+            self._links[guild.id] = invite.code
+        return invite.url
+
+    async def _recent_link(self, guild: discord.Guild) -> str | None:
+        """The link made last for this guild if Discord still has it with nearly all its week
+        left (an admin may have deleted it, or time passed)."""
+        code = self._links.get(guild.id)
+        if code is None:
+            return None
+        try:
+            invite = await self.client.fetch_invite(code, with_counts=False)
+        except discord.HTTPException:
+            self._links.pop(guild.id, None)
+            return None
+        left = (
+            (invite.expires_at - discord.utils.utcnow()).total_seconds() if invite.expires_at else 0
+        )
+        if left < INVITE_MAX_AGE - INVITE_REUSE_SECONDS:
+            return None
         return invite.url
 
     async def _welcome_channel(self, guild: discord.Guild) -> discord.TextChannel | None:

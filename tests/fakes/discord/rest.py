@@ -1062,6 +1062,18 @@ class RestMixin(FakeState):
         invites = [i for i in self.live_invites(guild.id) if i["channel_id"] == channel["id"]]
         return 200, [self._invite_payload(guild, i) for i in invites]
 
+    @route("GET", "/invites/{code}")
+    async def _get_invite(self, req: RestRequest) -> tuple[int, Any]:
+        for guild in self.guilds.values():
+            invite = guild.invites.get(req.params["code"])
+            if invite is not None and self.invite_live(invite):
+                data = self._invite_payload(guild, invite)
+                if req.query.get("with_counts") in ("1", "true", "True"):
+                    data.update(approximate_member_count=len(guild.members))
+                    data.update(approximate_presence_count=0)
+                return 200, data
+        raise FakeError(404, 10006, "Unknown Invite")
+
     @route("DELETE", "/invites/{code}")
     async def _delete_invite(self, req: RestRequest) -> tuple[int, Any]:
         for guild in self.guilds.values():
