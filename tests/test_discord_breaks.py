@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.discord.app import intents
 from adapters.discord.workspace import DiscordWorkspace
 from bot.cog import Cog, command
+from bot.commands import Option
 from bot.core import Context
 from bot.domain import Language, Permission
 from bot.events import MessagePosted
@@ -332,3 +333,84 @@ async def test_invites_last_a_week_are_renewed_and_a_full_server_still_gets_its_
         assert re.search(r"`[A-Z0-9]{8}`", text), text
         assert "1,000 invites" in text and "Server Settings > Invites" in text
         assert friend.refused == []
+
+
+# -- issue 12, item 11: member text can never ping on Discord -----------------------------------
+
+RAW = "@everyone @here <@&{role}> <@{user}> look"
+MESSAGE_ROUTES = (
+    "POST /channels/{channel_id}/messages",
+    "PATCH /channels/{channel_id}/messages/{message_id}",
+    "POST /channels/{channel_id}/threads",
+    "POST /interactions/{interaction_id}/{token}/callback",
+    "POST /webhooks/{webhook_id}/{token}",
+    "PATCH /webhooks/{webhook_id}/{token}/messages/{message_id}",
+)
+
+
+class EchoCog(Cog):
+    """Answers with the member's text as it came, never defused: the adapter alone must hold."""
+
+    name = "echo"
+
+    @command(
+        "echo",
+        permission=Permission.MEMBER,
+        help_key="setup.help_help",
+        options=(Option("text", required=True, rest=True),),
+    )
+    async def echo(self, ctx: Context, text: str) -> None:
+        """Reply, then a long follow-up, then edit the last answer, all with the raw text."""
+        await ctx.reply(OutgoingMessage(text))
+        await ctx.reply(OutgoingMessage(text + ("\n" + "x" * 90) * 60, title=text))
+        assert ctx.responder is not None
+        await ctx.responder.edit_reply(OutgoingMessage(text, fields=((text, text),)))
+
+
+def _bodies(body: Any) -> list[dict[str, Any]]:
+    """The message bodies of a request (a forum post nests its first message)."""
+    if not isinstance(body, dict):
+        return []
+    if isinstance(body.get("message"), dict):
+        return [body["message"]]
+    if "data" in body and body.get("type") in (4, 7):
+        return [body["data"]]
+    return [] if "type" in body and "data" in body else [body]
+
+
+async def test_member_text_pings_nobody_on_any_path_the_adapter_sends(engine: AsyncEngine) -> None:
+    async with discord_harness(engine, cogs=[EchoCog]) as h:
+        await setup_group(h)
+        gid, ws = str(h.guild.id), h.bot.workspace
+        staff = h.fake.role_named(h.guild.id, "staff")
+        assert staff is not None
+        staff["mentionable"] = True  # even a mentionable role must not be pinged
+        raw = RAW.format(role=staff["id"], user=ALICE_ID)
+        general = str(h.fake.text_channel_id(h.guild.id))
+        jobs = str(channel_named(h, "jobs")["id"])  # a forum in a Community server
+        sent = await ws.send(gid, general, OutgoingMessage(raw))
+        await ws.send(gid, general, OutgoingMessage(raw * 300, title=raw))  # split in parts
+        await ws.edit(gid, sent, OutgoingMessage(raw, title=raw))
+        await ws.send(gid, jobs, OutgoingMessage(raw, title="Pattern cutter"))
+        await ws.send_dm(gid, str(STAFF_ID), OutgoingMessage(raw))
+        echoed = await run_command(h.fake, h.guild, ALICE_ID, "echo", {"text": raw})
+        await h.fake.wait_for(lambda: any(c["type"] == "edit" for c in echoed.callbacks), 10)
+        # Only the ids a feature asked to ping may notify: here one user, and nobody else.
+        pinged = await ws.send(gid, general, OutgoingMessage(raw, ping_users=(str(STAFF_ID),)))
+        assert h.fake.notified[pinged.id] == {STAFF_ID}
+
+        checked = 0
+        for request in h.fake.requests:
+            if request.route_key not in MESSAGE_ROUTES or request.status >= 300:
+                continue
+            for body in _bodies(request.body):
+                if not body.get("content") and not body.get("embeds"):
+                    continue
+                allowed = body.get("allowed_mentions")
+                assert allowed is not None, request
+                assert allowed.get("parse") == [], request
+                assert not allowed.get("roles"), request
+                checked += 1
+        assert checked >= 8
+        everyone = [m for m, who in h.fake.notified.items() if who and m != pinged.id]
+        assert everyone == [], {m: h.fake.notified[m] for m in everyone}
