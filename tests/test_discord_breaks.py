@@ -21,7 +21,7 @@ from adapters.discord.workspace import DiscordWorkspace
 from bot.cog import Cog, command
 from bot.commands import Option
 from bot.core import Context
-from bot.domain import Language, Permission
+from bot.domain import Language, Member, Permission
 from bot.events import MessagePosted
 from bot.messages import OutgoingMessage
 from bot.profile_records import Profile
@@ -414,3 +414,24 @@ async def test_member_text_pings_nobody_on_any_path_the_adapter_sends(engine: As
         assert checked >= 8
         everyone = [m for m, who in h.fake.notified.items() if who and m != pinged.id]
         assert everyone == [], {m: h.fake.notified[m] for m in everyone}
+
+
+async def test_progress_edits_its_own_message_not_the_answer_above_it(engine: AsyncEngine) -> None:
+    async with discord_harness(engine) as h:
+        await setup_group(h)
+        gid = str(h.guild.id)
+        async with h.uow() as uow:
+            await uow.members.save(Member(gid, str(ALICE_ID), "alice", email="alice@example.com"))
+        await run(h, STAFF_ID, "cohort create", {"program": "Fashion", "year": 2026})
+        invited = await run(
+            h, STAFF_ID, "invite cohort", {"cohort": "Fashion 2026", "emails": "alice@example.com"}
+        )
+        await h.fake.wait_for(
+            lambda: "1 of 1 done" in answer_text(invited) and len(invited.messages) >= 2, 10
+        )
+        # Deferred, so the first answer replaced "thinking…"; the progress is its own message
+        # and its updates edit that one, leaving the code and the text to paste in place.
+        assert invited.response_type == 5 and not invited.loading
+        assert "Join code" in message_text(invited.messages[0])
+        assert "Granting roles: 1 of 1 done." in message_text(invited.messages[1])
+        assert "Join code" not in message_text(invited.messages[1])

@@ -445,7 +445,12 @@ class FakeState:
         return max(positions)
 
     def require_above(self, guild: FakeGuild, role_ids: Iterable[int]) -> None:
-        """Raise 403/50013 unless every role is below the bot's highest role."""
+        """Raise 403/50013 unless every role is below the bot's highest role.
+
+        developers/topics/permissions.mdx (Permission Hierarchy): a bot can manage only roles
+        lower than its highest role, whatever its permissions; the refusal is 50013 "You lack
+        permissions to perform that action" (topics/opcodes-and-status-codes.mdx).
+        """
         if self.bot_id == guild.owner_id:
             return
         top = self.top_role_position(guild, self.bot_id)
