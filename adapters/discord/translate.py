@@ -63,11 +63,21 @@ def default_member_permissions(level: Permission) -> int | None:
     return None if level is Permission.MEMBER else MANAGE_GUILD
 
 
+# A command's description holds 1-100 characters (developers/interactions/application-commands
+# .mdx); `/alumni help` shows the whole text, the picker a cut at a word with an ellipsis.
+DESCRIPTION_MAX = 100
+
+
+def _short(text: str) -> str:
+    if len(text) <= DESCRIPTION_MAX:
+        return text or "-"
+    cut = text.rfind(" ", 0, DESCRIPTION_MAX - 1)
+    return text[: cut if cut > 0 else DESCRIPTION_MAX - 1].rstrip(" ,;:(") + "…"
+
+
 def _describe(key: str) -> tuple[str, dict[str, str]]:
     """English description plus the Norwegian localisation Discord shows `no` clients."""
-    en = t(Language.EN, key)[:100] or "-"
-    nb = t(Language.NB, key)[:100] or "-"
-    return en, {"no": nb}
+    return _short(t(Language.EN, key)), {"no": _short(t(Language.NB, key))}
 
 
 def _option(opt: Option) -> dict[str, Any]:
