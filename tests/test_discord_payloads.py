@@ -18,6 +18,7 @@ import discord
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.discord import translate
 from adapters.discord.translate import interaction_event, message_event
 from bot.events import ButtonPressed, CommandInvoked, FormSubmitted, MessagePosted
 from tests.discord_harness import ALICE_ID, Harness, client_of, discord_harness
@@ -179,6 +180,12 @@ def _gateway_frames(h: Harness) -> list[dict[str, Any]]:
 
 def _interaction(h: Harness, payload: dict[str, Any]) -> discord.Interaction[Any]:
     return discord.Interaction(data=copy.deepcopy(payload), state=client_of(h.bot)._connection)
+
+
+@pytest.fixture(autouse=True)
+async def _no_stray_defers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These events are translated, never handled: their responders must not defer later."""
+    monkeypatch.setattr(translate, "AUTO_DEFER_SECONDS", -1.0)
 
 
 # -- the extra check: captured payloads from other projects (../shared/payloads) ---------------

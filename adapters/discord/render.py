@@ -264,7 +264,8 @@ def message_parts(
         parts = parts[:max_parts]
         embeds = parts[-1].get("embeds") or []
         if embeds and embeds[-1].description:
-            embeds[-1].description = clip(embeds[-1].description + " …", EMBED_DESCRIPTION_MAX)
+            # The same length with an ellipsis: what was kept still fits.
+            embeds[-1].description = embeds[-1].description[:-1] + "…"
     files: list[discord.File] = []
     if message.image_path:
         image = Path(message.image_path)

@@ -212,7 +212,7 @@ class InteractionResponder:
         interaction: discord.Interaction,
         group_id: str | None = None,
         *,
-        defer_after: float = AUTO_DEFER_SECONDS,
+        defer_after: float | None = None,
     ) -> None:
         self.interaction = interaction
         # In a DM, buttons and modals of the answer must carry the guild they belong to.
@@ -224,9 +224,9 @@ class InteractionResponder:
         self._answered = False
         self._timer: asyncio.TimerHandle | None = None
         self._auto: asyncio.Task[None] | None = None
-        if defer_after >= 0:
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(defer_after, self._start_auto_defer)
+        after = AUTO_DEFER_SECONDS if defer_after is None else defer_after
+        if after >= 0:
+            self._timer = asyncio.get_running_loop().call_later(after, self._start_auto_defer)
 
     def _start_auto_defer(self) -> None:
         self._auto = asyncio.get_running_loop().create_task(self._auto_defer())
