@@ -147,6 +147,13 @@ async def test_a_long_card_is_several_messages_nothing_cut(engine: AsyncEngine) 
         shown = "\n".join(e.get("description") or "" for m in posted for e in m.get("embeds") or [])
         assert all(line in shown for line in lines)
         assert len(posted) >= 3 and posted[0]["embeds"][0]["title"] == "T"
+        # Forty fields of 1,000 characters: more than 25 an embed, 6,000 a message.
+        fields = tuple((f"field {i}", f"{i:02d}" + "y" * 998) for i in range(40))
+        before = len(h.fake.channel_messages(general))
+        await ws.send(str(h.guild.id), str(general), OutgoingMessage("intro", fields=fields))
+        added = h.fake.channel_messages(general)[before:]
+        values = [f["value"] for m in added for e in m["embeds"] for f in e.get("fields") or []]
+        assert values == [v for _, v in fields]
 
 
 # -- 1. forms within platform limits; an edit keeps every saved value ---------------------------
