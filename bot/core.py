@@ -126,6 +126,8 @@ class Bot:
         """Register every handler a cog declares."""
         self.cogs[cog.name] = cog
         for attr in dir(type(cog)):
+            if attr.startswith("__"):
+                continue  # `__class__.__dict__` would pass for a handler's marks (`_form`)
             fn = getattr(cog, attr)
             meta = getattr(fn, "__dict__", {})
             cmd: CommandMeta | None = meta.get("_command")

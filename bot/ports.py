@@ -36,6 +36,35 @@ class Capabilities:
     channel_prefix: str = ""
     # Member role updates per second the bot allows itself in bulk (None: no pacing needed).
     role_updates_per_second: float | None = None
+    # False where the text members write does not reach the bot (Discord without the
+    # privileged Message Content intent): features that read it are skipped there.
+    message_text: bool = True
+    # Days an invite link lasts at most (None: as long as asked); a code carries the trust.
+    invite_days: int | None = None
+    # What a form may hold (None: no limit): inputs, characters of its title, of an input's
+    # label and placeholder, and the longest answer an input can take.
+    form_fields: int | None = None
+    form_title: int | None = None
+    field_label: int | None = None
+    field_placeholder: int | None = None
+    field_length: int | None = None
+
+    def form_problems(self, form: FormSpec) -> list[str]:
+        """Why a form would not fit this platform (empty: it fits, nothing is lost)."""
+        problems: list[str] = []
+
+        def over(what: str, size: int, limit: int | None) -> None:
+            if limit is not None and size > limit:
+                problems.append(f"{form.form_id}: {what} is {size}, the platform allows {limit}")
+
+        over("the number of fields", len(form.fields), self.form_fields)
+        over(f"the title {form.title!r}", len(form.title), self.form_title)
+        for f in form.fields:
+            over(f"the label of {f.name} ({f.label!r})", len(f.label), self.field_label)
+            over(f"the placeholder of {f.name}", len(f.placeholder), self.field_placeholder)
+            over(f"the length of {f.name}", f.max_length, self.field_length)
+            over(f"the prefilled {f.name}", len(f.default), f.max_length)
+        return problems
 
 
 @dataclass(frozen=True)
@@ -55,6 +84,14 @@ class BatchesRoles(Protocol):
 
     def role_batch(self, group_id: str) -> AbstractAsyncContextManager[None]:
         """Within it, `set_roles` may defer its platform calls until it exits (then raises)."""
+
+
+@runtime_checkable
+class RepairsRoles(Protocol):
+    """A workspace whose roles have settings that can drift (optional): Discord's roles."""
+
+    async def apply_role_spec(self, group_id: str, role_id: str, spec: RoleSpec) -> bool:
+        """Restore what the spec asks (a role the bot pings is mentionable); True if changed."""
 
 
 class Responder(Protocol):

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from adapters.compose import SystemClock, compose
 from adapters.discord.translate import (
+    InteractionResponder,
     application_commands,
     commands_hash,
     interaction_event,
@@ -35,6 +36,10 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 HASH_KEY = "discord.commands_hash"
+# A rate limit longer than this is refused (discord.RateLimited) instead of slept through: the
+# hidden limit on channel renames (2 per 10 minutes) would otherwise hang a command for minutes
+# and outlive its 15-minute interaction token. discord.py's minimum is 30 s.
+MAX_RATELIMIT_WAIT = 30.0
 
 
 def intents() -> discord.Intents:
@@ -90,7 +95,14 @@ class AlumniClient(discord.Client):
         scheduler_interval: float = 60.0,
         clock: Clock | None = None,
     ) -> None:
-        super().__init__(intents=intents(), guild_ready_timeout=0.5, chunk_guilds_at_startup=True)
+        super().__init__(
+            intents=intents(),
+            guild_ready_timeout=0.5,
+            chunk_guilds_at_startup=True,
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+            # Nothing the bot sends pings by default; each message names whom it may notify.
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
         self.workspace = DiscordWorkspace(self, uow)
         # A clock other than real time lets tests move through weeks and graduation dates.
         self.bot = compose(config or CoreConfig(), self.workspace, uow, clock or SystemClock())
@@ -164,7 +176,13 @@ class AlumniClient(discord.Client):
     # Each discord.py event already runs in its own task, so a slow handler blocks nothing.
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Commands, button presses (of any message, even from before a restart), forms."""
-        await self._handle(interaction_event(interaction))
+        event = interaction_event(interaction)
+        try:
+            await self._handle(event)
+        finally:
+            responder = getattr(event, "responder", None)
+            if isinstance(responder, InteractionResponder):
+                await responder.finish()
 
     async def on_member_join(self, member: discord.Member) -> None:
         """A join counts only once membership screening has passed (pending is False)."""

@@ -430,7 +430,10 @@ class PostsCog(Cog):
     async def count_message(self, ctx: Context, event: MessagePosted) -> None:
         """Count every message once (never its text); the only place activity is recorded."""
         now = self.bot.clock.now()
-        cue = looks_like_listing(event.text) if event.thread_id is None else None
+        # Where members' text does not reach the bot (Discord: no Message Content intent) the
+        # nudge is off, by capability: it never reads the odd message that does arrive.
+        reads_text = self.bot.workspace.capabilities.message_text
+        cue = looks_like_listing(event.text) if event.thread_id is None and reads_text else None
         await self.bot.activity.add(
             activity.Pending(
                 event.group_id,

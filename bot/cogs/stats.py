@@ -19,6 +19,7 @@ from bot.core import Context
 from bot.domain import Group, Language, Permission
 from bot.i18n import catalogue, day, join, number, percent, t, week
 from bot.messages import OutgoingMessage
+from bot.onboarding_records import WELCOME_FALLBACKS_KEY, fallbacks_between
 from bot.ports import ChartSeries, ChartWeek, WeeklyChart
 from bot.posts_records import ActivitySummary
 from bot.safety import slug
@@ -239,6 +240,11 @@ class StatsCog(Cog):
         lang = ctx.lang
         async with self.bot.uow() as uow:
             names = {c.key: c.name for c in await uow.categories.for_group(ctx.group.id)}
+            fallbacks_raw = await uow.kv.get(ctx.group.id, WELCOME_FALLBACKS_KEY)
+        start = stats.weeks[0].date()
+        fell_back = fallbacks_between(
+            fallbacks_raw, start, start + timedelta(days=7 * len(stats.weeks))
+        )
 
         def channel(key: str) -> str:
             if key in names:
@@ -303,6 +309,15 @@ class StatsCog(Cog):
             (t(lang, "stats.f_members"), members),
             (t(lang, "stats.f_questions"), number(lang, stats.question_replies)),
             (t(lang, "stats.f_forms"), forms or "-"),
+            (
+                t(lang, "stats.f_welcome_fallbacks"),
+                t(
+                    lang,
+                    "stats.welcome_fallbacks_value",
+                    count=number(lang, fell_back),
+                    new=number(lang, stats.new_members),
+                ),
+            ),
         )
 
     async def _chart(self, ctx: Context, stats: Stats) -> Path | None:
