@@ -148,6 +148,13 @@ class Settings(BaseSettings):
     @classmethod
     def _async_driver(cls, value: str) -> str:
         value = value.strip()
+        # Hosts (Heroku, Render, Fly) set DATABASE_URL as postgres:// or postgresql:// and do
+        # not let it be changed; asyncpg is the only PostgreSQL driver the bot ships.
+        for plain in ("postgres://", "postgresql://"):
+            if value.startswith(plain):
+                value = "postgresql+asyncpg://" + value.removeprefix(plain)
+                # libpq's sslmode=require is asyncpg's ssl=require.
+                value = value.replace("sslmode=", "ssl=")
         if not value.startswith(DATABASE_SCHEMES):
             scheme = value.split("://", 1)[0] + "://" if "://" in value else repr(value[:20])
             raise ValueError(

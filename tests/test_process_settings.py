@@ -62,8 +62,8 @@ async def test_alumnibot_language_chooses_norwegian(tmp_path: Path) -> None:
         ("ALUMNIBOT_TIMEZONE", "Europe/Olso", "ALUMNIBOT_TIMEZONE: 'Europe/Olso' is not a tim"),
         (
             "DATABASE_URL",
-            "postgres://kari:hemmelig@db.example.org/alumni",
-            "DATABASE_URL: postgres:// is not supported; use postgresql+asyncpg://",
+            "mysql://kari:hemmelig@db.example.org/alumni",
+            "DATABASE_URL: mysql:// is not supported; use postgresql+asyncpg://",
         ),
         ("ALUMNIBOT_LANGUAGE", "fr", "ALUMNIBOT_LANGUAGE: 'fr' is invalid: Input should be 'en'"),
         (
@@ -140,3 +140,12 @@ def test_every_setting_is_in_env_example_and_readme_and_the_example_parses(
         monkeypatch.delenv(env_name(field), raising=False)
     s = Settings(_env_file=dotenv)  # type: ignore[call-arg]
     assert s.platform == "local" and s.port is None and s.timezone == "Europe/Oslo"
+
+
+def test_a_hosts_postgres_url_is_read_with_the_bots_driver() -> None:
+    from bot.settings import Settings
+
+    heroku = Settings(database_url="postgres://u:p@db.example.org:5432/d?sslmode=require")
+    assert heroku.database_url == "postgresql+asyncpg://u:p@db.example.org:5432/d?ssl=require"
+    plain = Settings(database_url="postgresql://u@db/d")
+    assert plain.database_url == "postgresql+asyncpg://u@db/d"
