@@ -1,4 +1,4 @@
-"""Composition root: reads Settings, opens storage, picks the workspace, starts the bot."""
+"""Composition root: reads Settings, opens storage, picks the workspace, runs it until SIGTERM."""
 
 from __future__ import annotations
 
@@ -7,16 +7,28 @@ import asyncio
 import logging
 import re
 import sys
+from pathlib import Path
+
+from pydantic import ValidationError
 
 from bot.errors import StorageUnavailable
-from bot.settings import Settings
+from bot.lifecycle import Lifecycle
+from bot.settings import Settings, problems
 
 log = logging.getLogger("alumnibot")
+
+# Names .env files used before the ALUMNIBOT_ prefix (LANGUAGE is gettext's on a desktop).
+_RENAMED = ("LANGUAGE", "TIMEZONE", "LOG_LEVEL", "DATA_DIR")
+# What each Procfile process runs, for the refusal when the settings say otherwise.
+_ROLE_HELP = {
+    "web": "Slack over HTTP (SLACK_BOT_TOKEN or OAuth, without SLACK_APP_TOKEN)",
+    "worker": "Discord (DISCORD_TOKEN) or Slack Socket Mode (SLACK_APP_TOKEN)",
+}
 
 
 def _logging(settings: Settings, command: str | None) -> None:
     """Servers log to stderr; the terminal and the demo keep stderr for warnings only."""
-    level = getattr(logging, settings.log_level.upper(), logging.INFO)
+    level = settings.log_level_number
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = logging.getLogger()
     root.setLevel(level)
@@ -36,31 +48,51 @@ def _logging(settings: Settings, command: str | None) -> None:
 
 
 async def _open_storage(settings: Settings):  # type: ignore[no-untyped-def]
-    from storage.database import check, create_engine, upgrade
+    from storage.database import open_database
     from storage.uow import UnitOfWorkFactory
 
-    engine = create_engine(settings.database_url)
-    await check(engine)
-    await upgrade(engine)
+    engine = await open_database(settings.database_url)
     return engine, UnitOfWorkFactory(engine)
 
 
-async def _run(settings: Settings) -> int:
-    engine, uow = await _open_storage(settings)
+async def _close_storage(engine, life: Lifecycle | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Close the pool; a database that does not answer is not waited on past the deadline."""
     try:
-        if settings.platform == "local":
-            from adapters.local.app import run_terminal
+        async with asyncio.timeout(max(1.0, life.remaining()) if life else 5.0):
+            await engine.dispose()
+    except TimeoutError:
+        log.warning("the database did not close its connections in time")
 
-            return await run_terminal(settings, uow)
-        if settings.platform == "discord":
-            from adapters.discord.app import run_discord  # type: ignore[import-not-found,unused-ignore]
 
-            return int(await run_discord(settings, uow))
-        from adapters.slack.app import run_slack
+async def _run(settings: Settings) -> int:
+    life = Lifecycle()
+    life.handle_signals()
+    try:
+        engine, uow = await _open_storage(settings)
+        try:
+            from storage.database import check
 
-        return int(await run_slack(settings, uow))
+            life.add_check("database", lambda: _ping(check, engine))
+            if settings.platform == "local":
+                from adapters.local.app import run_terminal
+
+                return await run_terminal(settings, uow, life)
+            if settings.platform == "discord":
+                from adapters.discord.app import run_discord  # type: ignore[import-not-found,unused-ignore]
+
+                return int(await run_discord(settings, uow, life=life))
+            from adapters.slack.app import run_slack
+
+            return int(await run_slack(settings, uow, life))
+        finally:
+            await _close_storage(engine, life)
     finally:
-        await engine.dispose()
+        life.restore_signals()
+
+
+async def _ping(check, engine) -> None:  # type: ignore[no-untyped-def]
+    """SELECT 1, well inside the health check's own bound."""
+    await check(engine, seconds=1.5)
 
 
 async def _discord(settings: Settings, action: str) -> int:
@@ -72,7 +104,7 @@ async def _discord(settings: Settings, action: str) -> int:
     try:
         return int(await run_discord(settings, uow, sync_only=True))
     finally:
-        await engine.dispose()
+        await _close_storage(engine)
 
 
 async def _demo() -> int:
@@ -82,26 +114,65 @@ async def _demo() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         engine, uow = await _open_storage(
-            Settings(database_url=f"sqlite+aiosqlite:///{tmp}/demo.db")
+            Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp}/demo.db")  # type: ignore[call-arg]
         )
         try:
             return await play(uow)
         finally:
-            await engine.dispose()
+            await _close_storage(engine)
 
 
 async def _db_upgrade(settings: Settings) -> int:
-    engine, _ = await _open_storage(settings)
-    await engine.dispose()
-    print("database is up to date")
+    from storage.database import migration_engine, upgrade
+
+    engine = migration_engine(settings.database_url)
+    try:
+        from storage.database import check
+
+        await check(engine)
+        changed = await upgrade(engine)
+    finally:
+        await _close_storage(engine)
+    print("database upgraded" if changed else "database is up to date")
     return 0
 
 
+def _role_problem(settings: Settings, role: str) -> str | None:
+    """Why this process must not run as `role` (web or worker), or None."""
+    if settings.role == role:
+        return None
+    if settings.role is None:
+        return (
+            f"the {role} process runs {_ROLE_HELP[role]}, and no platform token is set; "
+            "without one, start the local workspace with `alumnibot run`"
+        )
+    return (
+        f"this bot runs as the {settings.role} process ({_ROLE_HELP[settings.role]}), "
+        f"not as {role}: scale {role} to 0 so the same bot never runs twice"
+    )
+
+
+def _renamed_in_dotenv() -> list[str]:
+    """Old unprefixed names still in ./.env (ignored now: the desktop's LANGUAGE is not ours)."""
+    path = Path(".env")
+    if not path.is_file():
+        return []
+    from dotenv import dotenv_values
+
+    keys = {k.upper() for k in dotenv_values(path)}
+    return [name for name in _RENAMED if name in keys and f"ALUMNIBOT_{name}" not in keys]
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`alumnibot [run|demo|db upgrade|slack manifest|discord sync|discord invite-url]`."""
+    """`alumnibot [run [--role web|worker]|demo|db upgrade|slack manifest|discord ...]`."""
     parser = argparse.ArgumentParser(prog="alumnibot", description=__doc__)
     sub = parser.add_subparsers(dest="cmd")
-    sub.add_parser("run", help="start the bot (local workspace unless a token is configured)")
+    run = sub.add_parser("run", help="start the bot (local workspace unless a token is configured)")
+    run.add_argument(
+        "--role",
+        choices=["web", "worker"],
+        help="the Procfile process: refuse to start unless the settings make this bot that one",
+    )
     sub.add_parser("demo", help="play a scripted semester on a fresh local group")
     db = sub.add_parser("db", help="database tools")
     db.add_argument("action", choices=["upgrade"])
@@ -118,7 +189,19 @@ def main(argv: list[str] | None = None) -> int:
 
         print(render(args.format, args.url, args.socket), end="")
         return 0
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        # One line per bad value, naming its variable: nothing has started yet.
+        for line in problems(exc):
+            print(f"alumnibot: {line}", file=sys.stderr)
+        return 1
+    for name in _renamed_in_dotenv():
+        print(f"alumnibot: .env sets {name}, which is now ALUMNIBOT_{name}", file=sys.stderr)
+    role = getattr(args, "role", None)
+    if role is not None and (problem := _role_problem(settings, role)):
+        print(f"alumnibot: {problem}", file=sys.stderr)
+        return 1
     _logging(settings, args.cmd)
     try:
         if args.cmd == "demo":

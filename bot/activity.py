@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,28 @@ class Pending:
     is_reply: bool
     at: datetime
     category_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ActivityCount:
+    """One aggregated bucket of activity rows: messages per week, category, role, reply."""
+
+    week: int
+    category_key: str | None
+    author_role: str
+    is_reply: bool
+    in_prompt_thread: bool
+    count: int
+
+
+@dataclass(frozen=True)
+class ActivitySummary:
+    """What the stats command needs, aggregated by the database."""
+
+    counts: list[ActivityCount]
+    active_members: int
+    new_members: int
+    posts_opened: dict[str, int] = field(default_factory=dict, hash=False)
 
 
 class ActivityRecorder:

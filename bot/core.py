@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.activity import ActivityRecorder
@@ -55,6 +56,8 @@ class CoreConfig:
     default_language: Language = Language.EN
     default_timezone: str = "Europe/Oslo"
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    # The bot's own folder (Settings.data_dir): files it writes, such as exports, live here.
+    data_dir: Path = Path("data")
 
 
 @dataclass
@@ -132,6 +135,8 @@ class Bot:
         """Register every handler a cog declares."""
         self.cogs[cog.name] = cog
         for attr in dir(type(cog)):
+            if attr.startswith("__"):
+                continue  # `__class__.__dict__` would pass for a handler's marks (`_form`)
             fn = getattr(cog, attr)
             # Only the cog's own methods carry declarations (a class's __dict__ would match too).
             meta = (

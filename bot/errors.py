@@ -33,3 +33,8 @@ class PlatformError(Exception):
         super().__init__(message)
         self.missing_permission = missing_permission
         self.role = role
+
+
+class DirectMessagesClosed(PlatformError):
+    """The member does not accept direct messages from the bot (Discord 50007: DMs from server
+    members turned off, or the bot blocked); what matters must reach them another way."""

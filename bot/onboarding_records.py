@@ -2,8 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+
+# Welcomes posted in #welcome because the member's DMs were closed, counted per day (a JSON
+# object "YYYY-MM-DD" -> count in the group's kv), for staff in `/alumni stats`.
+WELCOME_FALLBACKS_KEY = "onboarding.welcome_fallbacks"
+
+
+def fallbacks_between(raw: str | None, start: date, end: date) -> int:
+    """Welcomes that fell back to #welcome on days in [start, end)."""
+    days: dict[str, int] = json.loads(raw) if raw else {}
+    return sum(n for d, n in days.items() if start <= date.fromisoformat(d) < end)
+
+
+def count_fallback(raw: str | None, day: date) -> str:
+    """The stored counts with one more welcome on `day`."""
+    days: dict[str, int] = json.loads(raw) if raw else {}
+    days[day.isoformat()] = days.get(day.isoformat(), 0) + 1
+    return json.dumps(days, sort_keys=True)
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from bot.activity import ActivitySummary
 from bot.cogs.posts.ports import PostRepository
+from bot.cogs.posts.records import Post
 from bot.domain import Category, Cohort, Group, Member, RoleRecord
 from bot.events import ChannelRef, MessageRef
 from bot.group_settings import FeatureSettings
 from bot.messages import ChannelSpec, FormSpec, OutgoingMessage, RoleSpec
 from bot.onboarding_records import Invitation, QueuedGrant, RoleChange, RoleRequest, RosterEntry
-from bot.posts_records import ActivitySummary
+from bot.privacy_records import NamedMessage
 from bot.profile_records import Pair, Profile
 from bot.prompts_records import Prompt, PromptRun, PromptStatus
 
@@ -37,6 +39,35 @@ class Capabilities:
     channel_prefix: str = ""
     # Member role updates per second the bot allows itself in bulk (None: no pacing needed).
     role_updates_per_second: float | None = None
+    # False where the text members write does not reach the bot (Discord without the
+    # privileged Message Content intent): features that read it are skipped there.
+    message_text: bool = True
+    # Days an invite link lasts at most (None: as long as asked); a code carries the trust.
+    invite_days: int | None = None
+    # What a form may hold (None: no limit): inputs, characters of its title, of an input's
+    # label and placeholder, and the longest answer an input can take.
+    form_fields: int | None = None
+    form_title: int | None = None
+    field_label: int | None = None
+    field_placeholder: int | None = None
+    field_length: int | None = None
+
+    def form_problems(self, form: FormSpec) -> list[str]:
+        """Why a form would not fit this platform (empty: it fits, nothing is lost)."""
+        problems: list[str] = []
+
+        def over(what: str, size: int, limit: int | None) -> None:
+            if limit is not None and size > limit:
+                problems.append(f"{form.form_id}: {what} is {size}, the platform allows {limit}")
+
+        over("the number of fields", len(form.fields), self.form_fields)
+        over(f"the title {form.title!r}", len(form.title), self.form_title)
+        for f in form.fields:
+            over(f"the label of {f.name} ({f.label!r})", len(f.label), self.field_label)
+            over(f"the placeholder of {f.name}", len(f.placeholder), self.field_placeholder)
+            over(f"the length of {f.name}", f.max_length, self.field_length)
+            over(f"the prefilled {f.name}", len(f.default), f.max_length)
+        return problems
 
 
 @dataclass(frozen=True)
@@ -56,6 +87,14 @@ class BatchesRoles(Protocol):
 
     def role_batch(self, group_id: str) -> AbstractAsyncContextManager[None]:
         """Within it, `set_roles` may defer its platform calls until it exits (then raises)."""
+
+
+@runtime_checkable
+class RepairsRoles(Protocol):
+    """A workspace whose roles have settings that can drift (optional): Discord's roles."""
+
+    async def apply_role_spec(self, group_id: str, role_id: str, spec: RoleSpec) -> bool:
+        """Restore what the spec asks (a role the bot pings is mentionable); True if changed."""
 
 
 class Responder(Protocol):
@@ -133,14 +172,42 @@ class Workspace(Protocol):
 
 
 @dataclass(frozen=True)
+class ChartWeek:
+    """One week on a chart's x axis, its words already in the group's language."""
+
+    label: str  # "uke 34"
+    year: str  # "2026": shown under the first label drawn and where the year turns
+    total: str  # the week's messages, formatted ("1 500")
+
+
+@dataclass(frozen=True)
+class ChartSeries:
+    """Counts per week with a style key (a role, or "replies") and its legend text."""
+
+    key: str
+    label: str
+    values: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class WeeklyChart:
-    """Bars per week (posts, replies) and a line on a second axis (the dialogue ratio)."""
+    """Messages per week stacked by role, replies on the same axis, the takeaway as the title.
+
+    Every word and number is in the group's language already: a renderer only draws. A week
+    without messages and a week where nobody replied are told apart (`no_messages`,
+    `nobody_replied`); `so_far` notes the last week when it is still running.
+    """
 
     title: str
-    labels: tuple[str, ...]
-    bars: tuple[tuple[str, tuple[int, ...]], ...]
-    bars_axis: str
-    line: tuple[str, tuple[float, ...]]
+    subtitle: str
+    weeks: tuple[ChartWeek, ...]
+    stacks: tuple[ChartSeries, ...]  # one per role, bottom first
+    replies: ChartSeries
+    axis: str
+    ticks: tuple[tuple[int, str], ...]  # y values and their labels
+    no_messages: str
+    nobody_replied: str
+    so_far: str | None = None
 
 
 class ChartRenderer(Protocol):
@@ -502,11 +569,34 @@ class PairRepository(Protocol):
 class PrivacyRepository(Protocol):
     """Everything stored about one member, across every table."""
 
-    async def export(self, group_id: str, user_id: str) -> dict[str, list[dict[str, Any]]]:
-        """Rows naming the member, by table, as JSON-ready dicts."""
+    async def export(
+        self, group_id: str, user_id: str, another: str = "another member"
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Rows naming the member, by table, as JSON-ready dicts; others shown as `another`."""
 
     async def erase(self, group_id: str, user_id: str) -> dict[str, int]:
         """Delete or anonymise every row naming the member; rows touched by table."""
+
+    async def remember(
+        self,
+        group_id: str,
+        ref: MessageRef,
+        user_ids: Sequence[str],
+        replacement: dict[str, Any] | None,
+        now: datetime,
+    ) -> None:
+        """Record who a bot message names now (replacing what was recorded for it before)."""
+
+    async def named_messages(self, group_id: str, user_id: str) -> list[NamedMessage]:
+        """The bot's messages that name the member."""
+
+    async def authored_posts(self, group_id: str, user_id: str) -> list[Post]:
+        """Listings the member posted."""
+
+    async def purge(
+        self, group_id: str, attempts_before: datetime, events_before: datetime
+    ) -> dict[str, int]:
+        """Delete code attempts and handled-event keys older than their stated time."""
 
 
 class ActivityRepository(Protocol):

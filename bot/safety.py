@@ -1,4 +1,5 @@
-"""Making member input safe to show: no mass pings, channel names the platforms accept."""
+"""Making member input safe to show: no mass pings, no hidden links, channel names the
+platforms accept."""
 
 from __future__ import annotations
 
@@ -10,13 +11,18 @@ _MASS = re.compile(r"@(everyone|here|channel)", re.IGNORECASE)
 # Discord <@id>, <@&role>, <#chan>; Slack <!here>, <!subteam^ID>, <@U123>.
 _ANGLE = re.compile(r"<([@#!][^>]*)>")
 _ROLE_MENTION = re.compile(r"@&")
+# `[label](url)` is a masked link on Discord (messages and embeds): the label can show one
+# address while the link goes to another. Without `](` side by side it is plain text, so the
+# real address shows (and is linked on its own).
+_MASKED_LINK = re.compile(r"\](\s*)\(")
 _CHANNEL_CHARS = re.compile(r"[^\w-]+", re.UNICODE)
 
 
 def neutralise(text: str) -> str:
-    """Defuse @everyone/@here and platform mention syntax in member-supplied text."""
+    """Defuse @everyone/@here, platform mention syntax and masked links in member text."""
     text = _MASS.sub(lambda m: "@" + _ZWSP + m.group(1), text)
     text = _ANGLE.sub(lambda m: "<" + _ZWSP + m.group(1) + ">", text)
+    text = _MASKED_LINK.sub(lambda m: "]" + _ZWSP + m.group(1) + "(", text)
     return _ROLE_MENTION.sub("@" + _ZWSP + "&", text)
 
 

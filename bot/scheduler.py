@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime, time, timedelta
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 from bot.core import Bot
@@ -25,6 +27,10 @@ class Scheduler:
         # once finished, so later ticks in it need not ask the database (the claim stays the
         # guard across processes). One entry per group and job, so it does not grow.
         self._finished: dict[tuple[str, str], str] = {}
+        # time.monotonic() when a tick last started or ended: the health check reads it.
+        self.last_tick: float | None = None
+        self._stopping = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
 
     async def tick(self, now: datetime | None = None) -> list[tuple[str, str, str]]:
         """Run every job that is due now; returns (group, job, period) for each that ran."""
@@ -35,6 +41,8 @@ class Scheduler:
             groups = await uow.groups.all()
         for group in groups:
             for job in self.bot.jobs:
+                if self._stopping.is_set():
+                    return ran  # stopping: start no new job
                 try:
                     period = job.period(group, now)
                 except Exception:
@@ -50,6 +58,12 @@ class Scheduler:
                     continue
                 try:
                     await job.run(group, period)
+                except asyncio.CancelledError:
+                    # Stopped mid-job (SIGTERM): hand the period back so the next process runs
+                    # it at once instead of waiting for the lease to expire.
+                    async with self.bot.uow() as uow:
+                        await uow.jobs.release(group.id, job.name, period)
+                    raise
                 except Exception:
                     log.exception("job %s failed for %s period %s", job.name, group.id, period)
                     async with self.bot.uow() as uow:
@@ -62,13 +76,33 @@ class Scheduler:
         return ran
 
     async def run_forever(self, interval: float = 60.0) -> None:
-        """Tick every `interval` seconds until cancelled; a failed tick is logged, not fatal."""
-        while True:
+        """Tick every `interval` seconds until stopped; a failed tick is logged, not fatal."""
+        self._loop = asyncio.current_task()
+        while not self._stopping.is_set():
+            self.last_tick = monotonic()
             try:
                 await self.tick()
             except Exception:
                 log.exception("scheduler tick failed")
-            await asyncio.sleep(interval)
+            self.last_tick = monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), interval)
+
+    async def stop(self, grace: float) -> None:
+        """Start no new job; the running one finishes within `grace` s or is cancelled (and
+        its claim released)."""
+        self._stopping.set()
+        loop = self._loop
+        if loop is None or loop.done():
+            return
+        try:
+            await asyncio.wait({loop}, timeout=grace)
+        finally:
+            if not loop.done():
+                log.warning("a scheduled job outlived the stop grace; handing it back")
+                loop.cancel()
+        # The release is one short transaction (bounded by the database's timeouts).
+        await asyncio.wait({loop}, timeout=5)
 
 
 def hourly_period(group: Group, now: datetime) -> str:

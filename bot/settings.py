@@ -1,47 +1,269 @@
-"""One Settings object, read from the environment and `.env` when the composition root asks."""
+"""One Settings object, read from the environment and `.env` when the composition root asks.
+
+The bot's own settings carry the prefix ALUMNIBOT_ (desktop sessions export LANGUAGE and
+friends for gettext, which are not ours); platform credentials keep the names their docs use
+(DISCORD_TOKEN, SLACK_BOT_TOKEN, ...), and so do DATABASE_URL and PORT, which hosts set.
+Values are checked here, so a bad one is one line at start rather than errors later.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.core import CoreConfig
 from bot.domain import Language
+
+PREFIX = "ALUMNIBOT_"
+# The drivers this build installs; anything else would fail later with a driver error.
+DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SLACK_HTTP_PORT = 3000
+
+
+def _env(name: str) -> Any:
+    """A field read from exactly this variable (no prefix), still settable by field name."""
+    return Field(default=None, validation_alias=name)
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    """What the Discord adapter needs."""
+
+    token: SecretStr | None
+    api_url: str | None
+    gateway_url: str | None
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """What the Slack adapter needs; `socket_mode` when an app-level token is set."""
+
+    bot_token: SecretStr | None
+    signing_secret: SecretStr | None
+    app_token: SecretStr | None
+    api_url: str | None
+    client_id: str | None
+    client_secret: SecretStr | None
+    invite_link: str | None
+
+    @property
+    def socket_mode(self) -> bool:
+        """Events over an outgoing websocket instead of HTTP requests."""
+        return self.app_token is not None
+
+    @property
+    def oauth(self) -> bool:
+        """Many workspaces: each installation brings its own bot token."""
+        return bool(self.client_id) and self.client_secret is not None
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """The HTTP side: Slack's events (HTTP mode) and the health endpoint."""
+
+    port: int | None
+    host: str = "0.0.0.0"
+
+    @property
+    def slack_port(self) -> int:
+        """Slack's HTTP mode always listens: on PORT, or 3000 without it."""
+        return SLACK_HTTP_PORT if self.port is None else self.port
 
 
 class Settings(BaseSettings):
     """Every setting of the bot; secrets are SecretStr so they never print."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX,
+        env_file=".env",
+        extra="ignore",
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
 
-    database_url: str = "sqlite+aiosqlite:///data/alumnibot.db"
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///data/alumnibot.db", validation_alias="DATABASE_URL"
+    )
     data_dir: Path = Path("data")
     language: Language = Language.EN
     timezone: str = "Europe/Oslo"
     log_level: str = "INFO"
 
-    discord_token: SecretStr | None = None
-    discord_api_url: str | None = None
-    discord_gateway_url: str | None = None
+    discord_token: SecretStr | None = _env("DISCORD_TOKEN")
+    discord_api_url: str | None = _env("DISCORD_API_URL")
+    discord_gateway_url: str | None = _env("DISCORD_GATEWAY_URL")
 
-    slack_bot_token: SecretStr | None = None
-    slack_signing_secret: SecretStr | None = None
-    slack_app_token: SecretStr | None = None
-    slack_api_url: str | None = None
-    slack_client_id: str | None = None
-    slack_client_secret: SecretStr | None = None
-    slack_invite_link: str | None = None
-    port: int = 3000
+    slack_bot_token: SecretStr | None = _env("SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = _env("SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = _env("SLACK_APP_TOKEN")
+    slack_api_url: str | None = _env("SLACK_API_URL")
+    slack_client_id: str | None = _env("SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = _env("SLACK_CLIENT_SECRET")
+    slack_invite_link: str | None = _env("SLACK_INVITE_LINK")
+    # Unset: Slack's HTTP mode listens on 3000 and nothing else serves HTTP (see `web`).
+    port: int | None = _env("PORT")
+
+    @field_validator(
+        "discord_token",
+        "discord_api_url",
+        "discord_gateway_url",
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "slack_api_url",
+        "slack_client_id",
+        "slack_client_secret",
+        "slack_invite_link",
+        "port",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        """`DISCORD_TOKEN=` in .env means not set; stray spaces around a pasted token go."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            value = value.strip()
+            return value or None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not a timezone; use a name like Europe/Oslo") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        value = value.strip()
+        # Hosts (Heroku, Render, Fly) set DATABASE_URL as postgres:// or postgresql:// and do
+        # not let it be changed; asyncpg is the only PostgreSQL driver the bot ships.
+        for plain in ("postgres://", "postgresql://"):
+            if value.startswith(plain):
+                value = "postgresql+asyncpg://" + value.removeprefix(plain)
+                # libpq's sslmode=require is asyncpg's ssl=require.
+                value = value.replace("sslmode=", "ssl=")
+        if not value.startswith(DATABASE_SCHEMES):
+            scheme = value.split("://", 1)[0] + "://" if "://" in value else repr(value[:20])
+            raise ValueError(
+                f"{scheme} is not supported; use postgresql+asyncpg://user:password@host/db "
+                "or sqlite+aiosqlite:///path/to/file.db"
+            )
+        if value.startswith("postgresql+asyncpg://") and "sslmode=" in value:
+            # libpq's name; asyncpg would fail at the first connection with a TypeError.
+            raise ValueError("sslmode= is libpq's; asyncpg takes ssl= (e.g. ?ssl=require)")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level; use one of {', '.join(LOG_LEVELS)}")
+        return value.strip().upper()
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, value: int | None) -> int | None:
+        if value is not None and not 0 <= value <= 65535:
+            raise ValueError(f"{value} is not a TCP port (0-65535)")
+        return value
+
+    @property
+    def discord(self) -> DiscordSettings:
+        """The Discord adapter's settings."""
+        return DiscordSettings(self.discord_token, self.discord_api_url, self.discord_gateway_url)
+
+    @property
+    def slack(self) -> SlackSettings:
+        """The Slack adapter's settings."""
+        return SlackSettings(
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.slack_api_url,
+            self.slack_client_id,
+            self.slack_client_secret,
+            self.slack_invite_link,
+        )
+
+    @property
+    def web(self) -> WebSettings:
+        """The HTTP side's settings."""
+        return WebSettings(self.port)
+
+    def core(self, **overrides: Any) -> CoreConfig:
+        """What the core needs: the defaults of new groups (and, in tests, an instance id)."""
+        params: dict[str, Any] = {
+            "default_language": self.language,
+            "default_timezone": self.timezone,
+        }
+        # A core setting named like one of ours (data_dir) takes its value from here.
+        shared = {f.name for f in dataclasses.fields(CoreConfig)} & set(type(self).model_fields)
+        params |= {name: getattr(self, name) for name in shared}
+        return CoreConfig(**(params | overrides))
 
     @property
     def platform(self) -> str:
         """Which workspace to start: discord, slack, or local when no token is set."""
-        if self.discord_token is not None and self.discord_token.get_secret_value():
+        if self.discord_token is not None:
             return "discord"
-        if self.slack_bot_token is not None and self.slack_bot_token.get_secret_value():
-            return "slack"
-        if self.slack_client_id and self.slack_client_secret is not None:
-            # Many workspaces (OAuth): each installation brings its own bot token.
+        if self.slack_bot_token is not None or self.slack.oauth:
             return "slack"
         return "local"
+
+    @property
+    def role(self) -> str | None:
+        """The Procfile process this bot runs as: web (Slack over HTTP) or worker.
+
+        Discord and Slack Socket Mode keep an outgoing connection and need no public port:
+        worker. Slack's HTTP mode (and OAuth, whose install pages are HTTP) is web. The local
+        workspace is neither.
+        """
+        if self.platform == "discord":
+            return "worker"
+        if self.platform == "slack":
+            slack = self.slack
+            return "worker" if slack.socket_mode and not slack.oauth else "web"
+        return None
+
+    @property
+    def log_level_number(self) -> int:
+        """The level for `logging`."""
+        return int(getattr(logging, self.log_level))
+
+
+def env_name(field: str) -> str:
+    """The environment variable a field is read from."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    return alias if isinstance(alias, str) else PREFIX + field.upper()
+
+
+# Fields whose value must never be echoed, even when it is wrong.
+_SECRET = {name for name, f in Settings.model_fields.items() if f.annotation == SecretStr | None}
+
+
+def problems(error: ValidationError) -> list[str]:
+    """One line per invalid setting, naming its variable; never a secret's value."""
+    lines = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else ""
+        name = env_name(field) if field in Settings.model_fields else field
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if item["type"] != "value_error" and field not in _SECRET:
+            # Our own checks quote the value where it is safe; pydantic's messages do not.
+            message = f"{str(item['input'])[:40]!r} is invalid: {message}"
+        lines.append(f"{name}: {message}")
+    return lines

@@ -362,3 +362,22 @@ class KeyValueRow(Base):
     group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class MemberMessageRow(Base):
+    """A message the bot posted that names a member, so their erasure can edit it."""
+
+    __tablename__ = "member_messages"
+    __table_args__ = (
+        Index("ix_member_messages_who", "group_id", "user_id"),
+        Index("ix_member_messages_where", "group_id", "channel_id", "message_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[str | None] = mapped_column(String(64))
+    # What the message says without the member (text, title, fields, buttons); None: a note.
+    replacement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]

@@ -25,8 +25,25 @@ from storage.repositories.runtime import SqlEventLog, SqlJobRepository, SqlKeyVa
 
 log = logging.getLogger(__name__)
 
-# Errors that mean "the database is not there", as opposed to a bug in a query.
+# Errors that mean "the database is not there", as opposed to a bug in a query. TimeoutError
+# (asyncpg's command timeout: a server that stopped answering) is an OSError.
 _UNAVAILABLE = (OperationalError, InterfaceError, ConnectionError, OSError)
+# PostgreSQL SQLSTATEs of the same kind: connection exceptions (class 08), a statement cancelled
+# by statement_timeout or waiting on a lock (57014, 55P03), a server shutting down or starting
+# (57P01-57P03), too many connections (53300).
+_UNAVAILABLE_STATES = ("08", "57014", "55P03", "57P01", "57P02", "57P03", "53300")
+
+
+def unavailable(exc: BaseException | None) -> bool:
+    """True if the error means the database cannot be used now (rather than a bad query)."""
+    if isinstance(exc, _UNAVAILABLE):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    return bool(state) and state.startswith(_UNAVAILABLE_STATES)
 
 
 class SqlUnitOfWork:
@@ -65,20 +82,28 @@ class SqlUnitOfWork:
         try:
             if exc_type is None:
                 await self.session.commit()
+            elif unavailable(exc):
+                # A rollback would wait on a server that may not answer; the connection goes
+                # and the server rolls the transaction back when it sees it closed.
+                await self._abandon()
             else:
                 await self.session.rollback()
-        except _UNAVAILABLE as err:
-            raise StorageUnavailable(str(err)) from err
-        except DBAPIError as err:
-            if err.connection_invalidated:
+        except Exception as err:
+            if unavailable(err):
+                await self._abandon()
                 raise StorageUnavailable(str(err)) from err
             raise
         finally:
             await self.session.close()
-        if isinstance(exc, _UNAVAILABLE) or (
-            isinstance(exc, DBAPIError) and exc.connection_invalidated
-        ):
+        if unavailable(exc):
             raise StorageUnavailable(str(exc)) from exc
+
+    async def _abandon(self) -> None:
+        """Drop the session's connection without talking to the server (it may not answer)."""
+        try:
+            await self.session.invalidate()
+        except Exception:
+            log.debug("could not invalidate the session's connection", exc_info=True)
 
     async def commit(self) -> None:
         """Commit now; the unit stays usable."""

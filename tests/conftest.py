@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -91,22 +94,31 @@ async def pg_url() -> AsyncIterator[str]:
 
 
 def make_group(
-    engine: AsyncEngine, language: Language = Language.EN, path: Path | None = None
+    engine: AsyncEngine,
+    language: Language = Language.EN,
+    path: Path | None = None,
+    data_dir: Path | None = None,
 ) -> LocalGroup:
-    """A local group on an engine; `path` makes the workspace persistent."""
+    """A local group on an engine; `path` makes the workspace persistent, `data_dir` is the
+    bot's folder (a fresh one of its own by default, next to `path` when that is given)."""
     lines: list[str] = []
     uow = UnitOfWorkFactory(engine)
+    if data_dir is None and path is not None:
+        data_dir = path.parent
+    elif data_dir is None:
+        data_dir = Path(tempfile.mkdtemp(prefix="alumnibot-test-"))
+        atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
     terminal, bot, ws = build(
         uow,
         state_path=path,
         out=lines.append,
         start=START,
-        config=CoreConfig(default_language=language, instance_id="test"),
+        config=CoreConfig(default_language=language, instance_id="test", data_dir=data_dir),
     )
     return LocalGroup(terminal, bot, ws, uow, lines)
 
 
 @pytest.fixture
-async def group(engine: AsyncEngine) -> LocalGroup:
-    """A fresh local group in English."""
-    return make_group(engine)
+async def group(engine: AsyncEngine, tmp_path: Path) -> LocalGroup:
+    """A fresh local group in English, its data folder in the test's temporary folder."""
+    return make_group(engine, data_dir=tmp_path / "data")

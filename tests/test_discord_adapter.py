@@ -62,7 +62,7 @@ async def test_setup_creates_category_channels_forums_roles_and_overwrites(
 ) -> None:
     async with discord_harness(engine) as h:
         inter = await run_command(h.fake, h.guild, OWNER_ID, "setup")
-        await h.fake.wait_for(lambda: len(inter.messages) >= 1 and inter.followups, timeout=15)
+        await h.fake.wait_for(lambda: inter.answered, timeout=15)
         assert inter.ephemeral
         assert "Setup finished." in answer_text(inter)
         assert "#announcements" in answer_text(inter)
@@ -96,7 +96,7 @@ async def test_setup_creates_category_channels_forums_roles_and_overwrites(
         # A second run creates nothing and reports everything as found.
         before = len(h.guild.channels), len(h.guild.roles)
         again = await run_command(h.fake, h.guild, STAFF_ID, "setup")
-        await h.fake.wait_for(lambda: again.followups, timeout=15)
+        await h.fake.wait_for(lambda: again.answered, timeout=15)
         assert (len(h.guild.channels), len(h.guild.roles)) == before
         assert "Created" not in answer_text(again) and "Already there" in answer_text(again)
         assert not h.fake.unknown_routes
@@ -105,7 +105,7 @@ async def test_setup_creates_category_channels_forums_roles_and_overwrites(
 async def test_listings_are_text_channels_without_community(engine: AsyncEngine) -> None:
     async with discord_harness(engine, community=False) as h:
         inter = await run_command(h.fake, h.guild, OWNER_ID, "setup")
-        await h.fake.wait_for(lambda: inter.followups, timeout=15)
+        await h.fake.wait_for(lambda: inter.answered, timeout=15)
         assert channel_named(h, "jobs")["type"] == 0
         ws = h.bot.workspace
         assert isinstance(ws, DiscordWorkspace)
@@ -242,7 +242,7 @@ async def test_missing_manage_roles_is_named_to_the_staff_member(engine: AsyncEn
         assert guild is not None
         await h.fake.wait_for(lambda: not guild.me.guild_permissions.manage_roles)
         inter = await run_command(h.fake, h.guild, STAFF_ID, "setup")
-        await h.fake.wait_for(lambda: inter.followups, timeout=10)
+        await h.fake.wait_for(lambda: inter.answered, timeout=10)
         text = answer_text(inter)
         assert 'missing the permission "Manage Roles"' in text and inter.ephemeral
         assert h.fake.role_named(h.guild.id, "student") is None
@@ -372,7 +372,7 @@ async def test_send_renders_embed_pings_only_listed_and_buttons_survive_restart(
 async def test_invite_dm_and_member_info(engine: AsyncEngine) -> None:
     async with discord_harness(engine) as h:
         inter = await run_command(h.fake, h.guild, OWNER_ID, "setup")
-        await h.fake.wait_for(lambda: inter.followups, timeout=15)
+        await h.fake.wait_for(lambda: inter.answered, timeout=15)
         ws = h.bot.workspace
         gid = str(h.guild.id)
         url = await ws.create_invite(gid, max_uses=30, max_age_seconds=7 * 86400)

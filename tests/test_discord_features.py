@@ -53,7 +53,7 @@ MEMBER_PATCH = "PATCH /guilds/{}/members/{}"
 async def setup_group(h: Harness) -> None:
     """The owner (an admin on Discord) runs `/alumni setup` and it finishes."""
     inter = await run_command(h.fake, h.guild, OWNER_ID, "setup")
-    await h.fake.wait_for(lambda: inter.followups, timeout=15)
+    await h.fake.wait_for(lambda: inter.answered, timeout=15)
     assert "Setup finished." in answer_text(inter)
 
 
@@ -63,7 +63,7 @@ async def command(
     """Run a command and wait for its final answer (deferred commands answer in a follow-up)."""
     inter = await run_command(h.fake, h.guild, user_id, words, options)
     if inter.response_type == 5:
-        await h.fake.wait_for(lambda: inter.followups, timeout=10)
+        await h.fake.wait_for(lambda: inter.answered, timeout=10)
     return inter
 
 
@@ -109,7 +109,7 @@ async def submit(
     inter = await h.fake.wait_for_response(sid, timeout=10)
     await h.fake.wait_for(lambda: inter.messages, timeout=10)
     if inter.response_type == 5:
-        await h.fake.wait_for(lambda: inter.followups, timeout=10)
+        await h.fake.wait_for(lambda: inter.answered, timeout=10)
     return inter
 
 
@@ -486,7 +486,7 @@ async def test_stats_chart_is_an_image_and_privacy_export_is_a_json_file_by_dm(
 
         stats = await command(h, STAFF_ID, "stats", {"weeks": 4})
         assert stats.ephemeral
-        shown = stats.followups[-1]
+        shown = stats.messages[-1]
         assert shown["embeds"][0]["title"]
         image = shown["attachments"][0]
         assert image["filename"].endswith(".png") and image["size"] > 1000

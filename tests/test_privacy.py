@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -68,7 +67,7 @@ async def _seed(group: LocalGroup) -> None:
         await s.flush()
         mine = InvitationRow(
             group_id=GROUP_ID,
-            code="VILDE-1",
+            code="FRIEND-1",
             kind="personal",
             role_key="industry",
             max_uses=1,
@@ -131,6 +130,7 @@ async def _seed(group: LocalGroup) -> None:
                     group_id=GROUP_ID,
                     kind="marketplace",
                     author_id=USER,
+                    author_name="Vilde",
                     fields={"title": "Loom for sale", "contact": EMAIL},
                     created_at=START,
                 ),
@@ -202,7 +202,7 @@ async def test_export_sends_a_file_with_everything_and_nothing_of_others(group: 
     assert "I sent you a file with your data by direct message" in out
     dm = group.ws.state["dms"][USER][-1]
     assert dm["file"] and "Here is everything I store about you" in dm["text"]
-    data = json.loads(Path(dm["file"]).read_text(encoding="utf-8"))  # noqa: ASYNC240
+    data = json.loads(dm["file_content"])
     tables = data["tables"]
     for name in (
         "members",
@@ -257,8 +257,9 @@ async def test_delete_needs_confirmation_and_erases_everything(group: LocalGroup
         kari = await uow.members.get(GROUP_ID, "kari")
     # The counts stay, anonymised; Kari's row and everything of hers is untouched.
     assert activity == [None, None, "kari"]
-    assert invitations["VILDE-1"].revoked and not invitations["COHORT-1"].revoked
+    assert invitations["FRIEND-1"].revoked and not invitations["COHORT-1"].revoked
     assert posts[0].fields == {"title": "Loom for sale", "contact": "[erased]"}
+    assert posts[0].author_name == "[erased]"
     assert posts[1].author_id == "kari"
     assert kari is not None and kari.roles == frozenset({"alumni"})
     # Vilde's profile is gone for everyone.

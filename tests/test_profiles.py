@@ -15,7 +15,7 @@ from tests.conftest import LocalGroup, make_group
 KARI_FORM = (
     '!form headline="Knitwear designer" programme="Fashion and Production 2015" '
     'work="Designer at Holzweiler" skills="knitwear, natural dyes" '
-    "link=https://kari.example.com mentoring=yes"
+    "link=https://kari.example.com"
 )
 
 
@@ -27,6 +27,7 @@ async def _kari(group: LocalGroup) -> None:
         "!as kari",
         "/alumni profile",
         KARI_FORM,
+        "/alumni profile mentoring open:yes",
     )
 
 
@@ -95,10 +96,30 @@ async def test_links_must_be_web_addresses(group: LocalGroup) -> None:
     assert "Portfolio: http://portfolio.example.no/a?b=1" in await group.run("/alumni profile show")
 
 
-async def test_mentoring_must_be_yes_or_no(group: LocalGroup) -> None:
+async def test_mentoring_is_its_own_yes_or_no_and_an_edit_keeps_every_saved_value(
+    group: LocalGroup,
+) -> None:
     await _kari(group)
-    out = await _submit(group, "kari", headline="New", mentoring="maybe")
-    assert 'must be yes or no, not "maybe"' in out
+    out = await group.run("/alumni profile mentoring open:maybe")
+    assert '`open` must be yes or no, not "maybe"' in out
+    # The form has five fields (it fits a Discord modal) and no mentoring field to reset.
+    await group.run("/alumni profile")
+    assert [f["name"] for f in group.ws.state["forms"]["kari"]["fields"]] == [
+        "headline",
+        "programme",
+        "work",
+        "skills",
+        "link",
+    ]
+    await group.run("/alumni update text:Head of knit!")
+    saved = await _submit(group, "kari", headline="Knitwear lead")
+    assert "Open to mentoring: yes" in saved
+    shown = await group.run("/alumni profile show")
+    assert "Open to mentoring: yes" in shown and "Latest update: Head of knit!" in shown
+    assert "Headline: Knitwear lead" in shown
+    # The buttons under the saved profile change it, and the profile says so.
+    await group.run("!press not open to mentoring")
+    assert "Open to mentoring" not in await group.run("/alumni profile show")
 
 
 async def test_find_searches_names_skills_employers_and_cohorts(group: LocalGroup) -> None:
@@ -158,6 +179,8 @@ async def test_norwegian_group_gets_norwegian_profiles(engine: AsyncEngine) -> N
     await nb.run("/alumni setup", "!join kari kari@example.com", "!as kari", "/alumni profile")
     out = await nb.run('!form headline="Strikkedesigner" link=nettside')
     assert "«nettside» er ikke en nettadresse" in out
-    await nb.run("/alumni profile", '!form headline="Strikkedesigner" mentoring=ja')
+    await nb.run(
+        "/alumni profile", '!form headline="Strikkedesigner"', "!press åpen for mentoroppdrag"
+    )
     shown = await nb.run("/alumni profile show")
     assert "Overskrift: Strikkedesigner" in shown and "Åpen for mentoroppdrag: ja" in shown

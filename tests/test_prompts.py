@@ -141,13 +141,29 @@ async def test_replies_are_counted_by_role_and_recapped_a_week_later(group: Loca
     out = await group.run("!clock +1d")
     recap = [m for m in thread_messages(group, msg) if m["author"] == "alumnibot"]
     assert len(recap) == 1
-    text = str(recap[0]["text"])
-    assert "5 replies" in text and "2 from students" in text and "1 from alumni" in text
-    assert "1 from staff" in text and "1 from members without a role" in text
-    assert "Discussion question 2026-W34" in out
+    # The question went out on Tuesday of week 34; who answered lines up in a fixed-width block.
+    assert recap[0]["text"] == (
+        "A week of answers: 5 replies to the question of week 34."
+        " Thank you! The thread stays open.\n"
+        "```\n"
+        "2 from students                40%\n"
+        "1 from alumni                  20%\n"
+        "1 from staff                   20%\n"
+        "1 from members without a role  20%\n"
+        "```"
+    )
+    assert "Discussion question of week 34" in out
+    assert "2026-W" not in out
     review = group.messages("staff-review")[-1]
-    assert "drew 5 replies" in str(review["text"])
-    assert ["students", "2"] in review["fields"]
+    assert "drew 5 replies in its first week" in str(review["text"])
+    assert review["title"] == "Discussion question of week 34"
+    assert review["fields"] == [
+        ["students", "2 (40%)"],
+        ["alumni", "1 (20%)"],
+        ["staff", "1 (20%)"],
+        ["industry", "0 (0%)"],
+        ["no role", "1 (20%)"],
+    ]
     async with group.uow() as uow:
         posted = await uow.prompts.for_group("local", PromptStatus.POSTED)
     assert [p.score for p in posted if p.text == question_text(msg)] == [5]
@@ -352,3 +368,61 @@ async def test_a_question_drawing_more_replies_comes_back_sooner_after_a_year(
     ]
     chosen = choose(queued, "making", now)
     assert chosen is not None and chosen.text == "G?"
+
+
+async def test_the_recap_reads_norwegian_with_plurals_and_no_period_keys(
+    engine: AsyncEngine,
+) -> None:
+    g = make_group(engine, Language.NB)
+    await g.run("/alumni setup", "!join kari", "!join ola")
+    await give_role(g, "kari", "student")
+    await g.run("!clock +1h")  # Monday 10:00, week 34: the question goes out
+    await g.run("!as kari", "!in #diskusjon", "!in thread", "Ja, helt klart")
+    for _ in range(11):
+        await g.run("Og en ting til")
+    await g.run("!as ola", "Tja")
+    out = await g.run("!clock +7d")
+    msg = questions(g, "diskusjon")[0]
+    (recap,) = [m for m in thread_messages(g, msg) if m["author"] == "alumnibot"]
+    assert recap["text"] == (
+        "En uke er gått: 13 svar på spørsmålet fra uke 34. Takk! Tråden er fortsatt åpen.\n"
+        "```\n"
+        "12 fra studenter             92\xa0%\n"
+        " 1 fra medlemmer uten rolle   8\xa0%\n"
+        "```"
+    )
+    review = g.messages("godkjenning")[-1]
+    assert review["title"] == "Diskusjonsspørsmålet fra uke 34"
+    assert "fikk 13 svar den første uken" in str(review["text"])
+    assert ["studenter", "12 (92\xa0%)"] in review["fields"]
+    assert "2026-W" not in out and "now-" not in out
+
+    # The next week nobody answers: one line, in Norwegian, with the week it was asked.
+    await g.run("!clock +7d")
+    nxt = questions(g, "diskusjon")[1]
+    (quiet,) = [m for m in thread_messages(g, nxt) if m["author"] == "alumnibot"]
+    assert quiet["text"] == (
+        "Ingen svar på spørsmålet fra uke 35 denne gangen."
+        " Tråden er fortsatt åpen: én linje er nok til å begynne."
+    )
+    review = g.messages("godkjenning")[-1]
+    assert "fikk 0 svar" in str(review["text"]) and ["studenter", "0"] in review["fields"]
+
+
+def test_recap_plurals_and_alignment_in_both_languages() -> None:
+    from bot.cogs.prompts.cog import recap_text
+
+    one = recap_text("en", {"alumni": 1}, "week 2")
+    assert one.startswith("A week of answers: 1 reply to the question of week 2.")
+    assert "```\n1 from alumni  100%\n```" in one
+    assert recap_text("nb", {"alumni": 1}, "uke 2").startswith("En uke er gått: 1 svar på")
+    many = recap_text("en", {"student": 1500, "staff": 3, "industry": 40}, "week 9")
+    assert "1,543 replies" in many
+    rows = many.split("```")[1].strip("\n").split("\n")
+    assert rows == [
+        "1,500 from students  97%",
+        "    3 from staff      0%",
+        "   40 from industry   3%",
+    ]
+    nb_rows = recap_text("nb", {"student": 1500, "staff": 3}, "uke 9").split("```")[1]
+    assert "1\xa0500 fra studenter" in nb_rows and "    3 fra ansatte" in nb_rows

@@ -63,7 +63,7 @@ async def test_drifted_permissions_are_repaired(group: LocalGroup) -> None:
     cid = group.ws.channel_by_name("announcements")
     group.ws.state["channels"][cid]["posting"] = "members"
     out = await group.run("/alumni setup")
-    assert "Repaired (description or permissions): #announcements" in out
+    assert "Repaired (description, permissions or mentions): #announcements" in out
     assert group.ws.state["channels"][cid]["posting"] == "staff"
 
 

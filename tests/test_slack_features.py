@@ -257,7 +257,7 @@ async def weekly_flow(h: SlackHarness, clock: ManualClock) -> None:
     await h.tick()
     replies = [m for m in thread(discussion, question) if m["ts"] != question["ts"]]
     (recap,) = [m for m in replies if m.get("user") == h.fake.bot_user_id]
-    assert "3 replies, 2 from students" in text_of(recap)
+    assert "3 replies to the question" in text_of(recap) and "2 from students" in text_of(recap)
     numbers = channel(h, "alumni-staff-review").messages
     assert any("drew 3 replies in its first week" in text_of(m) for m in numbers)
     # A week on, exactly one new question in the channel.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import insert
 
 from bot.events import MessageRef
@@ -48,14 +49,54 @@ async def test_stats_show_dialogue_roles_members_and_a_chart(group: LocalGroup) 
     await group.run("!in thread", "A capsule collection", "!as kari", "!in thread", "Nice!")
     out = await group.run("!as owner", "/alumni stats weeks:2")
     assert "The group over the last 2 weeks" in out
+    assert "Counted since 10 Aug 2026." in out
     assert "Posts per channel: #discussion 1" in out
-    assert "Dialogue: 2.0 replies per post (2 replies to 1 posts)" in out
-    assert "students 67%" in out and "alumni 33%" in out
+    assert "Dialogue: 2 replies per post (2 replies to 1 post)" in out
+    assert "Who posts: students 67% and alumni 33%" in out
     assert "Members: 3 new, 2 active" in out
     assert "Replies to the weekly questions: 2" in out
     image = next(line for line in out.splitlines() if "[image:" in line)
     path = Path(image.split("[image:")[1].strip(" ]"))
-    assert path.read_bytes().startswith(b"\x89PNG")  # noqa: ASYNC240
+    with Image.open(path) as png:
+        # The chart's title is the takeaway; the week before this one was silent.
+        assert png.text["Title"] == "Students wrote 67% of messages"  # type: ignore[attr-defined]
+
+
+async def test_stats_in_norwegian_read_norwegian(engine: object) -> None:
+    from bot.domain import Language
+    from tests.conftest import make_group
+
+    group = make_group(engine, Language.NB)  # type: ignore[arg-type]
+    await group.run("/alumni setup", "!clock +7d", "!join kari")
+    await _grant(group, "kari", "student")
+    await _grant(group, "owner", "staff")
+    await group.run("!as kari", "!in #diskusjon", "Hei alle", "Hva jobber dere med?")
+    await group.run("!as owner", "!in #diskusjon", "Velkommen!", "!in thread")
+    await group.run("!as kari", "Takk!", "Gleder meg")
+    out = await group.run("!as owner", "/alumni stats weeks:1")
+    assert "Gruppen denne uken" in out
+    assert "Talt siden 24. aug. 2026." in out
+    assert "Innlegg per kanal: #diskusjon 3" in out
+    assert "Dialog: 0,7 svar per innlegg (2 svar på 3 innlegg)" in out
+    assert "Hvem som skriver: studenter 80\xa0% og ansatte 20\xa0%" in out
+    assert "Medlemmer: 1 ny, 2 aktive" in out
+    # A message in a channel the bot does not know is "other channels", not "#-" or an id.
+    from bot.activity import Pending
+
+    await group.bot.activity.add(
+        Pending("local", "kari", "C-not-ours", None, False, group.bot.clock.now())
+    )
+    out = await group.run("/alumni stats weeks:2")
+    assert "Gruppen de siste 2 ukene" in out
+    assert "Innlegg per kanal: #diskusjon 3 og andre kanaler 1" in out
+    assert "C-not-ours" not in out and "#-" not in out
+    # No English and no raw keys anywhere in the answer.
+    for giveaway in ("replies", "posts", "new", "active", "students", "stats.", "-W"):
+        assert giveaway not in out.replace("/alumni post", ""), giveaway
+    image = next(line for line in out.splitlines() if "[image:" in line)
+    with Image.open(image.split("[image:")[1].strip(" ]")) as png:
+        assert png.text["Title"] == "Studentene skrev 83\xa0% av meldingene"  # type: ignore[attr-defined]
+        assert png.text["Description"] == "Andel av alle meldingene disse 2 ukene"  # type: ignore[attr-defined]
 
 
 async def test_stats_are_staff_only(group: LocalGroup) -> None:

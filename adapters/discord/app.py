@@ -6,16 +6,17 @@ import asyncio
 import contextlib
 import logging
 import sys
-from datetime import UTC, datetime
 
 import aiohttp
 import discord
 import discord.gateway
 import discord.http
 import yarl
+from aiohttp import web
 
-from adapters.charts import MatplotlibCharts
+from adapters.compose import SystemClock, compose
 from adapters.discord.translate import (
+    InteractionResponder,
     application_commands,
     commands_hash,
     interaction_event,
@@ -25,23 +26,20 @@ from adapters.discord.translate import (
     message_event,
 )
 from adapters.discord.workspace import DiscordWorkspace
-from bot.core import Bot, CoreConfig
+from adapters.health import serve_health
+from bot.core import CoreConfig
 from bot.events import Event
-from bot.features import load_all
+from bot.lifecycle import Check, Lifecycle, start_scheduler, stop_in_order
 from bot.ports import Clock, UnitOfWorkFactory
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 HASH_KEY = "discord.commands_hash"
-
-
-class SystemClock:
-    """Real time (UTC)."""
-
-    def now(self) -> datetime:
-        """Now."""
-        return datetime.now(UTC)
+# A rate limit longer than this is refused (discord.RateLimited) instead of slept through: the
+# hidden limit on channel renames (2 per 10 minutes) would otherwise hang a command for minutes
+# and outlive its 15-minute interaction token. discord.py's minimum is 30 s.
+MAX_RATELIMIT_WAIT = 30.0
 
 
 def intents() -> discord.Intents:
@@ -97,27 +95,38 @@ class AlumniClient(discord.Client):
         scheduler_interval: float = 60.0,
         clock: Clock | None = None,
     ) -> None:
-        super().__init__(intents=intents(), guild_ready_timeout=0.5, chunk_guilds_at_startup=True)
+        super().__init__(
+            intents=intents(),
+            guild_ready_timeout=0.5,
+            chunk_guilds_at_startup=True,
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+            # Nothing the bot sends pings by default; each message names whom it may notify.
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
         self.workspace = DiscordWorkspace(self, uow)
         # A clock other than real time lets tests move through weeks and graduation dates.
-        clock = clock or SystemClock()
-        self.bot = load_all(Bot(self.workspace, uow, clock, config, charts=MatplotlibCharts()))
+        self.bot = compose(config or CoreConfig(), self.workspace, uow, clock or SystemClock())
         self.ready = asyncio.Event()
         self.synced: set[int] = set()
         self._force_sync = force_sync
         self._run_scheduler = run_scheduler
         self._scheduler_interval = scheduler_interval
         self._scheduler: asyncio.Task[None] | None = None
+        self.scheduler: Scheduler | None = None
+        # The process's stop signal and health checks (a fresh one when run without).
+        self.life = Lifecycle()
 
     async def setup_hook(self) -> None:
         """Start the scheduler next to the gateway connection."""
         if self._run_scheduler:
-            self._scheduler = asyncio.create_task(
-                Scheduler(self.bot).run_forever(self._scheduler_interval)
+            self.scheduler, self._scheduler = start_scheduler(
+                self.life, self.bot, self._scheduler_interval
             )
 
     async def close(self) -> None:
-        """Stop the scheduler, then disconnect."""
+        """Stop the scheduler (a running job is handed back), then disconnect."""
+        if self.scheduler is not None:
+            await self.scheduler.stop(grace=1.0)
         if self._scheduler is not None:
             self._scheduler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -167,7 +176,13 @@ class AlumniClient(discord.Client):
     # Each discord.py event already runs in its own task, so a slow handler blocks nothing.
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Commands, button presses (of any message, even from before a restart), forms."""
-        await self._handle(interaction_event(interaction))
+        event = interaction_event(interaction)
+        try:
+            await self._handle(event)
+        finally:
+            responder = getattr(event, "responder", None)
+            if isinstance(responder, InteractionResponder):
+                await responder.finish()
 
     async def on_member_join(self, member: discord.Member) -> None:
         """A join counts only once membership screening has passed (pending is False)."""
@@ -189,10 +204,6 @@ class AlumniClient(discord.Client):
         await self._handle(message_event(message))
 
 
-def _config(settings: Settings) -> CoreConfig:
-    return CoreConfig(default_language=settings.language, default_timezone=settings.timezone)
-
-
 def _quiet_voice(record: logging.LogRecord) -> bool:
     """discord.py warns on every start that voice is unavailable; the bot never uses voice."""
     return "voice will NOT be supported" not in record.getMessage()
@@ -207,23 +218,47 @@ def _fail(line: str) -> int:
 
 
 async def run_discord(
-    settings: Settings, uow: UnitOfWorkFactory, *, sync_only: bool = False
+    settings: Settings,
+    uow: UnitOfWorkFactory,
+    *,
+    sync_only: bool = False,
+    life: Lifecycle | None = None,
 ) -> int:
-    """Run the bot until stopped; `sync_only` uploads the commands to every server and exits."""
-    token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
+    """Run the bot until told to stop (SIGTERM), then stop in order; `sync_only` uploads the
+    commands to every server and exits."""
+    discord_settings = settings.discord
+    token = discord_settings.token.get_secret_value() if discord_settings.token else ""
     if not token:
         return _fail("DISCORD_TOKEN is not set (put it in the environment or .env)")
-    point_at(settings.discord_api_url, settings.discord_gateway_url)
-    client = AlumniClient(uow, _config(settings), run_scheduler=not sync_only, force_sync=sync_only)
+    point_at(discord_settings.api_url, discord_settings.gateway_url)
+    client = AlumniClient(uow, settings.core(), run_scheduler=not sync_only, force_sync=sync_only)
+    health: web.AppRunner | None = None
     try:
         if sync_only:
             return await _sync_and_exit(client, token)
-        await client.start(token)
+        client.life = life = life or Lifecycle()
+        life.attach(client.bot)
+        life.add_check("gateway", _gateway_check(client))
+        if settings.web.port is not None:
+            health, port = await serve_health(life, settings.web.host, settings.web.port)
+            log.info("GET /healthz on port %d", port)
+        running = asyncio.ensure_future(client.start(token))
+        stopping = asyncio.ensure_future(life.wait())
+        done, _ = await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if running in done:
+            running.result()  # raises LoginFailure and friends
+            return 0
+        # Discord has no way to hold events back: interactions that arrive now are answered
+        # "restarting" (see Lifecycle.attach); joins and messages are still handled.
+        await stop_in_order(life, client.bot, scheduler=client.scheduler)
+        await life.step("the gateway", client.close, leave=0.0)
+        await asyncio.wait({running}, timeout=1.0)
         return 0
     except discord.LoginFailure:
         return _fail("Discord rejected DISCORD_TOKEN (invalid or reset); copy a new bot token")
     except (aiohttp.ClientConnectionError, OSError) as exc:
-        where = settings.discord_api_url or "discord.com"
+        where = discord_settings.api_url or "discord.com"
         return _fail(f"cannot reach Discord at {where}: {exc.__class__.__name__}: {exc}")
     except discord.PrivilegedIntentsRequired:
         return _fail(
@@ -233,6 +268,24 @@ async def run_discord(
     finally:
         if not client.is_closed():
             await client.close()
+        if health is not None:
+            await health.cleanup()
+
+
+def _gateway_check(client: discord.Client) -> Check:
+    """The gateway session is live: ready, and its websocket open."""
+
+    async def check() -> str | None:
+        if client.is_closed():
+            return "closed"
+        if not client.is_ready():
+            return "connecting"
+        ws = client.ws
+        if ws is None or not ws.open:
+            return "reconnecting"
+        return None
+
+    return check
 
 
 async def _sync_and_exit(client: AlumniClient, token: str) -> int:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import discord
 
-from bot.errors import PlatformError
+from bot.errors import DirectMessagesClosed, PlatformError
 from bot.messages import Button, ButtonStyle, FormSpec, OutgoingMessage
+
+log = logging.getLogger(__name__)
 
 BUTTON_PREFIX = "alumni"
 FORM_PREFIX = "alumni-form"
@@ -104,7 +107,9 @@ class ButtonsView(discord.ui.View):
 
     def __init__(self, buttons: tuple[Button, ...], group_id: str | None = None) -> None:
         super().__init__(timeout=None)
-        for i, b in enumerate(buttons[:25]):
+        if len(buttons) > BUTTONS_MAX:
+            raise ValueError(f"{len(buttons)} buttons: Discord shows at most {BUTTONS_MAX}")
+        for i, b in enumerate(buttons):
             self.add_item(
                 discord.ui.Button(
                     label=clip(b.label, 80),
@@ -120,10 +125,14 @@ class ButtonsView(discord.ui.View):
 
 
 def build_modal(form: FormSpec, group_id: str | None = None) -> discord.ui.Modal:
-    """A modal with one labelled text input per field (Discord allows five); `group_id` when
-    it opens in a DM, where the submission will not say which guild it belongs to."""
+    """A modal with one labelled text input per field; `group_id` when it opens in a DM, where
+    the submission will not say which guild it belongs to.
+
+    Fields are never dropped here: the core keeps its forms within `Capabilities` (a test walks
+    every form), and a form over Discord's five would be refused loudly rather than lose a field.
+    """
     modal = discord.ui.Modal(title=clip(form.title, 45), custom_id=form_custom_id(form, group_id))
-    for f in form.fields[:5]:
+    for f in form.fields:
         text_input: discord.ui.TextInput[Any] = discord.ui.TextInput(
             custom_id=f.name,
             style=discord.TextStyle.paragraph if f.long else discord.TextStyle.short,
@@ -151,27 +160,122 @@ def modal_values(components: Any) -> dict[str, str]:
     return out
 
 
-def message_kwargs(
-    message: OutgoingMessage, *, with_poll: bool = True, group_id: str | None = None
-) -> dict[str, Any]:
-    """Keyword arguments for send/edit: content, embed, view, file, poll, allowed_mentions.
+# Discord's message limits (discord-api-docs developers/resources/message.mdx: content "up to
+# 2000 characters"; "Up to 10 rich embeds (up to 6000 characters)"; Embed Limits: title 256,
+# description 4096, 25 fields, field name 256, value 1024, the sum of all embed text 6000).
+CONTENT_MAX = 2000
+EMBEDS_MAX = 10
+EMBED_TOTAL_MAX = 6000
+EMBED_TITLE_MAX = 256
+EMBED_DESCRIPTION_MAX = 4096
+EMBED_FIELDS_MAX = 25
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+# components/reference.mdx: 5 action rows of 5 buttons on a (legacy) message.
+BUTTONS_MAX = 25
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Text in pieces of at most `limit` characters, cut at line ends (else spaces) if it can."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit + 1)
+        if cut <= 0:
+            cut = rest.rfind(" ", 0, limit + 1)
+        if cut <= 0:
+            cut = limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].strip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def _embed_size(embed: discord.Embed) -> int:
+    return len(embed)  # discord.py counts title, description, fields, footer and author
+
+
+def _embeds(message: OutgoingMessage, text: str) -> list[discord.Embed]:
+    """The text and fields as embeds, each within the per-embed limits and 6000 characters."""
+    title = clip(message.title, EMBED_TITLE_MAX) if message.title else None
+    chunks = split_text(text, EMBED_DESCRIPTION_MAX) or [""]
+    embeds = [
+        discord.Embed(title=title if i == 0 else None, description=c or None)
+        for i, c in enumerate(chunks)
+    ]
+    current = embeds[-1]
+    for name, value in message.fields:
+        name_text = clip(name.strip(), FIELD_NAME_MAX) or "-"
+        value_text = clip(value.strip(), FIELD_VALUE_MAX) or "-"
+        full = len(current.fields) >= EMBED_FIELDS_MAX
+        if full or _embed_size(current) + len(name_text) + len(value_text) > EMBED_TOTAL_MAX:
+            current = discord.Embed()
+            embeds.append(current)
+        current.add_field(name=name_text, value=value_text, inline=False)
+    return embeds
+
+
+def message_parts(
+    message: OutgoingMessage,
+    *,
+    with_poll: bool = True,
+    group_id: str | None = None,
+    max_parts: int | None = None,
+) -> list[dict[str, Any]]:
+    """Keyword arguments for one or more Discord messages that together show `message`.
+
+    Text that does not fit one message is split (at line ends) into several embeds and, past
+    10 embeds or 6000 characters, several messages: nothing is cut off. Pings, the image and
+    files go with the first message; buttons and the poll with the last. `max_parts` (edits:
+    one message can only become one message) keeps what fits and ends it with an ellipsis.
 
     `group_id` is given for messages in a DM: their buttons then carry the guild.
 
     Member text never pings anyone: only ids in ping_users/ping_roles are allowed to notify,
-    and the pings go in `content` because mentions inside embeds never notify.
+    every part says so in `allowed_mentions`, and the pings go in `content` because mentions
+    inside embeds never notify.
     """
-    pings = [f"<@{u}>" for u in message.ping_users] + [f"<@&{r}>" for r in message.ping_roles]
-    kwargs: dict[str, Any] = {
-        "allowed_mentions": discord.AllowedMentions(
-            everyone=False,
-            users=[discord.Object(int(u)) for u in message.ping_users],
-            roles=[discord.Object(int(r)) for r in message.ping_roles],
-            replied_user=False,
-        )
-    }
-    files: list[discord.File] = []
+    pings = " ".join(
+        [f"<@{u}>" for u in message.ping_users] + [f"<@&{r}>" for r in message.ping_roles]
+    )
     rich = bool(message.title or message.fields or message.image_path)
+    plain = (" ".join(x for x in (pings, message.text.strip()) if x)).strip()
+    parts: list[dict[str, Any]]
+    if not rich and len(plain) <= CONTENT_MAX:
+        parts = [{"content": plain or None}]
+    else:
+        embeds = _embeds(message, message.text)
+        parts = []
+        for embed in embeds:
+            last = parts[-1] if parts else None
+            if (
+                last is not None
+                and len(last["embeds"]) < EMBEDS_MAX
+                and sum(_embed_size(e) for e in last["embeds"]) + _embed_size(embed)
+                <= EMBED_TOTAL_MAX
+            ):
+                last["embeds"].append(embed)
+            else:
+                parts.append({"embeds": [embed]})
+        parts[0]["content"] = pings or None
+    if max_parts is not None and len(parts) > max_parts:
+        log.warning("a message was cut to fit %d Discord message(s)", max_parts)
+        parts = parts[:max_parts]
+        embeds = parts[-1].get("embeds") or []
+        if embeds and embeds[-1].description:
+            # The same length with an ellipsis: what was kept still fits.
+            embeds[-1].description = embeds[-1].description[:-1] + "…"
+    files: list[discord.File] = []
+    if message.image_path:
+        image = Path(message.image_path)
+        files.append(discord.File(image, filename=image.name))
+        parts[0]["embeds"][0].set_image(url=f"attachment://{image.name}")
+    if message.file_path:
+        path = Path(message.file_path)
+        files.append(discord.File(path, filename=path.name))
+    if files:
+        parts[0]["files"] = files
     if message.poll is not None and with_poll:
         # A poll message carries its question in the poll; the text goes above it.
         poll = discord.Poll(
@@ -180,33 +284,31 @@ def message_kwargs(
         )
         for answer in message.poll.answers[:10]:
             poll.add_answer(text=clip(answer, 55))
-        kwargs["poll"] = poll
-    if rich:
-        embed = discord.Embed(
-            title=clip(message.title, 256) if message.title else None,
-            description=clip(message.text, 4096) if message.text else None,
-        )
-        for name, value in message.fields[:25]:
-            embed.add_field(name=clip(name, 256) or "-", value=clip(value, 1024) or "-")
-        if message.image_path:
-            image = Path(message.image_path)
-            files.append(discord.File(image, filename=image.name))
-            embed.set_image(url=f"attachment://{image.name}")
-        kwargs["embed"] = embed
-        kwargs["content"] = " ".join(pings) or None
-    else:
-        text = message.text
-        if len(text) + len(" ".join(pings)) > 1900:
-            kwargs["embed"] = discord.Embed(description=clip(text, 4096))
-            text = ""
-        kwargs["content"] = (" ".join([*pings, text])).strip() or None
-    if message.file_path:
-        path = Path(message.file_path)
-        files.append(discord.File(path, filename=path.name))
-    if files:
-        kwargs["files"] = files
+        parts[-1]["poll"] = poll
     if message.buttons:
-        kwargs["view"] = ButtonsView(message.buttons, group_id)
+        parts[-1]["view"] = ButtonsView(message.buttons, group_id)
+    for i, part in enumerate(parts):
+        # Only the first part carries the pings; every part refuses all others.
+        first = i == 0
+        part["allowed_mentions"] = discord.AllowedMentions(
+            everyone=False,
+            users=[discord.Object(int(u)) for u in message.ping_users] if first else False,
+            roles=[discord.Object(int(r)) for r in message.ping_roles] if first else False,
+            replied_user=False,
+        )
+        if len(part.get("embeds") or []) == 1:
+            part["embed"] = part.pop("embeds")[0]
+    return parts
+
+
+def edit_kwargs(message: OutgoingMessage, *, group_id: str | None = None) -> dict[str, Any]:
+    """Keyword arguments for an edit: one message, as much of `message` as fits in it; what
+    the new version lacks (embeds, buttons) is removed, and polls and files cannot change."""
+    kwargs = message_parts(message, with_poll=False, group_id=group_id, max_parts=1)[0]
+    kwargs.pop("files", None)
+    if "embeds" not in kwargs:
+        kwargs.setdefault("embed", None)
+    kwargs.setdefault("view", None)
     return kwargs
 
 
@@ -220,7 +322,9 @@ def platform_error(
             missing_access = f"{what}: missing access ({code})"
             return PlatformError(missing_access, missing_permission=VIEW_CHANNEL)
         if code == 50007:
-            return PlatformError(f"{what}: the member does not accept direct messages ({code})")
+            return DirectMessagesClosed(
+                f"{what}: the member does not accept direct messages ({code})"
+            )
         return PlatformError(
             f"{what}: forbidden ({code})", missing_permission=missing or "a permission", role=role
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -13,7 +14,8 @@ import discord
 from adapters.discord.render import (
     build_modal,
     custom_id_group,
-    message_kwargs,
+    edit_kwargs,
+    message_parts,
     modal_values,
     parse_button_custom_id,
     parse_form_custom_id,
@@ -61,11 +63,21 @@ def default_member_permissions(level: Permission) -> int | None:
     return None if level is Permission.MEMBER else MANAGE_GUILD
 
 
+# A command's description holds 1-100 characters (developers/interactions/application-commands
+# .mdx); `/alumni help` shows the whole text, the picker a cut at a word with an ellipsis.
+DESCRIPTION_MAX = 100
+
+
+def _short(text: str) -> str:
+    if len(text) <= DESCRIPTION_MAX:
+        return text or "-"
+    cut = text.rfind(" ", 0, DESCRIPTION_MAX - 1)
+    return text[: cut if cut > 0 else DESCRIPTION_MAX - 1].rstrip(" ,;:(") + "…"
+
+
 def _describe(key: str) -> tuple[str, dict[str, str]]:
     """English description plus the Norwegian localisation Discord shows `no` clients."""
-    en = t(Language.EN, key)[:100] or "-"
-    nb = t(Language.NB, key)[:100] or "-"
-    return en, {"no": nb}
+    return _short(t(Language.EN, key)), {"no": _short(t(Language.NB, key))}
 
 
 def _option(opt: Option) -> dict[str, Any]:
@@ -179,46 +191,117 @@ def _channel_ref(channel: Any) -> ChannelRef | None:
     return ChannelRef(str(channel.id), getattr(channel, "name", "") or "")
 
 
-class InteractionResponder:
-    """The Responder for one interaction: the first answer is the interaction response."""
+# Discord wants the first answer to an interaction within 3 s (developers/interactions/
+# receiving-and-responding.mdx); the responder defers on its own when nothing was answered this
+# long after the interaction arrived, leaving a second for the request to reach Discord.
+AUTO_DEFER_SECONDS = 2.0
 
-    def __init__(self, interaction: discord.Interaction, group_id: str | None = None) -> None:
+
+class InteractionResponder:
+    """The Responder for one interaction: the first answer is the interaction response.
+
+    Whatever the handler does (a slow database, a rate-limited request), Discord hears from the
+    bot within its 3 s: AUTO_DEFER_SECONDS after the interaction arrived the responder defers
+    ("thinking…", only the member sees it) unless it answered already. A lock keeps the timer and
+    the handler from both sending a first answer. After a defer the first answer replaces the
+    loading message (Discord does the same with a follow-up) and keeps its ephemeral flag.
+    """
+
+    def __init__(
+        self,
+        interaction: discord.Interaction,
+        group_id: str | None = None,
+        *,
+        defer_after: float | None = None,
+    ) -> None:
         self.interaction = interaction
         # In a DM, buttons and modals of the answer must carry the guild they belong to.
         self.dm_group = group_id if interaction.guild_id is None else None
+        self._lock = asyncio.Lock()
+        self._deferred = False
+        # The answer edit_reply replaces: the last message sent (None: the original response).
+        self._last: discord.WebhookMessage | None = None
+        self._answered = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._auto: asyncio.Task[None] | None = None
+        after = AUTO_DEFER_SECONDS if defer_after is None else defer_after
+        if after >= 0:
+            self._timer = asyncio.get_running_loop().call_later(after, self._start_auto_defer)
+
+    def _start_auto_defer(self) -> None:
+        self._auto = asyncio.get_running_loop().create_task(self._auto_defer())
+
+    async def _auto_defer(self) -> None:
+        try:
+            async with self._lock:
+                if not self.interaction.response.is_done():
+                    await self.interaction.response.defer(ephemeral=True, thinking=True)
+                    self._deferred = True
+                    log.info("interaction %s deferred automatically", self.interaction.id)
+        except discord.HTTPException as exc:
+            log.warning("automatic defer of %s refused: %s", self.interaction.id, exc)
+
+    async def finish(self) -> None:
+        """The handler is done: stop the timer; warn if the member was left at "thinking…"."""
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._auto is not None:
+            await self._auto
+        if self._deferred and not self._answered:
+            log.warning("interaction %s deferred but never answered", self.interaction.id)
 
     async def reply(self, message: OutgoingMessage, *, private: bool = True) -> None:
-        """Ephemeral by default; a follow-up once the interaction has been answered."""
-        kwargs = message_kwargs(message, group_id=self.dm_group)
+        """Ephemeral by default; a follow-up once the interaction has been answered. A long text
+        becomes several messages (render.message_parts); edit_reply replaces the last."""
+        parts = message_parts(message, group_id=self.dm_group)
         try:
-            if not self.interaction.response.is_done():
-                await self.interaction.response.send_message(ephemeral=private, **kwargs)
-            else:
-                await self.interaction.followup.send(ephemeral=private, **kwargs)
+            async with self._lock:
+                for part in parts:
+                    if not self.interaction.response.is_done():
+                        await self.interaction.response.send_message(ephemeral=private, **part)
+                        self._last = None
+                    else:
+                        # After a defer the first follow-up edits the loading message.
+                        self._last = await self.interaction.followup.send(
+                            ephemeral=private, wait=True, **part
+                        )
+                    self._answered = True
         except discord.HTTPException as exc:
             raise PlatformError(f"reply failed: {exc.status} {exc.code}") from exc
 
     async def edit_reply(self, message: OutgoingMessage) -> None:
-        """Replace the original answer (or give one, if there was none)."""
-        if not self.interaction.response.is_done():
+        """Replace the last answer (a progress message), or give one if there was none."""
+        if not self._answered:
             await self.reply(message)
             return
-        kwargs = message_kwargs(message, with_poll=False, group_id=self.dm_group)
-        kwargs.pop("files", None)
-        kwargs.setdefault("embed", None)
-        kwargs.setdefault("view", None)
-        await self.interaction.edit_original_response(**kwargs)
+        kwargs = edit_kwargs(message, group_id=self.dm_group)
+        try:
+            async with self._lock:
+                if self._last is not None:
+                    await self._last.edit(**kwargs)
+                else:
+                    await self.interaction.edit_original_response(**kwargs)
+        except discord.HTTPException as exc:
+            raise PlatformError(f"edit failed: {exc.status} {exc.code}") from exc
 
     async def open_form(self, form: FormSpec) -> None:
         """A modal; Discord only allows it as the first answer to an interaction."""
-        if self.interaction.response.is_done():
-            raise PlatformError("a form can only open as the first answer to a command")
-        await self.interaction.response.send_modal(build_modal(form, self.dm_group))
+        async with self._lock:
+            if self.interaction.response.is_done():
+                # Deferred already (the handler took too long): a modal can no longer open.
+                raise UserError("discord.form_too_late")
+            try:
+                await self.interaction.response.send_modal(build_modal(form, self.dm_group))
+            except discord.HTTPException as exc:
+                raise PlatformError(f"form refused: {exc.status} {exc.code}") from exc
+            self._answered = True
 
     async def defer(self) -> None:
         """Acknowledge within Discord's three seconds; the answer follows as a follow-up."""
-        if not self.interaction.response.is_done():
-            await self.interaction.response.defer(ephemeral=True, thinking=True)
+        async with self._lock:
+            if not self.interaction.response.is_done():
+                await self.interaction.response.defer(ephemeral=True, thinking=True)
+                self._deferred = True
 
     async def read_attachment(self, ref: str, option: str) -> str:
         """Download the file behind `attachment:<id>` (UTF-8 text, at most 1 MB)."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -18,10 +20,11 @@ from adapters.discord.render import (
     ROLE_HIERARCHY,
     SEND_MESSAGES,
     clip,
-    message_kwargs,
+    edit_kwargs,
+    message_parts,
     platform_error,
 )
-from bot.errors import PlatformError
+from bot.errors import PlatformError, UserError
 from bot.events import ChannelRef, MessageRef
 from bot.messages import ChannelSpec, OutgoingMessage, Posting, RoleSpec, Visibility
 from bot.ports import Capabilities, MemberInfo, UnitOfWorkFactory
@@ -31,9 +34,38 @@ log = logging.getLogger(__name__)
 # How long the role set we just wrote beats discord.py's cache: the GUILD_MEMBER_UPDATE that
 # refreshes the cache can arrive after the next set_roles for the same member has started.
 _RECENT_EDIT_SECONDS = 10.0
-# Discord's limits for an invite.
+# Discord's limits for an invite (discord-api-docs developers/resources/channel.mdx, Create
+# Channel Invite: max_age 0-604800 s, max_uses 0-100; topics/opcodes-and-status-codes.mdx:
+# 30016 "Maximum number of invites reached (1000)").
 INVITE_MAX_USES = 100
 INVITE_MAX_AGE = 7 * 86400
+INVITES_FULL = 30016
+# An unlimited link made less than this long ago is handed out again instead of a new one, so
+# a busy week of `/alumni invite` makes a few links, not hundreds towards the 1000.
+INVITE_REUSE_SECONDS = 3600.0
+
+
+# What Discord allows, for the core to fit its forms and features to (discord-api-docs):
+# a modal holds 1-5 components, its title and each label at most 45 characters, a text input
+# at most 4000 (interactions/receiving-and-responding.mdx, Modal; components/reference.mdx,
+# Label and Text Input; placeholder 100). Without the privileged Message Content intent, which
+# the bot does not ask for, `content`, `embeds`, `attachments`, `components` and `poll` of
+# members' messages arrive empty (events/gateway.mdx, Message Content Intent).
+DISCORD_CAPABILITIES = Capabilities(
+    native_roles=True,
+    threads=True,
+    polls=True,
+    forums=True,
+    creates_invites=True,
+    modals=True,
+    message_text=False,
+    invite_days=7,
+    form_fields=5,
+    form_title=45,
+    field_label=45,
+    field_placeholder=100,
+    field_length=4000,
+)
 
 
 class DiscordWorkspace:
@@ -42,15 +74,15 @@ class DiscordWorkspace:
     platform = "discord"
     # Forums are used where the guild has COMMUNITY (see `capabilities_for`); elsewhere the
     # listing categories degrade to text channels here, never in the cogs.
-    capabilities = Capabilities(
-        native_roles=True, threads=True, polls=True, forums=True, creates_invites=True, modals=True
-    )
+    capabilities = DISCORD_CAPABILITIES
 
     def __init__(self, client: discord.Client, uow: UnitOfWorkFactory | None = None) -> None:
         self.client = client
         self.uow = uow
         self._member_locks: dict[int, asyncio.Lock] = {}
         self._recent_roles: dict[tuple[int, int], tuple[float, frozenset[int]]] = {}
+        # The code of the last 7-day unlimited link made per guild (see INVITE_REUSE_SECONDS).
+        self._links: dict[int, str] = {}
 
     # -- lookups ---------------------------------------------------------------------------
     def guild(self, group_id: str) -> discord.Guild:
@@ -64,14 +96,7 @@ class DiscordWorkspace:
         """Capabilities of one guild: forums only where COMMUNITY is enabled."""
         guild = self.client.get_guild(int(group_id))
         forums = guild is not None and "COMMUNITY" in guild.features
-        return Capabilities(
-            native_roles=True,
-            threads=True,
-            polls=True,
-            forums=forums,
-            creates_invites=True,
-            modals=True,
-        )
+        return replace(DISCORD_CAPABILITIES, forums=forums)
 
     async def _channel(self, group_id: str, channel_id: str) -> Any:
         guild = self.guild(group_id)
@@ -189,6 +214,8 @@ class DiscordWorkspace:
             changes["overwrites"] = {**current, **wanted}
         try:
             await channel.edit(**changes)
+        except discord.RateLimited as exc:
+            raise rename_limited(exc) from exc
         except discord.HTTPException as exc:
             raise platform_error(exc, missing=MANAGE_CHANNELS, what="repair channel") from exc
         return True
@@ -198,6 +225,8 @@ class DiscordWorkspace:
         channel = await self._channel(group_id, channel_id)
         try:
             await channel.edit(name=clip(name, 100))
+        except discord.RateLimited as exc:
+            raise rename_limited(exc) from exc
         except discord.HTTPException as exc:
             raise platform_error(exc, missing=MANAGE_CHANNELS, what="rename channel") from exc
 
@@ -226,6 +255,21 @@ class DiscordWorkspace:
         except discord.HTTPException as exc:
             raise platform_error(exc, missing=MANAGE_ROLES, what="create role") from exc
         return str(role.id)
+
+    async def apply_role_spec(self, group_id: str, role_id: str, spec: RoleSpec) -> bool:
+        """Make a role the bot pings mentionable again (a role mention notifies only when the
+        role is mentionable or the bot has Mention Everyone, which it does not ask for:
+        resources/message.mdx, Allowed Mentions Object). Other settings are the admins'."""
+        guild = self.guild(group_id)
+        role = guild.get_role(int(role_id))
+        if role is None or not spec.mentionable or role.mentionable:
+            return False
+        self._need(guild, "manage_roles", MANAGE_ROLES)
+        try:
+            await role.edit(mentionable=True)
+        except discord.HTTPException as exc:
+            raise self._role_error(guild, exc, {role.id}) from exc
+        return True
 
     async def set_roles(
         self, group_id: str, user_id: str, add: Sequence[str], remove: Sequence[str]
@@ -290,15 +334,20 @@ class DiscordWorkspace:
     async def send(
         self, group_id: str, channel_id: str, message: OutgoingMessage, thread_id: str | None = None
     ) -> MessageRef:
-        """Post in a channel or thread; in a forum the message becomes a new post."""
+        """Post in a channel or thread (in a forum the message becomes a new post); text longer
+        than one Discord message follows in further messages. The first one is returned."""
         target = await self._channel(group_id, thread_id or channel_id)
-        kwargs = message_kwargs(message)
+        first, *rest = message_parts(message)
         try:
             if isinstance(target, discord.ForumChannel):
                 name = message.title or message.text.split("\n", 1)[0] or "post"
-                created = await target.create_thread(name=clip(name, 100), **kwargs)
+                created = await target.create_thread(name=clip(name, 100), **first)
+                for part in rest:
+                    await created.thread.send(**part)
                 return MessageRef(channel_id, str(created.message.id), str(created.thread.id))
-            sent = await target.send(**kwargs)
+            sent = await target.send(**first)
+            for part in rest:
+                await target.send(**part)
         except discord.HTTPException as exc:
             raise platform_error(exc, missing=SEND_MESSAGES, what="send") from exc
         return MessageRef(channel_id, str(sent.id), thread_id)
@@ -315,10 +364,7 @@ class DiscordWorkspace:
                 # A forum post's first message lives in its thread, which shares its id; a
                 # caller may know only the forum and the message (a card redrawn later).
                 channel = await self._channel(group_id, ref.id)
-        kwargs = message_kwargs(message, with_poll=False, group_id=group_id if in_dm else None)
-        kwargs.pop("files", None)
-        kwargs.setdefault("embed", None)
-        kwargs.setdefault("view", None)
+        kwargs = edit_kwargs(message, group_id=group_id if in_dm else None)
         try:
             await channel.get_partial_message(int(ref.id)).edit(**kwargs)
         except discord.HTTPException as exc:
@@ -338,10 +384,13 @@ class DiscordWorkspace:
         return str(thread.id)
 
     async def send_dm(self, group_id: str, user_id: str, message: OutgoingMessage) -> MessageRef:
-        """A direct message; PlatformError when the member does not accept them."""
+        """A direct message; DirectMessagesClosed when the member does not accept them."""
         try:
             user = self.client.get_user(int(user_id)) or await self.client.fetch_user(int(user_id))
-            sent = await user.send(**message_kwargs(message, group_id=group_id))
+            first, *rest = message_parts(message, group_id=group_id)
+            sent = await user.send(**first)
+            for part in rest:
+                await user.send(**part)
         except discord.HTTPException as exc:
             raise platform_error(exc, what="direct message") from exc
         return MessageRef(f"D:{user_id}", str(sent.id))
@@ -353,20 +402,44 @@ class DiscordWorkspace:
         await self.send_dm(group_id, user_id, message)
 
     async def create_invite(self, group_id: str, max_uses: int, max_age_seconds: int) -> str | None:
-        """A unique invite to the welcome channel (else the system or first text channel)."""
+        """A link to the welcome channel (else the system or first text channel) within
+        Discord's limits: at most 7 days, never "forever" (links would pile up towards the
+        guild's 1000), and unlimited uses when more than 100 are asked. The join code carries
+        the trust and has its own uses and expiry; `/alumni invite link` renews the link."""
         guild = self.guild(group_id)
         channel = await self._welcome_channel(guild)
         if channel is None:
             raise PlatformError("no channel to invite into; run /alumni setup")
-        # Discord refuses (400) an invite over 100 uses or 7 days. The join code carries the
-        # trust and has its own uses and expiry, so a longer request becomes "no limit" rather
-        # than a link that dies before the code (a 120-member class, a 30-day code).
         uses = max_uses if 0 < max_uses <= INVITE_MAX_USES else 0
-        age = max_age_seconds if 0 < max_age_seconds <= INVITE_MAX_AGE else 0
+        age = min(max_age_seconds, INVITE_MAX_AGE) if max_age_seconds > 0 else INVITE_MAX_AGE
+        if uses == 0 and age == INVITE_MAX_AGE and (reused := await self._recent_link(guild)):
+            return reused
         try:
             invite = await channel.create_invite(max_uses=uses, max_age=age, unique=True)
         except discord.HTTPException as exc:
+            if exc.code == INVITES_FULL:
+                raise UserError("discord.invites_full") from exc
             raise platform_error(exc, missing=CREATE_INVITE, what="create invite") from exc
+        if uses == 0 and age == INVITE_MAX_AGE:
+            self._links[guild.id] = invite.code
+        return invite.url
+
+    async def _recent_link(self, guild: discord.Guild) -> str | None:
+        """The link made last for this guild if Discord still has it with nearly all its week
+        left (an admin may have deleted it, or time passed)."""
+        code = self._links.get(guild.id)
+        if code is None:
+            return None
+        try:
+            invite = await self.client.fetch_invite(code, with_counts=False)
+        except discord.HTTPException:
+            self._links.pop(guild.id, None)
+            return None
+        left = (
+            (invite.expires_at - discord.utils.utcnow()).total_seconds() if invite.expires_at else 0
+        )
+        if left < INVITE_MAX_AGE - INVITE_REUSE_SECONDS:
+            return None
         return invite.url
 
     async def _welcome_channel(self, guild: discord.Guild) -> discord.TextChannel | None:
@@ -392,6 +465,12 @@ class DiscordWorkspace:
             is_admin=is_admin(member),
             is_bot=member.bot,
         )
+
+
+def rename_limited(exc: discord.RateLimited) -> UserError:
+    """Discord's hidden limit on channel names and topics (2 edits per 10 minutes per channel)
+    as a refusal the member reads, with the minutes to wait, instead of a long silent wait."""
+    return UserError("discord.rename_limited", count=max(1, math.ceil(exc.retry_after / 60)))
 
 
 def is_admin(member: discord.Member | discord.User) -> bool:

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from adapters.charts import MatplotlibCharts
+from adapters.compose import compose
+from adapters.health import serve_health
 from adapters.local.terminal import HELP, Terminal
 from adapters.local.workspace import LocalWorkspace
 from bot.core import Bot, CoreConfig
-from bot.features import load_all
+from bot.lifecycle import Lifecycle, stop_in_order
 from bot.ports import UnitOfWorkFactory
 from bot.scheduler import Scheduler
 from bot.settings import Settings
@@ -29,28 +30,55 @@ def build(
 ) -> tuple[Terminal, Bot, LocalWorkspace]:
     """A bot on a local workspace, with its terminal."""
     ws = LocalWorkspace(state_path, out=out, start=start)
-    bot = load_all(Bot(ws, uow, ws.clock, config, charts=MatplotlibCharts()))
+    bot = compose(config or CoreConfig(), ws, uow, ws.clock)
     return Terminal(bot, ws, Scheduler(bot)), bot, ws
 
 
-async def run_terminal(settings: Settings, uow: UnitOfWorkFactory) -> int:
-    """Read lines until EOF; interactive when stdin is a terminal."""
-    config = CoreConfig(default_language=settings.language, default_timezone=settings.timezone)
-    terminal, _, _ = build(
-        uow, state_path=settings.data_dir / "local_workspace.json", config=config
+async def run_terminal(
+    settings: Settings, uow: UnitOfWorkFactory, life: Lifecycle | None = None
+) -> int:
+    """Read lines until EOF or SIGTERM; interactive when stdin is a terminal."""
+    life = life or Lifecycle()
+    terminal, bot, _ = build(
+        uow, state_path=settings.data_dir / "local_workspace.json", config=settings.core()
     )
+    life.attach(bot)
+    health = None
+    if settings.web.port is not None:
+        health, _port = await serve_health(life, "127.0.0.1", settings.web.port)
     interactive = sys.stdin.isatty()
     if interactive:
         print("alumnibot local workspace. " + HELP.splitlines()[0])
         print(HELP)
     lines = _stdin_lines()
-    while True:
-        if interactive:
-            print(terminal.prompt(), end="", flush=True)
-        line = await lines.get()
-        if line is None:
-            return 0
-        await terminal.line(line)
+    stopping = asyncio.ensure_future(life.wait())
+    try:
+        while not life.stopping.is_set():
+            if interactive:
+                print(terminal.prompt(), end="", flush=True)
+            reading = asyncio.ensure_future(lines.get())
+            await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not reading.done():
+                reading.cancel()
+                break
+            line = reading.result()
+            if line is None:
+                break  # EOF
+            work = asyncio.ensure_future(terminal.line(line))
+            await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():
+                # Stopped mid-line: the line may finish within the deadline (it saves either way).
+                await life.step("the current line", work, leave=1.5)
+                break
+            work.result()
+        if interactive and life.stopping.is_set():
+            print()  # the prompt (and a ^C) stay on their own line
+        await stop_in_order(life, bot, scheduler=terminal.scheduler)
+        return 0
+    finally:
+        stopping.cancel()
+        if health is not None:
+            await health.cleanup()
 
 
 def _stdin_lines() -> asyncio.Queue[str | None]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import shlex
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.local.workspace import GROUP_ID, LocalWorkspace, render
-from bot.commands import split_command_text
+from bot.commands import split_command_text, split_words
+from bot.domain import Language
 from bot.errors import StorageUnavailable, UserError
 from bot.events import (
     ButtonPressed,
@@ -131,7 +131,7 @@ class Terminal:
                 await self._message(text)
             await self._tick()
         except UserError as exc:
-            self.ws.out(t(self.bot.config.default_language, exc.key, **exc.params))
+            self.ws.out(t(await self._language(), exc.key, **exc.params))
         finally:
             self.ws.save()
 
@@ -159,12 +159,16 @@ class Terminal:
             MessagePosted(GROUP_ID, self.user, ch, MessageRef(ch.id, msg_id, thread), text, thread)
         )
 
-    async def _bang(self, text: str) -> None:
+    async def _language(self) -> Language:
+        """The group's language for a refusal made before the core saw the line."""
         try:
-            parts = shlex.split(text)
-        except ValueError:
-            self.ws.out("(a quotation mark is not closed)")
-            return
+            return (await self.bot.group(GROUP_ID, cached=True)).language
+        except StorageUnavailable:
+            return self.bot.config.default_language
+
+    async def _bang(self, text: str) -> None:
+        # The same splitter as commands: overlong lines are refused before they are parsed.
+        parts = split_words(text)
         cmd, args = parts[0].lower(), parts[1:]
         handler = getattr(self, "_do_" + cmd[1:], None)
         if handler is None:

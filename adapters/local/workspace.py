@@ -18,6 +18,16 @@ from bot.ports import Capabilities, MemberInfo
 log = logging.getLogger(__name__)
 GROUP_ID = "local"
 BOT_NAME = "alumnibot"
+# Files the local workspace keeps in the data folder (see bot.cogs.privacy.DATA_FILES): it is
+# the platform here, so what it holds is what Discord or Slack would hold.
+DATA_FILES = {
+    "local_workspace.json": (
+        "the local workspace itself (channels, messages, DMs and their files, roles): the "
+        "platform's side, which erasure edits as it would Discord's or Slack's"
+    ),
+    "local_workspace.tmp": "the state being saved (renamed over local_workspace.json at once)",
+    "images/*": "copies of the charts the bot posted (counts only, no names)",
+}
 
 
 def _empty_state(start: datetime) -> dict[str, Any]:
@@ -210,7 +220,10 @@ class LocalWorkspace:
                 else None
             ),
             "image": self._keep_image(message.image_path),
-            "file": message.file_path,
+            # The platform keeps its own copy of a file, as Discord and Slack do on upload:
+            # the bot deletes its copy once delivered.
+            "file": Path(message.file_path).name if message.file_path else None,
+            "file_content": _read_text(message.file_path) if message.file_path else None,
             "thread": None,
             "at": self.clock.now().isoformat(),
         }
@@ -335,6 +348,14 @@ class LocalWorkspace:
             lines.append(f"    {f.name}: {f.label} ({need}, up to {f.max_length} characters)")
         lines.append("    answer with: !form " + " ".join(f'{f.name}="..."' for f in form.fields))
         self.out("\n".join(lines))
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        log.warning("could not keep file %s", path, exc_info=True)
+        return None
 
 
 def render(prefix: str, msg: dict[str, Any], state: dict[str, Any]) -> str:

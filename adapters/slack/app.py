@@ -10,7 +10,6 @@ import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -20,7 +19,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.charts import MatplotlibCharts
+from adapters.compose import SystemClock, compose
+from adapters.health import add_health
 from adapters.slack.blocks import escape
 from adapters.slack.oauth import SlackInstallations, installations
 from adapters.slack.translate import (
@@ -41,25 +41,16 @@ from bot.core import Bot, Context, CoreConfig
 from bot.domain import Group, Permission
 from bot.errors import StorageUnavailable, UserError
 from bot.events import Event, FormSubmitted, UserRef
-from bot.features import load_all
 from bot.i18n import t
+from bot.lifecycle import Lifecycle, start_scheduler, stop_in_order
 from bot.messages import OutgoingMessage
 from bot.ports import Clock, UnitOfWorkFactory
-from bot.scheduler import Scheduler
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 # How long a view_submission may wait for the core before acking (Slack allows 3 s).
 FORM_ACK_SECONDS = 2.0
-
-
-class SystemClock:
-    """The real time, in UTC."""
-
-    def now(self) -> datetime:
-        """Now."""
-        return datetime.now(UTC)
 
 
 class OAuthClient(AsyncWebClient):
@@ -168,10 +159,16 @@ class SlackApp:
         if self.installs is not None:
             await self.installs.close()
 
-    def web_app(self) -> web.Application:
-        """aiohttp app: POST /slack/events (events, commands, interactivity), GET /healthz."""
-        application = self.app.web_app(path=EVENTS_PATH, port=self.settings.port)
-        application.router.add_get("/healthz", _healthz)
+    def web_app(self, life: Lifecycle | None = None) -> web.Application:
+        """aiohttp app: POST /slack/events (events, commands, interactivity), GET /healthz.
+
+        With a Lifecycle, /healthz checks the process's parts (database, socket, scheduler).
+        """
+        application = self.app.web_app(path=EVENTS_PATH, port=self.settings.web.slack_port)
+        if life is not None:
+            add_health(application, life)
+        else:
+            application.router.add_get("/healthz", _healthz)
         return application
 
 
@@ -232,7 +229,7 @@ def build_app(
     workspace = SlackWorkspace(
         _client_for(settings, app, installs), uow=uow, invite_link=settings.slack_invite_link
     )
-    bot = load_all(Bot(workspace, uow, clock or SystemClock(), config, charts=MatplotlibCharts()))
+    bot = compose(config or settings, workspace, uow, clock or SystemClock())
     for cog in extra_cogs:
         bot.add_cog(cog(bot))
     # Validation errors of a form show in the modal itself, on Slack's `errors` response.
@@ -495,16 +492,16 @@ async def home_view(sa: SlackApp, team: str, user_id: str) -> dict[str, Any]:
     return {"type": "home", "blocks": blocks[:100]}
 
 
-async def serve_http(sa: SlackApp, host: str, port: int) -> tuple[web.AppRunner, int]:
+async def serve_http(
+    sa: SlackApp, host: str, port: int, life: Lifecycle | None = None
+) -> tuple[web.AppRunner, int]:
     """Serve the app with aiohttp; returns the runner and the bound port (0 picks one)."""
-    runner = web.AppRunner(sa.web_app(), handle_signals=False)
+    # Slack waits 3 s for an ack: a request still open after that at shutdown is lost anyway.
+    runner = web.AppRunner(sa.web_app(life), handle_signals=False, shutdown_timeout=3.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    server = site._server
-    assert server is not None
-    sockets = getattr(server, "sockets", None) or []
-    return runner, int(sockets[0].getsockname()[1]) if sockets else port
+    return runner, int(runner.addresses[0][1]) if runner.addresses else port
 
 
 async def _group_or_tell(sa: SlackApp, team: str, respond: Any) -> Group | None:
@@ -521,22 +518,93 @@ async def _group_or_tell(sa: SlackApp, team: str, respond: Any) -> Group | None:
 
 async def _preflight(settings: Settings) -> str | None:
     """One line saying what keeps the app from starting, or None: checked before serving."""
-    secret = (
-        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    )
-    if not secret:
+    slack = settings.slack
+    if slack.signing_secret is None:
         return "SLACK_SIGNING_SECRET is not set: every request from Slack is checked with it"
-    if settings.slack_client_id:
+    if slack.oauth:
         return None  # OAuth: each workspace's token comes from its installation
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    token = slack.bot_token.get_secret_value() if slack.bot_token else ""
     try:
         await make_client(settings, token).auth_test()
     except SlackApiError as exc:
         return f"Slack rejected SLACK_BOT_TOKEN ({exc.response.get('error')}); copy the bot token"
     except (aiohttp.ClientError, OSError) as exc:
-        where = settings.slack_api_url or "slack.com"
+        where = slack.api_url or "slack.com"
         return f"cannot reach Slack at {where}: {exc.__class__.__name__}: {exc}"
     return None
+
+
+@dataclass
+class _Intake:
+    """Where events come in: the HTTP server, the Socket Mode websocket, or both."""
+
+    runner: web.AppRunner | None = None
+    port: int = 0
+    socket: Any = None
+
+    async def stop_taking_events(self) -> None:
+        """Close the socket and stop listening; requests already received still finish.
+
+        Slack redelivers what it could not deliver (events get retries, X-Slack-Retry-Num),
+        so the next process handles it.
+        """
+        if self.socket is not None:
+            await self.socket.close_async()
+            self.socket = None
+        if self.runner is not None:
+            for site in list(self.runner.sites):
+                await site.stop()
+
+    async def close(self) -> None:
+        """Close everything (what is still open after stop_taking_events, too)."""
+        await self.stop_taking_events()
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+
+async def _open_intake(
+    sa: SlackApp, settings: Settings, host: str | None, life: Lifecycle | None
+) -> _Intake:
+    """HTTP on PORT (always in HTTP mode and with OAuth; in Socket Mode only when PORT is set,
+    for /healthz), and the Socket Mode connection when SLACK_APP_TOKEN is set."""
+    intake = _Intake()
+    slack, web_settings = settings.slack, settings.web
+    try:
+        if sa.installs is not None:
+            await sa.installs.create_tables()
+        if slack.app_token is not None and life is not None:
+            # Checked from the start: health says "connecting" until the socket is up.
+            life.add_check("socket", _socket_check(intake))
+        if not slack.socket_mode or slack.oauth or web_settings.port is not None:
+            intake.runner, intake.port = await serve_http(
+                sa, host or web_settings.host, web_settings.slack_port, life
+            )
+        if slack.app_token is not None:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            handler = AsyncSocketModeHandler(sa.app, app_token=slack.app_token.get_secret_value())
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+            intake.socket = handler
+            log.info("Slack Socket Mode connected")
+        if intake.runner is not None:
+            log.info("Slack: POST %s and GET /healthz on port %d", EVENTS_PATH, intake.port)
+        if sa.installs is not None:
+            log.info("Slack OAuth: workspaces install the app at /slack/install")
+    except BaseException:
+        await intake.close()
+        raise
+    return intake
+
+
+def _socket_check(intake: _Intake) -> Callable[[], Awaitable[str | None]]:
+    async def check() -> str | None:
+        if intake.socket is None:
+            return "connecting"
+        connected = await intake.socket.client.is_connected()
+        return None if connected else "disconnected (reconnecting)"
+
+    return check
 
 
 @contextlib.asynccontextmanager
@@ -544,55 +612,50 @@ async def serving(
     settings: Settings,
     uow: UnitOfWorkFactory,
     *,
-    host: str = "0.0.0.0",
+    host: str | None = None,
     config: CoreConfig | None = None,
     clock: Clock | None = None,
+    life: Lifecycle | None = None,
 ) -> AsyncIterator[tuple[SlackApp, int]]:
     """The app serving HTTP on PORT (0 picks one), or Socket Mode with SLACK_APP_TOKEN.
 
-    Yields the app and the bound port; on exit every socket and the store's engine is closed.
+    Yields the app and the bound HTTP port (0: none); on exit every socket and the store's
+    engine is closed.
     """
     sa = build_app(settings, uow, config=config, clock=clock)
-    runner = None
-    handler = None
     try:
-        if sa.installs is not None:
-            await sa.installs.create_tables()
-        runner, port = await serve_http(sa, host, settings.port)
-        if settings.slack_app_token is not None and settings.slack_app_token.get_secret_value():
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            handler = AsyncSocketModeHandler(
-                sa.app, app_token=settings.slack_app_token.get_secret_value()
-            )
-            await handler.connect_async()  # type: ignore[no-untyped-call]
-            log.info("Slack Socket Mode connected; /healthz on port %d", port)
-        else:
-            log.info("Slack HTTP mode: POST %s and GET /healthz on port %d", EVENTS_PATH, port)
-        if sa.installs is not None:
-            log.info("Slack OAuth: workspaces install the app at /slack/install")
-        yield sa, port
+        if life is not None:
+            life.attach(sa.bot)
+        intake = await _open_intake(sa, settings, host, life)
+        try:
+            yield sa, intake.port
+        finally:
+            await intake.close()
     finally:
-        if handler is not None:
-            await handler.close_async()  # type: ignore[no-untyped-call]
-        if runner is not None:
-            await runner.cleanup()
         await sa.aclose()
 
 
-async def run_slack(settings: Settings, uow: UnitOfWorkFactory) -> int:
-    """Start the Slack app (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN) and the scheduler."""
+async def run_slack(
+    settings: Settings, uow: UnitOfWorkFactory, life: Lifecycle | None = None
+) -> int:
+    """Run the Slack app (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN) and the scheduler
+    until the process is told to stop (SIGTERM), then stop in order."""
     problem = await _preflight(settings)
     if problem:
         print(f"alumnibot: {problem}", file=sys.stderr)
         return 1
-    config = CoreConfig(default_language=settings.language, default_timezone=settings.timezone)
-    async with serving(settings, uow, config=config) as (sa, _port):
-        scheduler = asyncio.create_task(Scheduler(sa.bot).run_forever())
+    life = life or Lifecycle()
+    sa = build_app(settings, uow, config=settings.core())
+    life.attach(sa.bot)
+    scheduler, loop = start_scheduler(life, sa.bot)
+    try:
+        intake = await _open_intake(sa, settings, None, life)
         try:
-            await asyncio.Event().wait()
+            await life.wait()
+            await stop_in_order(life, sa.bot, intake=intake.stop_taking_events, scheduler=scheduler)
         finally:
-            scheduler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await scheduler
+            await intake.close()
+    finally:
+        loop.cancel()
+        await sa.aclose()
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.commands import ROOT, Command
@@ -41,21 +40,16 @@ BOT_EVENTS = (
 )
 
 
-class _Clock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
 def commands() -> list[Command]:
     """Every command of the bot (the cogs are loaded on a workspace that is never called)."""
+    from adapters.compose import compose, no_storage
     from adapters.slack.workspace import SlackWorkspace
-    from bot.core import Bot
-    from bot.features import load_all
+    from bot.core import CoreConfig
 
     async def no_client(group_id: str) -> Any:
         raise RuntimeError("the manifest needs no Slack client")
 
-    bot = load_all(Bot(SlackWorkspace(no_client), uow=None, clock=_Clock()))  # type: ignore[arg-type]
+    bot = compose(CoreConfig(), SlackWorkspace(no_client), no_storage)
     return bot.tree.all()
 
 

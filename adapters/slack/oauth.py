@@ -62,11 +62,20 @@ def authorization_url(settings: Settings) -> str:
 
 
 def store_engine(url: str) -> AsyncEngine:
-    """An engine of its own for slack_sdk's tables, with the bot's SQLite busy timeout."""
+    """An engine of its own for slack_sdk's tables, with the bot's timeouts.
+
+    The same seconds as storage.database (which adapters may not import): a database that
+    stops answering fails a request within a few seconds instead of hanging it.
+    """
     if make_url(url).get_backend_name() == "sqlite":
         # The bot writes the same file: wait for its lock instead of failing at once.
-        return create_async_engine(url, connect_args={"timeout": 30})
-    return create_async_engine(url, pool_pre_ping=True)
+        return create_async_engine(url, connect_args={"timeout": 3.0})
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_timeout=3.0,
+        connect_args={"timeout": 3.0, "command_timeout": 3.0},
+    )
 
 
 @dataclass

@@ -36,3 +36,8 @@ REQUIRED_CATEGORIES = frozenset(c.key for c in DEFAULT_CATEGORIES if c.required)
 
 # student, alumni, staff come only from a code, a roster match or staff approval.
 DEFAULT_ROLES: tuple[str, ...] = ("student", "alumni", "staff", "industry", "discussion")
+# Roles the bot pings (the weekly question pings the opt-in discussion role): they must be
+# mentionable, or the ping notifies nobody on Discord (cohort roles, pinged at graduation, are
+# created mentionable too). Setup creates them so and repairs them when they drift.
+PINGED_ROLES: frozenset[str] = frozenset({"discussion"})
+COHORT_ROLE_PREFIX = "cohort:"

@@ -11,12 +11,13 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 from bot.cog import Cog, button, command, job
+from bot.cogs.privacy import remember
 from bot.cogs.profiles import profile_fields
 from bot.commands import Option, OptionType
 from bot.core import Context
 from bot.domain import Group, Permission
 from bot.errors import PlatformError, UserError
-from bot.events import ButtonPressed
+from bot.events import ButtonPressed, MessageRef
 from bot.i18n import catalogue, t
 from bot.messages import Button, ButtonStyle, OutgoingMessage
 from bot.profile_records import Pair
@@ -276,16 +277,21 @@ class PairsCog(Cog):
             lines.append("")
             lines.append(t(lang, "pairs.opening", question=question))
             title = t(lang, "pairs.intro_title")
-            await self._dm(group, user_id, OutgoingMessage("\n".join(lines), title=title))
+            ref = await self._dm(group, user_id, OutgoingMessage("\n".join(lines), title=title))
+            if ref is not None:
+                # It shows the others' names and profiles: their erasure replaces it.
+                others = [u for u in pair.members if u != user_id]
+                await remember(self.bot, group.id, ref, others)
         async with self.bot.uow() as uow:
             await uow.pairs.update(replace(pair, notified=True))
 
-    async def _dm(self, group: Group, user_id: str, message: OutgoingMessage) -> None:
+    async def _dm(self, group: Group, user_id: str, message: OutgoingMessage) -> MessageRef | None:
         # One member with closed DMs must not stop everyone else's introductions.
         try:
-            await self.bot.workspace.send_dm(group.id, user_id, message)
+            return await self.bot.workspace.send_dm(group.id, user_id, message)
         except PlatformError as exc:
             log.warning("could not DM %s in %s: %s", user_id, group.id, exc)
+            return None
 
     # -- a week later -----------------------------------------------------------------------
 

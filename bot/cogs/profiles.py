@@ -10,15 +10,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.cog import Cog, command, form
+from bot.cog import Cog, button, command, form
 from bot.cogs.members import find_member
+from bot.cogs.privacy import remember
 from bot.commands import Option, OptionType
 from bot.core import Context
 from bot.domain import Language, Member, Permission
 from bot.errors import UserError
-from bot.events import FormSubmitted
+from bot.events import ButtonPressed, FormSubmitted
 from bot.i18n import t
-from bot.messages import FormField, FormSpec, OutgoingMessage
+from bot.messages import Button, FormField, FormSpec, OutgoingMessage
 from bot.profile_records import Profile
 from bot.safety import clip, neutralise
 
@@ -27,8 +28,6 @@ FORM_ID = "profile"
 KEEP_UPDATES = 5
 UPDATE_LIMIT = 500
 SEARCH_RESULTS = 10
-_YES = {"yes", "y", "ja", "j", "true"}
-_NO = {"no", "n", "nei", "false"}
 
 
 @dataclass(frozen=True)
@@ -41,14 +40,17 @@ class ProfileField:
     required: bool = False
 
 
+# The form's fields. Five, so the form fits every platform (a Discord modal holds at most 5
+# inputs; see Capabilities.form_fields): "open to mentoring" is a yes/no of its own, set with
+# `/alumni profile mentoring` or the buttons under the saved profile, so no edit resets it.
 PROFILE_FIELDS: tuple[ProfileField, ...] = (
     ProfileField("headline", 100, required=True),
     ProfileField("programme", 100),
     ProfileField("work", 150),
     ProfileField("skills", 300, long=True),
     ProfileField("link", 200),
-    ProfileField("mentoring", 5),
 )
+MENTORING = "mentoring"
 # Fields searched by /alumni find (besides the member's name).
 SEARCHED = ("headline", "programme", "work", "skills")
 
@@ -76,12 +78,6 @@ def parse_profile(ctx: Context, values: dict[str, str]) -> dict[str, Any]:
             raise UserError("profiles.required", field=label)
         if f.key == "link" and value and not valid_link(value):
             raise UserError("profiles.link_invalid", link=clip(neutralise(value), 80))
-        if f.key == "mentoring":
-            lowered = value.lower()
-            if lowered and lowered not in _YES | _NO:
-                raise UserError("profiles.mentoring_invalid", value=clip(neutralise(value), 20))
-            out[f.key] = lowered in _YES
-            continue
         out[f.key] = neutralise(value)
     return out
 
@@ -106,12 +102,10 @@ def profile_fields(
     if profile is not None:
         for f in PROFILE_FIELDS:
             value = profile.fields.get(f.key)
-            if f.key == "mentoring":
-                if value:
-                    out.append((t(lang, "profiles.field.mentoring"), t(lang, "profiles.yes")))
-                continue
             if value:
                 out.append((t(lang, f"profiles.field.{f.key}"), str(value)))
+        if profile.fields.get(MENTORING):
+            out.append((t(lang, "profiles.field.mentoring"), t(lang, "profiles.yes")))
         updates = profile.fields.get("updates") or []
         if updates:
             latest = updates[0]
@@ -139,41 +133,71 @@ class ProfilesCog(Cog):
         async with self.bot.uow() as uow:
             profile = await uow.profiles.get(ctx.group.id, ctx.user.id)
         current = profile.fields if profile else {}
-        fields = []
-        for f in PROFILE_FIELDS:
-            value = current.get(f.key, "")
-            if f.key == "mentoring":
-                value = (
-                    ctx.t("profiles.yes") if value else (ctx.t("profiles.no") if profile else "")
-                )
-            fields.append(
-                FormField(
-                    name=f.key,
-                    label=ctx.t(f"profiles.form.{f.key}"),
-                    required=f.required,
-                    long=f.long,
-                    max_length=f.limit,
-                    placeholder=ctx.t(f"profiles.placeholder.{f.key}"),
-                    default=str(value),
-                )
+        fields = tuple(
+            FormField(
+                name=f.key,
+                label=ctx.t(f"profiles.form.{f.key}"),
+                required=f.required,
+                long=f.long,
+                max_length=f.limit,
+                placeholder=ctx.t(f"profiles.placeholder.{f.key}"),
+                default=str(current.get(f.key, "")),
             )
+            for f in PROFILE_FIELDS
+        )
         if ctx.responder is None:
             raise UserError("profiles.no_form_here")
-        await ctx.responder.open_form(
-            FormSpec(FORM_ID, ctx.t("profiles.form_title"), tuple(fields))
-        )
+        await ctx.responder.open_form(FormSpec(FORM_ID, ctx.t("profiles.form_title"), fields))
 
     @form(FORM_ID)
     async def submitted(self, ctx: Context, event: FormSubmitted) -> None:
-        """Validate and store the profile; a refused form changes nothing."""
+        """Validate and store the profile; a refused form changes nothing, and what the form
+        does not ask (mentoring, career updates) is kept as it was."""
         values = parse_profile(ctx, event.values)
         async with self.bot.uow() as uow:
             old = await uow.profiles.get(ctx.group.id, ctx.user.id)
-            kept = {"updates": old.fields["updates"]} if old and old.fields.get("updates") else {}
+            kept = dict(old.fields) if old else {}
             await uow.profiles.save(
                 Profile(ctx.group.id, ctx.user.id, self.bot.clock.now(), {**kept, **values})
             )
-        await ctx.say("profiles.saved")
+        await ctx.reply(self._saved(ctx, bool(kept.get(MENTORING))))
+
+    def _saved(self, ctx: Context, mentoring: bool) -> OutgoingMessage:
+        state = ctx.t("profiles.yes") if mentoring else ctx.t("profiles.no")
+        return OutgoingMessage(
+            "\n".join([ctx.t("profiles.saved"), ctx.t("profiles.mentoring_state", state=state)]),
+            buttons=(
+                Button(ctx.t("profiles.btn_mentoring_yes"), "profile:mentoring", "yes"),
+                Button(ctx.t("profiles.btn_mentoring_no"), "profile:mentoring", "no"),
+            ),
+        )
+
+    @command(
+        "profile mentoring",
+        permission=Permission.MEMBER,
+        help_key="profiles.mentoring_help",
+        options=(Option("open", OptionType.BOOLEAN, required=True),),
+    )
+    async def mentoring(self, ctx: Context, open: bool) -> None:
+        """Say on your profile whether you are open to mentoring students."""
+        await self._set_mentoring(ctx, open)
+
+    @button("profile:mentoring")
+    async def mentoring_pressed(self, ctx: Context, event: ButtonPressed, value: str) -> None:
+        """The buttons under a saved profile: yes or no."""
+        if event.value not in ("yes", "no"):
+            raise UserError("core.button_unknown")
+        await self._set_mentoring(ctx, event.value == "yes")
+
+    async def _set_mentoring(self, ctx: Context, value: bool) -> None:
+        now = self.bot.clock.now()
+        async with self.bot.uow() as uow:
+            profile = await uow.profiles.get(ctx.group.id, ctx.user.id) or Profile(
+                ctx.group.id, ctx.user.id, now, {}
+            )
+            fields = {**profile.fields, MENTORING: value}
+            await uow.profiles.save(replace(profile, fields=fields, updated_at=now))
+        await ctx.say("profiles.mentoring_now_yes" if value else "profiles.mentoring_now_no")
 
     @command(
         "profile show",
@@ -258,11 +282,13 @@ class ProfilesCog(Cog):
             raise UserError("profiles.showcase_missing")
         name = member.name if member else (ctx.user.name or ctx.user.id)
         safe = neutralise(text.strip())
-        await self.bot.workspace.send(
+        ref = await self.bot.workspace.send(
             ctx.group.id,
             showcase.channel_id,
             OutgoingMessage(safe, title=ctx.t("profiles.update_title", name=name)),
         )
+        # The update is theirs alone: erasing them replaces it with a short note.
+        await remember(self.bot, ctx.group.id, ref, [ctx.user.id])
         async with self.bot.uow() as uow:
             profile = await uow.profiles.get(ctx.group.id, ctx.user.id) or Profile(
                 ctx.group.id, ctx.user.id, now, {}

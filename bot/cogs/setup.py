@@ -7,13 +7,20 @@ from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.cog import Cog, command
-from bot.cogs.defaults import DEFAULT_CATEGORIES, DEFAULT_ROLES, REQUIRED_CATEGORIES
+from bot.cogs.defaults import (
+    COHORT_ROLE_PREFIX,
+    DEFAULT_CATEGORIES,
+    DEFAULT_ROLES,
+    PINGED_ROLES,
+    REQUIRED_CATEGORIES,
+)
 from bot.commands import Option, OptionType
 from bot.core import Context
 from bot.domain import Category, Group, Language, Permission, RoleRecord
 from bot.errors import UserError
 from bot.i18n import t
 from bot.messages import ChannelSpec, OutgoingMessage, Posting, RoleSpec, Visibility
+from bot.ports import RepairsRoles
 from bot.safety import channel_name, neutralise, slug
 
 log = logging.getLogger(__name__)
@@ -81,15 +88,23 @@ class SetupCog(Cog):
         for key in DEFAULT_ROLES:
             role = roles.get(key)
             label = "@" + (role.name if role else t(group.language, f"roles.{key}"))
-            if role and role.platform_id and await ws.role_exists(group.id, role.platform_id):
-                report.found.append(label)
-                continue
             name = role.name if role else t(group.language, f"roles.{key}")
-            platform_id = await ws.create_role(group.id, RoleSpec(name=name))
+            role_spec = RoleSpec(name=name, mentionable=key in PINGED_ROLES)
+            if role and role.platform_id and await ws.role_exists(group.id, role.platform_id):
+                repaired = await self._repair_role(group, role.platform_id, role_spec)
+                (report.fixed if repaired else report.found).append(label)
+                continue
+            platform_id = await ws.create_role(group.id, role_spec)
             roles[key] = RoleRecord(group.id, key, name, platform_id)
             async with self.bot.uow() as uow:
                 await uow.roles.save(roles[key])
             report.created.append(label)
+        for role in roles.values():
+            # Cohort roles are pinged at graduation: a drifted one is made mentionable again.
+            if role.key.startswith(COHORT_ROLE_PREFIX) and role.platform_id:
+                cohort_spec = RoleSpec(name=role.name, mentionable=True)
+                if await self._repair_role(group, role.platform_id, cohort_spec):
+                    report.fixed.append("@" + role.name)
         staff_role = roles["staff"].platform_id
         for category in categories:
             if category.removed:
@@ -118,6 +133,10 @@ class SetupCog(Cog):
             len(report.fixed),
         )
         return report
+
+    async def _repair_role(self, group: Group, role_id: str, spec: RoleSpec) -> bool:
+        ws = self.bot.workspace
+        return isinstance(ws, RepairsRoles) and await ws.apply_role_spec(group.id, role_id, spec)
 
     @command("categories list", permission=Permission.STAFF, help_key="setup.categories_list_help")
     async def categories_list(self, ctx: Context) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,16 +12,16 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.activity import ROLES, Pending
+from bot.activity import ROLES, ActivitySummary, Pending
 from bot.cog import Cog, command, job, listen
 from bot.commands import Option, OptionType
 from bot.core import Context
 from bot.domain import Group, Language, Permission
 from bot.events import MessagePosted
-from bot.i18n import t
+from bot.i18n import catalogue, day, join, number, percent, t, week
 from bot.messages import OutgoingMessage
-from bot.ports import WeeklyChart
-from bot.posts_records import ActivitySummary
+from bot.onboarding_records import WELCOME_FALLBACKS_KEY, fallbacks_between
+from bot.ports import ChartSeries, ChartWeek, WeeklyChart
 from bot.safety import slug
 from bot.scheduler import weekly_period
 
@@ -31,6 +32,9 @@ CHART_DIR = Path(tempfile.gettempdir()) / "alumnibot-charts"
 DIGEST_WEEKDAY = 0
 DIGEST_AT = time(12, 0)
 DEFAULT_WEEKS = 4
+WEEK = timedelta(days=7)
+# The chart's title compares students' share in up to this many last full weeks with before.
+RECENT_WEEKS = 4
 
 
 @dataclass
@@ -45,14 +49,28 @@ class Stats:
     question_replies: int = 0
     weekly_top: list[int] = field(default_factory=list)
     weekly_replies: list[int] = field(default_factory=list)
+    # Messages (posts and replies) per role, one count per week.
+    weekly_by_role: dict[str, list[int]] = field(default_factory=dict)
     active_members: int = 0
     new_members: int = 0
     forms_by_kind: dict[str, int] = field(default_factory=dict)
+    # When the figures were taken: the last week is still running if it has not ended by then.
+    now: datetime | None = None
 
     @property
     def ratio(self) -> float:
         """Replies per top-level post: the dialogue ratio."""
         return self.replies / self.top_level if self.top_level else 0.0
+
+    @property
+    def weekly_messages(self) -> list[int]:
+        """Posts and replies per week."""
+        return [p + r for p, r in zip(self.weekly_top, self.weekly_replies, strict=True)]
+
+    @property
+    def running(self) -> bool:
+        """The last week has not ended yet: its bar shows the week so far."""
+        return self.now is not None and bool(self.weeks) and self.now < self.weeks[-1] + WEEK
 
 
 def week_starts(group: Group, now: datetime, weeks: int) -> list[datetime]:
@@ -66,20 +84,32 @@ def week_starts(group: Group, now: datetime, weeks: int) -> list[datetime]:
     ]
 
 
-def summarise(summary: ActivitySummary, weeks: list[datetime]) -> Stats:
+def summarise(
+    summary: ActivitySummary, weeks: list[datetime], now: datetime | None = None
+) -> Stats:
     """Sum the aggregated buckets (a few hundred rows at most) into the figures shown."""
-    stats = Stats(weeks, weekly_top=[0] * len(weeks), weekly_replies=[0] * len(weeks))
+    n = len(weeks)
+    stats = Stats(
+        weeks,
+        weekly_top=[0] * n,
+        weekly_replies=[0] * n,
+        weekly_by_role={role: [0] * n for role in ROLES},
+        now=now,
+    )
     for c in summary.counts:
-        week = min(max(c.week, 0), len(weeks) - 1)
+        i = min(max(c.week, 0), n - 1)
         stats.by_role[c.author_role] += c.count
+        # A role the chart does not know (older data) is drawn with the members without one.
+        role = c.author_role if c.author_role in stats.weekly_by_role else "member"
+        stats.weekly_by_role[role][i] += c.count
         if c.is_reply:
             stats.replies += c.count
-            stats.weekly_replies[week] += c.count
+            stats.weekly_replies[i] += c.count
             if c.in_prompt_thread:
                 stats.question_replies += c.count
         else:
             stats.top_level += c.count
-            stats.weekly_top[week] += c.count
+            stats.weekly_top[i] += c.count
             stats.posts_by_category[c.category_key or "-"] += c.count
     stats.active_members = summary.active_members
     stats.new_members = summary.new_members
@@ -87,23 +117,81 @@ def summarise(summary: ActivitySummary, weeks: list[datetime]) -> Stats:
     return stats
 
 
+def _student_share(stats: Stats, lo: int, hi: int) -> tuple[int, float]:
+    """Messages in weeks [lo, hi) and the share of them students wrote."""
+    total = sum(stats.weekly_messages[lo:hi])
+    students = sum(stats.weekly_by_role["student"][lo:hi])
+    return total, students / total if total else 0.0
+
+
+def takeaway(stats: Stats, lang: Language) -> tuple[str, str]:
+    """The chart's title (students' share of messages, and how it moved) and what it compares.
+
+    Students are the subject: the group works when they dare to post. The last full weeks
+    (up to RECENT_WEEKS, at most half of them) are compared with the full weeks before; a
+    running week counts only when nothing can be compared.
+    """
+    n = len(stats.weeks)
+    if sum(stats.weekly_messages) == 0:
+        return t(lang, "stats.takeaway_none", count=n), t(lang, "stats.takeaway_none_sub")
+    full = n - 1 if stats.running else n
+    recent = min(RECENT_WEEKS, full // 2)
+    recent_total, now_share = _student_share(stats, full - recent, full)
+    before_total, then_share = _student_share(stats, 0, full - recent)
+    if recent and recent_total and before_total:
+        now_text, then_text = percent(lang, now_share), percent(lang, then_share)
+        # Compared as people read them: "36 %" and "36 %" are the same, whatever the decimals.
+        trend = "same" if now_text == then_text else "up" if now_share > then_share else "down"
+        title = t(lang, f"stats.takeaway_{trend}", share=now_text, before=then_text)
+        subtitle = t(
+            lang,
+            "stats.takeaway_compared",
+            recent=t(lang, "stats.last_full_weeks", count=recent),
+            before=t(lang, "stats.weeks_before", count=full - recent),
+        )
+        return title, subtitle
+    _, share = _student_share(stats, 0, n)
+    key = "stats.takeaway_running" if n == 1 and stats.running else "stats.takeaway_all"
+    return t(lang, "stats.takeaway", share=percent(lang, share)), t(lang, key, count=n)
+
+
+def nice_ticks(top: int) -> list[int]:
+    """0 and up to five round steps (1, 2, 5 x 10^k) reaching at least `top`; [0] for none."""
+    if top <= 0:
+        return [0]
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if math.ceil(top / (step * factor)) <= 5:
+                size = step * factor
+                return [size * i for i in range(math.ceil(top / size) + 1)]
+        step *= 10
+
+
 def weekly_chart(stats: Stats, lang: Language) -> WeeklyChart:
-    """Posts and replies per week with the dialogue ratio, labelled in the group's language."""
+    """Messages per week by role with the replies, labelled and titled in the group's language."""
+    totals = stats.weekly_messages
+    title, subtitle = takeaway(stats, lang)
+    weeks = tuple(
+        ChartWeek(week(lang, w), str(w.isocalendar().year), number(lang, total))
+        for w, total in zip(stats.weeks, totals, strict=True)
+    )
+    stacks = tuple(
+        ChartSeries(role, t(lang, f"stats.role.{role}"), tuple(stats.weekly_by_role[role]))
+        for role in ROLES
+        if any(stats.weekly_by_role[role])
+    )
     return WeeklyChart(
-        title=t(lang, "stats.chart_title"),
-        labels=tuple(f"{w:%d.%m}" for w in stats.weeks),
-        bars=(
-            (t(lang, "stats.chart_posts"), tuple(stats.weekly_top)),
-            (t(lang, "stats.chart_replies"), tuple(stats.weekly_replies)),
-        ),
-        bars_axis=t(lang, "stats.chart_messages"),
-        line=(
-            t(lang, "stats.chart_ratio"),
-            tuple(
-                r / p if p else 0.0
-                for p, r in zip(stats.weekly_top, stats.weekly_replies, strict=True)
-            ),
-        ),
+        title=title,
+        subtitle=subtitle,
+        weeks=weeks,
+        stacks=stacks,
+        replies=ChartSeries("replies", t(lang, "stats.chart_replies"), tuple(stats.weekly_replies)),
+        axis=t(lang, "stats.chart_axis"),
+        ticks=tuple((v, number(lang, v)) for v in nice_ticks(max(totals, default=0))),
+        no_messages=t(lang, "stats.chart_no_messages"),
+        nobody_replied=t(lang, "stats.chart_nobody_replied"),
+        so_far=t(lang, "stats.chart_so_far") if stats.running else None,
     )
 
 
@@ -137,7 +225,7 @@ class StatsCog(Cog):
             summary = await uow.activity.summary(
                 group.id, starts[0], end, starts, closed_before=min(starts[-1], now)
             )
-        return summarise(summary, starts)
+        return summarise(summary, starts, now)
 
     @command(
         "stats",
@@ -150,48 +238,100 @@ class StatsCog(Cog):
         if ctx.responder is not None:
             await ctx.responder.defer()
         stats = await self.compute(ctx.group, weeks)
-        total = sum(stats.by_role.values())
-        async with self.bot.uow() as uow:
-            names = {c.key: c.name for c in await uow.categories.for_group(ctx.group.id)}
-        categories = ", ".join(
-            f"#{names.get(key, key)} {n}" for key, n in stats.posts_by_category.most_common()
-        )
-        roles = ", ".join(
-            f"{ctx.t(f'stats.role.{role}')} {round(100 * stats.by_role[role] / total)}%"
-            for role in ROLES
-            if stats.by_role.get(role)
-        )
-        forms = ", ".join(
-            f"{ctx.t(f'posts.kind.{k}')} {n}" for k, n in sorted(stats.forms_by_kind.items())
-        )
-        fields = (
-            (ctx.t("stats.f_posts"), categories or "-"),
-            (
-                ctx.t("stats.f_ratio"),
-                ctx.t(
-                    "stats.ratio_value",
-                    ratio=f"{stats.ratio:.1f}",
-                    replies=stats.replies,
-                    posts=stats.top_level,
-                ),
-            ),
-            (ctx.t("stats.f_roles"), roles or "-"),
-            (
-                ctx.t("stats.f_members"),
-                ctx.t("stats.members_value", new=stats.new_members, active=stats.active_members),
-            ),
-            (ctx.t("stats.f_questions"), str(stats.question_replies)),
-            (ctx.t("stats.f_forms"), forms or "-"),
-        )
         chart = await self._chart(ctx, stats)
         await ctx.reply(
             OutgoingMessage(
-                ctx.t("stats.text", since=f"{stats.weeks[0]:%Y-%m-%d}")
+                ctx.t("stats.text", since=day(ctx.lang, stats.weeks[0]))
                 + ("" if chart else " " + ctx.t("stats.no_chart")),
-                title=ctx.t("stats.title", weeks=weeks),
-                fields=fields,
+                title=ctx.t("stats.title", count=weeks),
+                fields=await self._fields(ctx, stats),
                 image_path=str(chart) if chart else None,
             )
+        )
+
+    async def _fields(self, ctx: Context, stats: Stats) -> tuple[tuple[str, str], ...]:
+        """The figures as fields, every number and name in the group's language."""
+        lang = ctx.lang
+        async with self.bot.uow() as uow:
+            names = {c.key: c.name for c in await uow.categories.for_group(ctx.group.id)}
+            fallbacks_raw = await uow.kv.get(ctx.group.id, WELCOME_FALLBACKS_KEY)
+        start = stats.weeks[0].date()
+        fell_back = fallbacks_between(
+            fallbacks_raw, start, start + timedelta(days=7 * len(stats.weeks))
+        )
+
+        def channel(key: str) -> str:
+            if key in names:
+                return f"#{names[key]}"
+            # A dropped category still has its default name; messages outside any are "other".
+            known = f"categories.{key}.name"
+            return f"#{t(lang, known)}" if key != "-" and known in catalogue(lang) else ""
+
+        categories = join(
+            lang,
+            [
+                t(
+                    lang,
+                    "stats.channel_count",
+                    channel=channel(key) or t(lang, "stats.elsewhere"),
+                    count=n,
+                )
+                for key, n in stats.posts_by_category.most_common()
+            ],
+        )
+        total = sum(stats.by_role.values())
+        roles = join(
+            lang,
+            [
+                t(
+                    lang,
+                    "stats.role_share",
+                    role=t(lang, f"stats.role.{role}"),
+                    share=percent(lang, stats.by_role[role] / total),
+                )
+                for role in ROLES
+                if stats.by_role.get(role)
+            ],
+        )
+        forms = join(
+            lang,
+            [
+                t(lang, "stats.channel_count", channel=t(lang, f"posts.kind.{k}"), count=n)
+                for k, n in sorted(stats.forms_by_kind.items())
+            ],
+        )
+        # A whole ratio is one form ("1 reply per post"); a float 1.0 would read as "other".
+        ratio = round(stats.ratio, 1)
+        per_post = int(ratio) if ratio.is_integer() else ratio
+        dialogue = t(
+            lang,
+            "stats.ratio_value",
+            count=per_post,
+            replies=t(lang, "stats.n_replies", count=stats.replies),
+            posts=t(lang, "stats.n_posts", count=stats.top_level),
+        )
+        members = t(
+            lang,
+            "stats.members_value",
+            new=t(lang, "stats.n_new", count=stats.new_members),
+            active=t(lang, "stats.n_active", count=stats.active_members),
+        )
+        return (
+            (t(lang, "stats.f_posts"), categories or "-"),
+            (t(lang, "stats.f_ratio"), dialogue),
+            (t(lang, "stats.f_roles"), roles or "-"),
+            (t(lang, "stats.f_members"), members),
+            (t(lang, "stats.f_questions"), number(lang, stats.question_replies)),
+            (t(lang, "stats.f_forms"), forms or "-"),
+            (
+                t(lang, "stats.f_welcome_fallbacks"),
+                t(
+                    lang,
+                    "stats.welcome_fallbacks_value",
+                    count=number(lang, fell_back),
+                    new=number(lang, stats.new_members),
+                ),
+            ),
         )
 
     async def _chart(self, ctx: Context, stats: Stats) -> Path | None:

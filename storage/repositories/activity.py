@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Boolean, String, bindparam, case, func, select, text
 
-from bot.activity import Pending
-from bot.posts_records import ActivityCount, ActivitySummary
+from bot.activity import ActivityCount, ActivitySummary, Pending
 from storage.models import (
     ActivityRow,
     MemberRow,

@@ -13,7 +13,8 @@ from storage.models import (
 from storage.repositories.base import Repository, _count
 
 
-def _post(row: PostRow) -> Post:
+def post_record(row: PostRow) -> Post:
+    """A post from its row."""
     return Post(
         id=row.id,
         group_id=row.group_id,
@@ -60,7 +61,7 @@ class SqlPostRepository(Repository):
     async def get(self, group_id: str, post_id: int) -> Post | None:
         """One post."""
         row = await self.session.get(PostRow, post_id)
-        return _post(row) if row is not None and row.group_id == group_id else None
+        return post_record(row) if row is not None and row.group_id == group_id else None
 
     async def update(self, post: Post) -> None:
         """Store changed fields, message references and expiry."""
@@ -85,7 +86,7 @@ class SqlPostRepository(Repository):
         if kind is not None:
             query = query.where(PostRow.kind == kind)
         rows = await self.session.scalars(query.order_by(PostRow.created_at, PostRow.id))
-        return [_post(r) for r in rows]
+        return [post_record(r) for r in rows]
 
     async def close(self, group_id: str, post_id: int, reason: CloseReason, now: datetime) -> bool:
         """Close an open post; a second close changes nothing and returns False."""
@@ -112,7 +113,7 @@ class SqlPostRepository(Repository):
             )
             .order_by(PostRow.id)
         )
-        return [_post(r) for r in rows]
+        return [post_record(r) for r in rows]
 
     async def due_reminders(self, group_id: str, start: datetime, end: datetime) -> list[Post]:
         """Open events in [start, end) not reminded yet."""
@@ -128,7 +129,7 @@ class SqlPostRepository(Repository):
             )
             .order_by(PostRow.event_at)
         )
-        return [_post(r) for r in rows]
+        return [post_record(r) for r in rows]
 
     async def mark_reminded(self, group_id: str, post_id: int, now: datetime) -> bool:
         """Record a reminder once; the column makes the reminder idempotent."""

@@ -24,9 +24,9 @@ from bot.cogs.onboarding.codes import (
 from bot.commands import Option, OptionType
 from bot.core import Context
 from bot.domain import Group, Permission
-from bot.errors import UserError
+from bot.errors import PlatformError, UserError
 from bot.events import UserRef
-from bot.i18n import t
+from bot.i18n import permission_label, t
 from bot.messages import OutgoingMessage
 from bot.onboarding_records import RoleChange
 from bot.safety import neutralise
@@ -112,14 +112,12 @@ class Invitations(OnboardingBase):
                             )
                         )
                 await uow.onboarding.enqueue(gid, batch, changes, now)
-        link = await self.bot.workspace.create_invite(
-            gid, max_uses=max_uses, max_age_seconds=CODE_DAYS * 86400
-        )
-        link_text = link or ctx.t("onboarding.no_link")
+        link_text, link_notes = await self._link(ctx, max_uses)
         role_name = await self._role_label(ctx.group, role)
         lines = [
             ctx.t("onboarding.invite_title", cohort=c.name, role=role_name),
             ctx.t("onboarding.invite_link", link=link_text),
+            *link_notes,
             ctx.t("onboarding.invite_code", code=inv.code, uses=max_uses, days=CODE_DAYS),
         ]
         if role == "staff":
@@ -169,10 +167,7 @@ class Invitations(OnboardingBase):
                 ctx.user.id,
                 now,
             )
-        link = await self.bot.workspace.create_invite(
-            ctx.group.id, max_uses=FRIEND_CODE_USES, max_age_seconds=CODE_DAYS * 86400
-        )
-        link_text = link or ctx.t("onboarding.no_link")
+        link_text, link_notes = await self._link(ctx, FRIEND_CODE_USES)
         text = "\n".join(
             [
                 ctx.t(
@@ -182,11 +177,47 @@ class Invitations(OnboardingBase):
                     days=CODE_DAYS,
                 ),
                 ctx.t("onboarding.invite_link", link=link_text),
+                *link_notes,
                 ctx.t("onboarding.invite_paste_intro"),
                 ctx.t("onboarding.friend_paste", link=link_text, code=inv.code),
             ]
         )
         await ctx.reply(OutgoingMessage(text))
+
+    @command("invite link", permission=Permission.MEMBER, help_key="onboarding.invite_link_help")
+    async def invite_link(self, ctx: Context) -> None:
+        """A fresh link into the group, for when the one handed out has expired."""
+        link_text, link_notes = await self._link(ctx, 0)
+        await ctx.reply(
+            OutgoingMessage(
+                "\n".join([ctx.t("onboarding.invite_link", link=link_text), *link_notes])
+            )
+        )
+
+    async def _link(self, ctx: Context, max_uses: int) -> tuple[str, list[str]]:
+        """The invite link (or why there is none) and notes on how long it lasts.
+
+        A link the platform refuses to make never loses the code made just before it: the
+        refusal is shown in place of the link, and the code works with any link to the group.
+        """
+        try:
+            link = await self.bot.workspace.create_invite(
+                ctx.group.id, max_uses=max_uses, max_age_seconds=CODE_DAYS * 86400
+            )
+        except UserError as exc:
+            return ctx.t("onboarding.no_link_now"), [ctx.t(exc.key, **exc.params)]
+        except PlatformError as exc:
+            log.warning("no invite link for %s: %s", ctx.group.id, exc)
+            label = permission_label(ctx.lang, exc.missing_permission or "", exc.role)
+            key = "core.platform_missing_permission" if exc.missing_permission else None
+            note = ctx.t(key, permission=label) if key else ctx.t("onboarding.no_link_now")
+            return ctx.t("onboarding.no_link_now"), [note]
+        if link is None:
+            return ctx.t("onboarding.no_link"), []
+        days = self.bot.workspace.capabilities.invite_days
+        if days is not None and days < CODE_DAYS:
+            return link, [ctx.t("onboarding.invite_link_days", count=days)]
+        return link, []
 
     # -- codes ------------------------------------------------------------------------------
 

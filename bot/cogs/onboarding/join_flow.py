@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from bot.cog import button, form, listen
 from bot.cogs.onboarding.codes import (
@@ -11,13 +13,14 @@ from bot.cogs.onboarding.codes import (
     cohort_key,
 )
 from bot.cogs.onboarding.invites import Invitations
+from bot.cogs.privacy import remember
 from bot.core import Context
 from bot.domain import TRUSTED_ROLES, Cohort, Group, Member, Permission
-from bot.errors import UserError
+from bot.errors import DirectMessagesClosed, UserError
 from bot.events import ButtonPressed, FormSubmitted, MemberJoined, MessageRef
 from bot.i18n import t
 from bot.messages import Button, ButtonStyle, FormField, FormSpec, OutgoingMessage
-from bot.onboarding_records import RoleChange
+from bot.onboarding_records import WELCOME_FALLBACKS_KEY, RoleChange, count_fallback
 from bot.safety import clip, neutralise
 
 log = logging.getLogger(__name__)
@@ -85,8 +88,8 @@ class JoinFlow(Invitations):
                 cohort=cohort_name,
                 roles=await self._labels(group, list(keys), roles),
             )
-            await self.bot.workspace.send_dm(
-                gid, uid, OutgoingMessage(text, buttons=(self._intro_button(group),))
+            await self.send_welcome(
+                group, uid, OutgoingMessage(text, buttons=(self._intro_button(group),))
             )
             return
         if rejoin and held:
@@ -95,9 +98,36 @@ class JoinFlow(Invitations):
                 "onboarding.welcome_back",
                 roles=await self._labels(group, held, roles),
             )
-            await self.bot.workspace.send_dm(gid, uid, OutgoingMessage(text))
+            await self.send_welcome(group, uid, OutgoingMessage(text))
             return
-        await self.bot.workspace.send_dm(gid, uid, self.welcome_message(group))
+        await self.send_welcome(group, uid, self.welcome_message(group))
+
+    async def send_welcome(self, group: Group, user_id: str, message: OutgoingMessage) -> None:
+        """The welcome by DM; to a member who closed their DMs (Discord's 50007) a post in
+        #welcome that mentions only them, with the same buttons, counted for `/alumni stats`."""
+        try:
+            await self.bot.workspace.send_dm(group.id, user_id, message)
+            return
+        except DirectMessagesClosed:
+            log.info("DMs closed for %s in %s: welcome posted in #welcome", user_id, group.id)
+        channel = await self._channel(group.id, "welcome")
+        if channel is None:
+            log.warning("DMs closed for %s and %s has no #welcome: no welcome", user_id, group.id)
+            return
+        note = t(group.language, "onboarding.welcome_fallback")
+        await self.bot.workspace.send(
+            group.id,
+            channel,
+            replace(message, text=f"{note}\n\n{message.text}", ping_users=(user_id,)),
+        )
+        async with self.bot.uow() as uow:
+            raw = await uow.kv.get(group.id, WELCOME_FALLBACKS_KEY)
+            await uow.kv.set(
+                group.id, WELCOME_FALLBACKS_KEY, count_fallback(raw, self._today(group))
+            )
+
+    def _today(self, group: Group) -> date:
+        return self.bot.clock.now().astimezone(ZoneInfo(group.timezone)).date()
 
     def welcome_message(self, group: Group) -> OutgoingMessage:
         """The welcome DM: a code, a claimed role, or an introduction."""
@@ -331,7 +361,7 @@ class JoinFlow(Invitations):
             for k in ("programme", "work", "looking")
             if v[k]
         )
-        await self.bot.workspace.send(
+        ref = await self.bot.workspace.send(
             ctx.group.id,
             channel,
             OutgoingMessage(
@@ -340,4 +370,6 @@ class JoinFlow(Invitations):
                 fields=fields,
             ),
         )
+        # Erasing the member replaces their introduction with a short note.
+        await remember(self.bot, ctx.group.id, ref, [ctx.user.id])
         await ctx.say("onboarding.intro_posted")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -16,7 +17,10 @@ from bot.events import MessageRef
 from bot.i18n import t
 from bot.messages import OutgoingMessage
 from bot.ports import Clock, UnitOfWorkFactory, Workspace
+from bot.privacy_records import message_data
 from bot.safety import clip, neutralise
+
+log = logging.getLogger(__name__)
 
 # Reminders go out on the day before an event, from this local time on.
 REMIND_FROM = time(9, 0)
@@ -206,16 +210,28 @@ class PostsService:
             if not first or post.channel_id is None:
                 continue
             # Claimed before sending: a crash here loses one reminder rather than sending two.
-            await self.workspace.send(
+            ref = await self.workspace.send(
                 group.id, post.channel_id, views.reminder(group.language, post)
             )
             reminded += 1
+            if post.author_id:
+                # Erasing the author later edits the reminder to name nobody.
+                anonymous = message_data(views.reminder(group.language, post, anonymous=True))
+                try:
+                    async with self.uow() as uow:
+                        await uow.privacy.remember(group.id, ref, [post.author_id], anonymous, now)
+                except Exception:
+                    log.exception("could not record who reminder %s names", ref.id)
         return Sweep(closed, reminded)
 
     async def nudge(self, group_id: str, user_id: str, channel_id: str, text: str) -> str | None:
         """The kind of ad ('job', 'sale') a top-level message in #discussion reads like, if the
         member should be nudged to use a form (at most once a week; a nudge that repeats
         becomes nagging); None otherwise."""
+        # Where members' text does not reach the bot (Discord: no Message Content intent) the
+        # nudge is off, by capability: it never reads the odd message that does arrive.
+        if not self.workspace.capabilities.message_text:
+            return None
         cue = looks_like_listing(text)
         # Only a message that reads like an ad costs a lookup; the rest touch no database.
         if cue is None:

@@ -11,9 +11,17 @@ from bot.domain import Language
 from bot.errors import UserError
 from bot.i18n import t
 from bot.messages import Button, ButtonStyle, FormField, FormSpec, OutgoingMessage
+from bot.privacy_records import ERASED
 
 CLOSE_ACTION = "post_close"
 EDIT_ACTION = "post_edit"
+
+
+def author(lang: Language, post: Post) -> str:
+    """Who posted it, as the card says; a member who erased their data is "another member"."""
+    if post.author_name == ERASED:
+        return t(lang, "privacy.another_member")
+    return post.author_name or "?"
 
 
 def kind_name(lang: Language, kind: str) -> str:
@@ -32,7 +40,7 @@ def card(lang: Language, post: Post, timezone: str) -> OutgoingMessage:
     )
     if post.is_open:
         return OutgoingMessage(
-            t(lang, "posts.card_text", author=post.author_name),
+            t(lang, "posts.card_text", author=author(lang, post)),
             title=title,
             fields=fields,
             buttons=(
@@ -49,7 +57,7 @@ def card(lang: Language, post: Post, timezone: str) -> OutgoingMessage:
     when = f"{closed.astimezone(ZoneInfo(timezone)):%Y-%m-%d}" if closed else ""
     reason = reason_name(lang, post)
     return OutgoingMessage(
-        t(lang, "posts.card_closed_text", author=post.author_name, reason=reason, date=when),
+        t(lang, "posts.card_closed_text", author=author(lang, post), reason=reason, date=when),
         title=f"[{reason.upper()}] {title}",
         fields=fields,
     )
@@ -89,15 +97,15 @@ def field_labels(lang: Language, kind: Kind, error: UserError) -> UserError:
     return error
 
 
-def reminder(lang: Language, post: Post) -> OutgoingMessage:
-    """The day-before reminder of an event."""
+def reminder(lang: Language, post: Post, anonymous: bool = False) -> OutgoingMessage:
+    """The day-before reminder of an event (`anonymous`: as erasure of its author leaves it)."""
     return OutgoingMessage(
         t(
             lang,
             "posts.reminder_text",
             when=post.fields.get("when", ""),
             place=post.fields.get("place", ""),
-            author=post.author_name,
+            author=t(lang, "privacy.another_member") if anonymous else author(lang, post),
         ),
         title=t(lang, "posts.reminder_title", title=post.fields.get("title", "")),
     )
@@ -122,6 +130,6 @@ def listings(lang: Language, found: Sequence[Listing], timezone: str) -> Outgoin
             f"- #{post.id} {kind_name(lang, k.key)}: "
             f"{post.fields.get(k.title_field, '')}{when}{until}"
             + (f" in #{listing.channel_name}" if listing.channel_name else "")
-            + f" ({post.author_name})"
+            + f" ({author(lang, post)})"
         )
     return OutgoingMessage("\n".join(lines))

@@ -9,8 +9,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.activity import ROLE_ORDER
+from bot.activity import ROLES
 from bot.cog import Cog, button, command, job
+from bot.cogs.privacy import remember
 from bot.cogs.prompts.bank import OPEN_THEME, THEMES, BankQuestion, load_bank
 from bot.cogs.prompts.plan import (
     DAYS,
@@ -32,7 +33,7 @@ from bot.core import Bot, Context
 from bot.domain import Group, Permission
 from bot.errors import PermissionDenied, UserError
 from bot.events import ButtonPressed
-from bot.i18n import t
+from bot.i18n import number, percent, t, week
 from bot.messages import Button, ButtonStyle, OutgoingMessage, Poll
 from bot.ports import UnitOfWork
 from bot.prompts_records import Prompt, PromptRun, PromptStatus
@@ -128,10 +129,15 @@ class PromptsCog(Cog):
             poll = Poll(clip(question, 300), tuple(options), hours=24 * 7)
         elif options:
             lines += [f"- {o}" for o in options]
+        answer_hint = t(group.language, "prompts.answer_in_thread")
+        # The question as it reads without its suggester (their erasure edits it to this).
+        uncredited = OutgoingMessage(
+            "\n".join([*lines, answer_hint]), title=t(group.language, "prompts.post_title")
+        )
         if prompt.suggested_by:
             name = suggester.name if suggester else prompt.suggested_by
             lines.append(t(group.language, "prompts.credit", name=neutralise(name)))
-        lines.append(t(group.language, "prompts.answer_in_thread"))
+        lines.append(answer_hint)
         message = OutgoingMessage(
             "\n".join(lines),
             title=t(group.language, "prompts.post_title"),
@@ -145,6 +151,8 @@ class PromptsCog(Cog):
             async with self.bot.uow() as uow:
                 await uow.prompts.drop_run(run_id)
             raise
+        if prompt.suggested_by:
+            await remember(self.bot, group.id, ref, [prompt.suggested_by], uncredited)
         thread_id: str | None
         try:
             thread_id = await ws.open_thread(group.id, ref, clip(question, 90))
@@ -222,12 +230,13 @@ class PromptsCog(Cog):
                 await uow.prompts.set_score(group.id, prompt.id, total)
             review = await uow.categories.get(group.id, "review")
         lang = group.language
-        summary = recap_text(lang.value, counts)
+        # The week people knew the question by, never the period key ("2026-W34", "now-...").
+        asked = week(lang, run.posted_at.astimezone(ZoneInfo(Schedule.of(group).timezone)))
         try:
             await self.bot.workspace.send(
                 group.id,
                 run.channel_id,
-                OutgoingMessage(t(lang, "prompts.recap", summary=summary)),
+                OutgoingMessage(recap_text(lang.value, counts, asked)),
                 thread_id=run.thread_id,
             )
         except Exception:
@@ -238,16 +247,21 @@ class PromptsCog(Cog):
             return
         question = clip(prompt.text_in(lang.value), 120) if prompt else "?"
         fields = tuple(
-            (t(lang, f"prompts.role_{role}"), str(counts.get(role, 0)))
-            for role in (*ROLE_ORDER, "member")
+            (
+                t(lang, f"prompts.role_{role}"),
+                t(lang, "prompts.role_value", count=n, share=percent(lang, n / total))
+                if total
+                else number(lang, n),
+            )
+            for role, n in ((role, counts.get(role, 0)) for role in ROLES)
         )
         try:
             await self.bot.workspace.send(
                 group.id,
                 review.channel_id,
                 OutgoingMessage(
-                    t(lang, "prompts.staff_numbers", question=question, total=total),
-                    title=t(lang, "prompts.staff_numbers_title", period=run.period),
+                    t(lang, "prompts.staff_numbers", question=question, count=total),
+                    title=t(lang, "prompts.staff_numbers_title", week=asked),
                     fields=fields,
                 ),
             )
@@ -344,27 +358,22 @@ class PromptsCog(Cog):
                 )
             )
         who = neutralise(ctx.user.name or ctx.user.id)
-        await self.bot.workspace.send(
+        buttons = (
+            Button(ctx.t("prompts.accept"), "prompts.accept", str(prompt.id), ButtonStyle.SUCCESS),
+            Button(ctx.t("prompts.reject"), "prompts.reject", str(prompt.id), ButtonStyle.DANGER),
+        )
+        ref = await self.bot.workspace.send(
             ctx.group.id,
             review.channel_id,
-            OutgoingMessage(
-                clean,
-                title=ctx.t("prompts.review_title", name=who),
-                buttons=(
-                    Button(
-                        ctx.t("prompts.accept"),
-                        "prompts.accept",
-                        str(prompt.id),
-                        ButtonStyle.SUCCESS,
-                    ),
-                    Button(
-                        ctx.t("prompts.reject"),
-                        "prompts.reject",
-                        str(prompt.id),
-                        ButtonStyle.DANGER,
-                    ),
-                ),
-            ),
+            OutgoingMessage(clean, title=ctx.t("prompts.review_title", name=who), buttons=buttons),
+        )
+        anonymous = ctx.t("prompts.review_title", name=ctx.t("privacy.another_member"))
+        await remember(
+            self.bot,
+            ctx.group.id,
+            ref,
+            [ctx.user.id],
+            OutgoingMessage(clean, title=anonymous, buttons=buttons),
         )
         await ctx.say("prompts.suggested")
 
@@ -401,6 +410,15 @@ class PromptsCog(Cog):
         if event.message is not None:
             await self.bot.workspace.edit(
                 ctx.group.id, event.message, OutgoingMessage(f"{prompt.text}\n{outcome}")
+            )
+            # The post now names the staff member who decided, and no longer the suggester.
+            unnamed = ctx.t(f"prompts.decided_{status.value}", name=ctx.t("privacy.another_member"))
+            await remember(
+                self.bot,
+                ctx.group.id,
+                event.message,
+                [ctx.user.id],
+                OutgoingMessage(f"{prompt.text}\n{unnamed}"),
             )
         await ctx.say(f"prompts.decided_{status.value}", name=who)
         if prompt.suggested_by:
@@ -574,14 +592,34 @@ class PromptsCog(Cog):
         await ctx.say("prompts.joined" if join else "prompts.left", role=role.name)
 
 
-def recap_text(language: str, counts: dict[str, int]) -> str:
-    """A summary like "14 replies, 9 from students" in the group's language."""
+def recap_text(language: str, counts: dict[str, int], week_label: str) -> str:
+    """The recap in the question's thread: the replies, then who wrote them as an aligned block.
+
+    The block is fenced as code, so Discord and Slack show it in a fixed-width font and the
+    counts and percentages line up; it lists only roles that replied.
+    """
     total = sum(counts.values())
     if total == 0:
-        return t(language, "prompts.recap_none")
-    parts = [t(language, "prompts.recap_one" if total == 1 else "prompts.recap_total", count=total)]
-    for role in (*ROLE_ORDER, "member"):
-        n = counts.get(role, 0)
-        if n:
-            parts.append(t(language, f"prompts.recap_from_{role}", count=n))
-    return ", ".join(parts)
+        return t(language, "prompts.recap_none", week=week_label)
+    by_role = {role: counts.get(role, 0) for role in ROLES}
+    # A role the recap does not name (older data) is counted with the members without one.
+    by_role["member"] += sum(n for role, n in counts.items() if role not in by_role)
+    rows = [(role, n) for role, n in by_role.items() if n]
+    digits = max(len(number(language, n)) for _, n in rows)
+    who = [
+        " " * (digits - len(number(language, n)))
+        + t(language, f"prompts.recap_from_{role}", count=n)
+        for role, n in rows
+    ]
+    shares = [percent(language, n / total) for _, n in rows]
+    wide, share_wide = max(map(len, who)), max(map(len, shares))
+    block = "\n".join(
+        f"{w.ljust(wide)}  {share.rjust(share_wide)}" for w, share in zip(who, shares, strict=True)
+    )
+    head = t(
+        language,
+        "prompts.recap",
+        replies=t(language, "prompts.recap_replies", count=total),
+        week=week_label,
+    )
+    return f"{head}\n```\n{block}\n```"

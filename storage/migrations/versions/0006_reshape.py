@@ -1,14 +1,14 @@
 """feature packages: the post's author as a column, group settings under feature namespaces
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0001"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -195,6 +195,7 @@ class DriverMixin(FakeState):
             channel_id=channel_id,
             user_id=int(user_id),
             payload=payload,
+            created_at=self._now(),
         )
         if message is not None:
             inter.component_message_id = int(message["id"])
@@ -235,6 +236,7 @@ class DriverMixin(FakeState):
             channel_id=channel_id,
             user_id=int(user_id),
             payload=payload,
+            created_at=self._now(),
         )
         if message is not None:
             inter.component_message_id = int(message["id"])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import datetime as dt
 import json
 import re
 import secrets
@@ -12,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import limits
 from . import payloads as p
 from .payloads import JSON
 from .ratelimit import Bucket, ratelimit_headers
@@ -51,6 +54,14 @@ class RestRequest:
     def json(self) -> JSON:
         """The JSON body (or payload_json of a multipart body) as a dict."""
         return self.body if isinstance(self.body, dict) else {}
+
+
+class RateLimitedError(Exception):
+    """Raised by a handler for a limit of its own (not a bucket): a 429 with `retry_after`."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited for {retry_after:.1f}s")
+        self.retry_after = retry_after
 
 
 Handler = Callable[[Any, RestRequest], Awaitable[tuple[int, Any]]]
@@ -127,11 +138,17 @@ class RestMixin(FakeState):
             self._notify()
             return limited
         bucket, headers = limited
+        if self.latency and not route_key.startswith("POST /interactions/"):
+            await asyncio.sleep(self.latency)
         req = RestRequest(method, path, params, dict(request.query), body, files, record.reason)
         try:
             status, data = await func(self, req)
         except FakeError as exc:
             status, data = exc.status, exc.body
+        except RateLimitedError as exc:
+            record.status = 429
+            self._notify()
+            return self._too_many(exc.retry_after, is_global=False, headers={}, scope="shared")
         record.status = status
         self._notify()
         if not bucket.advertise:
@@ -191,11 +208,18 @@ class RestMixin(FakeState):
             return self._too_many(reset_after, is_global=False, headers=headers)
         return bucket, headers
 
-    def _too_many(self, retry_after: float, *, is_global: bool, headers: dict[str, str]) -> Any:
+    def _too_many(
+        self,
+        retry_after: float,
+        *,
+        is_global: bool,
+        headers: dict[str, str],
+        scope: str = "user",
+    ) -> Any:
         retry_after = max(round(retry_after, 3), 0.001)
         extra = {
             "Retry-After": str(max(1, int(retry_after + 0.999))),
-            "X-RateLimit-Scope": "global" if is_global else "user",
+            "X-RateLimit-Scope": "global" if is_global else scope,
             "Via": "1.1 google",  # discord.py treats a 429 without Via as a Cloudflare ban
         }
         if is_global:
@@ -349,6 +373,8 @@ class RestMixin(FakeState):
         else:
             self.require(guild, "manage_channels", channel=channel)
         _validate_name(body, required=False)
+        if "name" in body or "topic" in body:
+            self._count_rename(int(channel["id"]))
         for key in ("name", "topic", "nsfw", "rate_limit_per_user", "position", "flags"):
             if key in body:
                 channel[key] = body[key]
@@ -372,6 +398,23 @@ class RestMixin(FakeState):
         event = "THREAD_UPDATE" if is_thread else "CHANNEL_UPDATE"
         await self.dispatch(event, channel)
         return 200, copy.deepcopy(channel)
+
+    def _count_rename(self, channel_id: int) -> None:
+        """Discord's undisclosed limit on name and topic edits: 2 per 10 minutes per channel,
+        answered with a 429 whose `retry_after` is the rest of the window (limits.py)."""
+        now = self._now()
+        window = [
+            t
+            for t in self.channel_renames.get(channel_id, [])
+            if now - t < limits.CHANNEL_RENAME_WINDOW
+        ]
+        if len(window) >= limits.CHANNEL_RENAMES:
+            retry = window[0] + limits.CHANNEL_RENAME_WINDOW - now
+            self.rate_limited_count["channel rename"] = (
+                self.rate_limited_count.get("channel rename", 0) + 1
+            )
+            raise RateLimitedError(retry)
+        self.channel_renames[channel_id] = [*window, now]
 
     @route("DELETE", "/channels/{channel_id}")
     async def _delete_channel(self, req: RestRequest) -> tuple[int, Any]:
@@ -579,23 +622,63 @@ class RestMixin(FakeState):
             if req.files:
                 self.require(guild, "attach_files", channel=channel)
         self._validate_message(req.json, req.files, creating=True)
+        if guild is None and int(channel["recipients"][0]["id"]) in self.closed_dms:
+            # topics/opcodes-and-status-codes.mdx: 50007 "Cannot send messages to this user"
+            # (the member turned off DMs from server members, or blocked the bot).
+            raise FakeError(403, 50007, "Cannot send messages to this user")
         message = self._build_message(int(channel["id"]), req.json, req.files, self.bot_user)
         await self.post_message(guild, channel, message)
         return 200, copy.deepcopy(message)
 
     def _validate_message(self, body: JSON, files: list[JSON], *, creating: bool) -> None:
-        content = body.get("content") or ""
-        if len(content) > 2000:
-            raise invalid_form(
-                p.field_error("content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer.")
-            )
-        if len(body.get("embeds") or []) > 10:
-            raise invalid_form(
-                p.field_error("embeds", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer.")
-            )
-        has_any = content or body.get("embeds") or body.get("components") or body.get("poll")
-        if creating and not has_any and not files and not body.get("sticker_ids"):
-            raise FakeError(400, 50006, "Cannot send an empty message")
+        limits.check_message(body, files, creating=creating)
+
+    def _mentions(
+        self, channel_id: int, message: JSON, body: JSON, default_parse: tuple[str, ...]
+    ) -> None:
+        """Fill `mentions`/`mention_roles`/`mention_everyone` and record who is notified.
+
+        resources/message.mdx, Allowed Mentions Object: only mentions in `content` count
+        (mentions in embeds never notify); a role notifies its members only if it is
+        `mentionable` or the author has MENTION_EVERYONE; @everyone/@here need
+        MENTION_EVERYONE; an ephemeral message notifies nobody.
+        """
+        users, roles, everyone = limits.parsed_mentions(
+            str(body.get("content") or ""),
+            body.get("allowed_mentions"),
+            default_parse=default_parse,
+        )
+        guild, channel = self.find_channel(channel_id)
+        author = int(message["author"]["id"])
+        notified: set[int] = set()
+        can_everyone = False
+        if guild is not None:
+            perms = self.channel_permissions(guild, author, channel)
+            can_everyone = bool(perms & (1 << 17))  # MENTION_EVERYONE
+            users = {u for u in users if u in guild.members}
+            notified |= users
+            pinged_roles = set()
+            for role_id in roles:
+                role = guild.roles.get(role_id)
+                if role is not None and (role.get("mentionable") or can_everyone):
+                    pinged_roles.add(role_id)
+                    notified |= {
+                        uid for uid, m in guild.members.items() if str(role_id) in m["roles"]
+                    }
+            if everyone and can_everyone:
+                notified |= set(guild.members)
+            message["mention_roles"] = [str(r) for r in sorted(roles & set(guild.roles))]
+        else:
+            recipient = int(channel["recipients"][0]["id"])
+            notified |= users & {recipient}
+        message["mentions"] = [
+            copy.deepcopy(self.users[u]) for u in sorted(users) if u in self.users
+        ]
+        message["mention_everyone"] = bool(everyone and can_everyone)
+        notified.discard(author)
+        if int(message.get("flags", 0)) & 64:
+            notified = set()
+        self.notified[str(message["id"])] = notified
 
     def _build_message(
         self,
@@ -603,6 +686,8 @@ class RestMixin(FakeState):
         body: JSON,
         files: list[JSON],
         author: JSON,
+        *,
+        default_parse: tuple[str, ...] = ("users", "roles", "everyone"),
         **extra: Any,
     ) -> JSON:
         attachments = []
@@ -647,6 +732,7 @@ class RestMixin(FakeState):
                 )
             except FakeError:
                 message["referenced_message"] = None
+        self._mentions(channel_id, message, body, default_parse)
         return message
 
     async def post_message(self, guild: FakeGuild | None, channel: JSON, message: JSON) -> None:
@@ -863,20 +949,37 @@ class RestMixin(FakeState):
         max_age = int(body.get("max_age", 86400))
         max_uses = int(body.get("max_uses", 0))
         temporary = bool(body.get("temporary", False))
-        if not 0 <= max_age <= 604800:
-            raise invalid_form(p.field_error("max_age", "NUMBER_TYPE_MAX", "Too large."))
-        if not 0 <= max_uses <= 100:
-            raise invalid_form(p.field_error("max_uses", "NUMBER_TYPE_MAX", "Too large."))
+        problems = limits.Problems()
+        problems.number_between(["max_age"], max_age, 0, limits.INVITE_MAX_AGE)
+        problems.number_between(["max_uses"], max_uses, 0, limits.INVITE_MAX_USES)
+        problems.raise_if_any()
+        live = self.live_invites(guild.id)
         if not body.get("unique"):
-            for invite in guild.invites.values():
+            for invite in live:
                 same = (invite["channel_id"], invite["max_age"], invite["max_uses"])
                 if same == (channel["id"], max_age, max_uses) and (
                     invite["temporary"] == temporary
                 ):
                     return 200, self._invite_payload(guild, invite)
+        if len(live) >= limits.GUILD_INVITES_MAX:
+            raise FakeError(400, 30016, "Maximum number of invites reached (1000)")
+        invite = self.add_invite(guild.id, int(channel["id"]), max_age, max_uses, temporary)
+        await self.dispatch("INVITE_CREATE", self._invite_event(invite))
+        return 200, self._invite_payload(guild, invite)
+
+    def add_invite(
+        self,
+        guild_id: int,
+        channel_id: int,
+        max_age: int = 86400,
+        max_uses: int = 0,
+        temporary: bool = False,
+    ) -> JSON:
+        """Store an invite (no event): seeding a guild that already holds many."""
+        guild = self.guild(guild_id)
         invite = {
-            "code": secrets.token_urlsafe(6).replace("-", "a").replace("_", "b"),
-            "channel_id": channel["id"],
+            "code": secrets.token_urlsafe(8).replace("-", "a").replace("_", "b"),
+            "channel_id": str(channel_id),
             "guild_id": str(guild.id),
             "inviter": copy.deepcopy(self.bot_user),
             "max_age": max_age,
@@ -884,10 +987,27 @@ class RestMixin(FakeState):
             "temporary": temporary,
             "uses": 0,
             "created_at": p.iso_now(),
+            "_created": self._now(),
         }
         guild.invites[invite["code"]] = invite
-        await self.dispatch("INVITE_CREATE", copy.deepcopy(invite))
-        return 200, self._invite_payload(guild, invite)
+        return invite
+
+    def invite_live(self, invite: JSON) -> bool:
+        """Not expired (max_age seconds since creation, 0 = never) and not used up."""
+        age = int(invite["max_age"])
+        if age and self._now() - float(invite["_created"]) >= age:
+            return False
+        return not (invite["max_uses"] and invite["uses"] >= invite["max_uses"])
+
+    def live_invites(self, guild_id: int) -> list[JSON]:
+        """The guild's invites that still work; Discord deletes the others."""
+        guild = self.guild(guild_id)
+        for code in [c for c, i in guild.invites.items() if not self.invite_live(i)]:
+            del guild.invites[code]
+        return list(guild.invites.values())
+
+    def _invite_event(self, invite: JSON) -> JSON:
+        return {k: copy.deepcopy(v) for k, v in invite.items() if not k.startswith("_")}
 
     def _invite_payload(self, guild: FakeGuild, invite: JSON) -> JSON:
         channel = guild.channels.get(int(invite["channel_id"])) or {}
@@ -918,14 +1038,20 @@ class RestMixin(FakeState):
             "max_age": invite["max_age"],
             "temporary": invite["temporary"],
             "created_at": invite["created_at"],
-            "expires_at": None,
+            "expires_at": self._invite_expiry(invite),
         }
+
+    def _invite_expiry(self, invite: JSON) -> str | None:
+        if not invite["max_age"]:
+            return None
+        left = float(invite["_created"]) + int(invite["max_age"]) - self._now()
+        return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=left)).isoformat()
 
     @route("GET", "/guilds/{guild_id}/invites")
     async def _guild_invites(self, req: RestRequest) -> tuple[int, Any]:
         guild = self.guild(req.int("guild_id"))
         self.require(guild, "manage_guild")
-        return 200, [self._invite_payload(guild, i) for i in guild.invites.values()]
+        return 200, [self._invite_payload(guild, i) for i in self.live_invites(guild.id)]
 
     @route("GET", "/channels/{channel_id}/invites")
     async def _channel_invites(self, req: RestRequest) -> tuple[int, Any]:
@@ -933,8 +1059,20 @@ class RestMixin(FakeState):
         if guild is None:
             raise FakeError(400, 50024, "Cannot execute action on this channel type")
         self.require(guild, "manage_channels", channel=channel)
-        invites = [i for i in guild.invites.values() if i["channel_id"] == channel["id"]]
+        invites = [i for i in self.live_invites(guild.id) if i["channel_id"] == channel["id"]]
         return 200, [self._invite_payload(guild, i) for i in invites]
+
+    @route("GET", "/invites/{code}")
+    async def _get_invite(self, req: RestRequest) -> tuple[int, Any]:
+        for guild in self.guilds.values():
+            invite = guild.invites.get(req.params["code"])
+            if invite is not None and self.invite_live(invite):
+                data = self._invite_payload(guild, invite)
+                if req.query.get("with_counts") in ("1", "true", "True"):
+                    data.update(approximate_member_count=len(guild.members))
+                    data.update(approximate_presence_count=0)
+                return 200, data
+        raise FakeError(404, 10006, "Unknown Invite")
 
     @route("DELETE", "/invites/{code}")
     async def _delete_invite(self, req: RestRequest) -> tuple[int, Any]:
@@ -1001,6 +1139,7 @@ class RestMixin(FakeState):
     async def _bulk_overwrite(self, req: RestRequest) -> tuple[int, Any]:
         store = self._command_store(req)
         body = req.body if isinstance(req.body, list) else []
+        limits.check_commands(body, bulk=True)
         commands = [self._command(req, c, store) for c in body]
         store.clear()
         store.update({int(c["id"]): c for c in commands})
@@ -1017,6 +1156,7 @@ class RestMixin(FakeState):
 
     async def _upsert(self, req: RestRequest) -> tuple[int, Any]:
         store = self._command_store(req)
+        limits.check_commands([req.json], bulk=False)
         command = self._command(req, req.json, store)
         store[int(command["id"])] = command
         return 201, copy.deepcopy(command)
@@ -1041,6 +1181,11 @@ class RestMixin(FakeState):
             )
         if found is None or found.token != req.params["token"]:
             raise FakeError(404, 10062, "Unknown interaction")
+        if key != "interaction_id" and self._now() - found.created_at > limits.TOKEN_SECONDS:
+            # receiving-and-responding.mdx: "Interaction tokens are valid for 15 minutes";
+            # afterwards the webhook answers 401 / 50027 Invalid Webhook Token.
+            found.refused.append((401, 50027))
+            raise FakeError(401, 50027, "Invalid Webhook Token")
         return found
 
     @route("POST", "/interactions/{interaction_id}/{token}/callback")
@@ -1048,6 +1193,11 @@ class RestMixin(FakeState):
         inter = self._interaction(req)
         if inter.callbacks:
             raise FakeError(400, 40060, "Interaction has already been acknowledged.")
+        if self._now() - inter.created_at > limits.FIRST_RESPONSE_SECONDS:
+            # "you must send an initial response within 3 seconds of receiving the event. If
+            # the 3 second deadline is exceeded, the token will be invalidated."
+            inter.refused.append((404, 10062))
+            raise FakeError(404, 10062, "Unknown interaction")
         body = req.json
         type_ = int(body.get("type", 0))
         data = body.get("data") or {}
@@ -1057,11 +1207,14 @@ class RestMixin(FakeState):
             raise FakeError(400, 40004, "Interaction response type not valid for this interaction")
         if type_ == 9 and inter.type == 5:
             raise FakeError(400, 40004, "Cannot respond to a modal submit with a modal")
+        if type_ in (4, 7):
+            limits.check_message(data, req.files, creating=type_ == 4, prefix=["data"])
+        elif type_ == 9:
+            limits.check_modal(data)
         inter.callbacks.append({"type": type_, "data": copy.deepcopy(data), "files": req.files})
         guild = self.guilds.get(inter.guild_id or 0)
         resource: JSON = {"type": type_}
         if type_ == 4:
-            self._validate_message(data, req.files, creating=True)
             inter.original = await self._interaction_message(inter, data, req.files)
             resource["message"] = copy.deepcopy(inter.original)
         elif type_ == 5:
@@ -1077,7 +1230,6 @@ class RestMixin(FakeState):
                 await self.edit_message(guild, message, data)
                 resource["message"] = copy.deepcopy(message)
         elif type_ == 9:
-            _validate_name({"name": data.get("title")}, max_len=45)
             inter.modal = copy.deepcopy(data)
         result = {
             "interaction": {
@@ -1110,6 +1262,7 @@ class RestMixin(FakeState):
             data,
             files,
             self.bot_user,
+            default_parse=("users",),
             webhook_id=self.application_id,
             application_id=self.application_id,
             interaction_metadata=metadata,
@@ -1127,10 +1280,39 @@ class RestMixin(FakeState):
         if not inter.callbacks:
             raise FakeError(404, 10015, "Unknown Webhook")
         self._validate_message(req.json, req.files, creating=True)
+        if inter.loading and not inter.followups and inter.response_type == 5:
+            # receiving-and-responding.mdx, Create Followup Message: right after a deferred
+            # response the follow-up "will function as Edit Original Interaction Response ...
+            # no new message will be created, and the loading message will be edited instead.
+            # The ephemeral flag will be ignored".
+            message = inter.original
+            assert message is not None
+            await self._finish_loading(inter, message, req.json, req.files)
+            inter.callbacks.append({"type": "followup-edit", "data": copy.deepcopy(req.json)})
+            return 200, copy.deepcopy(message)
         message = await self._interaction_message(inter, req.json, req.files)
         inter.followups.append(message)
         wait = req.query.get("wait") in ("1", "true", "True")
         return (200, copy.deepcopy(message)) if wait else (204, None)
+
+    async def _finish_loading(
+        self, inter: FakeInteraction, message: JSON, body: JSON, files: list[JSON]
+    ) -> None:
+        """Replace a deferred response's "thinking…" with the answer (ephemeral kept as it was)."""
+        message["flags"] = int(message.get("flags", 0)) & ~128
+        built = self._build_message(
+            int(message["channel_id"]), body, files, self.bot_user, default_parse=("users",)
+        )
+        for key in ("content", "components", "embeds", "attachments", "poll"):
+            if key in built:
+                message[key] = built[key]
+        if int(message["flags"]) & 64:
+            self.notified[message["id"]] = set()
+        else:
+            self.notified[message["id"]] = self.notified.pop(built["id"], set())
+            guild = self.guilds.get(inter.guild_id or 0)
+            await self.edit_message(guild, message, {})
+        self.notified.pop(built["id"], None)
 
     def _webhook_message(self, inter: FakeInteraction, message_id: str) -> JSON:
         if message_id == "@original":
@@ -1152,20 +1334,24 @@ class RestMixin(FakeState):
         inter = self._interaction(req, key="token")
         message = self._webhook_message(inter, req.params["message_id"])
         self._validate_message(req.json, req.files, creating=False)
-        was_loading = int(message.get("flags", 0)) & 128
-        message["flags"] = int(message.get("flags", 0)) & ~128
         guild = self.guilds.get(inter.guild_id or 0)
-        if was_loading and not int(message["flags"]) & 64:
-            message.update({k: v for k, v in req.json.items() if k in ("content", "components")})
-            await self.edit_message(guild, message, req.json)
-        elif was_loading:
-            message.update({k: v for k, v in req.json.items() if k in ("content", "components")})
-            if req.json.get("embeds") is not None:
-                message["embeds"] = [{"type": "rich", **e} for e in req.json["embeds"]]
+        if int(message.get("flags", 0)) & 128:
+            await self._finish_loading(inter, message, req.json, req.files)
+        elif int(message.get("flags", 0)) & 64:
+            await self._edit_stored(message, req.json)
         else:
             await self.edit_message(guild, message, req.json)
         inter.callbacks.append({"type": "edit", "data": copy.deepcopy(req.json), "files": []})
         return 200, copy.deepcopy(message)
+
+    async def _edit_stored(self, message: JSON, body: JSON) -> None:
+        """Edit an ephemeral message (it lives with the interaction, in no channel)."""
+        for key in ("content", "components"):
+            if key in body and body[key] is not None:
+                message[key] = body[key]
+        if "embeds" in body and body["embeds"] is not None:
+            message["embeds"] = [{"type": "rich", **e} for e in body["embeds"]]
+        message["edited_timestamp"] = p.iso_now()
 
     @route("DELETE", "/webhooks/{webhook_id}/{token}/messages/{message_id}")
     async def _delete_webhook_message(self, req: RestRequest) -> tuple[int, Any]:

@@ -55,8 +55,9 @@ DEFAULT_BOT = discord.Permissions(
     read_message_history=True,
     add_reactions=True,
     use_application_commands=True,
-    mention_everyone=True,
 ).value
+# Not Mention Everyone: the bot's invite link does not ask for it, so a role ping notifies only
+# when the role is mentionable (resources/message.mdx, Allowed Mentions Object).
 
 
 class FakeError(Exception):
@@ -176,6 +177,10 @@ class FakeInteraction:
     followups: list[JSON] = field(default_factory=list)
     modal: JSON | None = None
     component_message_id: int | None = None
+    # When the fake dispatched it (event loop time): the 3 s and 15 min deadlines count from here.
+    created_at: float = 0.0
+    # Callbacks and follow-ups Discord refused, as (status, code).
+    refused: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def response_type(self) -> int | None:
@@ -199,6 +204,16 @@ class FakeInteraction:
     def messages(self) -> list[JSON]:
         """The original response (if any) followed by followups: what the user saw."""
         return ([self.original] if self.original else []) + self.followups
+
+    @property
+    def loading(self) -> bool:
+        """Deferred and still showing "thinking…" (no answer has replaced it yet)."""
+        return self.original is not None and bool(int(self.original.get("flags", 0)) & 128)
+
+    @property
+    def answered(self) -> bool:
+        """The member sees an answer (a message, not a loading state) or a form."""
+        return self.modal is not None or (bool(self.messages) and not self.loading)
 
 
 @dataclass
@@ -250,10 +265,24 @@ class FakeState:
         self.replayed_events = 0
         self.limiter = RateLimiter(clock=self._now)
         self._changed: asyncio.Event | None = None
+        # Users who closed DMs from server members: sending to them answers 403 / 50007.
+        self.closed_dms: set[int] = set()
+        # Who each message the bot sent notified (mentions allowed and able to ping), by id.
+        self.notified: dict[str, set[int]] = {}
+        # Name/topic edits per channel (loop time), for Discord's hidden 2-per-10-minutes limit.
+        self.channel_renames: dict[int, list[float]] = {}
+        # Seconds every REST call (not interaction callbacks) takes: a slow platform.
+        self.latency = 0.0
+        # Seconds added to the fake's clock (ages interactions and invites without waiting).
+        self.clock_offset = 0.0
 
     # -- infrastructure ------------------------------------------------------------------
     def _now(self) -> float:
-        return asyncio.get_running_loop().time()
+        return asyncio.get_running_loop().time() + self.clock_offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's clock: interactions and invites age without the test waiting."""
+        self.clock_offset += seconds
 
     def _notify(self) -> None:
         if self._changed is not None:
@@ -328,6 +357,12 @@ class FakeState:
         """Return a stored message by id or raise 404 Unknown Message."""
         for messages in self.messages.values():
             for message in messages:
+                if int(message["id"]) == int(message_id):
+                    return message
+        # Ephemeral answers live with their interaction, in no channel (members still press
+        # their buttons).
+        for inter in self.interactions.values():
+            for message in inter.messages:
                 if int(message["id"]) == int(message_id):
                     return message
         raise FakeError(404, 10008, "Unknown Message")
@@ -410,7 +445,12 @@ class FakeState:
         return max(positions)
 
     def require_above(self, guild: FakeGuild, role_ids: Iterable[int]) -> None:
-        """Raise 403/50013 unless every role is below the bot's highest role."""
+        """Raise 403/50013 unless every role is below the bot's highest role.
+
+        developers/topics/permissions.mdx (Permission Hierarchy): a bot can manage only roles
+        lower than its highest role, whatever its permissions; the refusal is 50013 "You lack
+        permissions to perform that action" (topics/opcodes-and-status-codes.mdx).
+        """
         if self.bot_id == guild.owner_id:
             return
         top = self.top_role_position(guild, self.bot_id)

@@ -1,0 +1,1 @@
+"""Attacks on the bot, each kept as a test so that it keeps holding."""
