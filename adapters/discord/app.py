@@ -25,6 +25,7 @@ from adapters.discord.translate import (
     message_event,
 )
 from adapters.discord.workspace import DiscordWorkspace
+from adapters.mail import connect_mail
 from bot.cogs import load_all
 from bot.core import Bot, CoreConfig
 from bot.events import Event
@@ -215,6 +216,8 @@ async def run_discord(
         return _fail("DISCORD_TOKEN is not set (put it in the environment or .env)")
     point_at(settings.discord_api_url, settings.discord_gateway_url)
     client = AlumniClient(uow, _config(settings), run_scheduler=not sync_only, force_sync=sync_only)
+    if not sync_only:
+        connect_mail(client.bot, settings)
     try:
         if sync_only:
             return await _sync_and_exit(client, token)

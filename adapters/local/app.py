@@ -12,6 +12,7 @@ from pathlib import Path
 from adapters.charts import MatplotlibCharts
 from adapters.local.terminal import HELP, Terminal
 from adapters.local.workspace import LocalWorkspace
+from adapters.mail import connect_mail
 from bot.cogs import load_all
 from bot.core import Bot, CoreConfig
 from bot.ports import UnitOfWorkFactory
@@ -26,10 +27,15 @@ def build(
     out: Callable[[str], None] = print,
     start: datetime | None = None,
     config: CoreConfig | None = None,
+    mail: Settings | None = None,
 ) -> tuple[Terminal, Bot, LocalWorkspace]:
-    """A bot on a local workspace, with its terminal."""
+    """A bot on a local workspace, with its terminal; `mail` settings give it a mail transport
+    (emails stay queued without)."""
     ws = LocalWorkspace(state_path, out=out, start=start)
     bot = load_all(Bot(ws, uow, ws.clock, config, charts=MatplotlibCharts()))
+    if mail is not None:
+        # Each email written to the outbox shows as one line in the terminal.
+        connect_mail(bot, mail, on_write=lambda to, subject: ws.out(f"(email to {to}: {subject})"))
     return Terminal(bot, ws, Scheduler(bot)), bot, ws
 
 
@@ -37,7 +43,7 @@ async def run_terminal(settings: Settings, uow: UnitOfWorkFactory) -> int:
     """Read lines until EOF; interactive when stdin is a terminal."""
     config = CoreConfig(default_language=settings.language, default_timezone=settings.timezone)
     terminal, _, _ = build(
-        uow, state_path=settings.data_dir / "local_workspace.json", config=config
+        uow, state_path=settings.data_dir / "local_workspace.json", config=config, mail=settings
     )
     interactive = sys.stdin.isatty()
     if interactive:

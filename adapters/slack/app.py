@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.charts import MatplotlibCharts
+from adapters.mail import connect_mail
 from adapters.slack.blocks import escape
 from adapters.slack.oauth import SlackInstallations, installations
 from adapters.slack.translate import (
@@ -233,6 +234,7 @@ def build_app(
         _client_for(settings, app, installs), uow=uow, invite_link=settings.slack_invite_link
     )
     bot = load_all(Bot(workspace, uow, clock or SystemClock(), config, charts=MatplotlibCharts()))
+    connect_mail(bot, settings)
     for cog in extra_cogs:
         bot.add_cog(cog(bot))
     # Validation errors of a form show in the modal itself, on Slack's `errors` response.

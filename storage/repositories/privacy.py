@@ -62,6 +62,13 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "job_runs": (),
     "processed_events": (Rule("key", "delete_mentions"),),
     "kv": (Rule("key", "delete_mentions"), Rule("value", "delete_mentions")),
+    # -- mail (bot/cogs/mail): emails to or about the member and their opt-in go; an
+    # opt-out stays, as it is kept only as a keyed hash that names nobody.
+    "mail_outbox": (Rule("user_id", "delete"), Rule("address", "delete_email")),
+    "mail_subscriptions": (Rule("user_id", "delete"), Rule("address", "delete_email")),
+    "mail_opt_outs": (),
+    "mail_keys": (),
+    "mail_pacer": (),
 }
 
 
