@@ -115,7 +115,7 @@ class SqlOutboxRepository(Repository):
         )
         pick = select(_O.id).where(due).order_by(_O.next_attempt_at, _O.id).limit(1)
         conditions: list[Any] = [due]
-        statement = update(MailOutboxRow)
+        statement = update(MailOutboxRow.__table__)
         if self._postgres():
             # SKIP LOCKED: a second sender takes the next row instead of waiting for this one.
             conditions.append(_O.id == pick.with_for_update(skip_locked=True).scalar_subquery())

@@ -98,8 +98,11 @@ class MailService:
         mailer: Mailer | None = None,
         config: MailConfig | None = None,
         wall: Callable[[], datetime] | None = None,
+        background: bool = True,
     ) -> None:
         self._uow = uow
+        # False: emails go only when send_due() is called (service tests on one connection).
+        self._background = background
         self._clock = clock
         self._owner = owner
         self._mailer = mailer
@@ -319,7 +322,7 @@ class MailService:
     def wake(self) -> None:
         """Have the sender look at the outbox now, starting it if it is not running; it stops
         by itself once nothing is queued."""
-        if self._mailer is None:
+        if self._mailer is None or not self._background:
             return
         try:
             loop = asyncio.get_running_loop()
