@@ -8,11 +8,13 @@ It refuses what a real submission server refuses: AUTH before STARTTLS, mail bef
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import subprocess
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -72,7 +74,7 @@ class Handler:
     logins: list[tuple[str, bool]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         """Refuse as scripted, else take the recipient."""
@@ -86,7 +88,7 @@ class Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         """Keep the email."""
         data = envelope.original_content or envelope.content
         with self.lock:
@@ -168,3 +170,10 @@ class MailServer:
         """Every email accepted so far."""
         with self.handler.lock:
             return list(self.handler.received)
+
+
+async def eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Wait until `check()` holds (another thread or task makes it true), or fail."""
+    async with asyncio.timeout(seconds):
+        while not check():  # noqa: ASYNC110 (the server runs in its own thread)
+            await asyncio.sleep(0.02)

@@ -568,7 +568,12 @@ class MailService:
         if chosen is None:
             return DigestAnswer(DigestOutcome.NO_ADDRESS, delivered=delivered)
         if current is not None and current.confirmed and current.address == chosen:
-            return DigestAnswer(DigestOutcome.ALREADY_ON, chosen, delivered)
+            async with self._uow() as uow:
+                found = (await uow.outbox.statuses(group.id, [chosen])).get(chosen)
+            bounced = found is not None and found.state is AddressState.BOUNCED
+            if not (bounced and found is not None and found.at and found.at >= current.since):
+                return DigestAnswer(DigestOutcome.ALREADY_ON, chosen, delivered)
+            # It bounced since: asking again means "try this address again".
         await self._turn_on(group, actor, chosen, now)
         return DigestAnswer(DigestOutcome.ON, chosen, delivered)
 
