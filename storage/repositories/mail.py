@@ -13,9 +13,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import Table, and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from bot.cogs.mail.records import (
@@ -39,7 +39,8 @@ from storage.models import (
 )
 from storage.repositories.base import Repository, _count, as_record
 
-_O = MailOutboxRow.__table__.c
+_OUTBOX = cast(Table, MailOutboxRow.__table__)
+_O = _OUTBOX.c
 _STATE = {
     OutboxStatus.QUEUED: AddressState.QUEUED,
     OutboxStatus.SENDING: AddressState.QUEUED,
@@ -115,7 +116,7 @@ class SqlOutboxRepository(Repository):
         )
         pick = select(_O.id).where(due).order_by(_O.next_attempt_at, _O.id).limit(1)
         conditions: list[Any] = [due]
-        statement = update(MailOutboxRow.__table__)
+        statement = update(_OUTBOX)
         if self._postgres():
             # SKIP LOCKED: a second sender takes the next row instead of waiting for this one.
             conditions.append(_O.id == pick.with_for_update(skip_locked=True).scalar_subquery())

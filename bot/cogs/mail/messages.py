@@ -87,11 +87,12 @@ def build(
     sender: str,
     now: datetime,
     unsubscribe_link: str | None,
+    message_id: str | None = None,
 ) -> EmailMessage:
     """The finished email: headers, text/plain and text/html, the footer, List-Unsubscribe."""
     msg = EmailMessage(policy=SMTP)
     domain = sender_address(sender).rpartition("@")[2] or "localhost"
-    msg["Message-ID"] = make_msgid(domain=domain)
+    msg["Message-ID"] = message_id or make_msgid(domain=domain)
     msg["Date"] = format_datetime(now)
     msg["From"] = sender
     msg["To"] = Address(addr_spec=email.to)

@@ -15,6 +15,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 import time
@@ -22,11 +23,18 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
+from email.utils import make_msgid
 from typing import Literal
 
 from email_validator import EmailNotValidError, validate_email
 
-from bot.cogs.mail.messages import build, digest_parts, sender_address, unsubscribe_url
+from bot.cogs.mail.messages import (
+    build,
+    digest_parts,
+    one_line,
+    sender_address,
+    unsubscribe_url,
+)
 from bot.cogs.mail.ports import Mailer
 from bot.cogs.mail.records import (
     CONFIRM,
@@ -47,7 +55,7 @@ from bot.cogs.mail.records import (
     SendResult,
     Subscription,
 )
-from bot.domain import Actor, Group
+from bot.domain import Actor, Group, Language
 from bot.errors import StorageUnavailable
 from bot.i18n import t
 from bot.messages import OutgoingMessage
@@ -65,7 +73,7 @@ CODE_TRIES = 5
 LONGEST_SLEEP = 60.0
 # The local pace waits this much longer than the interval, so the shared check never loses
 # to a rounding of the stored claim time.
-PACE_MARGIN = 0.002
+PACE_MARGIN = 0.001
 _DOWN: Literal["down"] = "down"
 
 
@@ -237,7 +245,7 @@ class MailService:
         now = self._clock.now()
         secret = await self._secret()
         results: list[Queued | None] = [None] * len(emails)
-        candidates: list[tuple[int, Email, str, str, str]] = []
+        candidates: list[tuple[int, Email, str, str, str, str | None]] = []
         keys: set[str] = set()
         for i, email in enumerate(emails):
             address = normalise(email.to)
@@ -251,49 +259,43 @@ class MailService:
                 continue
             keys.add(key)
             digest = hmac.new(secret, address.encode(), hashlib.sha256).hexdigest()
-            candidates.append((i, email, address, digest, key))
+            candidates.append((i, email, address, digest, key, reply_to))
         rows: list[NewEmail] = []
         slots: list[tuple[int, str]] = []
+        domain = sender_address(self.config.sender).rpartition("@")[2] or "localhost"
         async with self._uow() as uow:
             opted = await uow.outbox.opted_out(group.id, [c[3] for c in candidates])
             bounced: set[str] = set()
             if not retry_bounced:
                 found = await uow.outbox.statuses(group.id, [c[2] for c in candidates])
                 bounced = {a for a, s in found.items() if s.state is AddressState.BOUNCED}
-            for i, email, address, digest, key in candidates:
+            for i, email, address, digest, key, reply_to in candidates:
                 if digest in opted:
                     results[i] = Queued(address, QueueStatus.OPTED_OUT)
                     continue
                 if address in bounced:
                     results[i] = Queued(address, QueueStatus.BOUNCED)
                     continue
-                link = None
-                if self.config.public_url:
-                    link = unsubscribe_url(
-                        self.config.public_url, self._token(secret, group.id, digest)
-                    )
-                message = build(
-                    Email(
-                        to=address,
-                        subject=email.subject,
-                        text=email.text,
-                        why=email.why,
-                        html=email.html,
-                        reply_to=normalise(email.reply_to) if email.reply_to else None,
-                    ),
-                    lang=group.language,
-                    sender=self.config.sender,
-                    now=now,
-                    unsubscribe_link=link,
-                )
+                # The parts are kept, the MIME is built when it goes: queueing 500 emails
+                # stays a fraction of a second, and a retry sends the same Message-ID.
+                draft = {
+                    "lang": group.language.value,
+                    "subject": one_line(email.subject),
+                    "text": email.text,
+                    "html": email.html,
+                    "why": email.why,
+                    "reply_to": reply_to,
+                    "message_id": make_msgid(domain=domain),
+                    "date": now.isoformat(),
+                }
                 rows.append(
                     NewEmail(
                         group_id=group.id,
                         kind=kind,
                         address=address,
                         address_hash=digest,
-                        subject=str(message["Subject"]),
-                        message=message.as_bytes().decode("ascii"),
+                        subject=draft["subject"] or "",
+                        message=json.dumps(draft, ensure_ascii=False),
                         user_id=email.user_id,
                         key=key,
                         created_at=now,
@@ -418,6 +420,9 @@ class MailService:
             if wait > 0:
                 await asyncio.sleep(wait)
         wall = self._wall()
+        # The pace runs from claim to claim: the time the claim's own round trip takes is
+        # inside the interval, not added to it.
+        started = time.monotonic()
         async with self._uow() as uow:
             claimed = await uow.outbox.claim(
                 self._owner,
@@ -428,15 +433,14 @@ class MailService:
             )
         if claimed is None:
             return None
-        self._last_claim = time.monotonic()
+        self._last_claim = started
         if claimed.opted_out:
             # Checked again at sending: an opt-out after queueing still stops the email.
             return await self._finish(claimed, OutboxStatus.SKIPPED, SendResult(Outcome.BOUNCED))
         try:
+            message = await self._message(claimed)
             result = await self._mailer.send(
-                sender_address(self.config.sender),
-                claimed.address,
-                claimed.message.encode("ascii"),
+                sender_address(self.config.sender), claimed.address, message
             )
         except Exception:
             log.exception("mail transport failed on email %s", claimed.id)
@@ -471,6 +475,33 @@ class MailService:
         )
         await self._finish(claimed, OutboxStatus.QUEUED, result, retry_at=now + wait)
         return OutboxStatus.QUEUED
+
+    async def _message(self, claimed: Claimed) -> bytes:
+        """The RFC 5322 bytes of a claimed email, built from the parts kept at queueing."""
+        draft = json.loads(claimed.message)
+        link = None
+        if self.config.public_url:
+            digest = await self.address_hash(claimed.address)
+            link = unsubscribe_url(
+                self.config.public_url,
+                self._token(await self._secret(), claimed.group_id, digest),
+            )
+        message = build(
+            Email(
+                to=claimed.address,
+                subject=draft["subject"],
+                text=draft["text"],
+                why=draft["why"],
+                html=draft["html"],
+                reply_to=draft["reply_to"],
+            ),
+            lang=Language(draft["lang"]),
+            sender=self.config.sender,
+            now=datetime.fromisoformat(draft["date"]),
+            unsubscribe_link=link,
+            message_id=draft["message_id"],
+        )
+        return message.as_bytes()
 
     async def _finish(
         self,
