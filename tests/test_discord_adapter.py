@@ -313,7 +313,7 @@ class Votes(Cog):
     name = "votes"
 
     @button("vote")
-    async def vote(self, ctx: Context, event: ButtonPressed) -> None:
+    async def vote(self, ctx: Context, event: ButtonPressed, value: str) -> None:
         """Thank the voter."""
         await ctx.reply(OutgoingMessage(f"counted {event.value}"))
 

@@ -71,7 +71,7 @@ class Probe(Cog):
         await ctx.reply(OutgoingMessage("Thanks, posted."))
 
     @button("probe")
-    async def pressed(self, ctx: Context, event: ButtonPressed) -> None:
+    async def pressed(self, ctx: Context, event: ButtonPressed, value: str) -> None:
         """Answer a press privately."""
         self.seen.append(event)
         await ctx.reply(OutgoingMessage(f"You chose {event.value}"))
