@@ -411,3 +411,40 @@ async def test_a_sender_that_died_mid_send_is_taken_over_after_its_lease(
     assert await service.send_due() == 1
     [row] = await _rows(memory)
     assert row.status == "sent" and row.claimed_by == "new"
+
+
+class FlakyDatabase:
+    """A unit-of-work factory whose database stops answering while `down` is set."""
+
+    def __init__(self, inner: UnitOfWorkFactory) -> None:
+        self.inner, self.down = inner, False
+
+    def __call__(self) -> object:
+        if self.down:
+            from bot.errors import StorageUnavailable
+
+            class Down:
+                async def __aenter__(self) -> None:
+                    raise StorageUnavailable("connection refused")
+
+                async def __aexit__(self, *exc: object) -> None:
+                    return None
+
+            return Down()
+        return self.inner()
+
+
+async def test_the_sender_waits_out_a_database_outage(
+    engine: AsyncEngine, server: MailServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = FlakyDatabase(UnitOfWorkFactory(engine))
+    service = await _service(db, server, background=True)  # type: ignore[arg-type]
+    await service.enqueue(GROUP, "invitation", [_email(f"d{i}@example.com", i) for i in range(2)])
+    db.down = True
+    await asyncio.sleep(0.3)
+    assert "database unavailable" in caplog.text
+    db.down = False
+    await eventually(lambda: len(server.received) == 2)
+    await service.settled()
+    assert [r.status for r in await _rows(UnitOfWorkFactory(engine))] == ["sent", "sent"]
+    await service.stop()

@@ -364,8 +364,11 @@ class MailService:
         pause = self.config.pause_first
         try:
             while True:
+                delay: float | None = 0.0
                 try:
                     status = await self._send_next()
+                    if status is None:
+                        delay = await self._until_due()
                 except StorageUnavailable:
                     log.warning("mail sender: database unavailable; trying again shortly")
                     status = _DOWN
@@ -379,7 +382,6 @@ class MailService:
                 pause = self.config.pause_first
                 if status is not None:
                     continue
-                delay = await self._until_due()
                 if delay is None:
                     return
                 self._settled.set()
