@@ -344,3 +344,14 @@ async def test_subscriptions_table_holds_only_the_digest_choice(
         "kari@example.com",
         True,
     )
+
+
+async def test_no_code_goes_to_an_address_that_opted_out(
+    memory: UnitOfWorkFactory, tmp_path: Path
+) -> None:
+    service = await _setup(memory, tmp_path)
+    await _member(memory, EN, "kari", None)
+    await service.opt_out("g1", "stranger@example.com", "link")
+    answer = await service.digest(EN, KARI, True, address="stranger@example.com")
+    assert answer.outcome is DigestOutcome.UNREACHABLE
+    assert await service.send_due() == 0 and _outbox(tmp_path) == []

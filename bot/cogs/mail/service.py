@@ -438,7 +438,8 @@ class MailService:
         self._last_claim = started
         if claimed.opted_out:
             # Checked again at sending: an opt-out after queueing still stops the email.
-            return await self._finish(claimed, OutboxStatus.SKIPPED, SendResult(Outcome.BOUNCED))
+            skipped = SendResult(Outcome.SENT, None, "opted out before sending")
+            return await self._finish(claimed, OutboxStatus.SKIPPED, skipped)
         try:
             message = await self._message(claimed)
             result = await self._mailer.send(
@@ -655,8 +656,8 @@ class MailService:
                     user_id=actor.id,
                 )
             ],
-            retry_bounced=True,
         )
+        # Opted out or bounced before: no code goes there (the owner said stop, or it is dead).
         if queued.status is not QueueStatus.QUEUED:
             return DigestAnswer(DigestOutcome.UNREACHABLE, address)
         # Waiting for the code; a confirmed digest at another address pauses until then.
