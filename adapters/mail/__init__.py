@@ -81,6 +81,6 @@ async def _start(service: MailService) -> None:
             log.error("mail: %s; emails stay queued and are retried", problem)
         else:
             log.info("mail: emails go to %s", service.transport)
-        service.wake()
+        await service.resume()
     except Exception:
         log.exception("mail: start-up check failed")

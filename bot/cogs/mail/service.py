@@ -335,6 +335,16 @@ class MailService:
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._run(), name="mail-sender")
 
+    async def resume(self) -> bool:
+        """Start the sender if an earlier run left emails queued (a read, no write lock);
+        True if there were any."""
+        async with self._uow() as uow:
+            queued, sending = await uow.outbox.next_due()
+        if queued is None and sending is None:
+            return False
+        self.wake()
+        return True
+
     async def settled(self) -> None:
         """Wait until the sender has nothing it could send now (tests, the bench)."""
         await self._settled.wait()
@@ -551,11 +561,11 @@ class MailService:
             log.exception("reporting bounce %s failed", claimed.id)
 
     async def prune(self, group: Group) -> int:
-        """Delete the group's finished rows past the keeping time, and wake the sender (so
-        emails left by a previous run go even before anything new is queued)."""
+        """Delete the group's finished rows past the keeping time, and start the sender if
+        anything waits (emails a previous run left, retries another process gave up on)."""
         async with self._uow() as uow:
             gone = await uow.outbox.prune(group.id, self._clock.now() - self.config.keep_rows)
-        self.wake()
+        await self.resume()
         return gone
 
     # -- the weekly digest by email ---------------------------------------------------------
