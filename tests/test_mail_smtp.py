@@ -448,3 +448,26 @@ async def test_the_sender_waits_out_a_database_outage(
     await service.settled()
     assert [r.status for r in await _rows(UnitOfWorkFactory(engine))] == ["sent", "sent"]
     await service.stop()
+
+
+async def test_emails_left_by_an_earlier_run_go_after_a_restart(
+    engine: AsyncEngine,
+    server: MailServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import adapters.mail
+
+    uow = UnitOfWorkFactory(engine)
+    first = await _service(uow, server)  # queued, then the process stopped before sending
+    await first.enqueue(GROUP, "invitation", [_email("kari@example.com")])
+    monkeypatch.setattr(adapters.mail, "RESUME_AFTER", 0.05)
+    monkeypatch.setenv("SSL_CERT_FILE", str(server.cert))
+    from adapters.local.app import build
+
+    _, bot, _ = build(uow, state_path=None, out=lambda _: None, start=START)
+    settings = Settings(ALUMNIBOT_SMTP_URL=server.url(), ALUMNIBOT_MAIL_FROM=FROM)  # type: ignore[call-arg]
+    service = connect_mail(bot, settings)
+    await eventually(lambda: len(server.received) == 1)
+    await service.settled()
+    assert [r.status for r in await _rows(uow)] == ["sent"]
+    await service.stop()

@@ -17,6 +17,9 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 _starting: set[asyncio.Task[None]] = set()
+# Emails an earlier run left queued go this long after start: the platform connection and the
+# first events come first, and a bot that stops at once never touches the outbox.
+RESUME_AFTER = 5.0
 
 
 def transport(
@@ -81,6 +84,7 @@ async def _start(service: MailService) -> None:
             log.error("mail: %s; emails stay queued and are retried", problem)
         else:
             log.info("mail: emails go to %s", service.transport)
+        await asyncio.sleep(RESUME_AFTER)
         await service.resume()
     except Exception:
         log.exception("mail: start-up check failed")

@@ -394,7 +394,11 @@ class MailService:
                     continue
                 if delay is None:
                     return
-                self._settled.set()
+                if delay < 0:
+                    # Due now but held by another sender (its pace or its claim): not settled.
+                    delay = -delay
+                else:
+                    self._settled.set()
                 self._wake.clear()
                 with suppress(TimeoutError):
                     async with asyncio.timeout(delay):
@@ -406,7 +410,8 @@ class MailService:
                     await self._mailer.close()
 
     async def _until_due(self) -> float | None:
-        """Seconds until something may be claimed; None when nothing is queued at all."""
+        """Seconds until something may be claimed, negative when something is due now that
+        another sender holds; None when nothing is queued or being sent at all."""
         async with self._uow() as uow:
             queued, sending = await uow.outbox.next_due()
         if queued is None and sending is None:
@@ -419,7 +424,7 @@ class MailService:
         delay = min(waits)
         if delay <= 0:
             # Due, yet not ours: another process holds the pace or the row. Look again soon.
-            delay = self._interval() or 0.1
+            return -(self._interval() or 0.1)
         return min(delay, LONGEST_SLEEP)
 
     async def _send_next(self) -> OutboxStatus | Literal["down"] | None:
@@ -446,6 +451,7 @@ class MailService:
         if claimed is None:
             return None
         self._last_claim = started
+        self._settled.clear()
         if claimed.opted_out:
             # Checked again at sending: an opt-out after queueing still stops the email.
             skipped = SendResult(Outcome.SENT, None, "opted out before sending")
