@@ -240,8 +240,8 @@ class MailService:
         *,
         retry_bounced: bool = False,
     ) -> list[Queued]:
-        """Queue emails (built now, in the group's language) and return at once, one answer
-        per email in order; opted-out and bounced addresses and repeated keys are skipped."""
+        """Queue emails (written in the group's language) and return at once, one answer per
+        email in order; opted-out and bounced addresses and repeated keys are skipped."""
         now = self._clock.now()
         secret = await self._secret()
         results: list[Queued | None] = [None] * len(emails)
