@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.cogs.mail.cog import MailCog
 from bot.cogs.members import MembersCog
 from bot.cogs.onboarding import OnboardingCog
 from bot.cogs.pairs import PairsCog
@@ -24,6 +25,7 @@ COGS = (
     ProfilesCog,
     PairsCog,
     PrivacyCog,
+    MailCog,
 )
 
 

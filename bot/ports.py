@@ -24,6 +24,7 @@ from bot.prompts_records import Prompt, PromptRun, PromptStatus
 
 if TYPE_CHECKING:
     from bot.activity import Pending
+    from bot.cogs.mail.ports import MailPreferences, OutboxRepository
 
 
 @dataclass(frozen=True)
@@ -637,6 +638,8 @@ class UnitOfWork(Protocol):
     profiles: ProfileRepository
     pairs: PairRepository
     privacy: PrivacyRepository
+    outbox: OutboxRepository
+    mail_preferences: MailPreferences
 
     async def __aenter__(self) -> UnitOfWork:
         """Begin."""

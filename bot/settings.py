@@ -214,6 +214,17 @@ class Settings(BaseSettings):
         params |= {name: getattr(self, name) for name in shared}
         return CoreConfig(**(params | overrides))
 
+    # -- Email (bot/cogs/mail, adapters/mail) -------------------------------------------------
+    # ALUMNIBOT_SMTP_URL: smtp://user:password@host:587 (STARTTLS) or smtps://...:465 (TLS from
+    # the start); a SecretStr, as it carries the password. Unset: emails are written as .eml
+    # files to <data_dir>/outbox/ and reach nobody.
+    smtp_url: SecretStr | None = Field(default=None, validation_alias="ALUMNIBOT_SMTP_URL")
+    mail_from: str | None = Field(default=None, validation_alias="ALUMNIBOT_MAIL_FROM")
+    # Emails per minute through SMTP, across every process of the bot.
+    mail_rate: float = Field(default=30.0, gt=0, validation_alias="ALUMNIBOT_MAIL_RATE")
+    # The dashboard's public https URL: emails then carry a one-click unsubscribe link.
+    public_url: str | None = Field(default=None, validation_alias="ALUMNIBOT_PUBLIC_URL")
+
     @property
     def platform(self) -> str:
         """Which workspace to start: discord, slack, or local when no token is set."""

@@ -381,3 +381,89 @@ class MemberMessageRow(Base):
     # What the message says without the member (text, title, fields, buttons); None: a note.
     replacement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
+
+
+# -- mail (bot/cogs/mail) -------------------------------------------------------------------
+
+
+class MailOutboxRow(Base):
+    """One email: queued, claimed by one sender, then sent, bounced, given up or skipped.
+
+    The body goes (message = "") once the email is done; the row stays for the address's
+    status and the once-only keys, until the daily prune.
+    """
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (
+        UniqueConstraint("group_id", "key"),
+        Index("ix_mail_outbox_due", "status", "next_attempt_at"),
+        Index("ix_mail_outbox_address", "group_id", "address"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(254))
+    address_hash: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(300))
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    # Wall-clock time of the last claim: the pace between emails is kept on it (SQLite).
+    claimed_at: Mapped[datetime | None] = mapped_column(index=True)
+    finished_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    code: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(String(300), default="")
+    reported_at: Mapped[datetime | None]
+
+
+class MailSubscriptionRow(Base):
+    """A member's opt-in to a kind of email, and the address it goes to."""
+
+    __tablename__ = "mail_subscriptions"
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    address: Mapped[str] = mapped_column(String(254))
+    confirmed: Mapped[bool] = mapped_column(Boolean)
+    since: Mapped[datetime]
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    code_sent_at: Mapped[datetime | None]
+    code_tries: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MailOptOutRow(Base):
+    """An address that asked for no more email from a group, kept only as a keyed hash
+    (HMAC-SHA256), so it outlives the member's erasure without keeping the address."""
+
+    __tablename__ = "mail_opt_outs"
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class MailKeyRow(Base):
+    """Per-installation secrets of the mail feature (the key of the address hashes)."""
+
+    __tablename__ = "mail_keys"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+
+
+class MailPacerRow(Base):
+    """The shared sending slot on PostgreSQL: when the next email may go, across processes."""
+
+    __tablename__ = "mail_pacer"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_at: Mapped[datetime]

@@ -16,6 +16,7 @@ from storage.repositories.groups import (
     SqlMemberRepository,
     SqlRoleRepository,
 )
+from storage.repositories.mail import SqlMailPreferences, SqlOutboxRepository
 from storage.repositories.onboarding import SqlOnboardingRepository
 from storage.repositories.posts import SqlPostRepository
 from storage.repositories.privacy import SqlPrivacyRepository
@@ -70,6 +71,8 @@ class SqlUnitOfWork:
         self.profiles = SqlProfileRepository(s)
         self.pairs = SqlPairRepository(s)
         self.privacy = SqlPrivacyRepository(s)
+        self.outbox = SqlOutboxRepository(s)
+        self.mail_preferences = SqlMailPreferences(s)
         return self
 
     async def __aexit__(

@@ -27,6 +27,7 @@ from adapters.discord.translate import (
 )
 from adapters.discord.workspace import DiscordWorkspace
 from adapters.health import serve_health
+from adapters.mail import connect_mail
 from bot.core import CoreConfig
 from bot.events import Event
 from bot.lifecycle import Check, Lifecycle, start_scheduler, stop_in_order
@@ -232,6 +233,8 @@ async def run_discord(
         return _fail("DISCORD_TOKEN is not set (put it in the environment or .env)")
     point_at(discord_settings.api_url, discord_settings.gateway_url)
     client = AlumniClient(uow, settings.core(), run_scheduler=not sync_only, force_sync=sync_only)
+    if not sync_only:
+        connect_mail(client.bot, settings)
     health: web.AppRunner | None = None
     try:
         if sync_only:

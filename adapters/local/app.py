@@ -13,6 +13,7 @@ from adapters.compose import compose
 from adapters.health import serve_health
 from adapters.local.terminal import HELP, Terminal
 from adapters.local.workspace import LocalWorkspace
+from adapters.mail import connect_mail
 from bot.core import Bot, CoreConfig
 from bot.lifecycle import Lifecycle, stop_in_order
 from bot.ports import UnitOfWorkFactory
@@ -27,10 +28,15 @@ def build(
     out: Callable[[str], None] = print,
     start: datetime | None = None,
     config: CoreConfig | None = None,
+    mail: Settings | None = None,
 ) -> tuple[Terminal, Bot, LocalWorkspace]:
-    """A bot on a local workspace, with its terminal."""
+    """A bot on a local workspace, with its terminal; `mail` settings give it a mail transport
+    (emails stay queued without)."""
     ws = LocalWorkspace(state_path, out=out, start=start)
     bot = compose(config or CoreConfig(), ws, uow, ws.clock)
+    if mail is not None:
+        # Each email written to the outbox shows as one line in the terminal.
+        connect_mail(bot, mail, on_write=lambda to, subject: ws.out(f"(email to {to}: {subject})"))
     return Terminal(bot, ws, Scheduler(bot)), bot, ws
 
 
@@ -40,7 +46,10 @@ async def run_terminal(
     """Read lines until EOF or SIGTERM; interactive when stdin is a terminal."""
     life = life or Lifecycle()
     terminal, bot, _ = build(
-        uow, state_path=settings.data_dir / "local_workspace.json", config=settings.core()
+        uow,
+        state_path=settings.data_dir / "local_workspace.json",
+        config=settings.core(),
+        mail=settings,
     )
     life.attach(bot)
     health = None

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.compose import SystemClock, compose
 from adapters.health import add_health
+from adapters.mail import connect_mail
 from adapters.slack.blocks import escape
 from adapters.slack.oauth import SlackInstallations, installations
 from adapters.slack.translate import (
@@ -230,6 +231,7 @@ def build_app(
         _client_for(settings, app, installs), uow=uow, invite_link=settings.slack_invite_link
     )
     bot = compose(config or settings, workspace, uow, clock or SystemClock())
+    connect_mail(bot, settings)
     for cog in extra_cogs:
         bot.add_cog(cog(bot))
     # Validation errors of a form show in the modal itself, on Slack's `errors` response.

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.activity import ROLES, ActivitySummary, Pending
 from bot.cog import Cog, command, job, listen
+from bot.cogs.mail.service import MailService
 from bot.commands import Option, OptionType
 from bot.core import Context
 from bot.domain import Group, Language, Permission
@@ -419,12 +420,11 @@ class StatsCog(Cog):
             ),
             (t(lang, "stats.digest_members"), ", ".join(members) or none),
         )
-        await self.bot.workspace.send(
-            group.id,
-            announcements.channel_id,
-            OutgoingMessage(
-                t(lang, "stats.digest_text"),
-                title=t(lang, "stats.digest_title", week=period),
-                fields=fields,
-            ),
+        digest = OutgoingMessage(
+            t(lang, "stats.digest_text"),
+            title=t(lang, "stats.digest_title", week=period),
+            fields=fields,
         )
+        # Email first: its per-member-per-week rows make a retried job queue nothing twice.
+        await self.bot.service(MailService).queue_digest(group, period, digest)
+        await self.bot.workspace.send(group.id, announcements.channel_id, digest)

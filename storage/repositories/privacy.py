@@ -110,6 +110,13 @@ RULES: dict[str, tuple[Rule, ...]] = {
         Rule("channel_id", "delete_mentions"),
         Rule("replacement", "scrub"),
     ),
+    # -- mail (bot/cogs/mail): emails to or about the member and their opt-in go; an
+    # opt-out stays, as it is kept only as a keyed hash that names nobody.
+    "mail_outbox": (Rule("user_id", "delete"), Rule("address", "delete_email")),
+    "mail_subscriptions": (Rule("user_id", "delete"), Rule("address", "delete_email")),
+    "mail_opt_outs": (),
+    "mail_keys": (),
+    "mail_pacer": (),
 }
 
 
