@@ -159,7 +159,7 @@ async def test_team_join_three_times_is_one_member(engine: AsyncEngine) -> None:
         carol = h.fake.add_user("carol", email="carol@example.org")
         deliveries = await h.driver.team_join(carol, deliveries=3)
         assert [d.status for d in deliveries] == [200, 200, 200]
-        await h.fake.wait_for(lambda: h.app.received["team_join"] == 3)
+        await h.fake.wait_for(lambda: h.received["team_join"] == 3)
         await h.settle()
         (joined,) = seen(h, MemberJoined)
         assert joined.user.id == carol and joined.email == "carol@example.org"
@@ -174,15 +174,24 @@ async def test_form_opens_modal_and_submission_reaches_handler(engine: AsyncEngi
         view = h.fake.views_opened[-1]
         assert view["callback_id"] == "probe-form" and view["private_metadata"] == "ctx-42"
         assert [b["block_id"] for b in view["blocks"]] == ["about", "city"]
-        empty = {"about": {"value": {"type": "plain_text_input", "value": " "}}}
+        empty = {
+            "about": {"value": {"type": "plain_text_input", "value": " "}},
+            "city": {"value": {"type": "plain_text_input", "value": "Bergen"}},
+        }
         d = await h.driver.view_submission(h.admin, "probe-form", empty)
-        assert d.json["response_action"] == "errors"
-        assert "The option `about` is required" in d.json["errors"]["about"]
-        filled = {"about": {"value": {"type": "plain_text_input", "value": "Designer, 2019"}}}
-        d = await h.driver.view_submission(h.admin, "probe-form", filled)
+        # Acked at once (no database or Web API call first), the modal saying it saves.
+        assert d.json["response_action"] == "update" and not d.late
         await h.settle()
-        assert d.json["response_action"] == "update"
-        assert "Thanks, posted." in json.dumps(d.json["view"])
+        # Then the form again: the error under its field, the member's other answer kept.
+        shown = h.modal(d)
+        about, city = (b for b in shown["blocks"] if b["type"] == "input")
+        assert "The option `about` is required" in about["hint"]["text"]
+        assert city["element"]["initial_value"] == "Bergen" and "hint" not in city
+        assert shown["callback_id"] == "probe-form" and shown["private_metadata"] == "ctx-42"
+        filled = {"about": {"value": {"type": "plain_text_input", "value": "Designer, 2019"}}}
+        d = await h.driver.view_submission(h.admin, "probe-form", filled, view_id=shown["id"])
+        await h.settle()
+        assert "Thanks, posted." in json.dumps(h.modal(d)["blocks"])
         last = seen(h, FormSubmitted)[-1]
         assert last.values == {"about": "Designer, 2019"} and last.context == "ctx-42"
 
@@ -197,7 +206,7 @@ async def test_thread_reply_is_a_message_with_thread_id(engine: AsyncEngine) -> 
         await h.driver.event({**bot_msg, "channel": h.fake.general_id, "text": "x", "ts": "1.1"})
         edit = {"type": "message", "subtype": "message_changed", "channel": h.fake.general_id}
         await h.driver.event({**edit, "ts": "1.2", "message": {"text": "y", "user": kari}})
-        await h.fake.wait_for(lambda: h.app.received["message"] >= 3)
+        await h.fake.wait_for(lambda: h.received["message"] >= 3)
         await h.settle()
         posts = seen(h, MessagePosted)
         assert [(p.text, p.thread_id) for p in posts] == [
@@ -213,7 +222,7 @@ async def test_retried_delivery_is_handled_once(engine: AsyncEngine) -> None:
         event = {"type": "message", "user": kari, "text": "hello", "channel": h.fake.general_id}
         d = await h.driver.event({**event, "ts": "5.5"}, deliveries=3)
         assert [x.status for x in d] == [200, 200, 200]
-        await h.fake.wait_for(lambda: h.app.received["message"] == 3)
+        await h.fake.wait_for(lambda: h.received["message"] == 3)
         await h.settle()
         assert [p.text for p in seen(h, MessagePosted)] == ["hello"]
 
@@ -227,7 +236,7 @@ async def test_bad_signature_and_stale_timestamp_are_401(engine: AsyncEngine) ->
         status, _ = await h.driver.post_signed(body, form_type, timestamp=int(time.time()) - 301)
         assert status == 401
         await h.settle()
-        assert h.app.dispatched == [] and "alumni-welcome" not in names(h)
+        assert probe(h).seen == [] and "alumni-welcome" not in names(h)
         assert h.url is not None
         async with (
             aiohttp.ClientSession() as s,
@@ -292,7 +301,7 @@ async def test_deactivation_is_a_leave_but_leaving_a_channel_is_not(engine: Asyn
         await h.driver.event({"type": "member_left_channel", "user": kari, "channel": "C1"})
         user = h.fake.users[kari].to_dict()
         await h.driver.event({"type": "user_change", "user": {**user, "deleted": True}})
-        await h.fake.wait_for(lambda: h.app.received["user_change"] == 1)
+        await h.fake.wait_for(lambda: h.received["user_change"] == 1)
         await h.settle()
         assert [e.user.id for e in seen(h, MemberLeft)] == [kari]
 
@@ -327,15 +336,17 @@ async def test_the_same_flows_over_socket_mode(engine: AsyncEngine) -> None:
         assert "alumni-welcome" in names(h) and "alumni-role-staff" in names(h)
         carol = h.fake.add_user("carol", email="carol@example.org")
         await h.driver.team_join(carol, deliveries=3)
-        await h.fake.wait_for(lambda: h.app.received["team_join"] == 3)
+        await h.fake.wait_for(lambda: h.received["team_join"] == 3)
         parent = await h.driver.user_message(h.fake.general_id, carol, "hi")
         await h.driver.user_message(h.fake.general_id, carol, "reply", thread_ts=parent)
-        await h.fake.wait_for(lambda: h.app.received["message"] == 2)
+        await h.fake.wait_for(lambda: h.received["message"] == 2)
         await h.command(h.admin, "probe form")
         empty = {"about": {"value": {"type": "plain_text_input", "value": ""}}}
         d = await h.driver.view_submission(h.admin, "probe-form", empty)
-        assert d.json["response_action"] == "errors"
+        assert d.json["response_action"] == "update" and not d.late
         await h.settle()
+        about = next(b for b in h.modal(d)["blocks"] if b.get("block_id") == "about")
+        assert "The option `about` is required" in about["hint"]["text"]
         assert len(seen(h, MemberJoined)) == 1
         # Socket Mode runs listeners concurrently: order is not guaranteed.
         assert {(p.text, p.thread_id) for p in seen(h, MessagePosted)} == {
@@ -383,7 +394,7 @@ async def test_shared_slack_payloads(engine: AsyncEngine, mode: str) -> None:
         join = json.loads((folder / "slack_team_join.json").read_text())
         await h.driver.deliver_event_body(join)
         await h.driver.deliver_event_body(join, retry_num=1)
-        await h.fake.wait_for(lambda: h.app.received["team_join"] == 2)
+        await h.fake.wait_for(lambda: h.received["team_join"] == 2)
         await h.settle()
         (posted,) = seen(h, MessagePosted)
         assert (posted.group_id, posted.user.id, posted.text) == ("T111", "W111", "Hello World!")

@@ -64,7 +64,13 @@ async def err(coro: Any) -> SlackApiError:
 async def test_auth_team_and_token_errors(fake: FakeSlack, client: AsyncWebClient) -> None:
     auth = await client.auth_test()
     assert auth["user_id"] == fake.bot_user_id and auth["team_id"] == fake.team["id"]
-    assert (await client.team_info())["team"]["domain"] == fake.team["domain"]
+    # team:read is not in the manifest: Slack's missing_scope names what was needed and held.
+    e = await err(client.team_info())
+    assert e.response["error"] == "missing_scope" and e.response["needed"] == "team:read"
+    assert set(e.response["provided"].split(",")) == set(fake.bot_scopes)
+    fake.add_token("xoxb-team-read", fake.bot_user_id, {"team:read"})
+    wider = AsyncWebClient(token="xoxb-team-read", base_url=fake.api_url)
+    assert (await wider.team_info())["team"]["domain"] == fake.team["domain"]
     e = await err(AsyncWebClient(base_url=fake.api_url).auth_test())
     assert e.response["error"] == "not_authed"
     e = await err(AsyncWebClient(token="xoxb-nope", base_url=fake.api_url).auth_test())
@@ -204,11 +210,16 @@ async def test_messages_threads_and_history(fake: FakeSlack, client: AsyncWebCli
 
 async def test_private_channel_not_in_channel(fake: FakeSlack, client: AsyncWebClient) -> None:
     private = fake.add_channel("priv", is_private=True, bot_member=False)
-    fake.chat_write_public = False
     public = fake.add_channel("pub", bot_member=False)
     for cid in (private, public):
         e = await err(client.chat_postMessage(channel=cid, text="x"))
         assert e.response["error"] in ("not_in_channel", "channel_not_found")
+    # chat:write.public (not in alumnibot's manifest) lets a token post in public channels only.
+    fake.add_token("xoxb-public", fake.bot_user_id, fake.bot_scopes | {"chat:write.public"})
+    wide = AsyncWebClient(token="xoxb-public", base_url=fake.api_url)
+    await wide.chat_postMessage(channel=public, text="x")
+    e = await err(wide.chat_postMessage(channel=private, text="x"))
+    assert e.response["error"] in ("not_in_channel", "channel_not_found")
     e = await err(client.conversations_history(channel=public))
     assert e.response["error"] == "not_in_channel"
 

@@ -25,6 +25,7 @@ from bot.settings import Settings
 from storage.database import create_engine, upgrade
 from storage.uow import UnitOfWorkFactory
 from tests.fakes.slack_fake import FakeSlack, FakeTeam, SlackDriver
+from tests.slack_harness import Listeners, listen
 
 SECRET = "oauth-signing-secret"
 ALPHA, BETA, GAMMA = "T0ALPHA001", "T0BETA0001", "T0GAMMA001"
@@ -42,6 +43,7 @@ class OAuthRig:
     base: str
     engine: AsyncEngine
     admins: dict[str, str]
+    listeners: Listeners
 
     def driver(self, team: FakeTeam) -> SlackDriver:
         """Signed requests from one workspace."""
@@ -53,7 +55,7 @@ class OAuthRig:
             self.admins[team.team["id"]], team.general_id, "/alumni", text_
         )
         assert d.status == 200
-        await self.sa.settle()
+        await self.listeners.settle()
         return [r.get("text", "") for r in team.responses(d.response_url or "")]
 
     async def rows(self, sql: str) -> list[Any]:
@@ -94,8 +96,9 @@ async def oauth_rig(database_url: str) -> AsyncIterator[OAuthRig]:
         ) as (sa, port):
             base = f"http://127.0.0.1:{port}"
             fake.redirect_urls = [f"{base}/slack/oauth_redirect"]
-            yield OAuthRig(fake, beta, gamma, sa, base, engine, admins)
-            await sa.settle()
+            listeners = listen(sa)
+            yield OAuthRig(fake, beta, gamma, sa, base, engine, admins, listeners)
+            await listeners.settle()
             assert sa.installs is not None
             assert sa.installs.engine.sync_engine.pool.checkedin() >= 1
         # Shut down: the installation store's own engine holds no connection any more.
@@ -233,7 +236,7 @@ async def test_uninstall_forgets_the_token_and_a_reinstall_works_again(tmp_path:
         dead = beta.uninstall()
         d = await rig.driver(beta).event({"type": "app_uninstalled"})
         assert d[0].status == 200
-        await rig.sa.settle()
+        await rig.listeners.settle()
         assert await rig.rows("SELECT team_id FROM slack_bots") == []
         calls = len(beta.tokens_used())
         answer = await rig.command(beta, "categories list")
