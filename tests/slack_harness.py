@@ -37,7 +37,7 @@ SECRET = "harness-signing-secret"
 
 
 def request_kind(body: dict[str, Any]) -> str:
-    """"command", "button", "view" or the event's type (what a listener ran for)."""
+    """ "command", "button", "view" or the event's type (what a listener ran for)."""
     if body.get("command"):
         return "command"
     kind = str(body.get("type", ""))
@@ -171,9 +171,10 @@ async def slack_harness(
     settings: dict[str, Any] | None = None,
     clock: Clock | None = None,
     limits: HttpLimits | None = None,
+    team_id: str = "T0FAKE0001",
 ) -> AsyncIterator[SlackHarness]:
     """Start the fake Slack and the real app (HTTP on 127.0.0.1:0, or Socket Mode)."""
-    fake = await FakeSlack(plan=plan).start()
+    fake = await FakeSlack(team_id=team_id, plan=plan).start()
     admin = fake.add_user("admin", email="admin@example.org", is_admin=True)
     uow = UnitOfWorkFactory(engine)
     s = Settings(

@@ -208,8 +208,11 @@ def form_again(
     Nothing the member typed is lost; `errors` holds the text for each block id (`hint` shows
     it under the field, as the `errors` ack would have).
     """
+    inputs = {str(b.get("block_id")) for b in view.get("blocks") or [] if b.get("type") == "input"}
+    # An error for a field the view does not show goes into the note above the fields.
+    loose = [text for block_id, text in errors.items() if block_id not in inputs]
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn(note)}}
+        {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn("\n".join([note, *loose]))}}
     ]
     for block in copy.deepcopy(view.get("blocks") or []):
         if block.get("type") == "input":

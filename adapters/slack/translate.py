@@ -491,6 +491,6 @@ def message_event(team_id: str, event: dict[str, Any]) -> MessagePosted | None:
         UserRef(id=str(event["user"])),
         ChannelRef(channel),
         MessageRef(channel, ts, thread_id),
-        str(event.get("text") or ""),
+        slack_text(str(event.get("text") or "")),
         thread_id,
     )

@@ -208,6 +208,12 @@ class FakeTeam(WebApiMixin):
         )
         return cid
 
+    def adopt_view(self, view: dict[str, Any]) -> None:
+        """A modal the app opened earlier (e.g. a fixture's), so views.update finds it."""
+        stored = {k: v for k, v in view.items() if k != "state"}
+        self.views[str(view["id"])] = stored
+        self.view_versions.setdefault(str(view["id"]), 0)
+
     def add_token(
         self, token: str, user_id: str, scopes: frozenset[str] | set[str] | None = None
     ) -> None:
