@@ -149,6 +149,28 @@ async def test_setup_creates_prefixed_channels_and_projected_roles(engine: Async
         assert h.fake.call_counts["conversations.create"] == created
 
 
+async def test_user_group_handles_never_clash_on_a_paid_plan(engine: AsyncEngine) -> None:
+    """A handle must be unique among channels, users and user groups (Slack: name_taken):
+    every role gets its user group, also where a channel or a member holds the name."""
+    async with slack_harness(engine) as h:
+        h.fake.add_channel("alumni-group-staff")  # a workspace channel holds the first choice
+        h.fake.add_user("alumni-group-industry")  # and so does a member's handle
+        answer = await h.command(h.admin, "setup")
+        assert "Setup finished." in answer[-1]
+        handles = {g["name"]: g["handle"] for g in h.fake.usergroups.values()}
+        assert handles == {
+            "Alumni student": "alumni-group-student",
+            "Alumni alumni": "alumni-group-alumni",
+            "Alumni staff": "alumni-group-staff-2",
+            "Alumni industry": "alumni-group-industry-2",
+            "Alumni discussion": "alumni-group-discussion",  # beside the #alumni-discussion channel
+        }
+        # Each role's platform id names its user group: mentions and grants reach it.
+        async with h.uow() as uow:
+            roles = await uow.roles.for_group(h.fake.team["id"])
+        assert all(":S" in (r.platform_id or "") for r in roles if r.key in {"staff", "discussion"})
+
+
 async def test_archived_channel_is_recreated_and_free_plan_has_no_usergroups(
     engine: AsyncEngine,
 ) -> None:

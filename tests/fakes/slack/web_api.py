@@ -88,6 +88,10 @@ class WebApiMixin:
         for ch in self.channels.values():
             if ch.name == name and ch.id != exclude and not ch.is_im:
                 raise SlackError("name_taken")
+        # Handles and channel names share one namespace (usergroups.create: a handle "must be
+        # unique among channels, users and User Groups"): a handle blocks the channel name too.
+        if any(g["handle"] == name for g in self.usergroups.values()):
+            raise SlackError("name_taken")
 
     def open_im(self, user_id: str) -> Channel:
         """Return (creating if needed) the bot's IM channel with a user."""
