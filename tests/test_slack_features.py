@@ -440,7 +440,9 @@ async def test_bulk_roster_grant_batches_channel_invites(engine: AsyncEngine, pl
         assert h.fake.ratelimited_counts["usergroups.users.update"] == 0
         assert len(h.fake.calls_to("conversations.invite")) - invites <= 4
         if plan == "pro":
-            group = next(g for g in h.fake.usergroups.values() if g["handle"] == "alumni-group-student")
+            group = next(
+                g for g in h.fake.usergroups.values() if g["handle"] == "alumni-group-student"
+            )
             assert set(group["users"]) == set(students)
         async with h.uow() as uow:
             holders = await uow.roles.holders(h.fake.team["id"], "student")

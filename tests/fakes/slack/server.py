@@ -78,6 +78,8 @@ class ApiCall:
     params: dict[str, Any]
     token: str | None
     team_id: str | None
+    # When the call arrived (time.monotonic()), to check what came before an ack.
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -236,7 +238,8 @@ class FakeSlack(FakeTeam):
     def inject_error(
         self, method: str, error: str, times: int = 1, status: int = 200, retry_after: int = 1
     ) -> None:
-        """Fail the next `times` calls to `method` (`ratelimited` -> HTTP 429 + Retry-After)."""
+        """Fail the next `times` calls to `method` (`ratelimited` -> HTTP 429 + Retry-After;
+        `disconnect` -> the connection closes without an answer; `status=500` -> a 500)."""
         if error == "ratelimited":
             status = 429
         for _ in range(times):
@@ -341,6 +344,11 @@ class FakeSlack(FakeTeam):
             token_scopes = needs.CALLER_SCOPES.set(granted)
             if self._injected[method]:
                 error, status, retry = self._injected[method].pop(0)
+                if error == "disconnect":
+                    # The connection drops without an answer (aiohttp: ServerDisconnectedError).
+                    assert request.transport is not None
+                    request.transport.close()
+                    return web.Response(status=500)
                 if status == 429:
                     self.ratelimited_counts[method] += 1
                     raise SlackError(error, status=429, retry_after=retry)
