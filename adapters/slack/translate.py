@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.blocks import (
     fallback_text,
@@ -88,9 +89,14 @@ class ResponseUrl:
     USES = 5
     SECONDS = 30 * 60.0
 
-    def __init__(self, respond: Any, issued: float | None = None) -> None:
-        has_url = respond is not None and getattr(respond, "response_url", None)
-        self.respond = respond if has_url else None
+    def __init__(
+        self,
+        url: str | None,
+        session: aiohttp.ClientSession | None = None,
+        issued: float | None = None,
+    ) -> None:
+        self.url = url or None
+        self.session = session
         self.issued = time.monotonic() if issued is None else issued
         self.uses = 0
 
@@ -98,15 +104,17 @@ class ResponseUrl:
     def usable(self) -> bool:
         """True while a post may still reach Slack."""
         fresh = time.monotonic() - self.issued < self.SECONDS
-        return self.respond is not None and self.uses < self.USES and fresh
+        return self.url is not None and self.uses < self.USES and fresh
 
     async def post(self, **body: Any) -> bool:
         """Post once; False (logged) when spent, expired, refused or unreachable."""
         if not self.usable:
             return False
         self.uses += 1
+        assert self.url is not None
         try:
-            response = await self.respond(**body)
+            hook = AsyncWebhookClient(self.url, session=self.session)
+            response = await hook.send_dict(body)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             log.warning("response_url unreachable: %s: %s", type(exc).__name__, exc)
             return False
@@ -134,7 +142,7 @@ class InteractionResponder(Responder):
     def __init__(
         self,
         *,
-        respond: Any,
+        response_url: ResponseUrl,
         client: AsyncWebClient,
         workspace: SlackWorkspace,
         group_id: str,
@@ -142,9 +150,8 @@ class InteractionResponder(Responder):
         channel_id: str | None,
         trigger_id: str | None,
         lang: Language,
-        response_url: ResponseUrl | None = None,
     ) -> None:
-        self.url = response_url or ResponseUrl(respond)
+        self.url = response_url
         self.client = client
         self.workspace = workspace
         self.group_id = group_id

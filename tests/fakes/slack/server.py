@@ -63,6 +63,7 @@ class ResponseUrl:
     message_ts: str | None = None
     posts: list[dict[str, Any]] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    posted_at: list[float] = field(default_factory=list)  # time.monotonic() of each post
 
 
 # docs.slack.dev/interactivity/handling-user-interaction: 5 uses within 30 minutes.
@@ -519,6 +520,7 @@ class FakeSlack(FakeTeam):
         except SlackError as err:
             return self._refuse_response(record, 400, err.error)
         record.posts.append(body)
+        record.posted_at.append(time.monotonic())
         record.team.show_response(record, body)
         return web.Response(text="ok", content_type="text/plain")
 
