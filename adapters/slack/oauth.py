@@ -177,7 +177,7 @@ def installations(settings: Settings) -> SlackInstallations:
         state_expiration_seconds=STATE_SECONDS,
     )
     if isinstance(oauth.authorize, AsyncInstallationStoreAuthorize):
-        # Each request still reads the store (an uninstall counts at once), but auth.test runs
+        # Installations come through the store's short cache (CACHE_SECONDS); auth.test runs
         # once per token rather than once per request.
         oauth.authorize.cache_enabled = True
     return SlackInstallations(engine, store, states, oauth)
