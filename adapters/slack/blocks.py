@@ -225,7 +225,7 @@ def form_again(
             if block_id in errors:
                 block["hint"] = _plain("⚠ " + errors[block_id], 2000)
         blocks.append(block)
-    out = {
+    out: dict[str, Any] = {
         key: copy.deepcopy(view[key])
         for key in ("callback_id", "private_metadata", "title", "submit", "close")
         if key in view
