@@ -580,3 +580,29 @@ async def test_database_down_tells_the_member_and_nothing_is_lost(engine: AsyncE
         answers = await h.command(h.admin, "setup")
         assert any("Setup finished." in a for a in answers)
         assert {"alumni-welcome", "alumni-jobs"} <= names(h)
+
+
+async def test_a_form_sent_while_the_database_is_down_comes_back_with_the_answers(
+    engine: AsyncEngine,
+) -> None:
+    from storage.database import create_engine
+    from storage.uow import UnitOfWorkFactory
+
+    down = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    async with slack_harness(engine, extra_cogs=[Probe]) as h:
+        await h.command(h.admin, "probe form")
+        working = h.bot.uow
+        h.bot.uow = UnitOfWorkFactory(down)
+        try:
+            values = {"about": {"value": {"type": "plain_text_input", "value": "Designer"}}}
+            d = await h.driver.view_submission(h.admin, "probe-form", values)
+            assert d.json["response_action"] == "update" and not d.late
+            await h.settle()
+        finally:
+            h.bot.uow = working
+            await down.dispose()
+        shown = h.modal(d)
+        about = next(b for b in shown["blocks"] if b.get("block_id") == "about")
+        assert "can't reach my database right now" in about["hint"]["text"]
+        assert about["element"]["initial_value"] == "Designer"  # nothing the member typed lost
+        assert seen(h, FormSubmitted) == []

@@ -8,6 +8,7 @@ import gc
 import logging
 import re
 import sys
+import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -503,12 +504,19 @@ def _register(sa: SlackApp) -> None:
         try:
             group = await sa.group(team)
             if not await fresh(team, body, request):
-                return
+                return  # a replay: the first submission's modal has its answer
             responder.lang = group.language
             user = await user_of(team, uid, str(body["user"].get("name", "")))
         except StorageUnavailable:
             log.warning("storage unavailable for a form in %s", team, exc_info=True)
             responder.reject(t(sa.language(team), "core.storage_down"))
+            await responder.finish()
+            return
+        except Exception:
+            # The modal must not stay at "Saving…": the form comes back with the reason.
+            ref = uuid.uuid4().hex[:8]
+            log.exception("error %s before a form reached the core", ref)
+            responder.reject(t(sa.language(team), "core.internal_error", ref=ref))
             await responder.finish()
             return
         try:
