@@ -64,15 +64,21 @@ class Listeners:
         tracker = self
 
         class Started(AsyncListenerStartHandler):
+            """Counts a listener in as it starts (then Bolt's own start handler runs)."""
+
             async def handle(self, request: AsyncBoltRequest, response: BoltResponse) -> None:
+                """Count the run."""
                 tracker.running += 1
                 tracker.received[request_kind(request.body)] += 1
                 await start.handle(request=request, response=response)
 
         class Finished(AsyncListenerCompletionHandler):
+            """Counts a listener out when it is done, whatever the outcome."""
+
             async def handle(
                 self, request: AsyncBoltRequest, response: BoltResponse | None
             ) -> None:
+                """Uncount the run."""
                 try:
                     await done.handle(request=request, response=response)
                 finally:
