@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 import aiohttp
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.__main__ import main
 from bot.cog import Cog, button, command, form, listen
+from bot.commands import Option
 from bot.core import Bot, Context
 from bot.domain import Permission
 from bot.errors import UserError
@@ -23,6 +25,8 @@ from bot.messages import Button, FormField, FormSpec, OutgoingMessage
 from tests.slack_harness import SlackHarness, slack_harness
 
 MODES = ["http", "socket"]
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "slack"
+FORM = "application/x-www-form-urlencoded"
 
 
 def shared_payloads() -> Path:
@@ -32,6 +36,13 @@ def shared_payloads() -> Path:
     return root / "payloads"
 
 
+@dataclass(frozen=True)
+class CommandText:
+    """The text option `probe echo` received (what the core saw of a slash command)."""
+
+    text: str
+
+
 class Probe(Cog):
     """A feature written only against the core, recording what reached it."""
 
@@ -39,7 +50,7 @@ class Probe(Cog):
 
     def __init__(self, bot: Bot) -> None:
         super().__init__(bot)
-        self.seen: list[Event] = []
+        self.seen: list[Event | CommandText] = []
 
     @command("probe form", permission=Permission.MEMBER, help_key="setup.help_help")
     async def open_form(self, ctx: Context) -> None:
@@ -61,6 +72,17 @@ class Probe(Cog):
             buttons=(Button("Yes", "probe", "yes"), Button("No", "probe", "no")),
         )
         await self.bot.workspace.send(ctx.group.id, ctx.channel.id, message)
+
+    @command(
+        "probe echo",
+        permission=Permission.MEMBER,
+        help_key="setup.help_help",
+        options=(Option("text", rest=True, max_length=500),),
+    )
+    async def echo(self, ctx: Context, text: str = "") -> None:
+        """Say back what the core received."""
+        self.seen.append(CommandText(text))
+        await ctx.reply(OutgoingMessage(text))
 
     @form("probe-form")
     async def submitted(self, ctx: Context, event: FormSubmitted) -> None:
@@ -127,6 +149,28 @@ async def test_setup_creates_prefixed_channels_and_projected_roles(engine: Async
         assert h.fake.call_counts["conversations.create"] == created
 
 
+async def test_user_group_handles_never_clash_on_a_paid_plan(engine: AsyncEngine) -> None:
+    """A handle must be unique among channels, users and user groups (Slack: name_taken):
+    every role gets its user group, also where a channel or a member holds the name."""
+    async with slack_harness(engine) as h:
+        h.fake.add_channel("alumni-group-staff")  # a workspace channel holds the first choice
+        h.fake.add_user("alumni-group-industry")  # and so does a member's handle
+        answer = await h.command(h.admin, "setup")
+        assert "Setup finished." in answer[-1]
+        handles = {g["name"]: g["handle"] for g in h.fake.usergroups.values()}
+        assert handles == {
+            "Alumni student": "alumni-group-student",
+            "Alumni alumni": "alumni-group-alumni",
+            "Alumni staff": "alumni-group-staff-2",
+            "Alumni industry": "alumni-group-industry-2",
+            "Alumni discussion": "alumni-group-discussion",  # beside the #alumni-discussion channel
+        }
+        # Each role's platform id names its user group: mentions and grants reach it.
+        async with h.uow() as uow:
+            roles = await uow.roles.for_group(h.fake.team["id"])
+        assert all(":S" in (r.platform_id or "") for r in roles if r.key in {"staff", "discussion"})
+
+
 async def test_archived_channel_is_recreated_and_free_plan_has_no_usergroups(
     engine: AsyncEngine,
 ) -> None:
@@ -159,7 +203,7 @@ async def test_team_join_three_times_is_one_member(engine: AsyncEngine) -> None:
         carol = h.fake.add_user("carol", email="carol@example.org")
         deliveries = await h.driver.team_join(carol, deliveries=3)
         assert [d.status for d in deliveries] == [200, 200, 200]
-        await h.fake.wait_for(lambda: h.app.received["team_join"] == 3)
+        await h.fake.wait_for(lambda: h.received["team_join"] == 3)
         await h.settle()
         (joined,) = seen(h, MemberJoined)
         assert joined.user.id == carol and joined.email == "carol@example.org"
@@ -174,15 +218,24 @@ async def test_form_opens_modal_and_submission_reaches_handler(engine: AsyncEngi
         view = h.fake.views_opened[-1]
         assert view["callback_id"] == "probe-form" and view["private_metadata"] == "ctx-42"
         assert [b["block_id"] for b in view["blocks"]] == ["about", "city"]
-        empty = {"about": {"value": {"type": "plain_text_input", "value": " "}}}
+        empty = {
+            "about": {"value": {"type": "plain_text_input", "value": " "}},
+            "city": {"value": {"type": "plain_text_input", "value": "Bergen"}},
+        }
         d = await h.driver.view_submission(h.admin, "probe-form", empty)
-        assert d.json["response_action"] == "errors"
-        assert "The option `about` is required" in d.json["errors"]["about"]
-        filled = {"about": {"value": {"type": "plain_text_input", "value": "Designer, 2019"}}}
-        d = await h.driver.view_submission(h.admin, "probe-form", filled)
+        # Acked at once (no database or Web API call first), the modal saying it saves.
+        assert d.json["response_action"] == "update" and not d.late
         await h.settle()
-        assert d.json["response_action"] == "update"
-        assert "Thanks, posted." in json.dumps(d.json["view"])
+        # Then the form again: the error under its field, the member's other answer kept.
+        shown = h.modal(d)
+        about, city = (b for b in shown["blocks"] if b["type"] == "input")
+        assert "The option `about` is required" in about["hint"]["text"]
+        assert city["element"]["initial_value"] == "Bergen" and "hint" not in city
+        assert shown["callback_id"] == "probe-form" and shown["private_metadata"] == "ctx-42"
+        filled = {"about": {"value": {"type": "plain_text_input", "value": "Designer, 2019"}}}
+        d = await h.driver.view_submission(h.admin, "probe-form", filled, view_id=shown["id"])
+        await h.settle()
+        assert "Thanks, posted." in json.dumps(h.modal(d)["blocks"])
         last = seen(h, FormSubmitted)[-1]
         assert last.values == {"about": "Designer, 2019"} and last.context == "ctx-42"
 
@@ -197,7 +250,7 @@ async def test_thread_reply_is_a_message_with_thread_id(engine: AsyncEngine) -> 
         await h.driver.event({**bot_msg, "channel": h.fake.general_id, "text": "x", "ts": "1.1"})
         edit = {"type": "message", "subtype": "message_changed", "channel": h.fake.general_id}
         await h.driver.event({**edit, "ts": "1.2", "message": {"text": "y", "user": kari}})
-        await h.fake.wait_for(lambda: h.app.received["message"] >= 3)
+        await h.fake.wait_for(lambda: h.received["message"] >= 3)
         await h.settle()
         posts = seen(h, MessagePosted)
         assert [(p.text, p.thread_id) for p in posts] == [
@@ -213,7 +266,7 @@ async def test_retried_delivery_is_handled_once(engine: AsyncEngine) -> None:
         event = {"type": "message", "user": kari, "text": "hello", "channel": h.fake.general_id}
         d = await h.driver.event({**event, "ts": "5.5"}, deliveries=3)
         assert [x.status for x in d] == [200, 200, 200]
-        await h.fake.wait_for(lambda: h.app.received["message"] == 3)
+        await h.fake.wait_for(lambda: h.received["message"] == 3)
         await h.settle()
         assert [p.text for p in seen(h, MessagePosted)] == ["hello"]
 
@@ -227,7 +280,7 @@ async def test_bad_signature_and_stale_timestamp_are_401(engine: AsyncEngine) ->
         status, _ = await h.driver.post_signed(body, form_type, timestamp=int(time.time()) - 301)
         assert status == 401
         await h.settle()
-        assert h.app.dispatched == [] and "alumni-welcome" not in names(h)
+        assert probe(h).seen == [] and "alumni-welcome" not in names(h)
         assert h.url is not None
         async with (
             aiohttp.ClientSession() as s,
@@ -292,7 +345,7 @@ async def test_deactivation_is_a_leave_but_leaving_a_channel_is_not(engine: Asyn
         await h.driver.event({"type": "member_left_channel", "user": kari, "channel": "C1"})
         user = h.fake.users[kari].to_dict()
         await h.driver.event({"type": "user_change", "user": {**user, "deleted": True}})
-        await h.fake.wait_for(lambda: h.app.received["user_change"] == 1)
+        await h.fake.wait_for(lambda: h.received["user_change"] == 1)
         await h.settle()
         assert [e.user.id for e in seen(h, MemberLeft)] == [kari]
 
@@ -327,15 +380,17 @@ async def test_the_same_flows_over_socket_mode(engine: AsyncEngine) -> None:
         assert "alumni-welcome" in names(h) and "alumni-role-staff" in names(h)
         carol = h.fake.add_user("carol", email="carol@example.org")
         await h.driver.team_join(carol, deliveries=3)
-        await h.fake.wait_for(lambda: h.app.received["team_join"] == 3)
+        await h.fake.wait_for(lambda: h.received["team_join"] == 3)
         parent = await h.driver.user_message(h.fake.general_id, carol, "hi")
         await h.driver.user_message(h.fake.general_id, carol, "reply", thread_ts=parent)
-        await h.fake.wait_for(lambda: h.app.received["message"] == 2)
+        await h.fake.wait_for(lambda: h.received["message"] == 2)
         await h.command(h.admin, "probe form")
         empty = {"about": {"value": {"type": "plain_text_input", "value": ""}}}
         d = await h.driver.view_submission(h.admin, "probe-form", empty)
-        assert d.json["response_action"] == "errors"
+        assert d.json["response_action"] == "update" and not d.late
         await h.settle()
+        about = next(b for b in h.modal(d)["blocks"] if b.get("block_id") == "about")
+        assert "The option `about` is required" in about["hint"]["text"]
         assert len(seen(h, MemberJoined)) == 1
         # Socket Mode runs listeners concurrently: order is not guaranteed.
         assert {(p.text, p.thread_id) for p in seen(h, MessagePosted)} == {
@@ -344,37 +399,111 @@ async def test_the_same_flows_over_socket_mode(engine: AsyncEngine) -> None:
         }
 
 
+async def deliver_command(h: SlackHarness, mode: str, fields: dict[str, str]) -> str:
+    """Send slash-command fields (signed form body, or an envelope); their response_url on
+    the fake. Returns that response_url."""
+    fields = dict(fields, response_url=h.fake.new_response_url("command", fields["user_id"]))
+    if mode == "http":
+        assert (await h.driver.post_signed(urlencode(fields), FORM))[0] == 200
+    else:
+        await h.driver.deliver_command(fields)
+    return fields["response_url"]
+
+
+async def deliver_interactive(h: SlackHarness, mode: str, payload: dict[str, Any]) -> Any:
+    """Send an interaction payload (signed `payload=` form, or an envelope); the ack body."""
+    if mode == "http":
+        status, text = await h.driver.post_signed("payload=" + quote(json.dumps(payload)), FORM)
+        assert status == 200
+        return json.loads(text) if text else None
+    return (await h.driver.deliver_interactive(payload)).json
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_contract_fixtures(engine: AsyncEngine, mode: str) -> None:
+    """Each payload of tests/fixtures/slack (Slack's documented formats) through the real app."""
+    load = lambda name: json.loads((FIXTURES / name).read_text())  # noqa: E731
+    async with slack_harness(engine, mode=mode, extra_cogs=[Probe], team_id="T0A1B2C3D") as h:
+        kari = h.fake.add_user(
+            "kari.nordmann",
+            email="kari.nordmann@example.com",
+            user_id="U0K4R1N0R",
+            display_name="Kari Nordmann",
+        )
+        lounge = h.fake.add_channel("general-fixture", channel_id="C0G3N3R4L", members=[kari])
+        if mode == "http":
+            check = await h.driver.post_signed(
+                (FIXTURES / "url_verification.json").read_bytes(), "application/json"
+            )
+            assert json.loads(check[1])["challenge"] == load("url_verification.json")["challenge"]
+
+        # A slash command as Slack escapes it: the core gets plain text, Slack gets it escaped.
+        fields = dict(parse_qsl((FIXTURES / "slash_command.txt").read_text().strip()))
+        url = await deliver_command(h, mode, fields)
+        await h.settle()
+        typed = "Salt & pepper <3 for @kari.nordmann in #general, see https://oslomet.no/alumni"
+        assert CommandText(typed) in probe(h).seen
+        (answer,) = h.fake.responses(url)
+        assert answer["text"] == typed.replace("&", "&amp;").replace("<", "&lt;")
+
+        # A button on a message: the press reaches the core, the answer its response_url.
+        press = load("block_actions.json")
+        message = press["message"]
+        h.fake.channels[lounge].messages.append(dict(message, user=h.fake.bot_user_id))
+        press["response_url"] = h.fake.new_response_url("message", kari, lounge, message["ts"])
+        await deliver_interactive(h, mode, press)
+        await h.settle()
+        (pressed,) = seen(h, ButtonPressed)
+        assert (pressed.action, pressed.value, pressed.message.id) == ("probe", "no", message["ts"])
+        assert h.fake.responses(press["response_url"])[0]["text"] == "You chose no"
+
+        # A modal's submission: acked at once, then the modal shows the answer.
+        submission = load("view_submission.json")
+        h.fake.adopt_view(submission["view"])
+        ack = await deliver_interactive(h, mode, submission)
+        assert ack["response_action"] == "update"
+        await h.settle()
+        (submitted,) = seen(h, FormSubmitted)
+        assert submitted.values["about"] == "Knitwear & print <!channel>"
+        assert submitted.context == "ctx-42"
+        shown = json.dumps(h.fake.views["V0F0RM0001"]["blocks"])
+        assert "Thanks, posted." in shown
+
+        # Events: a post (text unescaped for the core), a join with its email, a departure.
+        for name in ("event_message.json", "event_team_join.json", "event_user_change.json"):
+            await h.driver.deliver_event_body(load(name))
+        await h.driver.deliver_event_body(load("event_app_home_opened.json"))
+        await h.fake.wait_for(lambda: kari in h.fake.home_views)
+        await h.settle()
+        (posted,) = seen(h, MessagePosted)
+        assert posted.text == "Anyone up for a studio share? <3" and posted.user.id == kari
+        (joined,) = seen(h, MemberJoined)
+        assert joined.email == "kari.nordmann@example.com" and joined.user.name == "Kari Nordmann"
+        assert [e.user.id for e in seen(h, MemberLeft)] == [kari]
+
+
+@pytest.mark.skipif(not shared_payloads().is_dir(), reason="no shared payloads beside the repo")
 @pytest.mark.parametrize("mode", MODES)
 async def test_shared_slack_payloads(engine: AsyncEngine, mode: str) -> None:
+    """The extra check: payloads copied from Slack's docs and bolt-python's tests, when there."""
     folder = shared_payloads()
-    assert folder.is_dir(), f"no shared payloads at {folder}; set ALUMNIBOT_SHARED_DIR"
     async with slack_harness(engine, mode=mode, extra_cogs=[Probe]) as h:
-        form_type = "application/x-www-form-urlencoded"
         # Slash command fixture, pointed at /alumni and at the fake's response_url.
         raw = (folder / "slack_slash_command_bolt_fixture.txt").read_text().strip()
-        response_url = h.fake.new_response_url()
-        fields = dict(p.split("=", 1) for p in raw.split("&"))
-        fields.update(command="%2Falumni", response_url=quote(response_url, safe=""))
-        if mode == "http":
-            body = "&".join(f"{k}={v}" for k, v in fields.items())
-            assert (await h.driver.post_signed(body, form_type))[0] == 200
-        else:
-            from urllib.parse import unquote_plus
-
-            await h.driver.deliver_command({k: unquote_plus(v) for k, v in fields.items()})
+        fields = dict(parse_qsl(raw))
+        url = await deliver_command(h, mode, dict(fields, command="/alumni"))
         await h.settle()
-        (answer,) = h.fake.responses(response_url)
+        (answer,) = h.fake.responses(url)
         assert "I don't know the command `hi`" in answer["text"]
 
-        # view_submission fixture: no such form here -> the modal says so on its first input.
+        # view_submission fixture: no such form here -> the modal says so.
         view = json.loads((folder / "slack_view_submission.json").read_text())
-        if mode == "http":
-            _, text = await h.driver.post_signed("payload=" + quote(json.dumps(view)), form_type)
-            ack = json.loads(text)
-        else:
-            ack = (await h.driver.deliver_interactive(view)).json
-        assert ack["response_action"] == "errors"
-        assert "That form is no longer open" in ack["errors"]["multiline"]
+        h.fake.adopt_view(view["view"])
+        ack = await deliver_interactive(h, mode, view)
+        assert ack["response_action"] == "update"
+        await h.settle()
+        shown = json.dumps(h.fake.views[view["view"]["id"]]["blocks"])
+        assert "That form is no longer open" in shown
 
         # message fixture -> MessagePosted.
         message = json.loads((folder / "slack_message_bolt_fixture.json").read_text())
@@ -383,7 +512,7 @@ async def test_shared_slack_payloads(engine: AsyncEngine, mode: str) -> None:
         join = json.loads((folder / "slack_team_join.json").read_text())
         await h.driver.deliver_event_body(join)
         await h.driver.deliver_event_body(join, retry_num=1)
-        await h.fake.wait_for(lambda: h.app.received["team_join"] == 2)
+        await h.fake.wait_for(lambda: h.received["team_join"] == 2)
         await h.settle()
         (posted,) = seen(h, MessagePosted)
         assert (posted.group_id, posted.user.id, posted.text) == ("T111", "W111", "Hello World!")
@@ -451,3 +580,29 @@ async def test_database_down_tells_the_member_and_nothing_is_lost(engine: AsyncE
         answers = await h.command(h.admin, "setup")
         assert any("Setup finished." in a for a in answers)
         assert {"alumni-welcome", "alumni-jobs"} <= names(h)
+
+
+async def test_a_form_sent_while_the_database_is_down_comes_back_with_the_answers(
+    engine: AsyncEngine,
+) -> None:
+    from storage.database import create_engine
+    from storage.uow import UnitOfWorkFactory
+
+    down = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    async with slack_harness(engine, extra_cogs=[Probe]) as h:
+        await h.command(h.admin, "probe form")
+        working = h.bot.uow
+        h.bot.uow = UnitOfWorkFactory(down)
+        try:
+            values = {"about": {"value": {"type": "plain_text_input", "value": "Designer"}}}
+            d = await h.driver.view_submission(h.admin, "probe-form", values)
+            assert d.json["response_action"] == "update" and not d.late
+            await h.settle()
+        finally:
+            h.bot.uow = working
+            await down.dispose()
+        shown = h.modal(d)
+        about = next(b for b in shown["blocks"] if b.get("block_id") == "about")
+        assert "can't reach my database right now" in about["hint"]["text"]
+        assert about["element"]["initial_value"] == "Designer"  # nothing the member typed lost
+        assert seen(h, FormSubmitted) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -16,6 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from tests.fakes.slack_fake import FakeSlack, SlackDriver, sign
 
@@ -64,7 +66,13 @@ async def err(coro: Any) -> SlackApiError:
 async def test_auth_team_and_token_errors(fake: FakeSlack, client: AsyncWebClient) -> None:
     auth = await client.auth_test()
     assert auth["user_id"] == fake.bot_user_id and auth["team_id"] == fake.team["id"]
-    assert (await client.team_info())["team"]["domain"] == fake.team["domain"]
+    # team:read is not in the manifest: Slack's missing_scope names what was needed and held.
+    e = await err(client.team_info())
+    assert e.response["error"] == "missing_scope" and e.response["needed"] == "team:read"
+    assert set(e.response["provided"].split(",")) == set(fake.bot_scopes)
+    fake.add_token("xoxb-team-read", fake.bot_user_id, {"team:read"})
+    wider = AsyncWebClient(token="xoxb-team-read", base_url=fake.api_url)
+    assert (await wider.team_info())["team"]["domain"] == fake.team["domain"]
     e = await err(AsyncWebClient(base_url=fake.api_url).auth_test())
     assert e.response["error"] == "not_authed"
     e = await err(AsyncWebClient(token="xoxb-nope", base_url=fake.api_url).auth_test())
@@ -204,11 +212,16 @@ async def test_messages_threads_and_history(fake: FakeSlack, client: AsyncWebCli
 
 async def test_private_channel_not_in_channel(fake: FakeSlack, client: AsyncWebClient) -> None:
     private = fake.add_channel("priv", is_private=True, bot_member=False)
-    fake.chat_write_public = False
     public = fake.add_channel("pub", bot_member=False)
     for cid in (private, public):
         e = await err(client.chat_postMessage(channel=cid, text="x"))
         assert e.response["error"] in ("not_in_channel", "channel_not_found")
+    # chat:write.public (not in alumnibot's manifest) lets a token post in public channels only.
+    fake.add_token("xoxb-public", fake.bot_user_id, fake.bot_scopes | {"chat:write.public"})
+    wide = AsyncWebClient(token="xoxb-public", base_url=fake.api_url)
+    await wide.chat_postMessage(channel=public, text="x")
+    e = await err(wide.chat_postMessage(channel=private, text="x"))
+    assert e.response["error"] in ("not_in_channel", "channel_not_found")
     e = await err(client.conversations_history(channel=public))
     assert e.response["error"] == "not_in_channel"
 
@@ -565,3 +578,228 @@ async def test_shared_payloads_reach_listeners(http_app: tuple[SlackDriver, Reco
     assert (await driver.post_signed(join, "application/json"))[0] == 200
     assert rec.seen[-1][0] == "team_join"
     assert rec.seen[-1][1]["event"]["user"]["name"] == "spengler"
+
+
+# ---------------------------------------------------------------- (e) refusals as Slack shapes them
+
+
+def section(text: str) -> dict[str, Any]:
+    """A section block with mrkdwn text."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def buttons(**element: Any) -> dict[str, Any]:
+    """An actions block with one button (defaults overridden by `element`)."""
+    button = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": "Yes"},
+        "action_id": "alumni:yes",
+        "value": "1",
+    }
+    return {"type": "actions", "elements": [{**button, **element}]}
+
+
+def modal(title: str = "Profile", blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A modal view."""
+    return {
+        "type": "modal",
+        "callback_id": "cb",
+        "title": {"type": "plain_text", "text": title},
+        "blocks": blocks or [],
+    }
+
+
+@pytest.mark.parametrize(
+    ("blocks", "message"),
+    [
+        # docs.slack.dev/reference/block-kit/blocks: 50 blocks a message.
+        ([section("x")] * 51, "no more than 50 items allowed [json-pointer:/blocks]"),
+        # .../blocks/section-block: text at most 3000 characters.
+        (
+            [section("x" * 3001)],
+            "must be less than 3001 characters [json-pointer:/blocks/0/text/text]",
+        ),
+        # .../block-elements/button-element: text 75, action_id 255, value 2000.
+        (
+            [buttons(text={"type": "plain_text", "text": "y" * 76})],
+            "must be less than 76 characters [json-pointer:/blocks/0/elements/0/text/text]",
+        ),
+        (
+            [buttons(action_id="a" * 256)],
+            "must be less than 256 characters [json-pointer:/blocks/0/elements/0/action_id]",
+        ),
+        (
+            [buttons(value="v" * 2001)],
+            "must be less than 2001 characters [json-pointer:/blocks/0/elements/0/value]",
+        ),
+    ],
+)
+async def test_block_kit_limits_refused_as_slack_does(
+    fake: FakeSlack, client: AsyncWebClient, blocks: list[dict[str, Any]], message: str
+) -> None:
+    e = await err(client.chat_postMessage(channel=fake.general_id, text="x", blocks=blocks))
+    # Slack's shape for chat.*: invalid_blocks, `errors`, the same in response_metadata.
+    assert e.response["error"] == "invalid_blocks"
+    assert e.response["errors"] == [message]
+    assert e.response["response_metadata"] == {"messages": [f"[ERROR] {message}"]}
+    assert fake.messages(fake.general_id) == []
+
+
+async def test_block_kit_limits_hold_exactly_at_the_limit(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    blocks = [section("x" * 3000)] * 48 + [
+        buttons(text={"type": "plain_text", "text": "y" * 75}, action_id="a" * 255),
+        buttons(value="v" * 2000),
+    ]
+    await client.chat_postMessage(channel=fake.general_id, text="t" * 40_000, blocks=blocks)
+    e = await err(client.chat_postMessage(channel=fake.general_id, text="t" * 40_001))
+    # docs.slack.dev/reference/methods/chat.postMessage, errors: msg_too_long.
+    assert e.response["error"] == "msg_too_long"
+
+
+@pytest.mark.parametrize(
+    ("method", "view", "message"),
+    [
+        # docs.slack.dev/reference/views/modal-views: title at most 24 characters.
+        (
+            "views_open",
+            modal(title="t" * 25),
+            "must be less than 25 characters [json-pointer:/view/title/text]",
+        ),
+        # docs.slack.dev/reference/block-kit/blocks: 100 blocks in a modal or App Home.
+        (
+            "views_open",
+            modal(blocks=[section("x")] * 101),
+            "no more than 100 items allowed [json-pointer:/view/blocks]",
+        ),
+        (
+            "views_publish",
+            {"type": "home", "blocks": [section("x")] * 101},
+            "no more than 100 items allowed [json-pointer:/view/blocks]",
+        ),
+    ],
+)
+async def test_view_limits_refused_as_slack_does(
+    fake: FakeSlack, client: AsyncWebClient, method: str, view: dict[str, Any], message: str
+) -> None:
+    kwargs: dict[str, Any] = {"view": view}
+    if method == "views_open":
+        kwargs["trigger_id"] = fake.issue_trigger_id()
+    else:
+        kwargs["user_id"] = uid(fake, "alice")
+    e = await err(getattr(client, method)(**kwargs))
+    # Slack's shape for views.*: invalid_arguments with the messages in response_metadata.
+    assert e.response["error"] == "invalid_arguments"
+    assert e.response["response_metadata"] == {"messages": [f"[ERROR] {message}"]}
+    assert "errors" not in e.response.data
+
+
+async def test_missing_scope_names_what_was_needed_and_held(fake: FakeSlack) -> None:
+    # Every method page: missing_scope; the response carries `needed` and `provided`.
+    fake.add_token("xoxb-public-only", fake.bot_user_id, {"channels:manage", "chat:write"})
+    narrow = AsyncWebClient(token="xoxb-public-only", base_url=fake.api_url)
+    await narrow.conversations_create(name="open-room")
+    e = await err(narrow.conversations_create(name="closed-room", is_private=True))
+    assert e.response.data == {
+        "ok": False,
+        "error": "missing_scope",
+        "needed": "groups:write",
+        "provided": "channels:manage,chat:write",
+    }
+    e = await err(narrow.users_info(user=uid(fake, "alice")))
+    assert (e.response["error"], e.response["needed"]) == ("missing_scope", "users:read")
+    # users:read without users:read.email: the profile comes without the email.
+    fake.add_token("xoxb-no-email", fake.bot_user_id, {"users:read"})
+    plain = AsyncWebClient(token="xoxb-no-email", base_url=fake.api_url)
+    assert "email" not in (await plain.users_info(user=uid(fake, "alice")))["user"]["profile"]
+
+
+async def test_user_group_handle_must_be_unique_among_channels_users_and_groups(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    # docs.slack.dev/reference/methods/usergroups.create, `handle`: name_taken on a clash.
+    fake.add_channel("mentors")
+    for handle in ("mentors", "alice", "board"):
+        if handle == "board":
+            await client.usergroups_create(name="Board", handle="board")
+        e = await err(client.usergroups_create(name=f"New {handle}", handle=handle))
+        assert e.response.data == {"ok": False, "error": "name_taken"}
+    e = await err(client.conversations_create(name="board"))
+    assert e.response["error"] == "name_taken"
+
+
+async def test_response_url_takes_five_posts_in_thirty_minutes(fake: FakeSlack) -> None:
+    """docs.slack.dev/interactivity/handling-user-interaction: 5 posts within 30 minutes; the
+    webhook client returns the refusal (404, a text body) without raising."""
+    alice = uid(fake, "alice")
+    url = fake.new_response_url("command", alice, fake.general_id)
+    hook = AsyncWebhookClient(url)
+    for n in range(5):
+        assert (await hook.send(text=f"answer {n}")).status_code == 200
+    spent = await hook.send(text="a sixth")
+    assert (spent.status_code, spent.body) == (404, "used_url")
+    too_big = await AsyncWebhookClient(fake.new_response_url()).send(blocks=[section("x")] * 51)
+    assert (too_big.status_code, too_big.body) == (400, "invalid_blocks")
+    fake.response_url_ttl = 0.0
+    late = await AsyncWebhookClient(fake.new_response_url("command", alice)).send(text="x")
+    assert (late.status_code, late.body) == (404, "expired_url")
+
+
+async def test_replace_original_on_a_slash_command_posts_a_new_message(fake: FakeSlack) -> None:
+    """bolt-python issue 1268: a slash command's response_url has no original to replace."""
+    alice = uid(fake, "alice")
+    hook = AsyncWebhookClient(fake.new_response_url("command", alice, fake.general_id))
+    await hook.send(text="working…")
+    await hook.send(text="done", replace_original=True)
+    assert [m["text"] for m in fake.response_messages] == ["working…", "done"]
+    # On a button's response_url it replaces the message that carried the button.
+    posted = await AsyncWebClient(token=fake.bot_token, base_url=fake.api_url).chat_postMessage(
+        channel=fake.general_id, text="Join?"
+    )
+    url = fake.new_response_url("message", alice, fake.general_id, posted["ts"])
+    await AsyncWebhookClient(url).send(text="Joined", replace_original=True)
+    assert fake.channels[fake.general_id].find(posted["ts"])["text"] == "Joined"
+
+
+async def test_a_late_ack_counts_as_none(fake: FakeSlack) -> None:
+    """docs.slack.dev/interactivity/handling-user-interaction: 3 s to acknowledge; Slack
+    shows the member an error and ignores what comes later (a modal's ack too)."""
+    fake.ack_deadline = 0.2  # 3 s, shrunk
+    app = AsyncApp(
+        client=AsyncWebClient(token=fake.bot_token, base_url=fake.api_url), signing_secret=SECRET
+    )
+
+    @app.view("slow")
+    async def slow(ack: AsyncAck) -> None:
+        await asyncio.sleep(0.3)
+        await ack(response_action="update", view=modal(title="Saved"))
+
+    runner = web.AppRunner(app.web_app(path="/slack/events"), handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        driver = SlackDriver(fake, f"http://127.0.0.1:{port}/slack/events", SECRET)
+        opened = await AsyncWebClient(token=fake.bot_token, base_url=fake.api_url).views_open(
+            trigger_id=fake.issue_trigger_id(), view={**modal(), "callback_id": "slow"}
+        )
+        d = await driver.view_submission(
+            uid(fake, "alice"), "slow", {}, view_id=opened["view"]["id"]
+        )
+        assert d.late and fake.late_acks[0][1] > 0.2
+        assert fake.views[opened["view"]["id"]]["title"]["text"] == "Profile"  # not "Saved"
+    finally:
+        await runner.cleanup()
+
+
+async def test_trigger_id_lasts_three_seconds(fake: FakeSlack, client: AsyncWebClient) -> None:
+    """docs.slack.dev/interactivity/handling-user-interaction: trigger_id expires after 3 s."""
+    trig = fake.issue_trigger_id()
+    fake.trigger_ids[trig] -= 3.1  # issued 3.1 s ago
+    e = await err(client.views_open(trigger_id=trig, view=modal()))
+    assert e.response.data == {"ok": False, "error": "expired_trigger_id"}
+    fresh = fake.issue_trigger_id()
+    fake.trigger_ids[fresh] -= 2.9
+    await client.views_open(trigger_id=fresh, view=modal())

@@ -75,18 +75,19 @@ async def press(
 
 
 async def submit(h: SlackHarness, user: str, callback_id: str, **values: str) -> dict[str, Any]:
-    """Submit the latest modal opened with this callback_id; returns the ack body."""
+    """Submit the latest modal opened with this callback_id; returns the modal the member
+    sees once the bot is done (what it acked, then what it updated the modal to)."""
     d = await h.driver.view_submission(user, callback_id, field_values(**values))
     await h.settle()
-    return dict(d.json or {})
+    return h.modal(d)
 
 
 async def join(h: SlackHarness, name: str, email: str, deliveries: int = 1) -> str:
     """A new user in the workspace, with team_join delivered `deliveries` times."""
     uid = h.fake.add_user(name, email=email)
-    before = h.app.received["team_join"]
+    before = h.received["team_join"]
     await h.driver.team_join(uid, deliveries=deliveries)
-    await h.fake.wait_for(lambda: h.app.received["team_join"] == before + deliveries)
+    await h.fake.wait_for(lambda: h.received["team_join"] == before + deliveries)
     await h.settle()
     return uid
 
@@ -122,7 +123,7 @@ async def roster_flow(h: SlackHarness) -> None:
     answer = await invite_cohort(h)
     assert f"Invite link: {LINK}" in answer and code_in(answer)
     kari = await join(h, "kari", "kari@example.com", deliveries=3)
-    assert h.app.received["team_join"] == 3
+    assert h.received["team_join"] == 3
     (welcome,) = dms(h, kari)
     assert "You are on the roster of Fashion 2026" in text_of(welcome)
     assert kari in channel(h, STUDENT).members and kari in channel(h, COHORT).members
@@ -135,7 +136,7 @@ async def test_roster_invite_and_team_join_three_times(engine: AsyncEngine) -> N
     async with slack_harness(engine, settings={"slack_invite_link": LINK}) as h:
         await roster_flow(h)
         # Repeats carried Slack's retry headers and were still answered 200.
-        assert h.app.received["team_join"] == 3
+        assert h.received["team_join"] == 3
 
 
 async def test_roster_flow_over_socket_mode(engine: AsyncEngine) -> None:
@@ -247,10 +248,10 @@ async def weekly_flow(h: SlackHarness, clock: ManualClock) -> None:
     per = await join(h, "per", "per@example.com")
     for uid in (kari, ola):
         await h.command(h.admin, f"role grant member:{uid} role:student")
-    before = h.app.received["message"]
+    before = h.received["message"]
     for uid, text in ((kari, "I disagree"), (ola, "Me too"), (per, "Depends")):
         await h.driver.user_message(discussion.id, uid, text, thread_ts=question["ts"])
-    await h.fake.wait_for(lambda: h.app.received["message"] == before + 3)
+    await h.fake.wait_for(lambda: h.received["message"] == before + 3)
     await h.settle()
 
     clock.advance(timedelta(days=7))
@@ -343,10 +344,10 @@ async def test_post_job_modal_card_close_and_nudge(engine: AsyncEngine) -> None:
 
         discussion = channel(h, "alumni-discussion")
         discussion.members.append(ola)  # members post in channels they have joined
-        before = h.app.received["message"]
+        before = h.received["message"]
         await h.driver.user_message(discussion.id, ola, "We are hiring an intern, apply by May")
         await h.driver.user_message(discussion.id, ola, "What a show last night")
-        await h.fake.wait_for(lambda: h.app.received["message"] == before + 2)
+        await h.fake.wait_for(lambda: h.received["message"] == before + 2)
         await h.settle()
         (nudge,) = h.fake.ephemeral
         assert nudge["user"] == ola and nudge["channel"] == discussion.id
@@ -420,16 +421,28 @@ async def test_bulk_roster_grant_batches_channel_invites(engine: AsyncEngine, pl
         h.fake.set_rate_limit("usergroups.users.update", burst=5, window=60.0)
         invites = len(h.fake.calls_to("conversations.invite"))
         emails = ",".join(f"s{n:02d}@example.com" for n in range(30))
-        answer = await h.command(h.admin, f'invite cohort:"Fashion 2026" emails:{emails}')
+        d = await h.driver.slash_command(
+            h.admin, h.fake.general_id, "/alumni", f'invite cohort:"Fashion 2026" emails:{emails}'
+        )
+        await h.settle()
+        answer = [r.get("text", "") for r in h.fake.responses(d.response_url or "")]
         assert "30 already in the group get their roles now" in answer[0]
-        assert "Granting roles: 30 of 30 done." in answer[-1]
+        # Progress is one DM message edited in place (a slash command's ephemeral answer cannot
+        # be edited: replace_original posts anew), and the response_url stays within 5 posts.
+        (progress,) = [m for m in dms(h, h.admin) if "Granting roles" in text_of(m)]
+        assert "Granting roles: 30 of 30 done." in progress["text"]
+        assert any(c["ts"] == progress["ts"] for c in h.fake.calls_to("chat.update"))
+        record = h.fake.response_url(d.response_url or "")
+        assert record is not None and len(record.posts) <= 5 and record.refused == []
         assert set(students) <= set(channel(h, STUDENT).members)
         assert set(students) <= set(channel(h, COHORT).members)
         assert h.fake.ratelimited_counts["conversations.invite"] == 0
         assert h.fake.ratelimited_counts["usergroups.users.update"] == 0
         assert len(h.fake.calls_to("conversations.invite")) - invites <= 4
         if plan == "pro":
-            group = next(g for g in h.fake.usergroups.values() if g["handle"] == "alumni-student")
+            group = next(
+                g for g in h.fake.usergroups.values() if g["handle"] == "alumni-group-student"
+            )
             assert set(group["users"]) == set(students)
         async with h.uow() as uow:
             holders = await uow.roles.holders(h.fake.team["id"], "student")

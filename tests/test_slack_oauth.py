@@ -7,6 +7,7 @@ that each token only ever acts on its own workspace.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,8 +16,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import await_only
 
 from adapters.slack.app import SlackApp, serving
 from adapters.slack.manifest import BOT_SCOPES
@@ -25,6 +27,7 @@ from bot.settings import Settings
 from storage.database import create_engine, upgrade
 from storage.uow import UnitOfWorkFactory
 from tests.fakes.slack_fake import FakeSlack, FakeTeam, SlackDriver
+from tests.slack_harness import Listeners, listen
 
 SECRET = "oauth-signing-secret"
 ALPHA, BETA, GAMMA = "T0ALPHA001", "T0BETA0001", "T0GAMMA001"
@@ -42,6 +45,7 @@ class OAuthRig:
     base: str
     engine: AsyncEngine
     admins: dict[str, str]
+    listeners: Listeners
 
     def driver(self, team: FakeTeam) -> SlackDriver:
         """Signed requests from one workspace."""
@@ -53,7 +57,7 @@ class OAuthRig:
             self.admins[team.team["id"]], team.general_id, "/alumni", text_
         )
         assert d.status == 200
-        await self.sa.settle()
+        await self.listeners.settle()
         return [r.get("text", "") for r in team.responses(d.response_url or "")]
 
     async def rows(self, sql: str) -> list[Any]:
@@ -94,8 +98,9 @@ async def oauth_rig(database_url: str) -> AsyncIterator[OAuthRig]:
         ) as (sa, port):
             base = f"http://127.0.0.1:{port}"
             fake.redirect_urls = [f"{base}/slack/oauth_redirect"]
-            yield OAuthRig(fake, beta, gamma, sa, base, engine, admins)
-            await sa.settle()
+            listeners = listen(sa)
+            yield OAuthRig(fake, beta, gamma, sa, base, engine, admins, listeners)
+            await listeners.settle()
             assert sa.installs is not None
             assert sa.installs.engine.sync_engine.pool.checkedin() >= 1
         # Shut down: the installation store's own engine holds no connection any more.
@@ -190,6 +195,9 @@ async def two_workspaces(database_url: str) -> None:
         checks = len(fake.tokens_used("auth.test"))
         assert "#staff-review" in (await rig.command(fake, "categories list"))[0]
         assert len(fake.tokens_used("auth.test")) == checks
+        # ... and the installation it read: with the store's database answering in 0.3 s a
+        # command is still acked at once (nothing waits on a database before the ack).
+        await slow_store(rig, beta)
         # Every call acted on the workspace of its token; none was refused for naming another.
         assert all(c.team_id is not None for c in fake.api_calls if c.method != "oauth.v2.access")
         assert fake.channel_by_name("alumni-jobs").id != beta.channel_by_name("alumni-jobs").id
@@ -201,6 +209,26 @@ async def two_workspaces(database_url: str) -> None:
         assert len(answer) == 1 and REFUSAL in answer[0]
         assert gamma.tokens_used() == [] and len(gamma.channels) == 1  # only #general
         assert [g[0] for g in await rig.rows("SELECT id FROM groups")].count(GAMMA) == 0
+
+
+async def slow_store(rig: OAuthRig, team: FakeTeam) -> None:
+    """A command acked within 0.3 s while every statement on the store's engine takes 0.3 s."""
+
+    def slow(*_: Any) -> None:
+        await_only(asyncio.sleep(0.3))
+
+    assert rig.sa.installs is not None
+    engine = rig.sa.installs.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", slow)
+    try:
+        d = await rig.driver(team).slash_command(
+            rig.admins[team.team["id"]], team.general_id, "/alumni", "help"
+        )
+        assert d.status == 200 and d.elapsed < 0.3, d.elapsed
+        await rig.listeners.settle()
+        assert team.responses(d.response_url or "")
+    finally:
+        event.remove(engine, "before_cursor_execute", slow)
 
 
 async def test_a_callback_without_the_browser_state_or_replayed_is_refused(tmp_path: Path) -> None:
@@ -233,7 +261,7 @@ async def test_uninstall_forgets_the_token_and_a_reinstall_works_again(tmp_path:
         dead = beta.uninstall()
         d = await rig.driver(beta).event({"type": "app_uninstalled"})
         assert d[0].status == 200
-        await rig.sa.settle()
+        await rig.listeners.settle()
         assert await rig.rows("SELECT team_id FROM slack_bots") == []
         calls = len(beta.tokens_used())
         answer = await rig.command(beta, "categories list")

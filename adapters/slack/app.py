@@ -4,29 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import re
 import sys
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.authorization.async_single_team_authorization import (
+    AsyncSingleTeamAuthorization,
+)
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.compose import SystemClock, compose
 from adapters.health import add_health
 from adapters.mail import connect_mail
-from adapters.slack.blocks import escape
+from adapters.slack.blocks import escape, working_view
 from adapters.slack.oauth import SlackInstallations, installations
 from adapters.slack.translate import (
     FormResponder,
     InteractionResponder,
+    ResponseUrl,
     button_event,
     command_event,
     first_input_block,
@@ -39,7 +49,7 @@ from adapters.slack.translate import (
 from adapters.slack.workspace import SlackWorkspace
 from bot.cog import Cog
 from bot.core import Bot, Context, CoreConfig
-from bot.domain import Group, Permission
+from bot.domain import Group, Language, Permission
 from bot.errors import StorageUnavailable, UserError
 from bot.events import Event, FormSubmitted, UserRef
 from bot.i18n import t
@@ -50,8 +60,28 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
-# How long a view_submission may wait for the core before acking (Slack allows 3 s).
-FORM_ACK_SECONDS = 2.0
+
+
+# Connections the kernel queues before the server accepts them (aiohttp's default is 128).
+LISTEN_BACKLOG = 1024
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """What the HTTP server allows a client, so slow or huge requests cannot hold it.
+
+    Slack sends small requests at once: a slash command's text is at most a message's 40,000
+    characters (docs.slack.dev/reference/methods/chat.postMessage), a modal's submission a few
+    kB; Slack itself gives up on an answer after 3 s. A client that trickles its headers or
+    body is cut off; a body over `max_body` bytes is refused with 413 before it is read.
+    """
+
+    max_body: int = 512 * 1024
+    # Headers must be complete this long after the connection opened (or the last answer):
+    # aiohttp's keep-alive timer closes a connection that has no complete request by then.
+    header_seconds: float = 10.0
+    # The body must arrive within this long after the headers (else 408).
+    body_seconds: float = 10.0
 
 
 class OAuthClient(AsyncWebClient):
@@ -84,93 +114,199 @@ class OAuthClient(AsyncWebClient):
         return await self.api_call("oauth.v2.access", data=data)
 
 
+def retry_handlers() -> list[Any]:
+    """slack_sdk's own retries: connection errors, 429 (after Retry-After) and 500/503.
+
+    `retry_handlers=[...]` replaces the SDK's default list (which holds only the
+    connection-error handler), so all three are passed together.
+    """
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+    ]
+
+
 def make_client(
     settings: Settings, token: str | None, kind: type[AsyncWebClient] = AsyncWebClient
 ) -> AsyncWebClient:
-    """An AsyncWebClient on SLACK_API_URL (if set) that sleeps through 429s."""
-    kwargs: dict[str, Any] = {
-        "token": token,
-        "retry_handlers": [AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
-    }
+    """An AsyncWebClient on SLACK_API_URL (if set) that retries as `retry_handlers` says."""
+    kwargs: dict[str, Any] = {"token": token, "retry_handlers": retry_handlers()}
     if settings.slack_api_url:
         base = settings.slack_api_url
         kwargs["base_url"] = base if base.endswith("/") else base + "/"
     return kind(**kwargs)
 
 
+class AckFirst:
+    """Work after an ack waits while requests are still arriving and waiting for their ack.
+
+    Slack counts 3 s from each request's arrival. Under a burst (a class of 200 running the
+    same command) the acks go out first and the work follows once no request has arrived for
+    `QUIET` seconds, or at the latest `WAIT` seconds later, instead of every request's database
+    and Web API work standing between the next request and its ack. A request that arrives
+    alone starts its work at once.
+    """
+
+    QUIET = 0.1
+    WAIT = 0.5
+
+    def __init__(self) -> None:
+        self.pending = 0
+        self.arrivals: deque[float] = deque()
+        self._gate: asyncio.Future[None] | None = None
+        self._watcher: asyncio.Future[None] | None = None
+
+    @contextlib.contextmanager
+    def arriving(self) -> Iterator[None]:
+        """Around a request's handling in the HTTP server: pending until its ack is ready."""
+        self.pending += 1
+        self.arrivals.append(asyncio.get_running_loop().time())
+        try:
+            yield
+        finally:
+            self.pending -= 1
+
+    def _recent(self, now: float) -> int:
+        while self.arrivals and now - self.arrivals[0] > self.QUIET:
+            self.arrivals.popleft()
+        return len(self.arrivals)
+
+    async def turn(self) -> None:
+        """Return once arrivals have paused (at once for a request that came alone)."""
+        loop = asyncio.get_running_loop()
+        if self.pending <= 1 and self._recent(loop.time()) <= 1:
+            return  # only this request (still pending until Bolt sends its ack)
+        if self._gate is None or self._gate.done():
+            # One watcher for all the work waiting, not a timer each.
+            self._gate = loop.create_future()
+            self._watcher = asyncio.ensure_future(self._watch(self._gate))
+        await asyncio.shield(self._gate)
+
+    async def _watch(self, gate: asyncio.Future[None]) -> None:
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.WAIT
+        while loop.time() < until and (self.pending or self._recent(loop.time())):  # noqa: ASYNC110
+            await asyncio.sleep(self.QUIET / 4)
+        gate.set_result(None)
+
+
 @dataclass
 class SlackApp:
-    """The Bolt app, the core bot and the workspace, with counters tests can wait on."""
+    """The Bolt app, the core bot and the workspace."""
 
     app: AsyncApp
     bot: Bot
     workspace: SlackWorkspace
     settings: Settings
     installs: SlackInstallations | None = None
-    received: Counter[str] = field(default_factory=Counter)
-    dispatched: list[Event] = field(default_factory=list)
-    inflight: int = 0
+    limits: HttpLimits = field(default_factory=HttpLimits)
+    acks: AckFirst = field(default_factory=AckFirst)
+    session: aiohttp.ClientSession | None = None
     _known: set[str] = field(default_factory=set)
+    _languages: dict[str, Language] = field(default_factory=dict)
     _group_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    @contextlib.asynccontextmanager
-    async def _track(self, kind: str) -> AsyncIterator[None]:
-        # Counted before ack, so a test that got its HTTP response sees the work as pending.
-        self.received[kind] += 1
-        self.inflight += 1
-        try:
-            yield
-        finally:
-            self.inflight -= 1
-
-    async def settle(self, within: float = 5.0) -> None:
-        """Wait until no listener is running (tests; the HTTP response comes before the work)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        quiet = 0
-        while quiet < 3:
-            await asyncio.sleep(0.01)
-            quiet = quiet + 1 if self.inflight == 0 else 0
-            if loop.time() > deadline:
-                raise TimeoutError(f"{self.inflight} Slack listeners still running")
-
     async def group(self, team_id: str) -> Group:
-        """The group of a workspace; the first sight is serialised (events arrive in parallel)."""
+        """The group of a workspace; the first sight is serialised (events arrive in parallel).
+
+        The adapter only needs the group to exist and its language: a copy read within the
+        core's GROUP_CACHE_SECONDS serves (the core reads it afresh when it handles a command).
+        """
         if team_id in self._known:
-            return await self.bot.group(team_id)
-        async with self._group_lock:
-            group = await self.bot.group(team_id)
-            self._known.add(team_id)
-            return group
+            group = await self.bot.group(team_id, cached=True)
+        else:
+            async with self._group_lock:
+                group = await self.bot.group(team_id)
+                self._known.add(team_id)
+        self._languages[team_id] = group.language
+        return group
+
+    def language(self, team_id: str) -> Language:
+        """The group's language as last read (no database call: used before an ack)."""
+        return self._languages.get(team_id, self.bot.config.default_language)
 
     async def dispatch(self, event: Event) -> None:
         """Hand an event to the core (never raises)."""
-        await self.group(event.group_id)
-        self.dispatched.append(event)
+        if event.group_id not in self._known:
+            await self.group(event.group_id)
         await self.bot.handle(event)
 
     async def first_delivery(self, team_id: str, key: str) -> bool:
         """True the first time a key is seen (Slack retries and repeats events)."""
-        await self.group(team_id)
+        if team_id not in self._known:
+            await self.group(team_id)  # its row first: the key belongs to the group
         async with self.bot.uow() as uow:
             return await uow.events.first_time(team_id, key, self.bot.clock.now())
 
     async def aclose(self) -> None:
-        """Close what the app opened beside the core (the installation store's engine)."""
+        """Close what the app opened beside the core (the HTTP session, the store's engine)."""
+        session, self.session = self.session, None
+        if session is not None:
+            self.app.client.session = None
+            await session.close()
         if self.installs is not None:
             await self.installs.close()
+
+    def share_session(self) -> aiohttp.ClientSession:
+        """One aiohttp session (and its pool of kept-alive connections) for every Web API call
+        and response_url post, instead of slack_sdk's new session, connection and TLS
+        handshake per call. Made inside the running loop; closed by `aclose`."""
+        if self.session is None or self.session.closed:
+            self.session = aiohttp.ClientSession()
+            # Bolt copies the app client's session into each request's client.
+            self.app.client.session = self.session
+        return self.session
 
     def web_app(self, life: Lifecycle | None = None) -> web.Application:
         """aiohttp app: POST /slack/events (events, commands, interactivity), GET /healthz.
 
         With a Lifecycle, /healthz checks the process's parts (database, socket, scheduler).
         """
-        application = self.app.web_app(path=EVENTS_PATH, port=self.settings.web.slack_port)
+        bolt = self.app.web_app(path=EVENTS_PATH, port=self.settings.web.slack_port)
+        # Bolt's own routes, on an application that limits size and time (HttpLimits).
+        application = web.Application(
+            client_max_size=self.limits.max_body,
+            middlewares=[_limit_body(self.limits, self.acks)],
+        )
+        application.router.add_routes(
+            [
+                web.route(r.method, r.resource.canonical, r.handler)
+                for r in bolt.router.routes()
+                if r.method != "HEAD" and r.resource is not None  # GET adds its HEAD again
+            ]
+        )
         if life is not None:
             add_health(application, life)
         else:
             application.router.add_get("/healthz", _healthz)
         return application
+
+
+def _limit_body(limits: HttpLimits, acks: AckFirst) -> Any:
+    """Middleware: 413 for a declared body over the limit, 408 for a body that trickles in;
+    the request counts for AckFirst until its answer is ready."""
+
+    @web.middleware
+    async def limit_body(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if request.content_length is not None and request.content_length > limits.max_body:
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=limits.max_body, actual_size=request.content_length
+            )
+        if request.can_read_body:
+            try:
+                # Read here, under the time limit; Bolt then reads the cached body.
+                async with asyncio.timeout(limits.body_seconds):
+                    await request.read()
+            except TimeoutError:
+                log.info("a request body did not arrive within %.1f s", limits.body_seconds)
+                raise web.HTTPRequestTimeout() from None
+        with acks.arriving():
+            return await handler(request)
+
+    return limit_body
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -191,6 +327,7 @@ def _client_for(
             if bot is None or not bot.bot_token:
                 raise RuntimeError(f"alumnibot is not installed in Slack workspace {team_id}")
             clients[team_id] = make_client(settings, bot.bot_token)
+            clients[team_id].session = app.client.session  # the app's shared session
         return clients[team_id]
 
     def forget(team_id: str) -> None:
@@ -209,6 +346,7 @@ def build_app(
     config: CoreConfig | None = None,
     extra_cogs: Iterable[type[Cog]] = (),
     clock: Clock | None = None,
+    limits: HttpLimits | None = None,
 ) -> SlackApp:
     """The AsyncApp with every listener, over a Bot with every cog."""
     signing = settings.slack_signing_secret
@@ -236,7 +374,7 @@ def build_app(
         bot.add_cog(cog(bot))
     # Validation errors of a form show in the modal itself, on Slack's `errors` response.
     bot.middleware.insert(1, _form_errors_in_modal)
-    sa = SlackApp(app, bot, workspace, settings, installs)
+    sa = SlackApp(app, bot, workspace, settings, installs, limits or HttpLimits())
     _register(sa)
     return sa
 
@@ -271,116 +409,139 @@ def _register(sa: SlackApp) -> None:
             return user_ref(user_id, name)
         return UserRef(id=user_id, name=info.name or name, is_admin=info.is_admin)
 
+    async def fresh(team: str, body: dict[str, Any], request: Any) -> bool:
+        """False for a replayed request (same trigger_id, or same signature): run it once.
+
+        A signed request can be sent again within Slack's 5-minute window; its trigger_id
+        (or, without one, its signature) is recorded in the database, after the ack (no
+        database call may come first), so a replay sent to another process is caught too.
+        """
+        key = body.get("trigger_id") or _signature(request)
+        if not key:
+            return True
+        first = await sa.first_delivery(team, f"slack:request:{key}")
+        if not first:
+            log.warning("a replayed Slack request (%s) was not run again", str(key)[:24])
+        return first
+
     @app.command("/alumni")
-    async def on_command(ack: Any, body: dict[str, Any], respond: Any, client: Any) -> None:
-        async with sa._track("command"):
-            await ack()
-            team = _team(body)
-            group = await _group_or_tell(sa, team, respond)
-            if group is None:
-                return
-            responder = InteractionResponder(
-                respond=respond,
-                client=client,
-                workspace=ws,
-                group_id=team,
-                user_id=str(body["user_id"]),
-                channel_id=body.get("channel_id"),
-                trigger_id=body.get("trigger_id"),
-                lang=group.language,
-            )
-            try:
-                user = await user_of(team, str(body["user_id"]), str(body.get("user_name", "")))
-                event = command_event(team, body, user, responder)
-            except UserError as exc:
-                await responder.reply(OutgoingMessage(t(group.language, exc.key, **exc.params)))
-                return
-            await sa.dispatch(event)
+    async def on_command(ack: Any, body: dict[str, Any], client: Any, request: Any) -> None:
+        await ack()
+        await sa.acks.turn()
+        team = _team(body)
+        url = ResponseUrl(body.get("response_url"), sa.session)
+        group = await _group_or_tell(sa, team, url, lambda: fresh(team, body, request))
+        if group is None:
+            return
+        responder = InteractionResponder(
+            response_url=url,
+            client=client,
+            workspace=ws,
+            group_id=team,
+            user_id=str(body["user_id"]),
+            channel_id=body.get("channel_id"),
+            trigger_id=body.get("trigger_id"),
+            lang=group.language,
+        )
+        try:
+            user = await user_of(team, str(body["user_id"]), str(body.get("user_name", "")))
+            event = command_event(team, body, user, responder, sa.bot.tree)
+        except UserError as exc:
+            await responder.reply(OutgoingMessage(t(group.language, exc.key, **exc.params)))
+            return
+        await sa.dispatch(event)
 
     @app.action({"type": "block_actions", "action_id": _ALUMNI_ACTION})
-    async def on_button(ack: Any, body: dict[str, Any], respond: Any, client: Any) -> None:
-        async with sa._track("button"):
-            await ack()
-            team = _team(body)
-            group = await _group_or_tell(sa, team, respond if body.get("response_url") else None)
-            if group is None:
-                return
-            uid = str(body["user"]["id"])
-            responder = InteractionResponder(
-                respond=respond if body.get("response_url") else None,
-                client=client,
-                workspace=ws,
-                group_id=team,
-                user_id=uid,
-                channel_id=(body.get("channel") or {}).get("id"),
-                trigger_id=body.get("trigger_id"),
-                lang=group.language,
-            )
-            user = await user_of(team, uid, str(body["user"].get("name", "")))
-            event = button_event(team, body, user, responder)
-            if event is not None:
-                await sa.dispatch(event)
+    async def on_button(ack: Any, body: dict[str, Any], client: Any, request: Any) -> None:
+        await ack()
+        await sa.acks.turn()
+        team = _team(body)
+        url = ResponseUrl(body.get("response_url"), sa.session)
+        group = await _group_or_tell(sa, team, url, lambda: fresh(team, body, request))
+        if group is None:
+            return
+        uid = str(body["user"]["id"])
+        responder = InteractionResponder(
+            response_url=url,
+            client=client,
+            workspace=ws,
+            group_id=team,
+            user_id=uid,
+            channel_id=(body.get("channel") or {}).get("id"),
+            trigger_id=body.get("trigger_id"),
+            lang=group.language,
+        )
+        user = await user_of(team, uid, str(body["user"].get("name", "")))
+        event = button_event(team, body, user, responder)
+        if event is not None:
+            await sa.dispatch(event)
 
     @app.view_submission(_ANY)
-    async def on_view(ack: Any, body: dict[str, Any], client: Any) -> None:
-        async with sa._track("view"):
-            team = _team(body)
-            view = body.get("view") or {}
-            uid = str(body["user"]["id"])
-            try:
-                group = await sa.group(team)
-                user = await user_of(team, uid, str(body["user"].get("name", "")))
-            except StorageUnavailable:
-                log.warning("storage unavailable for a form in %s", team, exc_info=True)
-                text = t(sa.bot.config.default_language, "core.storage_down")
-                await ack(response_action="errors", errors={first_input_block(view): text})
-                return
-            except Exception:
-                await ack()
-                raise
-            fields = {b.get("block_id") for b in view.get("blocks") or []} | set(
-                ((view.get("state") or {}).get("values") or {}).keys()
-            )
-            responder = FormResponder(
-                client=client,
-                workspace=ws,
-                group_id=team,
-                user_id=uid,
-                trigger_id=body.get("trigger_id"),
-                lang=group.language,
-                first_block=first_input_block(view),
-                fields={str(f) for f in fields if f},
-            )
-            work = asyncio.ensure_future(sa.dispatch(form_event(team, body, user, responder)))
-            # The modal can show errors only in the ack; wait for the core, but not past 3 s.
-            await asyncio.wait({work}, timeout=FORM_ACK_SECONDS)
-            title = str((view.get("title") or {}).get("text", "")) or "alumnibot"
-            args = responder.ack_args(title) if work.done() else {}
-            responder.acked = True
-            await ack(**args)
-            await work
+    async def on_view(ack: Any, body: dict[str, Any], client: Any, request: Any) -> None:
+        team = _team(body)
+        view = body.get("view") or {}
+        # Acked before anything else (Slack counts 3 s from the request's arrival): the modal
+        # shows "Saving…" and no submit button; FormResponder.finish shows the outcome.
+        saving = working_view(view, t(sa.language(team), "slack.form_saving"))
+        await ack(response_action="update", view=saving)
+        await sa.acks.turn()
+        uid = str(body["user"]["id"])
+        fields = {b.get("block_id") for b in view.get("blocks") or []} | set(
+            ((view.get("state") or {}).get("values") or {}).keys()
+        )
+        responder = FormResponder(
+            client=client,
+            workspace=ws,
+            group_id=team,
+            user_id=uid,
+            trigger_id=body.get("trigger_id"),
+            lang=sa.language(team),
+            first_block=first_input_block(view),
+            fields={str(f) for f in fields if f},
+            view=view,
+        )
+        try:
+            group = await sa.group(team)
+            if not await fresh(team, body, request):
+                return  # a replay: the first submission's modal has its answer
+            responder.lang = group.language
+            user = await user_of(team, uid, str(body["user"].get("name", "")))
+        except StorageUnavailable:
+            log.warning("storage unavailable for a form in %s", team, exc_info=True)
+            responder.reject(t(sa.language(team), "core.storage_down"))
+            await responder.finish()
+            return
+        except Exception:
+            # The modal must not stay at "Saving…": the form comes back with the reason.
+            ref = uuid.uuid4().hex[:8]
+            log.exception("error %s before a form reached the core", ref)
+            responder.reject(t(sa.language(team), "core.internal_error", ref=ref))
+            await responder.finish()
+            return
+        try:
+            await sa.dispatch(form_event(team, body, user, responder))
+        finally:
+            await responder.finish()
 
     @app.event("team_join")
     async def on_team_join(body: dict[str, Any], event: dict[str, Any]) -> None:
-        async with sa._track("team_join"):
-            team = _team(body)
-            joined = joined_event(team, event)
-            # Slack may send team_join up to three times (with or without new event ids).
-            if joined is None or not await sa.first_delivery(team, joined.event_key):
-                return
-            ws.forget_member(team, joined.user.id)
-            await sa.dispatch(joined)
+        team = _team(body)
+        joined = joined_event(team, event)
+        # Slack may send team_join up to three times (with or without new event ids).
+        if joined is None or not await sa.first_delivery(team, joined.event_key):
+            return
+        ws.forget_member(team, joined.user.id)
+        await sa.dispatch(joined)
 
     @app.event("user_change")
     async def on_user_change(body: dict[str, Any], event: dict[str, Any]) -> None:
-        async with sa._track("user_change"):
-            team = _team(body)
-            user = event.get("user") or {}
-            ws.forget_member(team, str(user.get("id", "")))
-            left = left_event(team, event)
-            if left is None or not await sa.first_delivery(team, f"slack:{body.get('event_id')}"):
-                return
-            await sa.dispatch(left)
+        team = _team(body)
+        user = event.get("user") or {}
+        ws.forget_member(team, str(user.get("id", "")))
+        left = left_event(team, event)
+        if left is None or not await sa.first_delivery(team, f"slack:{body.get('event_id')}"):
+            return
+        await sa.dispatch(left)
 
     @app.event("app_uninstalled")
     async def on_uninstalled(body: dict[str, Any]) -> None:
@@ -403,25 +564,23 @@ def _register(sa: SlackApp) -> None:
 
     @app.event("message")
     async def on_message(body: dict[str, Any], event: dict[str, Any], client: Any) -> None:
-        async with sa._track("message"):
-            team = _team(body)
-            posted = message_event(team, event)
-            if posted is None:
-                return
-            if not await sa.first_delivery(team, f"slack:{body.get('event_id')}"):
-                return
-            await _staff_post_check(sa, team, posted.channel.id, posted.user.id, posted.thread_id)
-            await sa.dispatch(posted)
+        team = _team(body)
+        posted = message_event(team, event)
+        if posted is None:
+            return
+        if not await sa.first_delivery(team, f"slack:{body.get('event_id')}"):
+            return
+        await _staff_post_check(sa, team, posted.channel.id, posted.user.id, posted.thread_id)
+        await sa.dispatch(posted)
 
     @app.event("app_home_opened")
     async def on_home(body: dict[str, Any], event: dict[str, Any], client: Any) -> None:
-        async with sa._track("app_home_opened"):
-            if event.get("tab", "home") != "home":
-                return
-            team = _team(body)
-            uid = str(event.get("user", ""))
-            view = await home_view(sa, team, uid)
-            await client.views_publish(user_id=uid, view=view)
+        if event.get("tab", "home") != "home":
+            return
+        team = _team(body)
+        uid = str(event.get("user", ""))
+        view = await home_view(sa, team, uid)
+        await client.views_publish(user_id=uid, view=view)
 
 
 _ALUMNI_ACTION = re.compile(r"^alumni:")
@@ -494,28 +653,75 @@ async def home_view(sa: SlackApp, team: str, user_id: str) -> dict[str, Any]:
     return {"type": "home", "blocks": blocks[:100]}
 
 
+async def warm_up(sa: SlackApp) -> None:
+    """Before serving: the shared HTTP session, and the auth.test that Bolt's single-workspace
+    authorization would make on the first request (so no Web API call comes before an ack)."""
+    sa.share_session()
+    if sa.installs is not None:
+        return
+    for middleware in sa.app._async_middleware_list:
+        if not isinstance(middleware, AsyncSingleTeamAuthorization):
+            continue
+        if middleware.auth_test_result is None:
+            try:
+                middleware.auth_test_result = await sa.app.client.auth_test()
+            except (SlackApiError, aiohttp.ClientError, OSError) as exc:
+                log.warning("auth.test at start failed (the first request retries): %s", exc)
+
+
+def freeze_heap() -> None:
+    """Once started: move everything loaded so far out of the garbage collector's sight.
+
+    The cogs, SQLAlchemy and the catalogues make a large heap that each full collection would
+    walk again, in the middle of some request (measured: a third more CPU per ack under a
+    burst). Long-lived start-up objects never become garbage; gc.freeze() keeps them out.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def serve_http(
     sa: SlackApp, host: str, port: int, life: Lifecycle | None = None
 ) -> tuple[web.AppRunner, int]:
     """Serve the app with aiohttp; returns the runner and the bound port (0 picks one)."""
-    # Slack waits 3 s for an ack: a request still open after that at shutdown is lost anyway.
-    runner = web.AppRunner(sa.web_app(life), handle_signals=False, shutdown_timeout=3.0)
+    await warm_up(sa)
+    # aiohttp closes a connection without a complete request after keepalive_timeout: with
+    # HttpLimits.header_seconds a client trickling its headers (slowloris) is cut off. Slack
+    # waits 3 s for an ack: a request still open after that at shutdown is lost anyway.
+    runner = web.AppRunner(
+        sa.web_app(life),
+        handle_signals=False,
+        keepalive_timeout=sa.limits.header_seconds,
+        shutdown_timeout=3.0,
+    )
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    # A class running one command at once opens hundreds of connections together: a short
+    # listen queue drops the surplus and the client retries after a second (TCP SYN timeout).
+    site = web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG)
     await site.start()
     return runner, int(runner.addresses[0][1]) if runner.addresses else port
 
 
-async def _group_or_tell(sa: SlackApp, team: str, respond: Any) -> Group | None:
-    """The group, or None after telling the member the database is unreachable."""
+async def _group_or_tell(
+    sa: SlackApp, team: str, url: ResponseUrl, fresh: Callable[[], Awaitable[bool]]
+) -> Group | None:
+    """The group of a first (not replayed) request, or None: a replay, or the member told
+    that the database is unreachable."""
     try:
-        return await sa.group(team)
+        group = await sa.group(team)
+        return group if await fresh() else None
     except StorageUnavailable:
         log.warning("storage unavailable for %s", team, exc_info=True)
-        if respond is not None:
-            text = t(sa.bot.config.default_language, "core.storage_down")
-            await respond(text=text, response_type="ephemeral")
+        text = t(sa.language(team), "core.storage_down")
+        await url.post(text=text, response_type="ephemeral")
         return None
+
+
+def _signature(request: Any) -> str | None:
+    """The request's X-Slack-Signature (None over Socket Mode, which has no signature)."""
+    headers = getattr(request, "headers", None) or {}
+    values = headers.get("x-slack-signature") or [None]
+    return values[0] if isinstance(values, list) else str(values)
 
 
 async def _preflight(settings: Settings) -> str | None:
@@ -652,6 +858,7 @@ async def run_slack(
     scheduler, loop = start_scheduler(life, sa.bot)
     try:
         intake = await _open_intake(sa, settings, None, life)
+        freeze_heap()
         try:
             await life.wait()
             await stop_in_order(life, sa.bot, intake=intake.stop_taking_events, scheduler=scheduler)

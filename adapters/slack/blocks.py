@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -10,8 +11,13 @@ from bot.messages import ButtonStyle, FormSpec, OutgoingMessage
 ACTION_PREFIX = "alumni:"
 VALUE_ACTION = "value"
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
-# Slack's limits: section text 3000, field 2000, header 150, button label 75, value 2000.
+# Slack's limits (docs.slack.dev/reference/block-kit/blocks and each block's page): section
+# text 3000, field 2000, header 150, button label 75, value 2000; 50 blocks in a message and
+# 100 in a modal or App Home; message text 40,000 (chat.postMessage).
 _SECTION = 3000
+MESSAGE_BLOCKS = 50
+VIEW_BLOCKS = 100
+_TEXT = 40_000
 
 
 def escape(text: str) -> str:
@@ -30,7 +36,19 @@ def _plain(text: str, limit: int) -> dict[str, Any]:
 
 
 def _chunks(text: str, size: int) -> list[str]:
-    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+    """Pieces of at most `size`, never cutting an escape (`&amp;`) or a mention in two."""
+    out: list[str] = []
+    while len(text) > size:
+        cut = size
+        amp, angle = text.rfind("&", size - 6, size), text.rfind("<", size - 40, size)
+        for mark, end in ((amp, ";"), (angle, ">")):
+            if mark != -1 and text.find(end, mark) >= size:
+                cut = min(cut, mark)
+        cut = cut or size
+        out.append(text[:cut])
+        text = text[cut:]
+    out.append(text)
+    return out
 
 
 def action_id(action: str, index: int) -> str:
@@ -54,6 +72,7 @@ def message_blocks(message: OutgoingMessage, mentions: str = "") -> list[dict[st
     """Header, sections (text, then fields), and an actions block with the buttons."""
     blocks: list[dict[str, Any]] = []
     if message.title:
+        # plain_text is never parsed for mentions, so the title needs no escaping here.
         blocks.append({"type": "header", "text": _plain(message.title, 150)})
     body = mrkdwn(message.text)
     if mentions:
@@ -85,15 +104,22 @@ def message_blocks(message: OutgoingMessage, mentions: str = "") -> list[dict[st
             elif button.style is ButtonStyle.DANGER:
                 element["style"] = "danger"
             elements.append(element)
-        blocks.append({"type": "actions", "block_id": "alumni-buttons", "elements": elements})
-    return blocks
+        buttons = {"type": "actions", "block_id": "alumni-buttons", "elements": elements}
+        # The buttons must survive a long text: the sections give way first.
+        return [*blocks[: MESSAGE_BLOCKS - 1], buttons]
+    return blocks[:MESSAGE_BLOCKS]
 
 
 def fallback_text(message: OutgoingMessage, mentions: str = "") -> str:
-    """The notification text (also what screen readers and old clients show)."""
-    head = f"{message.title}: " if message.title else ""
+    """The notification text (also what screen readers and old clients show).
+
+    Slack parses it like mrkdwn, so the title and the text are escaped alike: a member's
+    `<!channel>` in a job title must not reach everyone's phone. Only `mentions`, built by the
+    adapter from ids, stay live.
+    """
+    head = f"{escape(message.title)}: " if message.title else ""
     text = f"{mentions} {head}{escape(message.text)}".strip()
-    return text[:3000] or " "
+    return _chunks(text, 3000)[0] or " "
 
 
 def modal(form: FormSpec, submit: str, close: str) -> dict[str, Any]:
@@ -122,6 +148,7 @@ def modal(form: FormSpec, submit: str, close: str) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": form.form_id,
+        # A modal shows at most VIEW_BLOCKS blocks; forms never come near it.
         "private_metadata": form.context[:3000],
         "title": _plain(form.title, 24),
         "submit": _plain(submit, 24),
@@ -157,5 +184,50 @@ def notice_view(title: str, text: str, close: str) -> dict[str, Any]:
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": chunk}}
             for chunk in _chunks(mrkdwn(text), _SECTION)
-        ],
+        ][:VIEW_BLOCKS],
     }
+
+
+def working_view(view: dict[str, Any], text: str) -> dict[str, Any]:
+    """What a submitted modal shows while the bot works (no submit button: no second send)."""
+    title = (view.get("title") or {}).get("text") or "alumnibot"
+    return {
+        "type": "modal",
+        "callback_id": str(view.get("callback_id", "")),
+        "private_metadata": str(view.get("private_metadata", "")),
+        "title": _plain(str(title), 24),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn(text)}}],
+    }
+
+
+def form_again(
+    view: dict[str, Any], values: dict[str, str], errors: dict[str, str], note: str
+) -> dict[str, Any]:
+    """The submitted form once more, the member's answers filled in and each error on its field.
+
+    Nothing the member typed is lost; `errors` holds the text for each block id (`hint` shows
+    it under the field, as the `errors` ack would have).
+    """
+    inputs = {str(b.get("block_id")) for b in view.get("blocks") or [] if b.get("type") == "input"}
+    # An error for a field the view does not show goes into the note above the fields.
+    loose = [text for block_id, text in errors.items() if block_id not in inputs]
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn("\n".join([note, *loose]))}}
+    ]
+    for block in copy.deepcopy(view.get("blocks") or []):
+        if block.get("type") == "input":
+            block_id = str(block.get("block_id", ""))
+            element = block.get("element") or {}
+            value = values.get(block_id)
+            if value and element.get("type") == "plain_text_input":
+                element["initial_value"] = value[: int(element.get("max_length") or 3000)]
+            block.pop("hint", None)
+            if block_id in errors:
+                block["hint"] = _plain("⚠ " + errors[block_id], 2000)
+        blocks.append(block)
+    out: dict[str, Any] = {
+        key: copy.deepcopy(view[key])
+        for key in ("callback_id", "private_metadata", "title", "submit", "close")
+        if key in view
+    }
+    return {"type": "modal", **out, "blocks": blocks[:VIEW_BLOCKS]}

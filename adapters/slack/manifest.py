@@ -9,24 +9,23 @@ from bot.commands import ROOT, Command
 from bot.domain import Language
 from bot.i18n import t
 
+# Only what the code uses (tests/test_slack_scopes.py checks both ways): each scope's reason.
 BOT_SCOPES = (
-    "channels:history",
-    "channels:join",
-    "channels:manage",
-    "channels:read",
-    "chat:write",
-    "chat:write.public",
-    "commands",
-    "files:write",
-    "groups:history",
-    "groups:read",
-    "groups:write",
-    "im:write",
-    "team:read",
-    "usergroups:read",
-    "usergroups:write",
-    "users:read",
-    "users:read.email",
+    "channels:history",  # message.channels events: posts counted, nudges
+    "channels:join",  # conversations.join: back into a public channel the bot left
+    "channels:manage",  # conversations.create/rename/setTopic/invite/kick, public channels
+    "channels:read",  # conversations.list/info/members, public channels
+    "chat:write",  # chat.postMessage/postEphemeral/update
+    "commands",  # /alumni
+    "files:write",  # files_upload_v2: the stats chart, the privacy export
+    "groups:history",  # message.groups events: posts in private channels
+    "groups:read",  # conversations.list/info/members, private channels (roles, staff)
+    "groups:write",  # private channels: create, invite, kick, topic
+    "im:write",  # conversations.open: DMs (welcome, answers, files)
+    "usergroups:read",  # usergroups.list/users.list: adopt an existing group
+    "usergroups:write",  # usergroups.create/users.update: roles on paid plans
+    "users:read",  # users.info/list, team_join and user_change events
+    "users:read.email",  # team_join emails matched against the roster
 )
 BOT_EVENTS = (
     "app_home_opened",
@@ -77,7 +76,9 @@ def manifest(
         "command": f"/{ROOT}",
         "description": "Alumni group: setup, categories, settings, help"[:100],
         "usage_hint": usage_hint(commands()),
-        "should_escape": False,
+        # Mentions arrive as ids (`<@U123|kari>`), not as display names that may hold spaces
+        # or belong to two people (docs.slack.dev/interactivity/implementing-slash-commands).
+        "should_escape": True,
     }
     event_subscriptions: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
     interactivity: dict[str, Any] = {"is_enabled": True}

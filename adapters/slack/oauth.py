@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy.engine import make_url
@@ -23,18 +26,80 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 # The state an admin's browser carries from /slack/install to Slack and back (Slack: 10 minutes).
 STATE_SECONDS = 600
 SLACK_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
+# Bolt looks a workspace's installation up on every request, before the listener and so before
+# the ack (Slack allows 3 s). Answers are kept this long in the process; its own saves and
+# deletes drop them at once, another process's show within CACHE_SECONDS (a workspace not
+# found, e.g. installed a moment ago through another process, within MISS_SECONDS).
+CACHE_SECONDS = 30.0
+MISS_SECONDS = 5.0
+_MISSING = object()
 
 
 class InstallationStore(AsyncSQLAlchemyInstallationStore):
-    """slack_sdk's SQLAlchemy store that tells the app when a workspace's token changes."""
+    """slack_sdk's SQLAlchemy store, read through a short cache, that tells the app when a
+    workspace's token changes."""
 
     def __init__(self, client_id: str, engine: AsyncEngine) -> None:
         super().__init__(client_id=client_id, engine=engine)
         self.listeners: list[Callable[[str], None]] = []
+        self._cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
 
     def _changed(self, team_id: str | None) -> None:
+        self._cache.clear()
         for listener in self.listeners:
             listener(team_id or "")
+
+    def _cached(self, key: tuple[Any, ...]) -> Any:
+        hit = self._cache.get(key)
+        if hit is None:
+            return _MISSING
+        age = time.monotonic() - hit[0]
+        if age > (CACHE_SECONDS if hit[1] is not None else MISS_SECONDS):
+            return _MISSING
+        # A copy: Bolt edits the installation it gets (it drops another user's token).
+        return copy.copy(hit[1])
+
+    async def async_find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        """The workspace's (or a user's) installation, from the cache when fresh."""
+        key = ("installation", enterprise_id, team_id, user_id, is_enterprise_install)
+        hit = self._cached(key)
+        if hit is not _MISSING:
+            return hit  # type: ignore[no-any-return]
+        found = await super().async_find_installation(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+            is_enterprise_install=is_enterprise_install,
+        )
+        self._cache[key] = (time.monotonic(), copy.copy(found))
+        return found
+
+    async def async_find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        """The workspace's bot token, from the cache when fresh."""
+        key = ("bot", enterprise_id, team_id, is_enterprise_install)
+        hit = self._cached(key)
+        if hit is not _MISSING:
+            return hit  # type: ignore[no-any-return]
+        found = await super().async_find_bot(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
+        )
+        self._cache[key] = (time.monotonic(), copy.copy(found))
+        return found
 
     async def async_save(self, installation: Installation) -> None:
         """Store an installation; a reinstall's new token replaces the cached one."""
@@ -121,7 +186,7 @@ def installations(settings: Settings) -> SlackInstallations:
         state_expiration_seconds=STATE_SECONDS,
     )
     if isinstance(oauth.authorize, AsyncInstallationStoreAuthorize):
-        # Each request still reads the store (an uninstall counts at once), but auth.test runs
+        # Installations come through the store's short cache (CACHE_SECONDS); auth.test runs
         # once per token rather than once per request.
         oauth.authorize.cache_enabled = True
     return SlackInstallations(engine, store, states, oauth)

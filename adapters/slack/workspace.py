@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 PREFIX = "alumni-"
 ROLE_PREFIX = PREFIX + "role-"
+# A user-group handle must be unique among channels, users and user groups
+# (docs.slack.dev/reference/methods/usergroups.create, `handle`); the bot's channels all start
+# with PREFIX + a category (`alumni-discussion`), so handles get a prefix of their own.
+HANDLE_PREFIX = PREFIX + "group-"
 ClientFor = Callable[[str], Awaitable[AsyncWebClient]]
 # Errors that mean "no user groups here" (free plan, missing scope, admins-only setting).
 _NO_USERGROUPS = {"paid_teams_only", "missing_scope", "permission_denied", "not_allowed_token_type"}
@@ -315,19 +319,25 @@ class SlackWorkspace:
         return f"{channel_id}:{usergroup}" if usergroup else channel_id
 
     async def _usergroup(self, group_id: str, name: str) -> str | None:
-        handle = "alumni-" + channel_name(name)
-        data, error = await self._try(
-            group_id, "usergroups.create", name=f"Alumni {name}", handle=handle
-        )
+        base = HANDLE_PREFIX + channel_name(name)
+        # A workspace may still hold a channel or member of that name: the next free number.
+        for n in range(1, 6):
+            handle = base if n == 1 else f"{base}-{n}"
+            data, error = await self._try(
+                group_id, "usergroups.create", name=f"Alumni {name}", handle=handle
+            )
+            if error != "name_taken":
+                break
         if not error:
             return str(data["usergroup"]["id"])
         if error in _NO_USERGROUPS:
             log.info("no user groups for %s (%s): roles are private channels only", group_id, error)
             return None
         if error == "name_already_exists":
+            # Ours from an earlier setup (its handle may be older than HANDLE_PREFIX): adopted.
             listed, error = await self._try(group_id, "usergroups.list", include_disabled=True)
             for ug in listed.get("usergroups", []):
-                if ug.get("handle") == handle or ug.get("name") == f"Alumni {name}":
+                if ug.get("name") == f"Alumni {name}":
                     return str(ug["id"])
         log.warning("could not create user group %s in %s: %s", name, group_id, error)
         return None

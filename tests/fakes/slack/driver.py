@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -13,7 +14,13 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from . import blockkit
 from .team import FakeTeam
+
+# A mention the member picked from Slack's autocomplete, written by `SlackDriver.mention()`.
+_PICKED = re.compile("\u27ea([@#])([A-Z0-9]+)\u27eb")
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"https?://[^\s<>|]+")
 
 
 def sign(secret: str, ts: str | int, body: bytes | str) -> str:
@@ -33,6 +40,9 @@ class Delivery:
     envelope_id: str | None = None
     ack: dict[str, Any] | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    # Seconds until the ack arrived; past the fake's ack_deadline (3 s) Slack gave up on it.
+    elapsed: float = 0.0
+    late: bool = False
 
     @property
     def json(self) -> Any:
@@ -108,24 +118,42 @@ class SlackDriver:
             "X-Slack-Signature": signature or sign(self.signing_secret, ts, raw),
             **(headers or {}),
         }
+        start = time.monotonic()
         async with (
             aiohttp.ClientSession() as session,
             session.post(self.app_url, data=raw, headers=hdrs) as resp,
         ):
-            return Delivery(resp.status, await resp.text(), dict(resp.headers))
+            delivery = Delivery(resp.status, await resp.text(), dict(resp.headers))
+        return self._timed(delivery, start, content_type)
+
+    def _timed(self, delivery: Delivery, start: float, kind: str) -> Delivery:
+        """Note how long the ack took; Slack counts an ack after 3 s as no ack at all."""
+        delivery.elapsed = time.monotonic() - start
+        server = self.fake.server
+        if delivery.elapsed > server.ack_deadline:
+            delivery.late = True
+            server.late_acks.append((kind, delivery.elapsed))
+        return delivery
+
+    async def _envelope(
+        self, type_: str, payload: dict[str, Any], accepts: bool = False, **kw: Any
+    ) -> Delivery:
+        start = time.monotonic()
+        ack = await self.fake.send_envelope(type_, payload, accepts, **kw)
+        delivery = Delivery(200, envelope_id=ack["envelope_id"], ack=ack, payload=payload)
+        return self._timed(delivery, start, type_)
 
     async def deliver_event_body(
         self, body: dict[str, Any], retry_num: int = 0, retry_reason: str = "http_timeout"
     ) -> Delivery:
         """Deliver a full Events API body (event_callback) as JSON or an events_api envelope."""
         if self.mode == "socket":
-            ack = await self.fake.send_envelope(
+            return await self._envelope(
                 "events_api",
                 body,
                 retry_attempt=retry_num,
                 retry_reason=retry_reason if retry_num else "",
             )
-            return Delivery(200, envelope_id=ack["envelope_id"], ack=ack, payload=body)
         headers = (
             {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
             if retry_num
@@ -138,10 +166,7 @@ class SlackDriver:
     async def deliver_interactive(self, payload: dict[str, Any]) -> Delivery:
         """Deliver an interactivity payload (block_actions, view_submission, ...)."""
         if self.mode == "socket":
-            ack = await self.fake.send_envelope(
-                "interactive", payload, accepts_response_payload=True
-            )
-            return Delivery(200, envelope_id=ack["envelope_id"], ack=ack, payload=payload)
+            return await self._envelope("interactive", payload, True)
         body = urlencode({"payload": json.dumps(payload)})
         delivery = await self._post(body, "application/x-www-form-urlencoded")
         delivery.payload = payload
@@ -150,8 +175,7 @@ class SlackDriver:
     async def deliver_command(self, form: dict[str, str]) -> Delivery:
         """Deliver slash-command form fields."""
         if self.mode == "socket":
-            ack = await self.fake.send_envelope("slash_commands", form, True)
-            return Delivery(200, envelope_id=ack["envelope_id"], ack=ack, payload=form)
+            return await self._envelope("slash_commands", form, True)
         delivery = await self._post(urlencode(form), "application/x-www-form-urlencoded")
         delivery.payload = dict(form)
         return delivery
@@ -201,10 +225,48 @@ class SlackDriver:
         delivery.payload = body
         return delivery
 
+    @staticmethod
+    def mention(user_id: str) -> str:
+        """A user the member picked from the `@` autocomplete, for `slash_command` text."""
+        return f"\u27ea@{user_id}\u27eb"
+
+    @staticmethod
+    def channel_mention(channel_id: str) -> str:
+        """A channel the member picked from the `#` autocomplete, for `slash_command` text."""
+        return f"\u27ea#{channel_id}\u27eb"
+
+    def typed(self, text: str) -> str:
+        """The text Slack sends for what the member typed, as the manifest's command says.
+
+        Slack escapes `&`, `<` and `>` in member text (docs.slack.dev/messaging/
+        formatting-message-text, "Escaping text"). With `should_escape: true` it sends picked
+        users as `<@U123|name>`, channels as `<#C123|name>` and links and emails as
+        `<https://...>` / `<mailto:a@b|a@b>`; with `false`, the names as typed (`@Kari
+        Nordmann`, `#jobs`) and links as plain text (docs.slack.dev/interactivity/
+        implementing-slash-commands, "Escaping").
+        """
+        commands = self.fake.server.manifest["features"].get("slash_commands") or [{}]
+        escape = bool(commands[0].get("should_escape"))
+        out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        if escape:
+            out = _URL.sub(lambda m: f"<{m.group(0)}>", out)
+            out = _EMAIL.sub(lambda m: f"<mailto:{m.group(0)}|{m.group(0)}>", out)
+
+        def picked(match: re.Match[str]) -> str:
+            sigil, ident = match.group(1), match.group(2)
+            if sigil == "@":
+                user = self.fake.users[ident]
+                return f"<@{ident}|{user.name}>" if escape else f"@{user.shown_name}"
+            channel = self.fake.channels[ident]
+            return f"<#{ident}|{channel.name}>" if escape else f"#{channel.name}"
+
+        return _PICKED.sub(picked, out)
+
     async def slash_command(
         self, user_id: str, channel_id: str, command: str = "/alumni", text: str = ""
     ) -> Delivery:
-        """Deliver a slash command with a fresh trigger_id and a response_url on the fake."""
+        """Deliver a slash command as Slack would: text escaped, a fresh trigger_id and a
+        response_url on the fake (see `typed` and `mention`)."""
         ch = self.fake.channels.get(channel_id)
         form = {
             "token": "fake-verification-token",
@@ -215,10 +277,10 @@ class SlackDriver:
             "user_id": user_id,
             "user_name": self._user_ref(user_id)["name"],
             "command": command,
-            "text": text,
+            "text": self.typed(text),
             "api_app_id": self.fake.app_id,
             "is_enterprise_install": "false",
-            "response_url": self.fake.new_response_url(),
+            "response_url": self.fake.new_response_url("command", user_id, channel_id),
             "trigger_id": self.fake.issue_trigger_id(),
         }
         return await self.deliver_command(form)
@@ -330,7 +392,9 @@ class SlackDriver:
         if channel_id:
             ch = self.fake.channels.get(channel_id)
             payload["channel"] = {"id": channel_id, "name": ch.name if ch else ""}
-            payload["response_url"] = self.fake.new_response_url()
+            payload["response_url"] = self.fake.new_response_url(
+                "message", user_id, channel_id, message_ts
+            )
             if message_ts:
                 msg = ch.find(message_ts) if ch else None
                 payload["message"] = msg or {"type": "message", "ts": message_ts, "text": ""}
@@ -376,6 +440,7 @@ class SlackDriver:
         view = dict(view, callback_id=callback_id, state={"values": values or {}})
         if private_metadata is not None:
             view["private_metadata"] = private_metadata
+        version = self.fake.view_versions.get(str(view.get("id")), 0)
         payload = {
             "type": "view_submission",
             "team": self._team_ref(),
@@ -388,4 +453,48 @@ class SlackDriver:
             "is_enterprise_install": False,
             "enterprise": None,
         }
-        return await self.deliver_interactive(payload)
+        delivery = await self.deliver_interactive(payload)
+        self.apply_view_ack(str(view.get("id")), version, delivery)
+        return delivery
+
+    def apply_view_ack(self, view_id: str, version: int, delivery: Delivery) -> None:
+        """What Slack does with a view_submission's ack (docs.slack.dev/surfaces/modals,
+        "Updating views from a view_submission"): nothing when late; `errors` shows field
+        errors, `update` replaces the view, `push` adds one, `clear` closes all, an empty
+        ack closes the view. Were the view changed (views.update) after the submission was
+        sent, the app acked first: the later update stands.
+        """
+        fake = self.fake
+        current = fake.views.get(view_id)
+        if current is None or delivery.late or delivery.status != 200:
+            return
+        if fake.view_versions.get(view_id, 0) != version:
+            return
+        ack = delivery.json if isinstance(delivery.json, dict) else {}
+        action = ack.get("response_action")
+        if action == "errors":
+            blocks = current.get("blocks", [])
+            fields = {b.get("block_id") for b in blocks if b.get("type") == "input"}
+            errors = dict(ack.get("errors") or {})
+            unknown = sorted(set(errors) - fields)
+            if unknown:
+                # Slack refuses errors on blocks the view lacks (and shows a connection error).
+                fake.server.ack_refusals.append(f"errors for unknown blocks {unknown}")
+                return
+            fake.view_errors[view_id] = errors
+        elif action in ("update", "push"):
+            view = ack.get("view")
+            problems = blockkit.view_problems(view)
+            if problems:
+                fake.server.ack_refusals.extend(problems)
+                return
+            assert isinstance(view, dict)
+            if action == "update":
+                fake.replace_view(current, view)
+            else:
+                fake.views_opened.append(fake._stored_view(view, current.get("root_view_id")))
+        elif action == "clear":
+            root = current.get("root_view_id")
+            fake.closed_views |= {v for v, x in fake.views.items() if x.get("root_view_id") == root}
+        else:
+            fake.closed_views.add(view_id)

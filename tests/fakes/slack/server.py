@@ -4,22 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
+import functools
 import json
 import logging
 import math
 import time
 import uuid
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import WSMsgType, web
 
+from . import blockkit
+from . import scopes as needs
 from .state import Ids, SlackError, as_list, as_str
 from .team import FakeTeam
 
 log = logging.getLogger("tests.fakes.slack")
+
+
+@functools.cache
+def _default_manifest() -> str:
+    from adapters.slack.manifest import manifest
+
+    return json.dumps(manifest())
+
+
+def _app_manifest() -> dict[str, Any]:
+    """alumnibot's own manifest, as `alumnibot slack manifest` prints it."""
+    return dict(json.loads(_default_manifest()))
 
 
 @dataclass
@@ -31,6 +47,30 @@ class RateLimit:
     retry_after: int | None = None
 
 
+@dataclass
+class ResponseUrl:
+    """A response_url Slack issued with an interaction, and what the app did with it.
+
+    docs.slack.dev/interactivity/handling-user-interaction ("Message responses"): a
+    response_url takes at most 5 posts within 30 minutes of the interaction.
+    """
+
+    team: FakeTeam
+    kind: str  # "command" (slash command) or "message" (a button on a message)
+    user: str
+    channel: str | None
+    issued: float
+    message_ts: str | None = None
+    posts: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    posted_at: list[float] = field(default_factory=list)  # time.monotonic() of each post
+
+
+# docs.slack.dev/interactivity/handling-user-interaction: 5 uses within 30 minutes.
+RESPONSE_URL_USES = 5
+RESPONSE_URL_SECONDS = 30 * 60
+
+
 @dataclass(frozen=True)
 class ApiCall:
     """One Web API call: the method, its params, the token used and the team it acted on."""
@@ -39,6 +79,8 @@ class ApiCall:
     params: dict[str, Any]
     token: str | None
     team_id: str | None
+    # When the call arrived (time.monotonic()), to check what came before an ack.
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -66,13 +108,22 @@ class FakeSlack(FakeTeam):
         team_name: str = "Alumni",
         domain: str = "alumni",
         plan: str = "pro",
+        manifest: dict[str, Any] | None = None,
     ) -> None:
-        """Create the first workspace (bot user, tokens, #general); call `start()` to serve."""
+        """Create the first workspace (bot user, tokens, #general); call `start()` to serve.
+
+        `manifest` is the app's manifest as Slack holds it (default: alumnibot's own): every
+        bot token holds exactly its bot scopes, and its slash command's `should_escape`
+        decides how typed mentions reach the app.
+        """
         self.token_teams: dict[str, FakeTeam] = {}
+        self.manifest = copy.deepcopy(manifest) if manifest is not None else _app_manifest()
         app_id = "A0FAKEAPP1"
         super().__init__(self, Ids(), team_id, team_name, domain, plan, app_id)
         self.teams: dict[str, FakeTeam] = {team_id: self}
         self.app_token = f"xapp-1-{self.app_id}-fake-{uuid.uuid4().hex[:12]}"
+        # An app-level token holds connections:write (api.slack.com/apis/socket-mode).
+        self.token_scopes[self.app_token] = frozenset({"connections:write"})
         # The app's OAuth credentials (Basic Information > App Credentials) and redirect URLs.
         self.client_id = "1111111111.2222222222"
         self.client_secret = uuid.uuid4().hex
@@ -84,7 +135,16 @@ class FakeSlack(FakeTeam):
         self.call_counts: dict[str, int] = defaultdict(int)
         self.ratelimited_counts: dict[str, int] = defaultdict(int)
         self.unknown_methods: list[str] = []
-        self.response_urls: dict[str, list[dict[str, Any]]] = {}
+        self.response_urls: dict[str, ResponseUrl] = {}
+        self.response_url_ttl = float(RESPONSE_URL_SECONDS)
+        # Seconds every Web API call waits before it is answered (Slack's own latency).
+        self.latency = 0.0
+        # docs.slack.dev/interactivity/handling-user-interaction ("Acknowledgment response"):
+        # the app must answer within 3 seconds; later answers count as failed.
+        self.ack_deadline = 3.0
+        self.late_acks: list[tuple[str, float]] = []
+        # Acks Slack could not use (a view that breaks Block Kit limits, errors on no block).
+        self.ack_refusals: list[str] = []
         self.acks: dict[str, dict[str, Any]] = {}
         self.socket_messages: list[dict[str, Any]] = []
         self.socket_connections = 0
@@ -179,7 +239,8 @@ class FakeSlack(FakeTeam):
     def inject_error(
         self, method: str, error: str, times: int = 1, status: int = 200, retry_after: int = 1
     ) -> None:
-        """Fail the next `times` calls to `method` (`ratelimited` -> HTTP 429 + Retry-After)."""
+        """Fail the next `times` calls to `method` (`ratelimited` -> HTTP 429 + Retry-After;
+        `disconnect` -> the connection closes without an answer; `status=500` -> a 500)."""
         if error == "ratelimited":
             status = 429
         for _ in range(times):
@@ -277,8 +338,18 @@ class FakeSlack(FakeTeam):
             # A workspace's token naming another workspace we host: the app mixed up tokens.
             return self._error(SlackError("team_access_not_granted"))
         try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            granted = team.token_scopes.get(token or "", frozenset())
+            self._check_scopes(team, method, params, granted)
+            token_scopes = needs.CALLER_SCOPES.set(granted)
             if self._injected[method]:
                 error, status, retry = self._injected[method].pop(0)
+                if error == "disconnect":
+                    # The connection drops without an answer (aiohttp: ServerDisconnectedError).
+                    assert request.transport is not None
+                    request.transport.close()
+                    return web.Response(status=500)
                 if status == 429:
                     self.ratelimited_counts[method] += 1
                     raise SlackError(error, status=429, retry_after=retry)
@@ -287,10 +358,26 @@ class FakeSlack(FakeTeam):
             if retry_after is not None:
                 self.ratelimited_counts[method] += 1
                 raise SlackError("ratelimited", status=429, retry_after=retry_after)
-            result = await handler(params)
+            try:
+                result = await handler(params)
+            finally:
+                needs.CALLER_SCOPES.reset(token_scopes)
         except SlackError as err:
             return self._error(err)
         return web.json_response({"ok": True, **result})
+
+    @staticmethod
+    def _check_scopes(
+        team: FakeTeam, method: str, params: dict[str, Any], granted: frozenset[str]
+    ) -> None:
+        """Slack's missing_scope: the first scope the call needs that the token lacks."""
+        if method == "conversations.list":
+            required = needs.listed(as_list(params.get("types")) or ["public_channel"])
+        else:
+            required = needs.needed(method, params, team.channels.get)
+        for scope in required:
+            if scope not in granted:
+                raise SlackError("missing_scope", needed=scope, provided=",".join(sorted(granted)))
 
     async def _handle_upload(self, request: web.Request) -> web.Response:
         fid = request.match_info["file_id"]
@@ -368,6 +455,8 @@ class FakeSlack(FakeTeam):
         team = grant.team
         team.installed_scopes = grant.scopes
         team.installer = grant.user_id
+        # The token holds what the admin approved (the scopes the install asked for).
+        team.token_scopes[team.bot_token] = frozenset(grant.scopes)
         return {
             "ok": True,
             "access_token": team.bot_token,
@@ -381,27 +470,64 @@ class FakeSlack(FakeTeam):
             "authed_user": {"id": grant.user_id},
         }
 
-    def new_response_url(self) -> str:
-        """Issue a response_url on the fake; posts to it land in `response_urls[id]`."""
+    def issue_response_url(
+        self,
+        team: FakeTeam,
+        kind: str = "command",
+        user: str = "",
+        channel: str | None = None,
+        message_ts: str | None = None,
+    ) -> str:
+        """A response_url of one team's interaction (see FakeTeam.new_response_url)."""
         rid = uuid.uuid4().hex
-        self.response_urls[rid] = []
+        self.response_urls[rid] = ResponseUrl(
+            team, kind, user, channel, time.monotonic(), message_ts
+        )
         return f"{self._base_url()}/response/{rid}"
 
+    def response_url(self, response_url: str) -> ResponseUrl | None:
+        """The record of a response_url (its posts and refusals)."""
+        return self.response_urls.get(response_url.rsplit("/", 1)[-1])
+
     def responses(self, response_url: str) -> list[dict[str, Any]]:
-        """Bodies the app posted to this response_url, in order."""
-        return self.response_urls.get(response_url.rsplit("/", 1)[-1], [])
+        """Bodies the app posted to this response_url and Slack took, in order."""
+        record = self.response_url(response_url)
+        return record.posts if record else []
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
-        rid = request.match_info["rid"]
-        if rid not in self.response_urls:
+        record = self.response_urls.get(request.match_info["rid"])
+        if record is None:
             return web.Response(status=404, text="no_active_hooks")
         raw = await request.text()
         try:
             body = json.loads(raw)
         except ValueError:
-            body = {"raw": raw}
-        self.response_urls[rid].append(body)
+            return self._refuse_response(record, 400, "invalid_payload")
+        if not isinstance(body, dict):
+            return self._refuse_response(record, 400, "invalid_payload")
+        # Slack does not say which body it answers after the 30 minutes or the 5th post; these
+        # are the strings its webhooks use for a dead or spent URL (HTTP 404, text body).
+        if time.monotonic() - record.issued > self.response_url_ttl:
+            return self._refuse_response(record, 404, "expired_url")
+        if len(record.posts) >= RESPONSE_URL_USES:
+            return self._refuse_response(record, 404, "used_url")
+        text = body.get("text")
+        blocks = body.get("blocks")
+        if not text and not blocks and not body.get("delete_original"):
+            return self._refuse_response(record, 400, "no_text")
+        try:
+            blockkit.check_message(text if isinstance(text, str) else None, blocks)
+        except SlackError as err:
+            return self._refuse_response(record, 400, err.error)
+        record.posts.append(body)
+        record.posted_at.append(time.monotonic())
+        record.team.show_response(record, body)
         return web.Response(text="ok", content_type="text/plain")
+
+    @staticmethod
+    def _refuse_response(record: ResponseUrl, status: int, error: str) -> web.Response:
+        record.refused.append(error)
+        return web.Response(status=status, text=error, content_type="text/plain")
 
     # ---- Socket Mode -----------------------------------------------------
 

@@ -37,17 +37,23 @@ class User:
     is_bot: bool = False
     deleted: bool = False
     bot_id: str | None = None
+    display_name: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the user as Slack's `users.info` shape."""
+    @property
+    def shown_name(self) -> str:
+        """What members see (and type after `@`)."""
+        return self.display_name or self.name
+
+    def to_dict(self, email: bool = True) -> dict[str, Any]:
+        """Return the user as Slack's `users.info` shape (`email` needs users:read.email)."""
         profile: dict[str, Any] = {
-            "real_name": self.real_name or self.name,
-            "display_name": self.name,
-            "real_name_normalized": self.real_name or self.name,
-            "display_name_normalized": self.name,
+            "real_name": self.real_name or self.shown_name,
+            "display_name": self.shown_name,
+            "real_name_normalized": self.real_name or self.shown_name,
+            "display_name_normalized": self.shown_name,
             "team": self.team_id,
         }
-        if self.email:
+        if self.email and email:
             profile["email"] = self.email
         if self.bot_id:
             profile["bot_id"] = self.bot_id
@@ -56,7 +62,7 @@ class User:
             "team_id": self.team_id,
             "name": self.name,
             "deleted": self.deleted,
-            "real_name": self.real_name or self.name,
+            "real_name": self.real_name or self.shown_name,
             "tz": "Europe/London",
             "tz_label": "Greenwich Mean Time",
             "tz_offset": 0,

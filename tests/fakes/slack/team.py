@@ -37,10 +37,17 @@ class FakeTeam(WebApiMixin):
         self.bot_id = "B" + team_id[1:]
         self.bot_token = f"xoxb-{team_id}-fake-{uuid.uuid4().hex[:12]}"
         self.tokens: dict[str, str] = {}
+        # What each token may do: a bot token holds exactly the manifest's bot scopes.
+        self.token_scopes: dict[str, frozenset[str]] = {}
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
         self.views: dict[str, dict[str, Any]] = {}
         self.views_opened: list[dict[str, Any]] = []
+        # Per view: how often it changed (views.update or an ack), whether the member closed
+        # it, and the field errors an `errors` ack showed on it.
+        self.view_versions: dict[str, int] = {}
+        self.closed_views: set[str] = set()
+        self.view_errors: dict[str, dict[str, str]] = {}
         self.home_views: dict[str, dict[str, Any]] = {}
         self.ephemeral: list[dict[str, Any]] = []
         self.usergroups: dict[str, dict[str, Any]] = {}
@@ -48,7 +55,8 @@ class FakeTeam(WebApiMixin):
         self.trigger_ids: dict[str, float] = {}
         self.used_trigger_ids: set[str] = set()
         self.trigger_ttl = 3.0
-        self.chat_write_public = True
+        # What members saw of the app's response_url posts (ephemeral unless in_channel).
+        self.response_messages: list[dict[str, Any]] = []
         # Filled by oauth.v2.access: the scopes granted and who installed the app.
         self.installed_scopes: list[str] = []
         self.installer: str | None = None
@@ -71,9 +79,44 @@ class FakeTeam(WebApiMixin):
     def _ws_url(self) -> str:
         return self.server._ws_url()
 
-    def new_response_url(self) -> str:
+    @property
+    def bot_scopes(self) -> frozenset[str]:
+        """The bot scopes of the app's manifest (what an install grants)."""
+        return frozenset(self.server.manifest["oauth_config"]["scopes"]["bot"])
+
+    def new_response_url(
+        self,
+        kind: str = "command",
+        user: str = "",
+        channel: str | None = None,
+        message_ts: str | None = None,
+    ) -> str:
         """Issue a response_url on the fake; posts to it land in `responses(url)`."""
-        return self.server.new_response_url()
+        return self.server.issue_response_url(self, kind, user, channel, message_ts)
+
+    def show_response(self, record: Any, body: dict[str, Any]) -> None:
+        """What a post to a response_url does for the member (and, in_channel, for everyone).
+
+        On a slash command's URL, `replace_original` posts a new message: there is no
+        original to replace (bolt-python issue 1268). On a button's URL it replaces (or
+        `delete_original` deletes) the message that carried the button.
+        """
+        content = {k: body[k] for k in ("text", "blocks") if k in body}
+        channel = self.channels.get(record.channel or "")
+        original = channel.find(record.message_ts) if channel and record.message_ts else None
+        if record.kind == "message" and original is not None:
+            if body.get("delete_original"):
+                channel.messages.remove(original)  # type: ignore[union-attr]
+                return
+            if body.get("replace_original"):
+                original.update(content)
+                return
+        if body.get("delete_original") and record.kind == "command":
+            return
+        if body.get("response_type") == "in_channel" and channel is not None:
+            self.store_message(channel, self.bot_user_id, {"text": "", **content})
+            return
+        self.response_messages.append({"user": record.user, "channel": record.channel, **content})
 
     def responses(self, response_url: str) -> list[dict[str, Any]]:
         """Bodies the app posted to this response_url, in order."""
@@ -98,6 +141,7 @@ class FakeTeam(WebApiMixin):
         """
         dead = self.bot_token
         self.tokens.pop(dead, None)
+        self.token_scopes.pop(dead, None)
         self.server.token_teams.pop(dead, None)
         self.bot_token = f"xoxb-{self.team['id']}-fake-{uuid.uuid4().hex[:12]}"
         self.add_token(self.bot_token, self.bot_user_id)
@@ -115,14 +159,20 @@ class FakeTeam(WebApiMixin):
         is_owner: bool = False,
         is_bot: bool = False,
         user_id: str | None = None,
+        display_name: str | None = None,
     ) -> str:
-        """Add a workspace member and return its id."""
+        """Add a workspace member and return its id.
+
+        `name` is the user's handle (`<@U…|name>`); `display_name` what members see and type
+        after `@` (default: the handle).
+        """
         uid = user_id or self.ids.new("U")
         self.users[uid] = User(
             id=uid,
             name=name,
             team_id=self.team["id"],
             email=email,
+            display_name=display_name,
             is_admin=is_admin,
             is_owner=is_owner,
             is_bot=is_bot,
@@ -158,9 +208,18 @@ class FakeTeam(WebApiMixin):
         )
         return cid
 
-    def add_token(self, token: str, user_id: str) -> None:
-        """Accept another token (e.g. a user token) that acts as `user_id` in this team."""
+    def adopt_view(self, view: dict[str, Any]) -> None:
+        """A modal the app opened earlier (e.g. a fixture's), so views.update finds it."""
+        stored = {k: v for k, v in view.items() if k != "state"}
+        self.views[str(view["id"])] = stored
+        self.view_versions.setdefault(str(view["id"]), 0)
+
+    def add_token(
+        self, token: str, user_id: str, scopes: frozenset[str] | set[str] | None = None
+    ) -> None:
+        """Accept another token that acts as `user_id` here (default: the bot's scopes)."""
         self.tokens[token] = user_id
+        self.token_scopes[token] = frozenset(self.bot_scopes if scopes is None else scopes)
         self.server.token_teams[token] = self
 
     def channel_by_name(self, name: str) -> Channel:

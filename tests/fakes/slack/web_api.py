@@ -7,6 +7,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from . import blockkit
+from . import scopes as needs
 from .state import (
     Channel,
     Ids,
@@ -45,7 +47,9 @@ class WebApiMixin:
     trigger_ids: dict[str, float]
     used_trigger_ids: set[str]
     trigger_ttl: float
-    chat_write_public: bool
+    view_versions: dict[str, int]
+    closed_views: set[str]
+    view_errors: dict[str, dict[str, str]]
 
     def _base_url(self) -> str:
         raise NotImplementedError
@@ -84,6 +88,10 @@ class WebApiMixin:
         for ch in self.channels.values():
             if ch.name == name and ch.id != exclude and not ch.is_im:
                 raise SlackError("name_taken")
+        # Handles and channel names share one namespace (usergroups.create: a handle "must be
+        # unique among channels, users and User Groups"): a handle blocks the channel name too.
+        if any(g["handle"] == name for g in self.usergroups.values()):
+            raise SlackError("name_taken")
 
     def open_im(self, user_id: str) -> Channel:
         """Return (creating if needed) the bot's IM channel with a user."""
@@ -387,7 +395,10 @@ class WebApiMixin:
         ch = self._channel(p)
         self._not_archived(ch)
         outside = not ch.is_im and self.bot_user_id not in ch.members
-        if outside and (ch.is_private or ch.is_mpim or not self.chat_write_public):
+        # Posting into a public channel the bot is not in needs chat:write.public
+        # (docs.slack.dev/reference/methods/chat.postMessage); private ones never work.
+        public_ok = needs.WRITE_PUBLIC in needs.CALLER_SCOPES.get()
+        if outside and (ch.is_private or ch.is_mpim or not public_ok):
             raise SlackError("not_in_channel")
         return ch
 
@@ -397,6 +408,7 @@ class WebApiMixin:
         attachments = as_json(p.get("attachments")) if p.get("attachments") else None
         if not text and not blocks and not attachments:
             raise SlackError("no_text")
+        blockkit.check_message(text, blocks)
         out: dict[str, Any] = {"text": text or ""}
         if blocks:
             out["blocks"] = blocks
@@ -492,8 +504,7 @@ class WebApiMixin:
         view = as_json(p.get("view"))
         if not isinstance(view, dict) or view.get("type") not in allowed:
             raise SlackError("invalid_arguments")
-        if view["type"] == "modal" and "title" not in view:
-            raise SlackError("invalid_arguments")
+        blockkit.check_view(view)
         return view
 
     def _stored_view(self, view: dict[str, Any], root: str | None = None) -> dict[str, Any]:
@@ -544,8 +555,17 @@ class WebApiMixin:
             raise SlackError("not_found")
         if p.get("hash") and p.get("hash") != current["hash"]:
             raise SlackError("hash_conflict")
-        current.update(view, hash=f"{int(time.time())}.{uuid.uuid4().hex[:8]}")
+        self.replace_view(current, view)
         return {"view": current}
+
+    def replace_view(self, current: dict[str, Any], view: dict[str, Any]) -> None:
+        """A view's new content (views.update or an `update` ack); its id stays."""
+        for key in ("blocks", "submit", "close", "callback_id", "private_metadata"):
+            current.pop(key, None)
+        current.update(view, hash=f"{int(time.time())}.{uuid.uuid4().hex[:8]}")
+        current.setdefault("blocks", [])
+        self.view_versions[current["id"]] = self.view_versions.get(current["id"], 0) + 1
+        self.view_errors.pop(current["id"], None)
 
     async def api_views_publish(self, p: Params) -> dict[str, Any]:
         """views.publish (App Home)."""
@@ -560,13 +580,18 @@ class WebApiMixin:
 
     async def api_users_info(self, p: Params) -> dict[str, Any]:
         """users.info"""
-        return {"user": self._user(as_str(p.get("user"))).to_dict()}
+        return {"user": self._user(as_str(p.get("user"))).to_dict(email=self._sees_email())}
+
+    @staticmethod
+    def _sees_email() -> bool:
+        # docs.slack.dev/reference/methods/users.info: `email` needs users:read.email.
+        return needs.EMAIL in needs.CALLER_SCOPES.get()
 
     async def api_users_list(self, p: Params) -> dict[str, Any]:
         """users.list"""
         page, nxt = paginate(list(self.users.values()), p, default_limit=1000)
         return {
-            "members": [u.to_dict() for u in page],
+            "members": [u.to_dict(email=self._sees_email()) for u in page],
             "cache_ts": int(time.time()),
             "response_metadata": {"next_cursor": nxt},
         }
@@ -600,8 +625,14 @@ class WebApiMixin:
         for g in self.usergroups.values():
             if g["name"] == name:
                 raise SlackError("name_already_exists")
-            if g["handle"] == handle:
-                raise SlackError("handle_already_exists")
+        # docs.slack.dev/reference/methods/usergroups.create, `handle`: "Must be unique among
+        # channels, users and User Groups"; a clash is name_taken.
+        taken = {g["handle"] for g in self.usergroups.values()}
+        taken |= {c.name for c in self.channels.values() if not c.is_im}
+        taken |= {u.name for u in self.users.values()}
+        taken |= {u.shown_name.lower() for u in self.users.values()}
+        if handle in taken:
+            raise SlackError("name_taken")
         now = int(time.time())
         group = {
             "id": self.ids.new("S"),
