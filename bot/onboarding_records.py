@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+# The states of a code's use (invitation_uses.state): "granting" while the platform is being
+# told, "pending-platform" once it refused (the only state in which entering the code again
+# finishes it), "granted" once it accepted, "revoked" when staff took the roles away first.
+GRANTING = "granting"
+PENDING_PLATFORM = "pending-platform"
+
 
 @dataclass(frozen=True)
 class Invitation:
@@ -75,3 +81,4 @@ class QueuedGrant:
     batch: str
     change: RoleChange
     attempts: int = 0
+    created_at: datetime | None = None

@@ -16,12 +16,13 @@ from bot.cog import Cog, command, job
 from bot.commands import Option, OptionType
 from bot.core import Context
 from bot.domain import Group, Language, Permission
+from bot.events import MessageRef
 from bot.i18n import t
 from bot.messages import OutgoingMessage
 from bot.ports import WeeklyChart
 from bot.posts_records import ActivitySummary
 from bot.safety import slug
-from bot.scheduler import weekly_period
+from bot.scheduler import Busy, Sent, post_once, weekly_period
 
 log = logging.getLogger(__name__)
 CHART_DIR = Path(tempfile.gettempdir()) / "alumnibot-charts"
@@ -264,12 +265,18 @@ class StatsCog(Cog):
             ),
             (t(lang, "stats.digest_members"), ", ".join(members) or none),
         )
-        await self.bot.workspace.send(
-            group.id,
-            announcements.channel_id,
-            OutgoingMessage(
-                t(lang, "stats.digest_text"),
-                title=t(lang, "stats.digest_title", week=period),
-                fields=fields,
-            ),
+        channel = announcements.channel_id
+        message = OutgoingMessage(
+            t(lang, "stats.digest_text"),
+            title=t(lang, "stats.digest_title", week=period),
+            fields=fields,
         )
+
+        async def send() -> MessageRef:
+            return await self.bot.workspace.send(group.id, channel, message)
+
+        # Reserved before it is sent, confirmed after: a process that took this week's claim
+        # over from a stalled one finds the digest sent (or being sent) and posts no second.
+        sent, _ = await post_once(self.bot, group.id, f"digest:{period}", send)
+        if sent is Sent.BUSY:
+            raise Busy(f"the digest of {period} is being sent by another process")

@@ -121,12 +121,14 @@ async def test_graduation_and_the_other_processes_grant_queue_apply_each_change_
         assert all(ws.role_names(n) == ["Fashion 2026", "student"] for n in names)
 
         calls: dict[str, int] = {}
+        started = asyncio.Event()
         real = ws.set_roles
 
         async def slow_set_roles(
             gid: str, uid: str, add: Sequence[str], remove: Sequence[str]
         ) -> None:
             calls[uid] = calls.get(uid, 0) + 1
+            started.set()
             await asyncio.sleep(0.02)  # a platform paced at 50 requests a second
             await real(gid, uid, add, remove)
 
@@ -134,8 +136,7 @@ async def test_graduation_and_the_other_processes_grant_queue_apply_each_change_
         # 2026-12-15 09:00 in Oslo: graduation day, and the top of an hour.
         ws.clock.advance(timedelta(days=120, hours=1))
         graduation = asyncio.create_task(two.schedulers[0].tick())
-        while not calls:
-            await asyncio.sleep(0.01)
+        await started.wait()
         await two.schedulers[1].tick()  # the other process's hourly grant queue
         await graduation
         await two.schedulers[1].tick()

@@ -107,18 +107,16 @@ async def s_commands_at_once(h: SlackHarness, user: str, texts: list[str]) -> li
         *(h.driver.slash_command(user, h.fake.general_id, "/alumni", t) for t in texts)
     )
     await h.settle(within=60)
-    return [
-        r.get("text", "") for d in deliveries for r in h.fake.responses(d.response_url or "")
-    ]
+    return [r.get("text", "") for d in deliveries for r in h.fake.responses(d.response_url or "")]
 
 
 async def wrong_codes_checked(engine: AsyncEngine, user_id: str) -> list[bool]:
     """The code attempts recorded for a member, in the order they were checked."""
     async with engine.connect() as conn:
         rows = await conn.execute(
-            select(CodeAttemptRow.ok).where(CodeAttemptRow.user_id == user_id).order_by(
-                CodeAttemptRow.id
-            )
+            select(CodeAttemptRow.ok)
+            .where(CodeAttemptRow.user_id == user_id)
+            .order_by(CodeAttemptRow.id)
         )
         return [bool(ok) for (ok,) in rows]
 
