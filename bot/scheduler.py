@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 600.0
 # How often a running job renews its claim (a tenth of the lease: many chances before it lapses).
 HEARTBEAT_SECONDS = 60.0
+# How long a reservation of a once-only post holds before another process may send it: far
+# longer than a platform call can take (the HTTP clients time out well within it).
+RESERVATION_SECONDS = 600.0
 
 
 def wall_now() -> datetime:
@@ -267,9 +270,10 @@ async def post_once(
             claim.group_id, claim.job, claim.period, claim.token
         ):
             raise LeaseLost(f"{claim.job} for {claim.group_id} {claim.period}")
-        lease = claim.lease_seconds if claim is not None else LEASE_SECONDS
+        # Its own lease, as long as the longest send can take and then some: never the job's
+        # (short) lease, or a stalled sender's message could still go out after a takeover.
         token = await uow.jobs.claim(
-            group_id, name, period, bot.config.instance_id, wall_now(), lease
+            group_id, name, period, bot.config.instance_id, wall_now(), RESERVATION_SECONDS
         )
         state = None if token is not None else await uow.jobs.done(group_id, name, period)
     if token is None:

@@ -10,18 +10,20 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from adapters.local.terminal import Terminal
 from adapters.local.workspace import LocalWorkspace
+from bot.cog import Cog, job
 from bot.cogs import load_all
 from bot.core import Bot, CoreConfig
+from bot.domain import Group
 from bot.events import MessageRef
 from bot.messages import OutgoingMessage
-from bot.scheduler import Scheduler
+from bot.scheduler import Scheduler, post_once
 from storage.database import create_engine, upgrade
 from storage.uow import UnitOfWorkFactory
 from tests.conftest import START
@@ -145,3 +147,117 @@ async def test_graduation_and_the_other_processes_grant_queue_apply_each_change_
         posts = titled(ws, "announcements", "Congratulations, Fashion 2026")
         assert len(posts) == 1
         assert "roles updated for 20 members" in str(posts[0]["text"])
+
+
+class SlowPost(Cog):
+    """A job that waits (a slow platform, a stalled process) and then posts once per period."""
+
+    name = "slow-post"
+
+    def __init__(self, bot: Bot) -> None:
+        super().__init__(bot)
+        self.gate = asyncio.Event()
+        self.started = asyncio.Event()
+        self.seconds = 0.0
+        self.posted: list[str] = []
+
+    def _due(self, group: Group, now: datetime) -> str | None:
+        return "2026-W34"
+
+    @job("slow-post", period=_due)
+    async def run(self, group: Group, period: str) -> None:
+        """Wait, then post through `post_once`."""
+        self.started.set()
+        if self.seconds:
+            await asyncio.sleep(self.seconds)
+        else:
+            await self.gate.wait()
+
+        async def send() -> MessageRef:
+            self.posted.append(self.bot.config.instance_id)
+            return MessageRef("C1", str(len(self.posted)))
+
+        await post_once(self.bot, group.id, f"slow:{period}", send)
+
+
+@asynccontextmanager
+async def slow_pair(
+    backend: str, tmp_path: Path, pg_url: str, args: Sequence[dict[str, float]]
+) -> AsyncIterator[tuple[list[Scheduler], list[SlowPost], list[str]]]:
+    """Two processes running only SlowPost, with posts shared in one list."""
+    url = pg_url if backend == "postgresql" else f"sqlite+aiosqlite:///{tmp_path}/slow.db"
+    engines = [create_engine(url), create_engine(url)]
+    try:
+        await upgrade(engines[0])
+        ws = LocalWorkspace(None, out=lambda _: None, start=START)
+        posted: list[str] = []
+        bots, cogs = [], []
+        for i, e in enumerate(engines):
+            bot = Bot(ws, UnitOfWorkFactory(e), ws.clock, CoreConfig(instance_id=f"proc-{i}"))
+            cog = SlowPost(bot)
+            cog.posted = posted
+            bot.add_cog(cog)
+            bots.append(bot)
+            cogs.append(cog)
+        await bots[0].group("G")  # the group both serve
+        schedulers = [Scheduler(b, **a) for b, a in zip(bots, args, strict=True)]
+        yield schedulers, cogs, posted
+    finally:
+        for e in engines:
+            await e.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_job_slower_than_its_lease_keeps_its_claim_by_heartbeat(
+    backend: str, tmp_path: Path, pg_url: str
+) -> None:
+    short = {"lease_seconds": 1.0, "heartbeat_seconds": 0.1}
+    async with slow_pair(backend, tmp_path, pg_url, [short, short]) as (schedulers, cogs, posted):
+        cogs[0].seconds = cogs[1].seconds = 2.5  # two and a half leases of real time
+        first = asyncio.create_task(schedulers[0].tick())
+        await cogs[0].started.wait()
+        for _ in range(8):
+            assert await schedulers[1].tick() == []
+            await asyncio.sleep(0.3)
+        assert [r[1] for r in await first] == ["slow-post"]
+        assert posted == ["proc-0"] and not cogs[1].started.is_set()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_stalled_process_loses_its_claim_and_its_late_post_is_fenced_off(
+    backend: str, tmp_path: Path, pg_url: str
+) -> None:
+    # Process 0 stalls (no heartbeat within its lease: a frozen VM, a long GC pause).
+    stalled = {"lease_seconds": 0.5, "heartbeat_seconds": 30.0}
+    alive = {"lease_seconds": 0.5, "heartbeat_seconds": 0.1}
+    async with slow_pair(backend, tmp_path, pg_url, [stalled, alive]) as (
+        schedulers,
+        cogs,
+        posted,
+    ):
+        first = asyncio.create_task(schedulers[0].tick())
+        await cogs[0].started.wait()
+        await asyncio.sleep(0.7)  # its lease lapsed
+        second = asyncio.create_task(schedulers[1].tick())  # the other process takes over
+        await cogs[1].started.wait()
+        cogs[0].gate.set()  # the stalled process wakes up first and tries to post: fenced off
+        assert await first == []
+        cogs[1].gate.set()
+        assert [r[1] for r in await second] == ["slow-post"]
+        assert posted == ["proc-1"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_stop_hands_the_running_jobs_claim_back_at_once(
+    backend: str, tmp_path: Path, pg_url: str
+) -> None:
+    async with slow_pair(backend, tmp_path, pg_url, [{}, {}]) as (schedulers, cogs, posted):
+        loop = asyncio.create_task(schedulers[0].run_forever(interval=0.05))
+        await cogs[0].started.wait()
+        assert await schedulers[1].tick() == []  # claimed (a 10-minute lease)
+        await schedulers[0].stop()  # SIGTERM: the job stops and its claim is handed back
+        assert loop.done() and posted == []
+        cogs[1].gate.set()
+        assert [r[1] for r in await schedulers[1].tick()] == ["slow-post"]
+        assert posted == ["proc-1"]
+        assert await schedulers[0].tick() == []  # a stopped scheduler runs nothing more
