@@ -403,12 +403,20 @@ class DiscordWorkspace:
         )
 
     async def member_roles(self, group_id: str, user_id: str) -> set[str] | None:
-        """Ids of the roles Discord gives the member now; None when they are not in the server."""
+        """Ids of the roles Discord gives the member now, asked of Discord itself (GET member,
+        not the cache); None when they are not in the server."""
         guild = self.guild(group_id)
-        member = await self._member(guild, user_id)
-        if member is None:
+        try:
+            member = await guild.fetch_member(int(user_id))
+        except discord.NotFound:
             return None
-        return {str(r.id) for r in member.roles if not r.is_default()}
+        except discord.HTTPException as exc:
+            raise platform_error(exc, what=f"member {user_id}") from exc
+        roles = frozenset(r.id for r in member.roles if not r.is_default())
+        # What Discord said now is what the next set_roles starts from (the cache may lag, and
+        # what we wrote last may have been undone by an admin since).
+        self._recent_roles[(guild.id, member.id)] = (time.monotonic(), roles, member.joined_at)
+        return {str(r) for r in roles}
 
 
 def is_admin(member: discord.Member | discord.User) -> bool:

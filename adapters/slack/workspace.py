@@ -38,6 +38,8 @@ _INFO_TTL = 60.0
 # opposed to a refusal of the call: the same call may work later.
 _TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 _STATUS = "_http_status"  # where `_try` keeps the HTTP status of a failed call
+# conversations.invite answers for a user who is in the channel after all.
+_INVITED = {"already_in_channel", "cant_invite_self"}
 # The role key whose holders belong in staff-only channels.
 STAFF_ROLE = "staff"
 # (burst, calls per minute) the bot allows itself: Slack's Tier 3 and Tier 2.
@@ -287,15 +289,30 @@ class SlackWorkspace:
                 return admins
 
     async def _invite(self, group_id: str, channel_id: str, users: Sequence[str]) -> None:
-        """conversations.invite in batches of 1000 (Slack's maximum), skipping who is in."""
+        """conversations.invite in batches of 1000 (Slack's maximum), skipping who is in.
+
+        With `force` Slack invites the valid users and lists the others in `errors` (a user
+        removed from the workspace, for one); those are raised as PlatformError.users, so the
+        caller records the rest and not them.
+        """
+        refused: dict[str, str] = {}
         for i in range(0, len(users), 1000):
             await self._pace(group_id, "conversations.invite")
             batch = ",".join(users[i : i + 1000])
             data, error = await self._try(
                 group_id, "conversations.invite", channel=channel_id, users=batch, force=True
             )
-            if error and error not in ("already_in_channel", "cant_invite_self"):
+            per_user = {
+                str(e.get("user")): str(e.get("error"))
+                for e in data.get("errors") or []
+                if isinstance(e, dict) and e.get("error") not in _INVITED
+            }
+            if error and error not in _INVITED and not per_user:
                 raise _refusal(data, error)
+            refused.update(per_user)
+        if refused:
+            first = next(iter(refused.values()))
+            raise PlatformError(f"slack: {first}", users=tuple(refused))
 
     async def apply_channel_spec(self, group_id: str, channel_id: str, spec: ChannelSpec) -> bool:
         """Restore topic/purpose and, for staff-only channels, the staff members; not the name."""
@@ -410,16 +427,27 @@ class SlackWorkspace:
             _BATCH.reset(token)
         # Reached only when the block succeeded: a failure leaves the queue to try again. The
         # caller records the changes only once this returned (the platform accepted them).
+        refused: dict[str, str] = {}
         for channel, invited in batch.invites.items():
-            await self._invite(group_id, channel, list(invited))
+            try:
+                await self._invite(group_id, channel, [u for u in invited if u not in refused])
+            except PlatformError as exc:
+                if not exc.users:
+                    raise
+                refused.update(dict.fromkeys(exc.users, str(exc)))
         for channel, kicked in batch.kicks.items():
             for user_id in kicked:
-                await self._kick(group_id, channel, user_id)
+                if user_id not in refused:
+                    await self._kick(group_id, channel, user_id)
         for role_id, (added, removed) in batch.usergroups.items():
             _, usergroup = split_role_id(role_id)
             assert usergroup is not None
             holders = set(await self._holders(group_id, role_id, usergroup))
-            await self._write_usergroup(group_id, usergroup, (holders | added) - removed)
+            users = (holders | (added - set(refused))) - removed
+            await self._write_usergroup(group_id, usergroup, users)
+        if refused:
+            # Only these members' changes failed: the caller records everyone else's.
+            raise PlatformError(next(iter(refused.values())), users=tuple(refused))
 
     async def _staff_only_channels(
         self, group_id: str, role_ids: Sequence[str]

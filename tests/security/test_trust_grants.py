@@ -76,3 +76,51 @@ async def test_role_grant_repairs_a_role_the_platform_lacks(engine: AsyncEngine)
         # Where the platform agrees, the answer stays "already has".
         third = await h.command(h.admin, f"role grant member:<@{kari}> role:student")
         assert "already has the role" in third[0]
+
+
+async def test_a_member_slack_refuses_in_a_batch_is_the_only_one_not_recorded(
+    engine: AsyncEngine,
+) -> None:
+    async with slack_harness(engine) as h:
+        await h.command(h.admin, "setup")
+        await h.command(h.admin, "cohort create program:Fashion year:2026 graduates:2029-06-15")
+        names = [f"s{i:02d}" for i in range(20)]
+        users = [await s_join(h, n, f"{n}@example.com") for n in names]
+        # An admin removed s05 from the workspace; the bot never heard (no user_change).
+        h.fake.users[users[5]].deleted = True
+        emails = ", ".join(f"{n}@example.com" for n in names)
+        answers = await h.command(h.admin, f'invite cohort:"Fashion 2026" emails:"{emails}"')
+        student = h.fake.channel_by_name(STUDENT)
+        others = set(users) - {users[5]}
+        assert others <= set(student.members) and users[5] not in student.members
+        assert await _db_holders(engine, "student") == 19
+        (told,) = [a for a in answers if "did not take effect" in a]
+        assert "user_not_found" in told and "s05" in told and "s04" not in told
+
+
+async def test_role_grant_on_discord_repairs_a_role_an_admin_removed_by_hand(
+    engine: AsyncEngine,
+) -> None:
+    from tests.discord_harness import ALICE_ID, OWNER_ID, STAFF_ID, answer_text, discord_harness
+    from tests.security.trust_helpers import d_command, d_role, d_setup
+
+    async with discord_harness(engine) as h:
+        await d_setup(h, OWNER_ID)
+        grant = {"member": ALICE_ID, "role": "student"}
+        first = await d_command(h, STAFF_ID, "role grant", grant)
+        assert "now has the role student" in answer_text(first)
+        student = d_role(h, "student")
+        assert student in h.fake.member_role_ids(h.guild.id, ALICE_ID)
+        # A server admin takes the role away in Discord's settings (the bot only sees it).
+        member = h.fake.member(h.guild.id, ALICE_ID)
+        member["roles"] = [r for r in member["roles"] if int(r) != student]
+        await h.fake.dispatch("GUILD_MEMBER_UPDATE", {**member, "guild_id": str(h.guild.id)})
+        guild = h.bot.workspace.client.get_guild(h.guild.id)  # type: ignore[attr-defined]
+        await h.fake.wait_for(
+            lambda: student not in {r.id for r in guild.get_member(ALICE_ID).roles}
+        )
+        again = await d_command(h, STAFF_ID, "role grant", grant)
+        assert "has the role student again" in answer_text(again)
+        assert student in h.fake.member_role_ids(h.guild.id, ALICE_ID)
+        third = await d_command(h, STAFF_ID, "role grant", grant)
+        assert "already has the role student" in answer_text(third)

@@ -192,10 +192,12 @@ class OnboardingBase(Cog):
                     if delay:
                         await asyncio.sleep(delay)
         except PlatformError as batch_error:
-            # The batched calls failed: nothing of the page is recorded; it stays queued.
+            # The batched calls failed: for the members named, or (none named) for the whole
+            # page. Their changes are not recorded and stay queued.
             log.warning("role changes for %s failed as a batch: %s", group_id, batch_error)
-            failed += [(item, batch_error) for item in told]
-            told = []
+            hit = set(batch_error.users)
+            failed += [(i, batch_error) for i in told if not hit or i.change.user_id in hit]
+            told = [i for i in told if hit and i.change.user_id not in hit]
         for item in told:
             await self._finish_item(group_id, item, owner, result, progress)
         if failed:
