@@ -211,12 +211,12 @@ async def slow_pair(
 async def test_a_job_slower_than_its_lease_keeps_its_claim_by_heartbeat(
     backend: str, tmp_path: Path, pg_url: str
 ) -> None:
-    short = {"lease_seconds": 1.0, "heartbeat_seconds": 0.1}
+    short = {"lease_seconds": 1.5, "heartbeat_seconds": 0.1}
     async with slow_pair(backend, tmp_path, pg_url, [short, short]) as (schedulers, cogs, posted):
-        cogs[0].seconds = cogs[1].seconds = 2.5  # two and a half leases of real time
+        cogs[0].seconds = cogs[1].seconds = 3.5  # more than two leases of real time
         first = asyncio.create_task(schedulers[0].tick())
         await cogs[0].started.wait()
-        for _ in range(8):
+        for _ in range(10):
             assert await schedulers[1].tick() == []
             await asyncio.sleep(0.3)
         assert [r[1] for r in await first] == ["slow-post"]
@@ -229,7 +229,7 @@ async def test_a_stalled_process_loses_its_claim_and_its_late_post_is_fenced_off
 ) -> None:
     # Process 0 stalls (no heartbeat within its lease: a frozen VM, a long GC pause).
     stalled = {"lease_seconds": 0.5, "heartbeat_seconds": 30.0}
-    alive = {"lease_seconds": 0.5, "heartbeat_seconds": 0.1}
+    alive = {"lease_seconds": 3.0, "heartbeat_seconds": 0.1}
     async with slow_pair(backend, tmp_path, pg_url, [stalled, alive]) as (
         schedulers,
         cogs,

@@ -43,7 +43,7 @@ from tests.security.trust_helpers import s_text
 from tests.slack_harness import ManualClock
 
 SECRET = "term-signing-secret"
-LEASE = {"lease_seconds": 1.0, "heartbeat_seconds": 0.1}
+LEASE = {"lease_seconds": 1.5, "heartbeat_seconds": 0.1}
 WEEKS = 6
 STEP = timedelta(hours=12)
 
@@ -125,7 +125,7 @@ async def test_a_term_of_two_processes_with_a_slow_job_a_kill_and_slack_500s(
         assert "Granting roles: 20 of 20 done." in answer[-1], answer
 
         # Process A's digest hangs for three leases of real time in week 2.
-        hung = _hang_digest(a, week="2026-W35", seconds=3.0)
+        hung = _hang_digest(a, week="2026-W35", seconds=4.5)
         graduation_day = START + timedelta(days=23)  # Wednesday 2026-09-09, 09:00 in Oslo
         while clock.now() < START + timedelta(weeks=WEEKS):
             if clock.now().weekday() == 0 and clock.now().hour == 7 and clock.now() > START:
@@ -252,7 +252,7 @@ async def _graduation_with_a_kill(
     forever.set()
     fake.api_conversations_kick = real_kick  # type: ignore[method-assign]
     fake.inject_error("conversations.invite", "internal_error", times=2, status=500)
-    await asyncio.sleep(1.2)  # A's leases (1 s) lapse: its claims are free again
+    await asyncio.sleep(1.8)  # A's leases (1.5 s) lapse: its claims are free again
     await tick(b)
 
 
