@@ -25,14 +25,25 @@ class StorageUnavailable(Exception):
 class PlatformError(Exception):
     """The platform refused a call; `missing_permission` names what the bot lacks, if known:
     a key under `permissions.` in the catalogues (shown in the group's language) or the
-    platform's own word (a Slack scope); `role` is the role a hierarchy problem concerns."""
+    platform's own word (a Slack scope); `role` is the role a hierarchy problem concerns;
+    `transient` says the platform failed on its side (an HTTP 5xx): the same call may work
+    later, so it is retried rather than given up; `users` names the members a call for many
+    refused (the others' part took effect); empty means the whole call failed."""
 
     def __init__(
-        self, message: str, *, missing_permission: str | None = None, role: str | None = None
+        self,
+        message: str,
+        *,
+        missing_permission: str | None = None,
+        role: str | None = None,
+        transient: bool = False,
+        users: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message)
         self.missing_permission = missing_permission
         self.role = role
+        self.transient = transient
+        self.users = users
 
 
 class DirectMessagesClosed(PlatformError):

@@ -50,6 +50,9 @@ class MemberJoined(Event):
     user: UserRef
     email: str | None = None
     event_key: str = ""
+    # The platform only says the account is active again (Slack: `user_change` with
+    # `deleted: false`): a return for a member recorded as gone, nothing for anyone else.
+    returning: bool = False
 
 
 @dataclass(frozen=True)

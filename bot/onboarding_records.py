@@ -24,6 +24,13 @@ def count_fallback(raw: str | None, day: date) -> str:
     return json.dumps(days, sort_keys=True)
 
 
+# The states of a code's use (invitation_uses.state): "granting" while the platform is being
+# told, "pending-platform" once it refused (the only state in which entering the code again
+# finishes it), "granted" once it accepted, "revoked" when staff took the roles away first.
+GRANTING = "granting"
+PENDING_PLATFORM = "pending-platform"
+
+
 @dataclass(frozen=True)
 class Invitation:
     """A join code: for a cohort (from staff) or personal (from a member)."""
@@ -93,3 +100,4 @@ class QueuedGrant:
     batch: str
     change: RoleChange
     attempts: int = 0
+    created_at: datetime | None = None

@@ -171,6 +171,10 @@ class Workspace(Protocol):
     async def member_info(self, group_id: str, user_id: str) -> MemberInfo | None:
         """What the platform knows about a member, or None if they are not in the group."""
 
+    async def member_roles(self, group_id: str, user_id: str) -> set[str] | None:
+        """Platform ids of the bot's roles the member holds on the platform right now (on Slack:
+        the role channels they are in); None if they are not in the group."""
+
 
 @dataclass(frozen=True)
 class ChartWeek:
@@ -293,23 +297,35 @@ class MemberRepository(Protocol):
     async def save(self, member: Member) -> None:
         """Insert or update a member (roles are kept by RoleRepository)."""
 
+    async def add_if_absent(self, member: Member) -> Member:
+        """Store a member unless one is stored already (atomically); returns the stored one."""
+
     async def for_group(self, group_id: str) -> list[Member]:
         """Every member."""
 
 
 class JobRepository(Protocol):
-    """Claims that make scheduled work happen once per period."""
+    """Claims that make scheduled work happen once per period: leased, and fenced by a token."""
 
     async def claim(
-        self, group_id: str, job: str, period: str, owner: str, now: datetime, lease_seconds: int
+        self, group_id: str, job: str, period: str, owner: str, now: datetime, lease_seconds: float
+    ) -> int | None:
+        """Claim a period (or take over one whose lease ran out); the claim's fencing token, or
+        None if a live claim holds it or it is done. `now` is real time."""
+
+    async def renew(
+        self, group_id: str, job: str, period: str, token: int, now: datetime, lease_seconds: float
     ) -> bool:
-        """Claim a period for a job; False if another claim holds or it is done."""
+        """Extend the lease of a claim held with `token`; False if it was lost."""
 
-    async def finish(self, group_id: str, job: str, period: str) -> None:
-        """Mark a claimed period done."""
+    async def holds(self, group_id: str, job: str, period: str, token: int) -> bool:
+        """The fence: True (and the claim locked until commit) if `token` still holds it."""
 
-    async def release(self, group_id: str, job: str, period: str) -> None:
-        """Give up a claim so that a later tick retries."""
+    async def finish(self, group_id: str, job: str, period: str, token: int | None = None) -> bool:
+        """Mark a claimed period done (only by the holder of `token`, when given)."""
+
+    async def release(self, group_id: str, job: str, period: str, token: int | None = None) -> bool:
+        """Give up a claim so that a later tick (of any process) retries at once."""
 
     async def done(self, group_id: str, job: str, period: str) -> bool:
         """True if the period was done."""
@@ -388,13 +404,32 @@ class OnboardingRepository(Protocol):
     async def invitation_by_id(self, group_id: str, invitation_id: int) -> Invitation | None:
         """A code by id."""
 
-    async def has_used(self, invitation_id: int, user_id: str) -> bool:
-        """True if the member already redeemed this code."""
+    async def redemption(self, invitation_id: int, user_id: str) -> str | None:
+        """The state of the member's use of a code ("granting", "pending-platform", "granted",
+        "revoked"; see bot.onboarding_records); None if never used."""
 
     async def use_invitation(
         self, group_id: str, invitation_id: int, user_id: str, now: datetime
     ) -> bool:
-        """Count one use if any are left; False if the code is used up."""
+        """Count one use (as "granting") if any are left and the member never used the code;
+        False otherwise. Atomic against parallel redemptions."""
+
+    async def claim_redemption(
+        self, invitation_id: int, user_id: str, now: datetime, stale_before: datetime
+    ) -> bool:
+        """Take a use the platform refused (or whose granting was cut off before
+        `stale_before`) to finish it; False if granted, revoked or being granted now."""
+
+    async def redemption_done(self, invitation_id: int, user_id: str, accepted: bool) -> None:
+        """The platform answered: granting -> granted, or -> pending-platform if it refused."""
+
+    async def revoke_pending_redemptions(
+        self, group_id: str, user_id: str, role_keys: Sequence[str]
+    ) -> int:
+        """Uses still pending that carry one of these roles can no longer be finished."""
+
+    async def set_invited_by(self, group_id: str, user_id: str, inviter: str) -> None:
+        """Record who invited a member, unless someone already is."""
 
     async def code_uses(self, group_id: str, cohort_id: int) -> int:
         """How many times codes of a cohort were redeemed."""
@@ -417,6 +452,9 @@ class OnboardingRepository(Protocol):
 
     async def match_roster(self, entry_id: int, user_id: str, now: datetime) -> bool:
         """Mark an entry matched; False if it already was."""
+
+    async def lock_member(self, group_id: str, user_id: str) -> None:
+        """Serialise the member's code entries until the unit of work ends (call it first)."""
 
     async def record_attempt(self, group_id: str, user_id: str, ok: bool, now: datetime) -> None:
         """Remember a code entry."""
@@ -451,16 +489,30 @@ class OnboardingRepository(Protocol):
     ) -> None:
         """Add role changes to the paced queue."""
 
-    async def pending_grants(
-        self, group_id: str, batch: str | None, limit: int, after: int = 0
+    async def claim_grants(
+        self,
+        group_id: str,
+        batch: str | None,
+        limit: int,
+        owner: str,
+        now: datetime,
+        lease_now: datetime,
+        lease_until: datetime,
     ) -> list[QueuedGrant]:
-        """The oldest pending changes (of one batch, or of all) with an id above `after`."""
+        """Claim the oldest free, due pending changes (of one batch, or of all) for `owner`:
+        a row is held by one drain at a time; a lease (real time) frees a dead drain's rows."""
 
-    async def finish_grant(self, grant_id: int, now: datetime) -> None:
-        """Mark a queued change done."""
+    async def renew_grants(self, owner: str, lease_until: datetime) -> None:
+        """Extend the lease of the rows `owner` still holds."""
 
-    async def fail_grant(self, grant_id: int, max_attempts: int) -> None:
-        """Count a failed attempt; give up after max_attempts."""
+    async def release_grants(self, owner: str) -> None:
+        """Give back the rows `owner` holds but did not finish."""
+
+    async def finish_grant(self, grant_id: int, owner: str, now: datetime) -> bool:
+        """Mark a queued change done, if `owner` still holds it."""
+
+    async def fail_grant(self, grant_id: int, owner: str, retry_at: datetime | None) -> None:
+        """Count a failed attempt: due again at `retry_at`, or given up when it is None."""
 
     async def batch_progress(self, group_id: str, batch: str) -> tuple[int, int]:
         """(done, total) rows of a batch: those that took effect, and all."""

@@ -167,6 +167,9 @@ class InvitationUseRow(Base):
     group_id: Mapped[str] = mapped_column(String(64), index=True)
     user_id: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[datetime]
+    # "granting" while the platform is told, "pending-platform" if it refused, "granted" once
+    # it accepted, "revoked" if staff took the roles first: only a refused use may be finished.
+    state: Mapped[str] = mapped_column(String(16), default="granted", server_default="granted")
 
 
 class RosterEntryRow(Base):
@@ -218,6 +221,7 @@ class GrantQueueRow(Base):
     """A paced, resumable role change for one member (bulk onboarding)."""
 
     __tablename__ = "grant_queue"
+    __table_args__ = (Index("ix_grant_queue_pending", "group_id", "status", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group_id: Mapped[str] = mapped_column(String(64), index=True)
     batch: Mapped[str] = mapped_column(String(64), index=True)
@@ -227,6 +231,12 @@ class GrantQueueRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+    # A drain claims a row before touching the platform (one process per row); the claim is a
+    # lease, so a row of a process that died is taken again once `claimed_until` passed.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    # After a temporary platform error: not before this time (backoff).
+    next_attempt_at: Mapped[datetime | None]
 
 
 class PromptRow(Base):
@@ -344,6 +354,11 @@ class JobRunRow(Base):
     owner: Mapped[str] = mapped_column(String(64))
     claimed_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+    # The fencing token: raised by every claim and takeover; renewals, finishing and the
+    # job's fenced writes name it, so a process that lost the claim cannot write.
+    token: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The lease: renewed by the running process's heartbeat (real time, not the group's clock).
+    lease_until: Mapped[datetime | None]
 
 
 class ProcessedEventRow(Base):

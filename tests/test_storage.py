@@ -49,7 +49,7 @@ async def _race(url: str) -> list[bool]:
 
     async def claim(owner: str) -> bool:
         async with uow() as u:
-            return await u.jobs.claim("g", "weekly", "2026-W34", owner, START, 600)
+            return await u.jobs.claim("g", "weekly", "2026-W34", owner, START, 600) is not None
 
     results = await asyncio.gather(*(claim(f"p{i}") for i in range(8)))
     async with uow() as u:
@@ -57,7 +57,7 @@ async def _race(url: str) -> list[bool]:
         assert await u.jobs.done("g", "weekly", "2026-W34")
         # A finished period is never claimed again, however old.
         late = START + timedelta(days=30)
-        assert not await u.jobs.claim("g", "weekly", "2026-W34", "late", late, 600)
+        assert await u.jobs.claim("g", "weekly", "2026-W34", "late", late, 600) is None
     await engine.dispose()
     return list(results)
 

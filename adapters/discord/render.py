@@ -328,4 +328,9 @@ def platform_error(
         return PlatformError(
             f"{what}: forbidden ({code})", missing_permission=missing or "a permission", role=role
         )
-    return PlatformError(f"{what}: Discord answered {exc.status} ({code}) {exc.text}"[:300])
+    # 5xx: Discord failed on its side (discord.py already retried it); the same call may work
+    # later, so the grant queue retries it instead of giving up.
+    return PlatformError(
+        f"{what}: Discord answered {exc.status} ({code}) {exc.text}"[:300],
+        transient=isinstance(exc, discord.DiscordServerError),
+    )

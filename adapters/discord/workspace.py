@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import math
 import time
@@ -80,7 +81,10 @@ class DiscordWorkspace:
         self.client = client
         self.uow = uow
         self._member_locks: dict[int, asyncio.Lock] = {}
-        self._recent_roles: dict[tuple[int, int], tuple[float, frozenset[int]]] = {}
+        # (guild, member) -> (when, the roles we wrote, the member's joined_at then).
+        self._recent_roles: dict[
+            tuple[int, int], tuple[float, frozenset[int], datetime.datetime | None]
+        ] = {}
         # The code of the last 7-day unlimited link made per guild (see INVITE_REUSE_SECONDS).
         self._links: dict[int, str] = {}
 
@@ -285,7 +289,12 @@ class DiscordWorkspace:
                 raise PlatformError(f"member {user_id} is not in the server")
             key = (guild.id, member.id)
             recent = self._recent_roles.get(key)
-            if recent is not None and time.monotonic() - recent[0] < _RECENT_EDIT_SECONDS:
+            # What we wrote is stale once the member left and rejoined (Discord dropped it all).
+            if (
+                recent is not None
+                and time.monotonic() - recent[0] < _RECENT_EDIT_SECONDS
+                and recent[2] == member.joined_at
+            ):
                 current = set(recent[1])
             else:
                 current = {r.id for r in member.roles if not r.is_default()}
@@ -297,7 +306,7 @@ class DiscordWorkspace:
                 await member.edit(roles=[discord.Object(r) for r in sorted(wanted)])
             except discord.HTTPException as exc:
                 raise self._role_error(guild, exc, wanted ^ current) from exc
-            self._recent_roles[key] = (time.monotonic(), frozenset(wanted))
+            self._recent_roles[key] = (time.monotonic(), frozenset(wanted), member.joined_at)
 
     def _check_hierarchy(self, guild: discord.Guild, changed: set[int]) -> None:
         self._need(guild, "manage_roles", MANAGE_ROLES)
@@ -465,6 +474,22 @@ class DiscordWorkspace:
             is_admin=is_admin(member),
             is_bot=member.bot,
         )
+
+    async def member_roles(self, group_id: str, user_id: str) -> set[str] | None:
+        """Ids of the roles Discord gives the member now, asked of Discord itself (GET member,
+        not the cache); None when they are not in the server."""
+        guild = self.guild(group_id)
+        try:
+            member = await guild.fetch_member(int(user_id))
+        except discord.NotFound:
+            return None
+        except discord.HTTPException as exc:
+            raise platform_error(exc, what=f"member {user_id}") from exc
+        roles = frozenset(r.id for r in member.roles if not r.is_default())
+        # What Discord said now is what the next set_roles starts from (the cache may lag, and
+        # what we wrote last may have been undone by an admin since).
+        self._recent_roles[(guild.id, member.id)] = (time.monotonic(), roles, member.joined_at)
+        return {str(r) for r in roles}
 
 
 def rename_limited(exc: discord.RateLimited) -> UserError:

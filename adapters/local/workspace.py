@@ -317,6 +317,13 @@ class LocalWorkspace:
             return None
         return MemberInfo(user_id, member["name"], member["email"], member["is_admin"])
 
+    async def member_roles(self, group_id: str, user_id: str) -> set[str] | None:
+        """The platform roles a member holds now; None if they are not in the group."""
+        member = self.state["members"].get(user_id)
+        if member is None or member.get("left"):
+            return None
+        return set(member["roles"])
+
     # -- what the terminal shows a member ---------------------------------------------------
 
     def _remember_buttons(self, user_id: str | None, channel_id: str, msg: dict[str, Any]) -> None:

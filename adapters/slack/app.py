@@ -44,6 +44,7 @@ from adapters.slack.translate import (
     joined_event,
     left_event,
     message_event,
+    returned_event,
     user_ref,
 )
 from adapters.slack.workspace import SlackWorkspace
@@ -539,9 +540,15 @@ def _register(sa: SlackApp) -> None:
         user = event.get("user") or {}
         ws.forget_member(team, str(user.get("id", "")))
         left = left_event(team, event)
-        if left is None or not await sa.first_delivery(team, f"slack:{body.get('event_id')}"):
+        if left is not None:
+            if await sa.first_delivery(team, f"slack:{body.get('event_id')}"):
+                await sa.dispatch(left)
             return
-        await sa.dispatch(left)
+        # Active: perhaps a reactivated account (Slack sends no team_join then). The core
+        # acts, once, only for a member it recorded as gone; a profile edit stores nothing.
+        back = returned_event(team, event, str(body.get("event_id")))
+        if back is not None:
+            await sa.dispatch(back)
 
     @app.event("app_uninstalled")
     async def on_uninstalled(body: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -483,6 +484,20 @@ def left_event(team_id: str, event: dict[str, Any]) -> MemberLeft | None:
     if not isinstance(user, dict) or not user.get("deleted") or not user.get("id"):
         return None
     return MemberLeft(team_id, UserRef(id=str(user["id"]), name=str(user.get("name", ""))))
+
+
+def returned_event(team_id: str, event: dict[str, Any], event_id: str) -> MemberJoined | None:
+    """user_change with deleted=false: maybe a deactivated account reactivated (Slack sends no
+    team_join then); the core treats it as a return only for a member it recorded as gone."""
+    user = event.get("user") or {}
+    if not isinstance(user, dict) or user.get("deleted") or not user.get("id"):
+        return None
+    if user.get("is_bot"):
+        return None
+    joined = joined_event(team_id, {"user": user})
+    if joined is None:
+        return None
+    return replace(joined, event_key=f"slack:user_change:{event_id}", returning=True)
 
 
 def message_event(team_id: str, event: dict[str, Any]) -> MessagePosted | None:

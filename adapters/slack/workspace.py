@@ -38,6 +38,12 @@ ClientFor = Callable[[str], Awaitable[AsyncWebClient]]
 # Errors that mean "no user groups here" (free plan, missing scope, admins-only setting).
 _NO_USERGROUPS = {"paid_teams_only", "missing_scope", "permission_denied", "not_allowed_token_type"}
 _INFO_TTL = 60.0
+# Errors Slack documents for a failure on its side (every Web API method lists them), as
+# opposed to a refusal of the call: the same call may work later.
+_TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+_STATUS = "_http_status"  # where `_try` keeps the HTTP status of a failed call
+# conversations.invite answers for a user who is in the channel after all.
+_INVITED = {"already_in_channel", "cant_invite_self"}
 # The role key whose holders belong in staff-only channels.
 STAFF_ROLE = "staff"
 # (burst, calls per minute) the bot allows itself: Slack's Tier 3 and Tier 2.
@@ -77,6 +83,7 @@ class _RoleBatch:
 
     group_id: str
     invites: dict[str, dict[str, None]] = field(default_factory=dict)
+    kicks: dict[str, dict[str, None]] = field(default_factory=dict)
     usergroups: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
 
 
@@ -93,7 +100,23 @@ def platform_error(exc: SlackApiError) -> PlatformError:
     """A Slack refusal as the core's PlatformError (naming the missing scope when Slack does)."""
     error = str(exc.response.get("error", "unknown_error"))
     needed = exc.response.get("needed") if error == "missing_scope" else None
-    return PlatformError(f"slack: {error}", missing_permission=needed)
+    transient = _transient(error, exc.response.status_code)
+    return PlatformError(f"slack: {error}", missing_permission=needed, transient=transient)
+
+
+def _transient(error: str, status: int | None) -> bool:
+    """Slack failed on its side (HTTP 5xx, or the errors its docs list for that): try later."""
+    return (status is not None and status >= 500) or error in _TRANSIENT
+
+
+def _refusal(data: dict[str, Any], error: str) -> PlatformError:
+    """PlatformError for an error code `_try` returned."""
+    status = data.get(_STATUS)
+    return PlatformError(
+        f"slack: {error}" + (f" (HTTP {status})" if status and status >= 500 else ""),
+        missing_permission=data.get("needed"),
+        transient=_transient(error, status if isinstance(status, int) else None),
+    )
 
 
 def _error(exc: SlackApiError) -> str:
@@ -144,7 +167,9 @@ class SlackWorkspace:
         try:
             response = await getattr(client, method.replace(".", "_"))(**params)
         except SlackApiError as exc:
-            return dict(exc.response.data or {}), _error(exc)
+            data = dict(exc.response.data or {}) if isinstance(exc.response.data, dict) else {}
+            data[_STATUS] = exc.response.status_code
+            return data, _error(exc)
         return (dict(response.data) if isinstance(response.data, dict) else {}), ""
 
     # -- channels ----------------------------------------------------------------------------
@@ -268,15 +293,30 @@ class SlackWorkspace:
                 return admins
 
     async def _invite(self, group_id: str, channel_id: str, users: Sequence[str]) -> None:
-        """conversations.invite in batches of 1000 (Slack's maximum), skipping who is in."""
+        """conversations.invite in batches of 1000 (Slack's maximum), skipping who is in.
+
+        With `force` Slack invites the valid users and lists the others in `errors` (a user
+        removed from the workspace, for one); those are raised as PlatformError.users, so the
+        caller records the rest and not them.
+        """
+        refused: dict[str, str] = {}
         for i in range(0, len(users), 1000):
             await self._pace(group_id, "conversations.invite")
             batch = ",".join(users[i : i + 1000])
             data, error = await self._try(
                 group_id, "conversations.invite", channel=channel_id, users=batch, force=True
             )
-            if error and error not in ("already_in_channel", "cant_invite_self"):
-                raise PlatformError(f"slack: {error}", missing_permission=data.get("needed"))
+            per_user = {
+                str(e.get("user")): str(e.get("error"))
+                for e in data.get("errors") or []
+                if isinstance(e, dict) and e.get("error") not in _INVITED
+            }
+            if error and error not in _INVITED and not per_user:
+                raise _refusal(data, error)
+            refused.update(per_user)
+        if refused:
+            first = next(iter(refused.values()))
+            raise PlatformError(f"slack: {first}", users=tuple(refused))
 
     async def apply_channel_spec(self, group_id: str, channel_id: str, spec: ChannelSpec) -> bool:
         """Restore topic/purpose and, for staff-only channels, the staff members; not the name."""
@@ -347,8 +387,9 @@ class SlackWorkspace:
     ) -> None:
         """Invite to / remove from role channels, then rewrite each touched user group.
 
-        Inside `role_batch` the invites and user-group writes wait for the batch's end, where
-        each channel gets one `conversations.invite` for everyone (up to 1000 users a call).
+        Inside `role_batch` the invites, removals and user-group writes wait for the batch's
+        end, where each channel gets one `conversations.invite` for everyone (up to 1000 users
+        a call): a batch Slack refuses then changes nothing before its invites went through.
         """
         batch = _BATCH.get()
         if batch is not None and batch.group_id != group_id:
@@ -370,7 +411,10 @@ class SlackWorkspace:
                 if not (info and info.is_admin):
                     targets += staff_channels[role_id]
             for target in targets:
-                await self._kick(group_id, target, user_id)
+                if batch is not None:
+                    batch.kicks.setdefault(target, {})[user_id] = None
+                else:
+                    await self._kick(group_id, target, user_id)
         for role_id in [*add, *remove]:
             _, usergroup = split_role_id(role_id)
             if not usergroup:
@@ -391,14 +435,29 @@ class SlackWorkspace:
             yield
         finally:
             _BATCH.reset(token)
-        # Reached only when the block succeeded: a failure leaves the queue to try again.
+        # Reached only when the block succeeded: a failure leaves the queue to try again. The
+        # caller records the changes only once this returned (the platform accepted them).
+        refused: dict[str, str] = {}
         for channel, invited in batch.invites.items():
-            await self._invite(group_id, channel, list(invited))
+            try:
+                await self._invite(group_id, channel, [u for u in invited if u not in refused])
+            except PlatformError as exc:
+                if not exc.users:
+                    raise
+                refused.update(dict.fromkeys(exc.users, str(exc)))
+        for channel, kicked in batch.kicks.items():
+            for user_id in kicked:
+                if user_id not in refused:
+                    await self._kick(group_id, channel, user_id)
         for role_id, (added, removed) in batch.usergroups.items():
             _, usergroup = split_role_id(role_id)
             assert usergroup is not None
             holders = set(await self._holders(group_id, role_id, usergroup))
-            await self._write_usergroup(group_id, usergroup, (holders | added) - removed)
+            users = (holders | (added - set(refused))) - removed
+            await self._write_usergroup(group_id, usergroup, users)
+        if refused:
+            # Only these members' changes failed: the caller records everyone else's.
+            raise PlatformError(next(iter(refused.values())), users=tuple(refused))
 
     async def _staff_only_channels(
         self, group_id: str, role_ids: Sequence[str]
@@ -424,9 +483,11 @@ class SlackWorkspace:
 
     async def _kick(self, group_id: str, channel_id: str, user_id: str) -> None:
         await self._pace(group_id, "conversations.kick")
-        _, error = await self._try(group_id, "conversations.kick", channel=channel_id, user=user_id)
+        data, error = await self._try(
+            group_id, "conversations.kick", channel=channel_id, user=user_id
+        )
         if error and error not in ("not_in_channel", "channel_not_found", "is_archived"):
-            raise PlatformError(f"slack: {error}")
+            raise _refusal(data, error)
 
     async def _pace(self, group_id: str, method: str) -> None:
         """Stay under the method's rate tier (the retry handler is only the safety net)."""
@@ -457,7 +518,7 @@ class SlackWorkspace:
             group_id, "usergroups.users.update", usergroup=usergroup, users=",".join(sorted(users))
         )
         if error and error not in _NO_USERGROUPS:
-            raise PlatformError(f"slack: {error}", missing_permission=data.get("needed"))
+            raise _refusal(data, error)
 
     async def _holders(self, group_id: str, role_id: str, usergroup: str) -> list[str]:
         if self.uow is not None:
@@ -600,6 +661,33 @@ class SlackWorkspace:
             info = member_from_user(data["user"])
         self._members[key] = (time.monotonic(), info)
         return info
+
+    async def member_roles(self, group_id: str, user_id: str) -> set[str] | None:
+        """The projected roles a member holds on Slack now: those whose private channel they
+        are in (and user group, where the role has one); None if they are not in the group."""
+        if await self.member_info(group_id, user_id) is None:
+            return None
+        if self.uow is None:
+            return set()
+        async with self.uow() as uow:
+            role_ids = [r.platform_id for r in await uow.roles.for_group(group_id) if r.platform_id]
+        held: set[str] = set()
+        for role_id in role_ids:
+            channel, usergroup = split_role_id(role_id)
+            try:
+                if user_id not in await self._channel_members(group_id, channel):
+                    continue
+            except PlatformError:
+                continue  # the role's channel is gone: the member does not hold it on Slack
+
+            if usergroup:
+                data, error = await self._try(
+                    group_id, "usergroups.users.list", usergroup=usergroup
+                )
+                if not error and user_id not in data.get("users", []):
+                    continue
+            held.add(role_id)
+        return held
 
     def forget_member(self, group_id: str, user_id: str) -> None:
         """Drop cached facts (a user_change arrived)."""

@@ -39,6 +39,8 @@ class MembersCog(Cog):
         now = self.bot.clock.now()
         async with self.bot.uow() as uow:
             member = await uow.members.get(event.group_id, event.user.id)
+            if event.returning and (member is None or member.left_at is None):
+                return  # an active account changed (a profile edit): nobody joined
             if member is None:
                 member = Member(
                     event.group_id,

@@ -18,13 +18,13 @@ from bot.cogs.mail.service import MailService
 from bot.commands import Option, OptionType
 from bot.core import Context
 from bot.domain import Group, Language, Permission
-from bot.events import MessagePosted
+from bot.events import MessagePosted, MessageRef
 from bot.i18n import catalogue, day, join, number, percent, t, week
 from bot.messages import OutgoingMessage
 from bot.onboarding_records import WELCOME_FALLBACKS_KEY, fallbacks_between
 from bot.ports import ChartSeries, ChartWeek, WeeklyChart
 from bot.safety import slug
-from bot.scheduler import weekly_period
+from bot.scheduler import Busy, Sent, post_once, weekly_period
 
 log = logging.getLogger(__name__)
 CHART_DIR = Path(tempfile.gettempdir()) / "alumnibot-charts"
@@ -420,6 +420,7 @@ class StatsCog(Cog):
             ),
             (t(lang, "stats.digest_members"), ", ".join(members) or none),
         )
+        channel = announcements.channel_id
         digest = OutgoingMessage(
             t(lang, "stats.digest_text"),
             title=t(lang, "stats.digest_title", week=period),
@@ -427,4 +428,12 @@ class StatsCog(Cog):
         )
         # Email first: its per-member-per-week rows make a retried job queue nothing twice.
         await self.bot.service(MailService).queue_digest(group, period, digest)
-        await self.bot.workspace.send(group.id, announcements.channel_id, digest)
+
+        async def send() -> MessageRef:
+            return await self.bot.workspace.send(group.id, channel, digest)
+
+        # Reserved before it is sent, confirmed after: a process that took this week's claim
+        # over from a stalled one finds the digest sent (or being sent) and posts no second.
+        sent, _ = await post_once(self.bot, group.id, f"digest:{period}", send)
+        if sent is Sent.BUSY:
+            raise Busy(f"the digest of {period} is being sent by another process")

@@ -224,15 +224,48 @@ class SqlMemberRepository(Repository):
         # A member this unit of work just found absent is inserted without asking again.
         row = None if key in self._absent else await self.session.get(MemberRow, key)
         self._absent.discard(key)
+        fields = {
+            "name": member.name,
+            "email": member.email,
+            "joined_at": member.joined_at,
+            "left_at": member.left_at,
+            "invited_by": member.invited_by,
+        }
         if row is None:
-            row = MemberRow(group_id=member.group_id, user_id=member.user_id)
-            self.session.add(row)
-        row.name = member.name
-        row.email = member.email
-        row.joined_at = member.joined_at
-        row.left_at = member.left_at
-        row.invited_by = member.invited_by
+            # An upsert: another event may have stored the member since we looked (a join and
+            # a first command at once); the newer facts win instead of a duplicate-key error.
+            await self.session.execute(
+                self.insert_ignore(MemberRow)
+                .values(group_id=member.group_id, user_id=member.user_id, **fields)
+                .on_conflict_do_update(index_elements=["group_id", "user_id"], set_=fields)
+            )
+            return
+        for name, value in fields.items():
+            setattr(row, name, value)
         await self.session.flush()
+
+    async def add_if_absent(self, member: Member) -> Member:
+        """Store a member unless one is stored already; returns the stored member.
+
+        `INSERT ... ON CONFLICT DO NOTHING`, so simultaneous first commands of a newcomer create
+        them once, and a record a join just made is not overwritten by a bare one.
+        """
+        await self.session.execute(
+            self.insert_ignore(MemberRow)
+            .values(
+                group_id=member.group_id,
+                user_id=member.user_id,
+                name=member.name,
+                email=member.email,
+                joined_at=member.joined_at,
+                left_at=member.left_at,
+                invited_by=member.invited_by,
+            )
+            .on_conflict_do_nothing()
+        )
+        self._absent.discard((member.group_id, member.user_id))
+        stored = await self.get(member.group_id, member.user_id)
+        return stored or member
 
     async def for_group(self, group_id: str) -> list[Member]:
         """Every member with roles."""

@@ -5,10 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from bot.domain import Cohort
-from bot.onboarding_records import Invitation, QueuedGrant, RoleChange, RoleRequest, RosterEntry
+from bot.onboarding_records import (
+    GRANTING,
+    PENDING_PLATFORM,
+    Invitation,
+    QueuedGrant,
+    RoleChange,
+    RoleRequest,
+    RosterEntry,
+)
 from storage.models import (
     CodeAttemptRow,
     CohortRow,
@@ -186,21 +194,39 @@ class SqlOnboardingRepository(Repository):
         row = await self.session.get(InvitationRow, invitation_id)
         return _invitation(row) if row is not None and row.group_id == group_id else None
 
-    async def has_used(self, invitation_id: int, user_id: str) -> bool:
-        """True if the member already redeemed the code."""
-        found = await self.session.scalar(
-            select(InvitationUseRow.id).where(
+    async def redemption(self, invitation_id: int, user_id: str) -> str | None:
+        """The state of the member's use of a code (None: never used)."""
+        state = await self.session.scalar(
+            select(InvitationUseRow.state).where(
                 InvitationUseRow.invitation_id == invitation_id,
                 InvitationUseRow.user_id == user_id,
             )
         )
-        return found is not None
+        return str(state) if state is not None else None
 
     async def use_invitation(
         self, group_id: str, invitation_id: int, user_id: str, now: datetime
     ) -> bool:
-        """Conditional increment, so two members racing for the last use cannot both win."""
-        result = await self.session.execute(
+        """Count one use for a member who never used the code; False if used up or used.
+
+        The use row goes first: its unique (invitation, member) key makes parallel redemptions
+        by one member count once; then a conditional increment, so two members racing for the
+        last use cannot both win. The use is "granting" until the platform answered.
+        """
+        inserted = await self.session.execute(
+            self.insert_ignore(InvitationUseRow)
+            .values(
+                invitation_id=invitation_id,
+                group_id=group_id,
+                user_id=user_id,
+                used_at=now,
+                state=GRANTING,
+            )
+            .on_conflict_do_nothing()
+        )
+        if not _count(inserted):
+            return False
+        counted = await self.session.execute(
             update(InvitationRow)
             .where(
                 InvitationRow.id == invitation_id,
@@ -209,14 +235,87 @@ class SqlOnboardingRepository(Repository):
             )
             .values(uses=InvitationRow.uses + 1)
         )
-        if not _count(result):
-            return False
+        if _count(counted):
+            return True
         await self.session.execute(
-            self.insert_ignore(InvitationUseRow)
-            .values(invitation_id=invitation_id, group_id=group_id, user_id=user_id, used_at=now)
-            .on_conflict_do_nothing()
+            delete(InvitationUseRow).where(
+                InvitationUseRow.invitation_id == invitation_id,
+                InvitationUseRow.user_id == user_id,
+            )
         )
-        return True
+        return False
+
+    async def claim_redemption(
+        self, invitation_id: int, user_id: str, now: datetime, stale_before: datetime
+    ) -> bool:
+        """Take a use the platform refused (or one whose granting was cut off before
+        `stale_before`) to finish it now; False if it is granted, revoked or being granted."""
+        result = await self.session.execute(
+            update(InvitationUseRow)
+            .where(
+                InvitationUseRow.invitation_id == invitation_id,
+                InvitationUseRow.user_id == user_id,
+                or_(
+                    InvitationUseRow.state == PENDING_PLATFORM,
+                    and_(
+                        InvitationUseRow.state == GRANTING, InvitationUseRow.used_at < stale_before
+                    ),
+                ),
+            )
+            .values(state=GRANTING, used_at=now)
+        )
+        return _count(result)
+
+    async def redemption_done(self, invitation_id: int, user_id: str, accepted: bool) -> None:
+        """The platform answered: the use is spent ("granted") or waits ("pending-platform")."""
+        await self.session.execute(
+            update(InvitationUseRow)
+            .where(
+                InvitationUseRow.invitation_id == invitation_id,
+                InvitationUseRow.user_id == user_id,
+                InvitationUseRow.state == GRANTING,
+            )
+            .values(state="granted" if accepted else PENDING_PLATFORM)
+        )
+
+    async def revoke_pending_redemptions(
+        self, group_id: str, user_id: str, role_keys: Sequence[str]
+    ) -> int:
+        """Staff took a role away: a use still waiting for the platform can no longer be
+        finished for it (pending -> revoked)."""
+        keys = set(role_keys)
+        rows = await self.session.execute(
+            select(InvitationUseRow.id, InvitationRow.role_key, InvitationRow.cohort_id)
+            .join(InvitationRow, InvitationRow.id == InvitationUseRow.invitation_id)
+            .where(
+                InvitationUseRow.group_id == group_id,
+                InvitationUseRow.user_id == user_id,
+                InvitationUseRow.state.in_((PENDING_PLATFORM, GRANTING)),
+            )
+        )
+        ids = [
+            use_id
+            for use_id, role_key, cohort_id in rows
+            if role_key in keys or (cohort_id is not None and f"cohort:{cohort_id}" in keys)
+        ]
+        if not ids:
+            return 0
+        await self.session.execute(
+            update(InvitationUseRow).where(InvitationUseRow.id.in_(ids)).values(state="revoked")
+        )
+        return len(ids)
+
+    async def set_invited_by(self, group_id: str, user_id: str, inviter: str) -> None:
+        """Record who invited a member, unless someone already is."""
+        await self.session.execute(
+            update(MemberRow)
+            .where(
+                MemberRow.group_id == group_id,
+                MemberRow.user_id == user_id,
+                MemberRow.invited_by.is_(None),
+            )
+            .values(invited_by=inviter)
+        )
 
     async def code_uses(self, group_id: str, cohort_id: int) -> int:
         """Redemptions of a cohort's codes."""
@@ -300,6 +399,19 @@ class SqlOnboardingRepository(Repository):
         return _count(result)
 
     # -- code attempts ----------------------------------------------------------------------
+
+    async def lock_member(self, group_id: str, user_id: str) -> None:
+        """Serialise this member's code entries until the unit of work ends.
+
+        A no-op UPDATE of the member's row, as the unit's first statement: PostgreSQL holds
+        the row lock and SQLite its write lock until commit, so counting the member's wrong
+        codes and recording this attempt cannot interleave with a parallel attempt.
+        """
+        await self.session.execute(
+            update(MemberRow)
+            .where(MemberRow.group_id == group_id, MemberRow.user_id == user_id)
+            .values(user_id=MemberRow.user_id)
+        )
 
     async def record_attempt(self, group_id: str, user_id: str, ok: bool, now: datetime) -> None:
         """Remember a code entry."""
@@ -414,18 +526,45 @@ class SqlOnboardingRepository(Repository):
             ],
         )
 
-    async def pending_grants(
-        self, group_id: str, batch: str | None, limit: int, after: int = 0
+    async def claim_grants(
+        self,
+        group_id: str,
+        batch: str | None,
+        limit: int,
+        owner: str,
+        now: datetime,
+        lease_now: datetime,
+        lease_until: datetime,
     ) -> list[QueuedGrant]:
-        """The oldest pending changes with an id above `after`."""
-        query = select(GrantQueueRow).where(
+        """Claim up to `limit` of the oldest pending changes that are due, for one drain.
+
+        A row is free when nobody holds it or its holder's lease (real time) ran out. On
+        PostgreSQL rows another drain is claiming right now are skipped (`FOR UPDATE SKIP
+        LOCKED`); on SQLite the claim is a conditional UPDATE, which SQLite's single writer
+        makes atomic. Either way two processes never hold one row.
+        """
+        free = [
             GrantQueueRow.group_id == group_id,
             GrantQueueRow.status == "pending",
-            GrantQueueRow.id > after,
-        )
+            or_(GrantQueueRow.claimed_until.is_(None), GrantQueueRow.claimed_until < lease_now),
+            or_(GrantQueueRow.next_attempt_at.is_(None), GrantQueueRow.next_attempt_at <= now),
+        ]
         if batch is not None:
-            query = query.where(GrantQueueRow.batch == batch)
-        rows = await self.session.scalars(query.order_by(GrantQueueRow.id).limit(limit))
+            free.append(GrantQueueRow.batch == batch)
+        oldest = select(GrantQueueRow.id).where(*free).order_by(GrantQueueRow.id).limit(limit)
+        claim = update(GrantQueueRow).values(claimed_by=owner, claimed_until=lease_until)
+        if self.session.get_bind().dialect.name == "postgresql":
+            ids = list(await self.session.scalars(oldest.with_for_update(skip_locked=True)))
+            if not ids:
+                return []
+            await self.session.execute(claim.where(GrantQueueRow.id.in_(ids)))
+        else:
+            await self.session.execute(claim.where(GrantQueueRow.id.in_(oldest), *free))
+        rows = await self.session.scalars(
+            select(GrantQueueRow)
+            .where(GrantQueueRow.claimed_by == owner, GrantQueueRow.status == "pending")
+            .order_by(GrantQueueRow.id)
+        )
         out = []
         for r in rows:
             spec = r.add_roles or {}
@@ -436,26 +575,54 @@ class SqlOnboardingRepository(Repository):
                 source=str(spec.get("source", "queue")),
                 by=spec.get("by"),
             )
-            out.append(QueuedGrant(r.id, r.batch, change, r.attempts))
+            out.append(QueuedGrant(r.id, r.batch, change, r.attempts, r.created_at))
         return out
 
-    async def finish_grant(self, grant_id: int, now: datetime) -> None:
-        """Mark a change done."""
+    async def renew_grants(self, owner: str, lease_until: datetime) -> None:
+        """Extend the lease of the rows a drain still holds."""
         await self.session.execute(
             update(GrantQueueRow)
-            .where(GrantQueueRow.id == grant_id)
-            .values(status="done", done_at=now)
+            .where(GrantQueueRow.claimed_by == owner, GrantQueueRow.status == "pending")
+            .values(claimed_until=lease_until)
         )
 
-    async def fail_grant(self, grant_id: int, max_attempts: int) -> None:
-        """Count a failure; a row that keeps failing stops blocking the queue."""
-        row = await self.session.get(GrantQueueRow, grant_id)
-        if row is None:
-            return
-        row.attempts += 1
-        if row.attempts >= max_attempts:
-            row.status = "failed"
-        await self.session.flush()
+    async def release_grants(self, owner: str) -> None:
+        """Give back the rows a drain holds but did not finish (it was stopped or failed)."""
+        await self.session.execute(
+            update(GrantQueueRow)
+            .where(GrantQueueRow.claimed_by == owner, GrantQueueRow.status == "pending")
+            .values(claimed_by=None, claimed_until=None)
+        )
+
+    async def finish_grant(self, grant_id: int, owner: str, now: datetime) -> bool:
+        """Mark a change done, if this drain still holds it."""
+        result = await self.session.execute(
+            update(GrantQueueRow)
+            .where(
+                GrantQueueRow.id == grant_id,
+                GrantQueueRow.claimed_by == owner,
+                GrantQueueRow.status == "pending",
+            )
+            .values(status="done", done_at=now, claimed_by=None, claimed_until=None)
+        )
+        return _count(result)
+
+    async def fail_grant(self, grant_id: int, owner: str, retry_at: datetime | None) -> None:
+        """Count a failed attempt and give the row back: due again at `retry_at`, or given up
+        for good when that is None."""
+        values: dict[str, object] = {
+            "attempts": GrantQueueRow.attempts + 1,
+            "claimed_by": None,
+            "claimed_until": None,
+            "next_attempt_at": retry_at,
+        }
+        if retry_at is None:
+            values["status"] = "failed"
+        await self.session.execute(
+            update(GrantQueueRow)
+            .where(GrantQueueRow.id == grant_id, GrantQueueRow.claimed_by == owner)
+            .values(**values)
+        )
 
     async def batch_progress(self, group_id: str, batch: str) -> tuple[int, int]:
         """(done, total) of a batch: rows that took effect, and all its rows."""

@@ -5,16 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from bot.cog import Cog
 from bot.cogs.members import find_member
 from bot.cogs.onboarding.codes import (
+    BACKOFF_CAP,
     CLAIMABLE,
-    PERMISSION_RETRIES,
+    GRANT_PAGE,
     PROGRESS_EVERY,
     QUEUE_MAX_ATTEMPTS,
+    RETRY_AFTER,
+    RETRY_FOR,
     cohort_key,
 )
 from bot.core import Bot, Context
@@ -24,8 +29,9 @@ from bot.events import UserRef
 from bot.i18n import permission_label, t
 from bot.messages import Button, OutgoingMessage, RoleSpec
 from bot.onboarding_records import QueuedGrant, RoleChange
-from bot.ports import BatchesRoles, Responder
+from bot.ports import BatchesRoles, Responder, UnitOfWork
 from bot.safety import clip, neutralise
+from bot.scheduler import LEASE_SECONDS, current_claim, wall_now
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +53,11 @@ class OnboardingBase(Cog):
         roles: dict[str, RoleRecord] | None = None,
         member: Member | None = None,
     ) -> list[str]:
-        """Record grants and revocations, then tell the platform in one call; idempotent.
+        """Tell the platform in one call, then record grants and revocations; idempotent.
 
         A caller that already read the group's roles and the member (in its own unit of work)
         passes both, and nothing is read again. Returns the role keys newly granted.
         """
-        now = self.bot.clock.now()
         if member is not None and member.user_id != change.user_id:
             member = None
         if roles is None or member is None:
@@ -63,91 +68,171 @@ class OnboardingBase(Cog):
                     member = await uow.members.get(group_id, change.user_id)
         # The platform first: when it refuses (a missing permission), nothing is recorded, so
         # the member is not left "having" a role they lack and the same command works again.
-        # Members who left get theirs from the database when they come back.
-        if member is not None and member.left_at is None:
-            add = [p for p in (_pid(roles, k) for k in change.add) if p]
-            remove = [p for p in (_pid(roles, k) for k in change.remove) if p]
-            if add or remove:
-                await self.bot.workspace.set_roles(group_id, change.user_id, add, remove)
+        await self._tell_platform(group_id, change, roles, member)
         async with self.bot.uow() as uow:
-            granted = [
-                key
-                for key in change.add
-                if await uow.roles.grant(
-                    group_id, change.user_id, key, change.source, change.by, now
-                )
-            ]
-            for key in change.remove:
-                await uow.roles.revoke(group_id, change.user_id, key)
+            return await self._record(uow, group_id, change)
+
+    async def _tell_platform(
+        self,
+        group_id: str,
+        change: RoleChange,
+        roles: dict[str, RoleRecord],
+        member: Member | None,
+    ) -> None:
+        """One `set_roles` call for the change; members who left get theirs when they return."""
+        if member is None or member.left_at is not None:
+            return
+        add = [p for p in (_pid(roles, k) for k in change.add) if p]
+        remove = [p for p in (_pid(roles, k) for k in change.remove) if p]
+        if add or remove:
+            await self.bot.workspace.set_roles(group_id, change.user_id, add, remove)
+
+    async def _record(self, uow: UnitOfWork, group_id: str, change: RoleChange) -> list[str]:
+        """Record a change the platform accepted; returns the keys newly granted."""
+        now = self.bot.clock.now()
+        granted = [
+            key
+            for key in change.add
+            if await uow.roles.grant(group_id, change.user_id, key, change.source, change.by, now)
+        ]
+        for key in change.remove:
+            await uow.roles.revoke(group_id, change.user_id, key)
+        if change.remove:
+            # A code whose roles the platform refused so far is spent once staff take them away.
+            await uow.onboarding.revoke_pending_redemptions(group_id, change.user_id, change.remove)
         return granted
 
     async def drain(
         self, group_id: str, batch: str | None = None, responder: Responder | None = None
     ) -> DrainResult:
-        """Apply pending queued changes, paced; each row is marked done after it took effect,
-        so a crash resumes where it stopped and nothing is applied twice to the database.
+        """Apply pending queued changes, paced, each recorded only once the platform took it.
 
-        A change the platform refuses stays pending for the hourly job; it is tried once per
-        drain (a refusal now is a refusal a second later) and given up only after many tries
-        when a permission is missing (an admin can give it back), after a few otherwise.
+        Rows are claimed per row (one drain, in one process, holds a row), so a graduation and
+        another process's hourly queue never apply a change twice; a claim is a lease, so the
+        rows of a process that died are taken again once it lapsed. A change the platform
+        refuses goes back to the queue: retried for a month when a permission is missing or the
+        platform failed on its side (with backoff), a few times for other refusals.
         """
         lock = self._locks.setdefault(group_id, asyncio.Lock())
         rate = self.bot.workspace.capabilities.role_updates_per_second
         delay = 1.0 / rate if rate else 0.0
+        claim = current_claim()
+        lease = timedelta(seconds=claim.lease_seconds if claim else LEASE_SECONDS)
+        owner = f"{self.bot.config.instance_id}:{secrets.token_hex(4)}"
         result = DrainResult()
-        after = 0
         async with lock:
-            while True:
+            try:
+                while True:
+                    async with self.bot.uow() as uow:
+                        items = await uow.onboarding.claim_grants(
+                            group_id,
+                            batch,
+                            GRANT_PAGE,
+                            owner,
+                            self.bot.clock.now(),
+                            wall_now(),
+                            wall_now() + lease,
+                        )
+                        # The roles once per page, not once per member.
+                        roles = {r.key: r for r in await uow.roles.for_group(group_id)}
+                    if not items:
+                        break
+                    progress = Progress(batch, responder) if responder and batch else None
+                    await self._drain_page(
+                        group_id, items, roles, owner, lease, delay, result, progress
+                    )
+                if responder is not None and batch:
+                    await self._progress(group_id, batch, responder)
+            finally:
+                # Stopped or failed half-way: what this drain holds goes back at once (a process
+                # killed outright cannot do this; its lease lapses instead).
                 async with self.bot.uow() as uow:
-                    items = await uow.onboarding.pending_grants(group_id, batch, 100, after)
-                    # The roles once per page, not once per member.
-                    roles = {r.key: r for r in await uow.roles.for_group(group_id)}
-                if not items:
-                    break
-                after = items[-1].id
-                done: list[QueuedGrant] = []
-                failed: list[tuple[QueuedGrant, PlatformError]] = []
-                try:
-                    # A platform that sends many members' changes together (Slack invites a
-                    # whole page of members to a channel in one call) does so when this exits.
-                    async with self._role_batch(group_id):
-                        for item in items:
-                            try:
-                                await self.apply_change(group_id, item.change, roles=roles)
-                            except PlatformError as exc:
-                                log.warning("queued role change %s failed: %s", item.id, exc)
-                                failed.append((item, exc))
-                                continue
-                            done.append(item)
-                            if delay:
-                                await asyncio.sleep(delay)
-                except PlatformError as batch_error:
-                    # The batched calls failed: the page stays pending (changes are idempotent).
-                    log.warning("role changes for %s failed as a batch: %s", group_id, batch_error)
-                    failed += [(item, batch_error) for item in done]
-                    done = []
-                if failed:
-                    async with self.bot.uow() as uow:
-                        for item, error in failed:
-                            limit = PERMISSION_RETRIES if error.missing_permission else None
-                            await uow.onboarding.fail_grant(item.id, limit or QUEUE_MAX_ATTEMPTS)
-                    result.failed += [
-                        FailedGrant(item, error.missing_permission, str(error), error.role)
-                        for item, error in failed
-                    ]
-                for item in done:
-                    async with self.bot.uow() as uow:
-                        await uow.onboarding.finish_grant(item.id, self.bot.clock.now())
-                    result.applied.append(item)
-                    if (
-                        responder is not None
-                        and batch
-                        and len(result.applied) % PROGRESS_EVERY == 0
-                    ):
-                        await self._progress(group_id, batch, responder)
-            if responder is not None and batch:
-                await self._progress(group_id, batch, responder)
+                    await uow.onboarding.release_grants(owner)
         return result
+
+    async def _drain_page(
+        self,
+        group_id: str,
+        items: list[QueuedGrant],
+        roles: dict[str, RoleRecord],
+        owner: str,
+        lease: timedelta,
+        delay: float,
+        result: DrainResult,
+        progress: Progress | None,
+    ) -> None:
+        """Tell the platform about a page of claimed rows, then record what it accepted.
+
+        A platform that sends many members' changes together (Slack invites a page of members
+        to a channel in one call) does so when the batch exits: only then is anything recorded.
+        """
+        batching = isinstance(self.bot.workspace, BatchesRoles)
+        told: list[QueuedGrant] = []
+        failed: list[tuple[QueuedGrant, PlatformError]] = []
+        renewed = wall_now()
+        try:
+            async with self._role_batch(group_id):
+                for item in items:
+                    if wall_now() - renewed > lease / 2:
+                        async with self.bot.uow() as uow:
+                            await uow.onboarding.renew_grants(owner, wall_now() + lease)
+                        renewed = wall_now()
+                    async with self.bot.uow() as uow:
+                        member = await uow.members.get(group_id, item.change.user_id)
+                    try:
+                        await self._tell_platform(group_id, item.change, roles, member)
+                    except PlatformError as exc:
+                        log.warning("queued role change %s failed: %s", item.id, exc)
+                        failed.append((item, exc))
+                        continue
+                    if batching:
+                        told.append(item)
+                    else:
+                        await self._finish_item(group_id, item, owner, result, progress)
+                    if delay:
+                        await asyncio.sleep(delay)
+        except PlatformError as batch_error:
+            # The batched calls failed: for the members named, or (none named) for the whole
+            # page. Their changes are not recorded and stay queued.
+            log.warning("role changes for %s failed as a batch: %s", group_id, batch_error)
+            hit = set(batch_error.users)
+            failed += [(i, batch_error) for i in told if not hit or i.change.user_id in hit]
+            told = [i for i in told if hit and i.change.user_id not in hit]
+        for item in told:
+            await self._finish_item(group_id, item, owner, result, progress)
+        if failed:
+            now = self.bot.clock.now()
+            async with self.bot.uow() as uow:
+                for item, error in failed:
+                    retry_at = _retry_at(item, error, now)
+                    await uow.onboarding.fail_grant(item.id, owner, retry_at)
+                    result.failed.append(
+                        FailedGrant(
+                            item,
+                            error.missing_permission,
+                            str(error),
+                            error.role,
+                            transient=error.transient,
+                            gave_up=retry_at is None,
+                        )
+                    )
+
+    async def _finish_item(
+        self,
+        group_id: str,
+        item: QueuedGrant,
+        owner: str,
+        result: DrainResult,
+        progress: Progress | None,
+    ) -> None:
+        """Record an accepted change and mark its row done, in one unit of work."""
+        async with self.bot.uow() as uow:
+            if not await uow.onboarding.finish_grant(item.id, owner, self.bot.clock.now()):
+                log.warning("queued role change %s was taken over by another drain", item.id)
+            await self._record(uow, group_id, item.change)
+        result.applied.append(item)
+        if progress is not None and len(result.applied) % PROGRESS_EVERY == 0:
+            await self._progress(group_id, progress.batch, progress.responder)
 
     async def report_failures(
         self, group: Group, failures: list[FailedGrant], title: str
@@ -157,38 +242,29 @@ class OnboardingBase(Cog):
         if not failures:
             return None
         names = await self._member_names(group.id)
-        by_reason: dict[tuple[str | None, str], list[str]] = {}
+        by_reason: dict[tuple[str, str], list[str]] = {}
         for f in failures:
-            permission = (
-                permission_label(group.language, f.missing_permission, f.role)
-                if f.missing_permission
-                else None
-            )
-            reason = (permission, "" if permission else f.detail)
+            if f.missing_permission:
+                permission = permission_label(group.language, f.missing_permission, f.role)
+                reason = ("onboarding.grants_failed_permission", permission)
+            elif f.transient:
+                reason = ("onboarding.grants_failed_transient", f.detail)
+            else:
+                reason = ("onboarding.grants_failed_other", f.detail)
             by_reason.setdefault(reason, []).append(
                 names.get(f.item.change.user_id, f.item.change.user_id)
             )
         lines = [title]
-        for (permission, detail), who in by_reason.items():
-            members = name_list(group, who)
-            if permission:
-                lines.append(
-                    t(
-                        group.language,
-                        "onboarding.grants_failed_permission",
-                        permission=permission,
-                        members=members,
-                    )
+        for (key, detail), who in by_reason.items():
+            lines.append(
+                t(
+                    group.language,
+                    key,
+                    permission=detail,
+                    detail=clip(detail, 200),
+                    members=name_list(group, who),
                 )
-            else:
-                lines.append(
-                    t(
-                        group.language,
-                        "onboarding.grants_failed_other",
-                        detail=clip(detail, 200),
-                        members=members,
-                    )
-                )
+            )
         lines.append(t(group.language, "onboarding.grants_retry"))
         return OutgoingMessage("\n".join(lines))
 
@@ -222,12 +298,14 @@ class OnboardingBase(Cog):
         )
 
     async def _ensure_member(self, group_id: str, user: UserRef) -> Member:
-        """The member's record, created for members who were there before the bot."""
+        """The member's record, created (once, however many commands race) for members who
+        were there before the bot."""
         async with self.bot.uow() as uow:
             member = await uow.members.get(group_id, user.id)
             if member is None:
-                member = Member(group_id, user.id, user.name or user.id)
-                await uow.members.save(member)
+                member = await uow.members.add_if_absent(
+                    Member(group_id, user.id, user.name or user.id)
+                )
         return member
 
     async def _find_member(self, ctx: Context, wanted: str) -> Member:
@@ -299,6 +377,14 @@ class OnboardingBase(Cog):
 
 
 @dataclass(frozen=True)
+class Progress:
+    """Where a drain shows its progress: the teacher's answer to the batch's command."""
+
+    batch: str
+    responder: Responder
+
+
+@dataclass(frozen=True)
 class FailedGrant:
     """A queued role change the platform refused in this drain."""
 
@@ -306,6 +392,8 @@ class FailedGrant:
     missing_permission: str | None
     detail: str
     role: str | None = None
+    transient: bool = False  # the platform failed on its side; retried with backoff
+    gave_up: bool = False  # retried for as long as the queue says: given up now
 
 
 @dataclass
@@ -325,6 +413,11 @@ class DrainResult:
         """Rows that took effect after failing before."""
         return [i for i in self.applied if i.attempts > 0]
 
+    @property
+    def given_up(self) -> list[FailedGrant]:
+        """Rows retried for as long as the queue retries, and given up in this drain."""
+        return [f for f in self.failed if f.gave_up and f.item.attempts > 0]
+
 
 def name_list(group: Group, names: list[str], shown: int = 20) -> str:
     """Member names for a staff message, the first `shown` of them."""
@@ -332,6 +425,22 @@ def name_list(group: Group, names: list[str], shown: int = 20) -> str:
     if len(names) > shown:
         text += " " + t(group.language, "onboarding.and_more", count=len(names) - shown)
     return text
+
+
+def _retry_at(item: QueuedGrant, error: PlatformError, now: datetime) -> datetime | None:
+    """When a refused row is due again; None gives it up.
+
+    A missing permission or a platform failing on its side (5xx) is retried until the row is
+    RETRY_FOR old, temporary errors with backoff; other refusals QUEUE_MAX_ATTEMPTS times.
+    """
+    if error.transient or error.missing_permission:
+        if item.created_at is not None and now - item.created_at >= RETRY_FOR:
+            return None
+        if error.transient:
+            factor: int = 1 << min(item.attempts, 16)
+            return now + min(RETRY_AFTER * factor, BACKOFF_CAP)
+        return now + RETRY_AFTER
+    return None if item.attempts + 1 >= QUEUE_MAX_ATTEMPTS else now + RETRY_AFTER
 
 
 def _pid(roles: dict[str, RoleRecord], key: str) -> str | None:

@@ -18,7 +18,8 @@ from bot.events import MessageRef
 from bot.i18n import t
 from bot.messages import OutgoingMessage
 from bot.onboarding_records import RoleChange
-from bot.scheduler import daily_period
+from bot.ports import UnitOfWork
+from bot.scheduler import Sent, daily_period, post_once
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,8 @@ class Graduation(OnboardingBase):
 
         It waits until the first change took effect (a class should not read "0 members"
         because a permission was missing), and is edited as the hourly job finishes the rest.
+        The post is reserved before it is sent and confirmed after (`post_once`), so the
+        graduation job and another process's grant queue finishing the same class post once.
         """
         key = f"graduation-announced:{cohort.id}"
         async with self.bot.uow() as uow:
@@ -84,8 +87,8 @@ class Graduation(OnboardingBase):
             stored = await uow.kv.get(group.id, key)
             role = await uow.roles.get(group.id, cohort_key(cohort.id))
         posted = _posted(stored)
-        if stored is not None and (posted is None or posted[2] == done):
-            return  # announced (before counts were kept), or the count has not changed
+        if stored is not None and (posted is None or posted[2] >= done):
+            return  # announced (before counts were kept), or the count has not grown
         if stored is None and done == 0 and total > 0:
             return
         message = OutgoingMessage(
@@ -93,21 +96,39 @@ class Graduation(OnboardingBase):
             title=t(group.language, "onboarding.graduation_title", cohort=cohort.name),
             ping_roles=(role.platform_id,) if role and role.platform_id and not posted else (),
         )
-        ref: MessageRef | None = None
+
+        def record(ref: MessageRef | None) -> str:
+            value: dict[str, object] = {"at": self.bot.clock.now().isoformat(), "count": done}
+            if ref is not None:
+                value.update(channel=ref.channel_id, message=ref.id)
+            return json.dumps(value)
+
         if posted is not None:
+            ref = MessageRef(posted[0], posted[1])
             try:
-                await self.bot.workspace.edit(group.id, MessageRef(posted[0], posted[1]), message)
+                await self.bot.workspace.edit(group.id, ref, message)
             except PlatformError:
                 log.warning("could not update the graduation post of %s", cohort.id, exc_info=True)
-            ref = MessageRef(posted[0], posted[1])
-        else:
-            channel = await self._channel(group.id, "announcements")
-            ref = await self.bot.workspace.send(group.id, channel, message) if channel else None
-        value = {"at": self.bot.clock.now().isoformat(), "count": done}
-        if ref is not None:
-            value.update(channel=ref.channel_id, message=ref.id)
-        async with self.bot.uow() as uow:
-            await uow.kv.set(group.id, key, json.dumps(value))
+            async with self.bot.uow() as uow:
+                await uow.kv.set(group.id, key, record(ref))
+            return
+        channel = await self._channel(group.id, "announcements")
+        if channel is None:
+            async with self.bot.uow() as uow:
+                await uow.kv.set(group.id, key, record(None))
+            return
+
+        async def send() -> MessageRef:
+            assert channel is not None
+            return await self.bot.workspace.send(group.id, channel, message)
+
+        async def confirm(uow: UnitOfWork, ref: MessageRef) -> None:
+            await uow.kv.set(group.id, key, record(ref))
+
+        sent, _ = await post_once(self.bot, group.id, f"graduation:{cohort.id}", send, confirm)
+        if sent is Sent.SENT:
+            # Checked after: rows another process finished while this one was posting.
+            await self._graduation_post(group, cohort)
 
     @job("grant-queue", period=_hourly_period)
     async def resume_queue(self, group: Group, period: str) -> None:
@@ -117,11 +138,16 @@ class Graduation(OnboardingBase):
         await self._after_drain(group, result, title)
 
     async def _after_drain(self, group: Group, result: DrainResult, title: str) -> None:
-        """Tell staff of new refusals and of changes that took effect after failing (each row
-        once), and bring graduation posts up to date with what took effect."""
+        """Tell staff of new refusals, of changes given up, and of changes that took effect
+        after failing (each row once), and bring graduation posts up to date."""
         await self.tell_staff(
             group, await self.report_failures(group, result.first_failures, title)
         )
+        if result.given_up:
+            names = await self._member_names(group.id)
+            who = [names.get(f.item.change.user_id, f.item.change.user_id) for f in result.given_up]
+            text = t(group.language, "onboarding.grants_given_up", members=name_list(group, who))
+            await self.tell_staff(group, OutgoingMessage(text))
         if result.recovered:
             names = await self._member_names(group.id)
             who = [names.get(i.change.user_id, i.change.user_id) for i in result.recovered]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from dataclasses import replace
 from datetime import timedelta
 
 from bot.cog import command
@@ -15,6 +14,7 @@ from bot.cogs.onboarding.codes import (
     CODE_DAYS,
     COHORT_CODE_USES,
     FRIEND_CODE_USES,
+    GRANTING_STALE,
     LOCK_ATTEMPTS,
     LOCK_WINDOW,
     cohort_key,
@@ -232,13 +232,21 @@ class Invitations(OnboardingBase):
         await self.redeem(ctx, code)
 
     async def redeem(self, ctx: Context, code: str) -> None:
-        """Check a code (with lockout against guessing) and grant what it carries."""
+        """Check a code (with lockout against guessing) and grant what it carries.
+
+        One member's entries are serialised (`lock_member`), so parallel guesses are counted
+        one after the other and never pass the lockout together. A code's use is recorded as
+        waiting for the platform and spent once the platform accepted its roles: only a use the
+        platform refused (and nobody revoked since) may be finished by entering it again.
+        """
         gid, uid = ctx.group.id, ctx.user.id
-        member = await self._ensure_member(gid, ctx.user)
+        await self._ensure_member(gid, ctx.user)
         code = re.sub(r"[\s-]+", "", code).upper()
         now = self.bot.clock.now()
         problem: str | None = None
+        inv = None
         async with self.bot.uow() as uow:
+            await uow.onboarding.lock_member(gid, uid)
             fails = await uow.onboarding.failed_attempts_since(gid, uid, now - LOCK_WINDOW)
             if fails >= LOCK_ATTEMPTS:
                 problem = "locked"
@@ -248,10 +256,15 @@ class Invitations(OnboardingBase):
                     problem = "onboarding.code_unknown"
                 elif inv.expires_at is not None and inv.expires_at <= now:
                     problem = "onboarding.code_expired"
-                elif await uow.onboarding.has_used(inv.id, uid):
+                elif await uow.onboarding.redemption(inv.id, uid) is None:
+                    if not await uow.onboarding.use_invitation(gid, inv.id, uid, now):
+                        problem = "onboarding.code_used_up"
+                elif not await uow.onboarding.claim_redemption(
+                    inv.id, uid, now, now - GRANTING_STALE
+                ):
+                    # Granted, revoked, or being granted by a parallel entry right now. Only a
+                    # use the platform refused is finished by entering the code again.
                     problem = "already"
-                elif not await uow.onboarding.use_invitation(gid, inv.id, uid, now):
-                    problem = "onboarding.code_used_up"
                 if problem is None or problem == "already":
                     await uow.onboarding.record_attempt(gid, uid, True, now)
                 else:
@@ -260,16 +273,16 @@ class Invitations(OnboardingBase):
                 if problem is None and inv is not None:
                     if inv.cohort_id is not None:
                         await uow.onboarding.set_member_cohort(gid, uid, inv.cohort_id)
-                    if member.invited_by is None and inv.created_by != uid:
-                        await uow.members.save(replace(member, invited_by=inv.created_by))
-        if problem == "already" and inv is not None:
-            wanted = {inv.role_key} | ({cohort_key(inv.cohort_id)} if inv.cohort_id else set())
-            if not wanted <= member.roles:
-                problem = None  # used, but the platform refused the roles then: finish it now
+                    if inv.created_by is not None and inv.created_by != uid:
+                        await uow.onboarding.set_invited_by(gid, uid, inv.created_by)
+            member = await uow.members.get(gid, uid)
         if problem == "locked":
             raise UserError("onboarding.code_locked", minutes=int(LOCK_WINDOW.seconds / 60))
-        if problem == "already":
-            raise UserError("onboarding.code_already_used")
+        if problem == "already" and inv is not None:
+            wanted = {inv.role_key} | ({cohort_key(inv.cohort_id)} if inv.cohort_id else set())
+            if member is not None and wanted <= member.roles:
+                raise UserError("onboarding.code_already_used")
+            raise UserError("onboarding.code_already_used_missing")
         if problem is not None:
             if fails >= LOCK_ATTEMPTS:
                 await self._alert_lockout(ctx.group, ctx.user)
@@ -277,9 +290,16 @@ class Invitations(OnboardingBase):
             raise UserError(problem, left=LOCK_ATTEMPTS - fails)
         assert inv is not None
         keys = [inv.role_key] + ([cohort_key(inv.cohort_id)] if inv.cohort_id else [])
-        await self.apply_change(
-            gid, RoleChange(uid, tuple(keys), (), f"code:{inv.kind}", inv.created_by)
-        )
+        change = RoleChange(uid, tuple(keys), (), f"code:{inv.kind}", inv.created_by)
+        try:
+            await self.apply_change(gid, change, member=member)
+        except PlatformError:
+            # Refused (a missing permission): the member is told; the use waits to be finished.
+            async with self.bot.uow() as uow:
+                await uow.onboarding.redemption_done(inv.id, uid, accepted=False)
+            raise
+        async with self.bot.uow() as uow:
+            await uow.onboarding.redemption_done(inv.id, uid, accepted=True)
         labels = await self._labels(ctx.group, keys)
         await ctx.reply(
             OutgoingMessage(

@@ -33,21 +33,31 @@ class JoinFlow(Invitations):
 
     @listen(MemberJoined)
     async def member_joined(self, ctx: Context, event: MemberJoined) -> None:
-        """Welcome a newcomer once: roster match by email, else the welcome DM with choices."""
+        """Welcome a newcomer once: roster match by email, else the welcome DM with choices.
+
+        A member recorded as gone who joins again is back: `left_at` is cleared, the roles the
+        database keeps are given back on the platform (platforms drop them on leaving) and they
+        get one "welcome back". Replays are told apart from returns by the event key and the
+        time they left: the same key after a leave is a return, not a duplicate.
+        """
         gid, uid = event.group_id, event.user.id
         now = self.bot.clock.now()
         entry = None
         async with self.bot.uow() as uow:
-            if event.event_key and not await uow.events.first_time(
-                gid, "joined:" + event.event_key, now
-            ):
+            member = await uow.members.get(gid, uid)
+            rejoin = member is not None and member.left_at is not None
+            if event.returning and not rejoin:
+                ctx.handled.add("member-recorded")  # an active account changed: no join
+                return
+            key = event.event_key
+            if key and member is not None and member.left_at is not None:
+                key += f":back:{member.left_at.isoformat()}"
+            if key and not await uow.events.first_time(gid, "joined:" + key, now):
                 ctx.handled.add("member-recorded")  # a replay: the first time recorded it
                 return
-            member = await uow.members.get(gid, uid)
             if member is not None and member.left_at is None and member.joined_at is not None:
                 ctx.handled.add("member-recorded")
                 return  # already here: a replay under another key
-            rejoin = member is not None and member.left_at is not None
             if member is None:
                 member = Member(gid, uid, event.user.name or uid, email=event.email, joined_at=now)
             else:

@@ -43,18 +43,35 @@ class RoleCommands(OnboardingBase):
         ),
     )
     async def role_grant(self, ctx: Context, member: str, role: str) -> None:
-        """Give a member a role (staff only), recorded with who granted it."""
+        """Give a member a role (staff only), recorded with who granted it.
+
+        "Already has" is the platform's word, not only the database's: a role the records
+        have but the platform lacks (a failed batch, an admin's edit) is granted again.
+        """
         m = await self._find_member(ctx, member)
         r = await self._find_role(ctx, role)
+        repair = False
         if r.key in m.roles:
-            raise UserError("onboarding.role_had", member=neutralise(m.name), role=r.name)
+            held = await self._platform_has(ctx, m.user_id, r)
+            if held is not False:
+                raise UserError("onboarding.role_had", member=neutralise(m.name), role=r.name)
+            repair = True
         if r.key.startswith("cohort:"):
             async with self.bot.uow() as uow:
                 await uow.onboarding.set_member_cohort(ctx.group.id, m.user_id, int(r.key[7:]))
         await self.apply_change(
-            ctx.group.id, RoleChange(m.user_id, (r.key,), (), "staff", ctx.user.id)
+            ctx.group.id, RoleChange(m.user_id, (r.key,), (), "staff", ctx.user.id), member=m
         )
-        await ctx.say("onboarding.role_granted", member=neutralise(m.name), role=r.name)
+        key = "onboarding.role_repaired" if repair else "onboarding.role_granted"
+        await ctx.say(key, member=neutralise(m.name), role=r.name)
+
+    async def _platform_has(self, ctx: Context, user_id: str, role: RoleRecord) -> bool | None:
+        """Whether the platform gives the member the role now; None when it cannot be told
+        (the member left, or the role has no platform id)."""
+        if not role.platform_id:
+            return None
+        held = await self.bot.workspace.member_roles(ctx.group.id, user_id)
+        return None if held is None else role.platform_id in held
 
     @command(
         "role revoke",
@@ -66,13 +83,20 @@ class RoleCommands(OnboardingBase):
         ),
     )
     async def role_revoke(self, ctx: Context, member: str, role: str) -> None:
-        """Take a role from a member (staff only)."""
+        """Take a role from a member (staff only); a code still waiting to give it is spent."""
         m = await self._find_member(ctx, member)
         r = await self._find_role(ctx, role)
         if r.key not in m.roles:
-            raise UserError("onboarding.role_not_had", member=neutralise(m.name), role=r.name)
+            async with self.bot.uow() as uow:
+                spent = await uow.onboarding.revoke_pending_redemptions(
+                    ctx.group.id, m.user_id, [r.key]
+                )
+            if not spent:
+                raise UserError("onboarding.role_not_had", member=neutralise(m.name), role=r.name)
+            await ctx.say("onboarding.role_revoked", member=neutralise(m.name), role=r.name)
+            return
         await self.apply_change(
-            ctx.group.id, RoleChange(m.user_id, (), (r.key,), "staff", ctx.user.id)
+            ctx.group.id, RoleChange(m.user_id, (), (r.key,), "staff", ctx.user.id), member=m
         )
         await ctx.say("onboarding.role_revoked", member=neutralise(m.name), role=r.name)
 
