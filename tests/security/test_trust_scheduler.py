@@ -18,10 +18,10 @@ import pytest
 from adapters.local.terminal import Terminal
 from adapters.local.workspace import LocalWorkspace
 from bot.cog import Cog, job
-from bot.cogs import load_all
 from bot.core import Bot, CoreConfig
 from bot.domain import Group
 from bot.events import MessageRef
+from bot.features import load_all
 from bot.messages import OutgoingMessage
 from bot.scheduler import Scheduler, post_once
 from storage.database import create_engine, upgrade

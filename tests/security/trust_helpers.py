@@ -46,16 +46,15 @@ async def d_command(
 ) -> FakeInteraction:
     """Run a command on the fake Discord and wait for its final answer."""
     inter = await run_command(h.fake, h.guild, user_id, words, options)
-    if inter.response_type == 5:
-        await h.fake.wait_for(lambda: inter.followups, timeout=15)
+    # After a defer Discord edits the loading message with the first follow-up.
+    await h.fake.wait_for(lambda: inter.answered, timeout=15)
     return inter
 
 
 async def d_setup(h: Harness, owner: int) -> None:
     """`/alumni setup` by the owner, finished."""
     inter = await run_command(h.fake, h.guild, owner, "setup")
-    await h.fake.wait_for(lambda: inter.followups, timeout=15)
-    assert "Setup finished." in answer_text(inter)
+    await h.fake.wait_for(lambda: "Setup finished." in answer_text(inter), timeout=15)
 
 
 def d_role(h: Harness, name: str) -> int:
