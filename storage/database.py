@@ -26,8 +26,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # CONNECT_SECONDS. The bot's statements take milliseconds; migrations get their own engine.
 CONNECT_SECONDS = 3.0
 STATEMENT_SECONDS = 3.0
-# SQLite waits this long for another writer's lock before "database is locked".
-SQLITE_BUSY_SECONDS = 3.0
+# SQLite waits this long for another writer's lock before "database is locked". Longer than a
+# server's limits: the file is local, so a lock is another writer on this machine (a class
+# of 120 redeeming codes in the same minute queues behind each other), never a silent server.
+SQLITE_BUSY_SECONDS = 10.0
 # Two processes starting together: the second waits for the first's migrations this long.
 MIGRATION_LOCK_SECONDS = 120.0
 # pg_advisory_xact_lock key: any bigint; this one spells "alumnibt" in ASCII.
