@@ -51,11 +51,17 @@ def valid_link(link: str) -> bool:
     return parts.scheme in {"http", "https"} and "." in parts.netloc and not parts.username
 
 
-def check(values: dict[str, str]) -> dict[str, Any]:
-    """The form's fields, cleaned; UserError names the field (its key) and its limit, or the
-    bad link. Anything else submitted (mentoring, updates, unknown names) is ignored."""
+def check(values: dict[str, str], saved: dict[str, Any]) -> dict[str, Any]:
+    """The submitted fields, cleaned; UserError names the field (its key) and its limit, or the
+    bad link. A field the submission does not carry keeps its `saved` value (a field sent
+    empty is cleared); anything else submitted (mentoring, updates, unknown names) is ignored.
+    """
     out: dict[str, Any] = {}
     for f in PROFILE_FIELDS:
+        if f.key not in values:
+            if f.required and not saved.get(f.key):
+                raise UserError("profiles.required", field=f.key)
+            continue
         value = (values.get(f.key) or "").strip()
         if len(value) > f.limit:
             raise UserError("profiles.too_long", field=f.key, limit=f.limit, length=len(value))

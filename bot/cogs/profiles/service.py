@@ -43,15 +43,16 @@ class ProfilesService:
             return await uow.profiles.get(group.id, user_id)
 
     async def save(self, group: Group, actor: Actor, values: dict[str, str]) -> Profile:
-        """Check the submitted form and store it; a refused form changes nothing, and what the
-        form does not ask (mentoring, career updates) is kept as it was."""
-        try:
-            checked = check(values)
-        except UserError as exc:
-            raise views.field_labels(group.language, exc) from None
+        """Check the submitted form and store it; a refused form changes nothing, and every
+        saved value the submission does not carry (a field it leaves out, mentoring, career
+        updates) is kept as it was."""
         async with self.uow() as uow:
             old = await uow.profiles.get(group.id, actor.id)
             kept = dict(old.fields) if old else {}
+            try:
+                checked = check(values, kept)
+            except UserError as exc:
+                raise views.field_labels(group.language, exc) from None
             profile = Profile(group.id, actor.id, self.clock.now(), {**kept, **checked})
             await uow.profiles.save(profile)
         return profile
