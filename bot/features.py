@@ -5,18 +5,21 @@ from __future__ import annotations
 from bot.cogs.mail.cog import MailCog
 from bot.cogs.members import MembersCog
 from bot.cogs.onboarding import OnboardingCog
-from bot.cogs.pairs import PairsCog
+from bot.cogs.pairs.cog import PairsCog
 from bot.cogs.posts.cog import PostsCog
-from bot.cogs.privacy import PrivacyCog
-from bot.cogs.profiles import ProfilesCog
+from bot.cogs.privacy.cog import PrivacyCog
+from bot.cogs.profiles.cog import ProfilesCog
 from bot.cogs.prompts import PromptsCog
 from bot.cogs.setup import SetupCog
 from bot.cogs.stats import StatsCog
 from bot.core import Bot
 
 # Onboarding sees a join before MembersCog records it, to tell a newcomer from a replay.
+# A service handed to other features' services loads before them: privacy first (every
+# feature records through it which of the bot's messages name whom), profiles before pairs.
 COGS = (
     SetupCog,
+    PrivacyCog,
     OnboardingCog,
     MembersCog,
     PromptsCog,
@@ -24,7 +27,6 @@ COGS = (
     StatsCog,
     ProfilesCog,
     PairsCog,
-    PrivacyCog,
     MailCog,
 )
 

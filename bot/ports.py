@@ -11,15 +11,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.activity import ActivitySummary
+from bot.cogs.pairs.ports import PairRepository
 from bot.cogs.posts.ports import PostRepository
-from bot.cogs.posts.records import Post
+from bot.cogs.privacy.ports import PrivacyRepository
+from bot.cogs.profiles.ports import ProfileRepository
 from bot.domain import Category, Cohort, Group, Member, RoleRecord
 from bot.events import ChannelRef, MessageRef
 from bot.group_settings import FeatureSettings
 from bot.messages import ChannelSpec, FormSpec, OutgoingMessage, RoleSpec
 from bot.onboarding_records import Invitation, QueuedGrant, RoleChange, RoleRequest, RosterEntry
-from bot.privacy_records import NamedMessage
-from bot.profile_records import Pair, Profile
 from bot.prompts_records import Prompt, PromptRun, PromptStatus
 
 if TYPE_CHECKING:
@@ -574,82 +574,6 @@ class PromptRepository(Protocol):
 
     async def unclaim_recap(self, run_id: int) -> None:
         """Undo a recap claim whose sending failed."""
-
-
-class ProfileRepository(Protocol):
-    """Members' own profiles."""
-
-    async def get(self, group_id: str, user_id: str) -> Profile | None:
-        """One member's profile."""
-
-    async def save(self, profile: Profile) -> None:
-        """Insert or replace a profile."""
-
-    async def for_group(self, group_id: str) -> list[Profile]:
-        """Every profile of a group."""
-
-
-class PairRepository(Protocol):
-    """Coffee-pair opt-ins and the pairs of each round."""
-
-    async def opt_in(self, group_id: str, user_id: str, now: datetime) -> bool:
-        """Record an opt-in; False if the member was already in."""
-
-    async def opt_out(self, group_id: str, user_id: str) -> bool:
-        """Remove an opt-in; False if the member was not in."""
-
-    async def opted_in(self, group_id: str) -> list[str]:
-        """User ids of members who opted in."""
-
-    async def in_round(self, group_id: str, round_key: str) -> list[Pair]:
-        """The pairs of one round."""
-
-    async def add_round(
-        self, group_id: str, round_key: str, groups: list[tuple[str, ...]], now: datetime
-    ) -> list[Pair]:
-        """Store a round's pairs; if the round exists already, return its pairs unchanged."""
-
-    async def get(self, pair_id: int) -> Pair | None:
-        """One pair by id."""
-
-    async def update(self, pair: Pair) -> None:
-        """Store a pair's notified/asked flags and answers."""
-
-    async def for_group(self, group_id: str) -> list[Pair]:
-        """Every pair of a group, oldest first."""
-
-
-class PrivacyRepository(Protocol):
-    """Everything stored about one member, across every table."""
-
-    async def export(
-        self, group_id: str, user_id: str, another: str = "another member"
-    ) -> dict[str, list[dict[str, Any]]]:
-        """Rows naming the member, by table, as JSON-ready dicts; others shown as `another`."""
-
-    async def erase(self, group_id: str, user_id: str) -> dict[str, int]:
-        """Delete or anonymise every row naming the member; rows touched by table."""
-
-    async def remember(
-        self,
-        group_id: str,
-        ref: MessageRef,
-        user_ids: Sequence[str],
-        replacement: dict[str, Any] | None,
-        now: datetime,
-    ) -> None:
-        """Record who a bot message names now (replacing what was recorded for it before)."""
-
-    async def named_messages(self, group_id: str, user_id: str) -> list[NamedMessage]:
-        """The bot's messages that name the member."""
-
-    async def authored_posts(self, group_id: str, user_id: str) -> list[Post]:
-        """Listings the member posted."""
-
-    async def purge(
-        self, group_id: str, attempts_before: datetime, events_before: datetime
-    ) -> dict[str, int]:
-        """Delete code attempts and handled-event keys older than their stated time."""
 
 
 class ActivityRepository(Protocol):

@@ -19,12 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.discord.app import intents
 from adapters.discord.workspace import DiscordWorkspace
 from bot.cog import Cog, command
+from bot.cogs.profiles.records import Profile
 from bot.commands import Option
 from bot.core import Context
 from bot.domain import Language, Member, Permission
 from bot.events import MessagePosted
 from bot.messages import OutgoingMessage
-from bot.profile_records import Profile
 from tests.conftest import START
 from tests.discord_harness import (
     ALICE_ID,

@@ -18,7 +18,7 @@ from bot.ports import Capabilities, MemberInfo
 log = logging.getLogger(__name__)
 GROUP_ID = "local"
 BOT_NAME = "alumnibot"
-# Files the local workspace keeps in the data folder (see bot.cogs.privacy.DATA_FILES): it is
+# Files the local workspace keeps in the data folder (see bot.cogs.privacy.files.DATA_FILES): it is
 # the platform here, so what it holds is what Discord or Slack would hold.
 DATA_FILES = {
     "local_workspace.json": (

@@ -38,8 +38,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import TableClause
 
 from bot.cogs.posts.records import Post
+from bot.cogs.privacy.needles import Needles
+from bot.cogs.privacy.records import ERASED, NamedMessage
 from bot.events import MessageRef
-from bot.privacy_records import ERASED, NamedMessage, Needles
 from storage.models import (
     Base,
     CodeAttemptRow,

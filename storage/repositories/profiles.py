@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from bot.profile_records import Pair, Profile
+from bot.cogs.pairs.records import Pair
+from bot.cogs.profiles.records import Profile
 from storage.models import PairOptInRow, PairRow, ProfileRow
 from storage.repositories.base import Repository, _count
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.local.workspace import DATA_FILES as LOCAL_FILES
 from adapters.slack.oauth import InstallationStore
-from bot.cogs.privacy import DATA_FILES
+from bot.cogs.privacy.files import DATA_FILES
 from storage.repositories.privacy import uncovered_tables
 from tests.conftest import make_group
 

@@ -13,7 +13,7 @@ from bot.cogs.onboarding.codes import (
     cohort_key,
 )
 from bot.cogs.onboarding.invites import Invitations
-from bot.cogs.privacy import remember
+from bot.cogs.privacy.service import PrivacyService
 from bot.core import Context
 from bot.domain import TRUSTED_ROLES, Cohort, Group, Member, Permission
 from bot.errors import DirectMessagesClosed, UserError
@@ -381,5 +381,5 @@ class JoinFlow(Invitations):
             ),
         )
         # Erasing the member replaces their introduction with a short note.
-        await remember(self.bot, ctx.group.id, ref, [ctx.user.id])
+        await self.bot.service(PrivacyService).remember(ctx.group.id, ref, [ctx.user.id])
         await ctx.say("onboarding.intro_posted")

@@ -7,6 +7,7 @@ from bot.cogs.posts import views
 from bot.cogs.posts.forms import KINDS
 from bot.cogs.posts.service import PostsService
 from bot.cogs.posts.settings import PostsSettings
+from bot.cogs.privacy.service import PrivacyService
 from bot.commands import Option, OptionType
 from bot.core import Bot, Context
 from bot.domain import Group, Permission
@@ -23,7 +24,7 @@ class PostsCog(Cog):
 
     def __init__(self, bot: Bot) -> None:
         super().__init__(bot)
-        self.service = PostsService(bot.uow, bot.workspace, bot.clock)
+        self.service = PostsService(bot.uow, bot.workspace, bot.clock, bot.service(PrivacyService))
         bot.provide(self.service)
 
     async def _open_form(self, ctx: Context, kind_key: str) -> None:

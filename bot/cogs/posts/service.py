@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -11,16 +10,14 @@ from bot.cogs.posts import views
 from bot.cogs.posts.forms import KINDS, Checked, Kind, check, looks_like_listing
 from bot.cogs.posts.records import CloseReason, Expiry, Listing, Post, Posted, PostStatus, Sweep
 from bot.cogs.posts.settings import PostsSettings
+from bot.cogs.privacy.service import PrivacyService
 from bot.domain import Actor, Category, Group
 from bot.errors import UserError
 from bot.events import MessageRef
 from bot.i18n import t
 from bot.messages import OutgoingMessage
 from bot.ports import Clock, UnitOfWorkFactory, Workspace
-from bot.privacy_records import message_data
 from bot.safety import clip, neutralise
-
-log = logging.getLogger(__name__)
 
 # Reminders go out on the day before an event, from this local time on.
 REMIND_FROM = time(9, 0)
@@ -32,10 +29,13 @@ NUDGE_CHANNEL = "discussion"
 class PostsService:
     """Listings from forms: each method is one use case, shared by commands, buttons and jobs."""
 
-    def __init__(self, uow: UnitOfWorkFactory, workspace: Workspace, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, workspace: Workspace, clock: Clock, privacy: PrivacyService
+    ) -> None:
         self.uow = uow
         self.workspace = workspace
         self.clock = clock
+        self.privacy = privacy
 
     async def channel(self, group: Group, kind: Kind) -> Category:
         """The category a kind of post goes to; refused while it has no channel."""
@@ -216,12 +216,8 @@ class PostsService:
             reminded += 1
             if post.author_id:
                 # Erasing the author later edits the reminder to name nobody.
-                anonymous = message_data(views.reminder(group.language, post, anonymous=True))
-                try:
-                    async with self.uow() as uow:
-                        await uow.privacy.remember(group.id, ref, [post.author_id], anonymous, now)
-                except Exception:
-                    log.exception("could not record who reminder %s names", ref.id)
+                anonymous = views.reminder(group.language, post, anonymous=True)
+                await self.privacy.remember(group.id, ref, [post.author_id], anonymous)
         return Sweep(closed, reminded)
 
     async def nudge(self, group_id: str, user_id: str, channel_id: str, text: str) -> str | None:

@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 from bot.cogs.posts.forms import KINDS, FieldType, Kind
 from bot.cogs.posts.records import Listing, Post
+from bot.cogs.privacy.records import ERASED
 from bot.domain import Language
 from bot.errors import UserError
 from bot.i18n import t
 from bot.messages import Button, ButtonStyle, FormField, FormSpec, OutgoingMessage
-from bot.privacy_records import ERASED
 
 CLOSE_ACTION = "post_close"
 EDIT_ACTION = "post_edit"

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.activity import ROLES
 from bot.cog import Cog, button, command, job
-from bot.cogs.privacy import remember
+from bot.cogs.privacy.service import PrivacyService
 from bot.cogs.prompts.bank import OPEN_THEME, THEMES, BankQuestion, load_bank
 from bot.cogs.prompts.plan import (
     DAYS,
@@ -152,7 +152,9 @@ class PromptsCog(Cog):
                 await uow.prompts.drop_run(run_id)
             raise
         if prompt.suggested_by:
-            await remember(self.bot, group.id, ref, [prompt.suggested_by], uncredited)
+            await self.bot.service(PrivacyService).remember(
+                group.id, ref, [prompt.suggested_by], uncredited
+            )
         thread_id: str | None
         try:
             thread_id = await ws.open_thread(group.id, ref, clip(question, 90))
@@ -368,8 +370,7 @@ class PromptsCog(Cog):
             OutgoingMessage(clean, title=ctx.t("prompts.review_title", name=who), buttons=buttons),
         )
         anonymous = ctx.t("prompts.review_title", name=ctx.t("privacy.another_member"))
-        await remember(
-            self.bot,
+        await self.bot.service(PrivacyService).remember(
             ctx.group.id,
             ref,
             [ctx.user.id],
@@ -413,8 +414,7 @@ class PromptsCog(Cog):
             )
             # The post now names the staff member who decided, and no longer the suggester.
             unnamed = ctx.t(f"prompts.decided_{status.value}", name=ctx.t("privacy.another_member"))
-            await remember(
-                self.bot,
+            await self.bot.service(PrivacyService).remember(
                 ctx.group.id,
                 event.message,
                 [ctx.user.id],

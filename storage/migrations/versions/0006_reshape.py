@@ -17,7 +17,10 @@ posts = sa.table(
 )
 groups = sa.table("groups", sa.column("id", sa.String), sa.column("settings", sa.JSON))
 # Flat keys of the first version -> (feature namespace, key).
-MOVED_SETTINGS = {"listing_days": ("posts", "listing_days")}
+MOVED_SETTINGS = {
+    "listing_days": ("posts", "listing_days"),
+    "pairs_every_weeks": ("pairs", "every_weeks"),
+}
 
 
 def upgrade() -> None:

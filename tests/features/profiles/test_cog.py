@@ -6,8 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.local.terminal import LocalResponder
 from adapters.local.workspace import GROUP_ID
-from bot.cogs.profiles import profile_lines
-from bot.core import Context
+from bot.cogs.profiles import views
+from bot.cogs.profiles.service import ProfilesService
 from bot.domain import Language
 from bot.events import FormSubmitted, UserRef
 from tests.conftest import LocalGroup, make_group
@@ -66,13 +66,17 @@ async def test_the_form_is_stored_and_others_see_it_without_the_email(group: Loc
 async def test_profile_lines_for_whois_hide_private_fields(group: LocalGroup) -> None:
     await _kari(group)
     g = await group.bot.group(GROUP_ID)
-    as_lise = Context(group.bot, g, UserRef("lise", "lise"))
-    as_kari = Context(group.bot, g, UserRef("kari", "kari"))
-    lines = await profile_lines(as_lise, "kari")
+    profiles = group.bot.service(ProfilesService)
+
+    async def profile_lines(viewer: str, user_id: str) -> list[str]:
+        [view] = await profiles.seen_by(g, viewer, [user_id])
+        return views.lines(g.language, view)
+
+    lines = await profile_lines("lise", "kari")
     assert "Headline: Knitwear designer" in lines
     assert not any("kari@example.com" in line for line in lines)
-    assert "Email (only you see this): kari@example.com" in await profile_lines(as_kari, "kari")
-    assert await profile_lines(as_kari, "lise") == []
+    assert "Email (only you see this): kari@example.com" in await profile_lines("kari", "kari")
+    assert await profile_lines("kari", "lise") == []
 
 
 async def test_overlong_field_is_refused_with_its_limit_and_nothing_changes(

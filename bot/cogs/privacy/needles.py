@@ -1,17 +1,13 @@
-"""What names a member, and the records export and erasure work with: plain Python, no ORM."""
+"""What names a member in stored text and JSON: their ids (as any platform's mention) and
+emails. Pure logic: export and erasure search and scrub with it."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
 from typing import Any
 
-from bot.events import MessageRef
-from bot.messages import OutgoingMessage
-
-# What erasure leaves where a member was named in stored text; shown as "another member".
-ERASED = "[erased]"
+from bot.cogs.privacy.records import ERASED
 
 
 class Needles:
@@ -87,23 +83,3 @@ def _pattern(user_ids: Iterable[str], emails: Iterable[str]) -> re.Pattern[str] 
         # The bare id as a whole token; "kari.berg@x" and "kari@x" are someone's email.
         parts.append(rf"(?<![\w@.])(?:{alt})(?![\w@]|\.\w)")
     return re.compile("|".join(parts), re.IGNORECASE) if parts else None
-
-
-@dataclass(frozen=True)
-class NamedMessage:
-    """A message the bot posted that names a member, and what it should say without them
-    (None: a short note that it was removed at a member's request)."""
-
-    ref: MessageRef
-    replacement: dict[str, Any] | None = None
-
-
-def message_data(message: OutgoingMessage) -> dict[str, Any]:
-    """A message as stored for erasure to send instead (no pings and no poll: an edit must
-    never notify anyone, and a poll cannot be edited)."""
-    return {
-        "text": message.text,
-        "title": message.title,
-        "fields": [list(f) for f in message.fields],
-        "buttons": [asdict(b) for b in message.buttons],
-    }

@@ -1,0 +1,1 @@
+"""Members' own data: export by DM, erasure that reaches the platform, retention, `remember`."""

@@ -1,0 +1,1 @@
+"""Profiles: a form members fill in, a directory search, and career updates in #showcase."""
