@@ -8,9 +8,9 @@ from bot.cogs.pairs import PairsCog
 from bot.cogs.posts.cog import PostsCog
 from bot.cogs.privacy import PrivacyCog
 from bot.cogs.profiles import ProfilesCog
-from bot.cogs.prompts import PromptsCog
+from bot.cogs.prompts.cog import PromptsCog
 from bot.cogs.setup import SetupCog
-from bot.cogs.stats import StatsCog
+from bot.cogs.stats.cog import StatsCog
 from bot.core import Bot
 
 # Onboarding sees a join before MembersCog records it, to tell a newcomer from a replay.

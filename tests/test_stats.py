@@ -160,7 +160,7 @@ async def test_activity_counts_and_rollups_on_postgresql(pg_url: str) -> None:
     from datetime import timedelta
 
     from bot.activity import Pending
-    from bot.cogs.stats import summarise, week_starts
+    from bot.cogs.stats.figures import summarise, week_starts
     from bot.domain import Group, Language
     from storage.database import create_engine, upgrade
     from storage.uow import UnitOfWorkFactory
@@ -197,7 +197,9 @@ async def test_activity_counts_and_rollups_on_postgresql(pg_url: str) -> None:
 
 
 async def test_stats_without_a_chart_renderer_still_answer(group: LocalGroup) -> None:
-    group.bot.charts = None
+    from bot.cogs.stats.service import StatsService
+
+    group.bot.service(StatsService).charts = None
     await group.run("/alumni setup", "!in #discussion", "hello")
     out = await group.run("/alumni stats")
     assert "Posts per channel: #discussion 1" in out
