@@ -421,7 +421,8 @@ class PromptsService:
             if not await uow.prompts.decide(group.id, prompt_id, status, actor.id):
                 raise views.already_decided(lang, prompt)
             await self._rearm_alert(uow, group)
-        decision = Decision(replace(prompt, status=status), status, neutralise(actor.name))
+        decided = replace(prompt, status=status, decided_by=actor.id)
+        decision = Decision(decided, status, neutralise(actor.name))
         if message is not None:
             await self.workspace.edit(
                 group.id, message, views.decided(lang, prompt, status, decision.by)
