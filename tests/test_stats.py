@@ -57,6 +57,8 @@ async def test_stats_show_dialogue_roles_members_and_a_chart(group: LocalGroup) 
     assert "Replies to the weekly questions: 2" in out
     image = next(line for line in out.splitlines() if "[image:" in line)
     path = Path(image.split("[image:")[1].strip(" ]"))
+    # In the bot's own data folder, never a temporary folder other users of the host can read.
+    assert path == group.bot.config.data_dir / "charts" / "stats-local-2w.png"
     with Image.open(path) as png:
         # The chart's title is the takeaway; the week before this one was silent.
         assert png.text["Title"] == "Students wrote 67% of messages"  # type: ignore[attr-defined]
