@@ -10,6 +10,7 @@ from bot.domain import Language
 from bot.i18n import catalogue, day, join, number, percent, t, week
 from bot.messages import OutgoingMessage
 from bot.ports import ChartSeries, ChartWeek, WeeklyChart
+from bot.safety import neutralise
 
 # The chart's title compares students' share in up to this many last full weeks with before.
 RECENT_WEEKS = 4
@@ -198,10 +199,12 @@ def digest(lang: Language, digest: Digest) -> OutgoingMessage:
         f"{p.fields.get('what', '')}, {p.fields.get('where', '')}: {p.fields.get('price', '')}"
         for p in digest.rentals
     )
-    members = ", ".join(digest.members)
+    # Names come from the platform: shown as written, never able to ping anyone.
+    members = join(lang, [neutralise(name) for name in digest.members])
     return OutgoingMessage(
         t(lang, "stats.digest_text"),
-        title=t(lang, "stats.digest_title", week=digest.period),
+        # The week as people say it ("week 35", "uke 35"), never the period key ("2026-W35").
+        title=t(lang, "stats.digest_title", week=week(lang, digest.week_of)),
         fields=(
             (t(lang, "stats.digest_jobs"), jobs or none),
             (t(lang, "stats.digest_events"), events or none),
