@@ -175,7 +175,6 @@ class StatsService:
             # A quiet week: an empty digest every Monday would teach members to ignore it.
             log.info("nothing new in %s for %s; digest skipped", group.id, period)
             return replace(digest, skipped=DigestSkipped.QUIET)
-        ref = await self.workspace.send(
-            group.id, announcements.channel_id, views.digest(group.language, digest)
-        )
+        message = views.digest(group.language, digest)
+        ref = await self.workspace.send(group.id, announcements.channel_id, message)
         return replace(digest, posted=ref)
