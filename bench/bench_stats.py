@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.charts import MatplotlibCharts
 from adapters.local.app import build
-from bot.cogs.stats import StatsCog, weekly_chart
+from bot.cogs.stats.service import StatsService
+from bot.cogs.stats.views import weekly_chart
 from bot.core import CoreConfig
 from storage.database import create_engine, upgrade
 from storage.uow import UnitOfWorkFactory
@@ -96,17 +97,16 @@ async def main() -> None:
         group = await bot.group(GROUP)
         loaded = await asyncio.to_thread(load, db)
         print(f"loaded {ROWS:,} activity rows in {loaded:.1f} s")
-        cog = bot.cog("stats")
-        assert isinstance(cog, StatsCog)
+        service = bot.service(StatsService)
         began = time.perf_counter()
-        await cog.compute(group, 52, NOW)
+        await service.compute(group, 52, NOW)
         cold = (time.perf_counter() - began) * 1000
         print(f"stats over 52 weeks, cold (rolls up 51 finished weeks once): {cold:.0f} ms")
         times = []
         stats = None
         for _ in range(5):
             began = time.perf_counter()
-            stats = await cog.compute(group, 52, NOW)
+            stats = await service.compute(group, 52, NOW)
             times.append((time.perf_counter() - began) * 1000)
         assert stats is not None
         counted = stats.top_level + stats.replies

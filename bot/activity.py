@@ -1,14 +1,15 @@
 """Counting messages for the stats: who (by role), where (category), reply or not, when; never text.
 
-The Bot holds one ActivityRecorder (`bot.activity`); StatsCog.count_message feeds it every
-MessagePosted once, and the weekly questions read the same rows: no feature records separately.
+The Bot holds one ActivityRecorder (`bot.activity`): the scheduler and the stop flush it. The
+stats feature (StatsService.count, fed by StatsCog's MessagePosted listener) is the only place
+that records a message; the weekly questions read the same rows: no feature records separately.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -34,28 +35,6 @@ class Pending:
     is_reply: bool
     at: datetime
     category_key: str | None = None
-
-
-@dataclass(frozen=True)
-class ActivityCount:
-    """One aggregated bucket of activity rows: messages per week, category, role, reply."""
-
-    week: int
-    category_key: str | None
-    author_role: str
-    is_reply: bool
-    in_prompt_thread: bool
-    count: int
-
-
-@dataclass(frozen=True)
-class ActivitySummary:
-    """What the stats command needs, aggregated by the database."""
-
-    counts: list[ActivityCount]
-    active_members: int
-    new_members: int
-    posts_opened: dict[str, int] = field(default_factory=dict, hash=False)
 
 
 class ActivityRecorder:

@@ -9,17 +9,19 @@ from bot.cogs.pairs.cog import PairsCog
 from bot.cogs.posts.cog import PostsCog
 from bot.cogs.privacy.cog import PrivacyCog
 from bot.cogs.profiles.cog import ProfilesCog
-from bot.cogs.prompts import PromptsCog
+from bot.cogs.prompts.cog import PromptsCog
 from bot.cogs.setup import SetupCog
-from bot.cogs.stats import StatsCog
+from bot.cogs.stats.cog import StatsCog
 from bot.core import Bot
 
 # Onboarding sees a join before MembersCog records it, to tell a newcomer from a replay.
 # A service handed to other features' services loads before them: privacy first (every
-# feature records through it which of the bot's messages name whom), profiles before pairs.
+# feature records through it which of the bot's messages name whom), mail before stats (the
+# digest goes by email too), profiles before pairs.
 COGS = (
     SetupCog,
     PrivacyCog,
+    MailCog,
     OnboardingCog,
     MembersCog,
     PromptsCog,
@@ -27,7 +29,6 @@ COGS = (
     StatsCog,
     ProfilesCog,
     PairsCog,
-    MailCog,
 )
 
 

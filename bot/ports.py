@@ -10,20 +10,19 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from bot.activity import ActivitySummary
 from bot.cogs.pairs.ports import PairRepository
 from bot.cogs.posts.ports import PostRepository
 from bot.cogs.privacy.ports import PrivacyRepository
 from bot.cogs.profiles.ports import ProfileRepository
+from bot.cogs.prompts.ports import PromptRepository
+from bot.cogs.stats.ports import ActivityRepository
 from bot.domain import Category, Cohort, Group, Member, RoleRecord
 from bot.events import ChannelRef, MessageRef
 from bot.group_settings import FeatureSettings
 from bot.messages import ChannelSpec, FormSpec, OutgoingMessage, RoleSpec
 from bot.onboarding_records import Invitation, QueuedGrant, RoleChange, RoleRequest, RosterEntry
-from bot.prompts_records import Prompt, PromptRun, PromptStatus
 
 if TYPE_CHECKING:
-    from bot.activity import Pending
     from bot.cogs.mail.ports import MailPreferences, OutboxRepository
 
 
@@ -516,85 +515,6 @@ class OnboardingRepository(Protocol):
 
     async def batch_progress(self, group_id: str, batch: str) -> tuple[int, int]:
         """(done, total) rows of a batch: those that took effect, and all."""
-
-
-class PromptRepository(Protocol):
-    """Discussion questions and their postings."""
-
-    async def add(self, prompt: Prompt) -> Prompt:
-        """Store a new question; returns it with its id."""
-
-    async def get(self, group_id: str, prompt_id: int) -> Prompt | None:
-        """One question."""
-
-    async def for_group(self, group_id: str, status: PromptStatus | None = None) -> list[Prompt]:
-        """Questions of a group (optionally of one status), oldest first."""
-
-    async def bank_ids(self, group_id: str) -> set[str]:
-        """Ids of bank questions the group already holds."""
-
-    async def decide(
-        self, group_id: str, prompt_id: int, status: PromptStatus, by: str | None
-    ) -> bool:
-        """Move a suggestion to accepted or rejected; False if it was no longer suggested."""
-
-    async def requeue(self, group_id: str, prompt_id: int) -> None:
-        """Put a posted question back in the accepted queue."""
-
-    async def mark_posted(self, group_id: str, prompt_id: int, now: datetime) -> None:
-        """A question went out."""
-
-    async def set_score(self, group_id: str, prompt_id: int, score: int) -> None:
-        """How many replies the question drew last time."""
-
-    async def reserve_run(
-        self, group_id: str, prompt_id: int, period: str, channel_id: str, now: datetime
-    ) -> int | None:
-        """Reserve the run of a period before posting; None if the period already has one."""
-
-    async def complete_run(
-        self, run_id: int, message_id: str, thread_id: str | None, prompt_id: int
-    ) -> None:
-        """Store where the reserved run was posted."""
-
-    async def drop_run(self, run_id: int) -> None:
-        """Forget a reservation whose posting failed."""
-
-    async def runs(self, group_id: str) -> list[PromptRun]:
-        """Posted runs, oldest first."""
-
-    async def run_by_thread(self, group_id: str, thread_id: str) -> PromptRun | None:
-        """The run whose thread this is."""
-
-    async def runs_due_recap(self, group_id: str, posted_before: datetime) -> list[PromptRun]:
-        """Posted runs without a recap, posted before a time."""
-
-    async def claim_recap(self, run_id: int, now: datetime) -> bool:
-        """Mark a run's recap sent; False if it was already."""
-
-    async def unclaim_recap(self, run_id: int) -> None:
-        """Undo a recap claim whose sending failed."""
-
-
-class ActivityRepository(Protocol):
-    """Message counts (never text) and the aggregates the stats are made of."""
-
-    async def add_many(self, rows: Sequence[Pending]) -> None:
-        """Count many messages in one statement (executemany), roles and categories looked up."""
-
-    async def count_by_role(self, group_id: str, thread_id: str) -> dict[str, int]:
-        """Messages in a thread per author role (the weekly question's replies)."""
-
-    async def summary(
-        self,
-        group_id: str,
-        start: datetime,
-        end: datetime,
-        week_starts: Sequence[datetime],
-        closed_before: datetime | None = None,
-    ) -> ActivitySummary:
-        """Counts per week (index into week_starts), category, role, reply and prompt thread;
-        weeks ending by `closed_before` can no longer change and may be served from a rollup."""
 
 
 class UnitOfWork(Protocol):

@@ -18,8 +18,10 @@ from matplotlib.text import Text
 from PIL import Image
 
 from adapters.charts import DPI, EMPTY, HEIGHT, WIDTH, MatplotlibCharts, draw
-from bot.activity import ROLES, ActivityCount, ActivitySummary
-from bot.cogs.stats import Stats, summarise, takeaway, week_starts, weekly_chart
+from bot.activity import ROLES
+from bot.cogs.stats.figures import summarise, week_starts
+from bot.cogs.stats.records import ActivityCount, ActivitySummary, Stats
+from bot.cogs.stats.views import takeaway, weekly_chart
 from bot.domain import Group, Language
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "images"

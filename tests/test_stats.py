@@ -57,6 +57,8 @@ async def test_stats_show_dialogue_roles_members_and_a_chart(group: LocalGroup) 
     assert "Replies to the weekly questions: 2" in out
     image = next(line for line in out.splitlines() if "[image:" in line)
     path = Path(image.split("[image:")[1].strip(" ]"))
+    # In the bot's own data folder, never a temporary folder other users of the host can read.
+    assert path == group.bot.config.data_dir / "charts" / "stats-local-2w.png"
     with Image.open(path) as png:
         # The chart's title is the takeaway; the week before this one was silent.
         assert png.text["Title"] == "Students wrote 67% of messages"  # type: ignore[attr-defined]
@@ -160,7 +162,7 @@ async def test_activity_counts_and_rollups_on_postgresql(pg_url: str) -> None:
     from datetime import timedelta
 
     from bot.activity import Pending
-    from bot.cogs.stats import summarise, week_starts
+    from bot.cogs.stats.figures import summarise, week_starts
     from bot.domain import Group, Language
     from storage.database import create_engine, upgrade
     from storage.uow import UnitOfWorkFactory
@@ -197,7 +199,9 @@ async def test_activity_counts_and_rollups_on_postgresql(pg_url: str) -> None:
 
 
 async def test_stats_without_a_chart_renderer_still_answer(group: LocalGroup) -> None:
-    group.bot.charts = None
+    from bot.cogs.stats.service import StatsService
+
+    group.bot.service(StatsService).charts = None
     await group.run("/alumni setup", "!in #discussion", "hello")
     out = await group.run("/alumni stats")
     assert "Posts per channel: #discussion 1" in out

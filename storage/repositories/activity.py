@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Boolean, String, bindparam, case, func, select, text
 
-from bot.activity import ActivityCount, ActivitySummary, Pending
+from bot.activity import Pending
+from bot.cogs.stats.records import ActivityCount, ActivitySummary
 from storage.models import (
     ActivityRow,
     MemberRow,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
-from bot.prompts_records import Prompt, PromptRun, PromptStatus
+from bot.cogs.prompts.records import Prompt, PromptRun, PromptStatus
 from storage.models import PromptRow, PromptRunRow
 from storage.repositories.base import Repository, _count, as_record
 

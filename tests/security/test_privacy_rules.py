@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.local.workspace import DATA_FILES as LOCAL_FILES
 from adapters.slack.oauth import InstallationStore
 from bot.cogs.privacy.files import DATA_FILES
+from bot.cogs.stats.service import DATA_FILES as STATS_FILES
 from storage.repositories.privacy import uncovered_tables
 from tests.conftest import make_group
 
@@ -46,7 +47,7 @@ async def test_every_file_in_the_data_folder_has_a_rule(
     )
     files = sorted(p.relative_to(data).as_posix() for p in data.rglob("*") if p.is_file())
     assert "local_workspace.json" in files
-    rules = {**DATA_FILES, **LOCAL_FILES}
+    rules = {**DATA_FILES, **STATS_FILES, **LOCAL_FILES}
     assert all(text for text in rules.values())
     uncovered = [f for f in files if not any(fnmatch(f, pattern) for pattern in rules)]
     assert uncovered == [], uncovered

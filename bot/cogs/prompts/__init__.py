@@ -1,7 +1,5 @@
-"""Weekly discussion questions (the bank in questions.toml ships as package data)."""
+"""Weekly discussion questions (the bank in questions.toml ships as package data).
 
-from __future__ import annotations
-
-from bot.cogs.prompts.cog import PromptsCog
-
-__all__ = ["PromptsCog"]
+The cog is `bot.cogs.prompts.cog.PromptsCog`; this package imports nothing, so the core's
+ports can import the feature's port without loading the cog.
+"""

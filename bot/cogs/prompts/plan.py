@@ -6,11 +6,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from bot.cogs.prompts.bank import THEMES, BankQuestion
+from bot.cogs.prompts.records import Prompt, PromptRun
+from bot.cogs.prompts.settings import PromptsSettings
 from bot.domain import Group
-from bot.prompts_records import Prompt
 from bot.scheduler import weekly_period
 
 DAYS: tuple[str, ...] = (
@@ -30,55 +30,8 @@ MIN_GAP = timedelta(days=3)
 QUEUE_TARGET = 5
 LOW_QUEUE = 3
 MAX_LENGTH = 300
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """When a group's question goes out; stored in group.settings["prompts"]."""
-
-    weekday: int = 0
-    at: time = time(10, 0)
-    timezone: str = "Europe/Oslo"
-    paused: bool = False
-    not_before: datetime | None = None
-
-    @classmethod
-    def of(cls, group: Group) -> Schedule:
-        """The group's schedule; a group that never set one starts when it was created."""
-        raw = group.settings.get("prompts") or {}
-        hh, mm = (int(x) for x in str(raw.get("time", "10:00")).split(":"))
-        not_before = raw.get("not_before")
-        return cls(
-            weekday=int(raw.get("day", 0)),
-            at=time(hh, mm),
-            timezone=str(raw.get("timezone") or group.timezone or "Europe/Oslo"),
-            paused=bool(raw.get("paused", False)),
-            not_before=datetime.fromisoformat(not_before) if not_before else group.created_at,
-        )
-
-    def to_settings(self) -> dict[str, object]:
-        """The JSON stored in group.settings["prompts"]."""
-        return {
-            "day": self.weekday,
-            "time": f"{self.at:%H:%M}",
-            "timezone": self.timezone,
-            "paused": self.paused,
-            "not_before": self.not_before.isoformat() if self.not_before else None,
-        }
-
-    def slot_in_week_of(self, now: datetime) -> datetime:
-        """The slot in the (local) week that contains `now`."""
-        tz = ZoneInfo(self.timezone)
-        local = now.astimezone(tz)
-        monday = local.date() - timedelta(days=local.weekday())
-        return datetime.combine(monday + timedelta(days=self.weekday), self.at, tzinfo=tz)
-
-    def next_slot(self, now: datetime) -> datetime:
-        """The next time a question is due."""
-        slot = self.slot_in_week_of(now)
-        if slot <= now:
-            slot = self.slot_in_week_of(now + timedelta(days=7))
-        return slot
+# Questions posted with `/alumni prompt now` have periods of their own, outside the schedule.
+MANUAL = "now-"
 
 
 def due_period(group: Group, now: datetime) -> str | None:
@@ -88,18 +41,31 @@ def due_period(group: Group, now: datetime) -> str | None:
     slot is still owed if it was missed: a bot that was down over it posts on coming back,
     until the next slot takes over. Never older slots: no backlog of missed weeks.
     """
-    schedule = Schedule.of(group)
+    schedule = PromptsSettings.of(group)
     if schedule.paused:
         return None
-    local_group = replace(group, timezone=schedule.timezone)
+    local_group = replace(group, timezone=str(schedule.zone))
     this_slot = schedule.slot_in_week_of(now)
     if now >= this_slot:
-        return weekly_period(local_group, now, schedule.weekday, schedule.at, schedule.not_before)
+        return weekly_period(local_group, now, schedule.day, schedule.time, schedule.not_before)
     previous = schedule.slot_in_week_of(now - timedelta(days=7))
     if schedule.not_before is not None and previous < schedule.not_before:
         return None
     year, week, _ = previous.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def scheduled(runs: Iterable[PromptRun]) -> list[PromptRun]:
+    """The runs the weekly schedule posted (not those staff posted with `prompt now`)."""
+    return [r for r in runs if not r.period.startswith(MANUAL)]
+
+
+def next_slot(schedule: PromptsSettings, runs: list[PromptRun], now: datetime) -> datetime:
+    """When the next weekly question is due: a late one just posted takes this slot's place."""
+    nxt = schedule.next_slot(now)
+    if runs and nxt - runs[-1].posted_at < MIN_GAP:
+        nxt = schedule.next_slot(nxt)
+    return nxt
 
 
 def hour_period(group: Group, now: datetime) -> str | None:

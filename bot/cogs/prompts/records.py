@@ -1,10 +1,13 @@
-"""Records of the discussion-question feature: questions (prompts) and their postings (runs)."""
+"""Records of the weekly questions: questions (prompts), their postings (runs), and what the
+service returns."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+from bot.cogs.prompts.settings import PromptsSettings
 
 
 class PromptStatus(StrEnum):
@@ -51,3 +54,44 @@ class PromptRun:
     thread_id: str | None
     posted_at: datetime
     recap_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A group's schedule and when its next question is due (a late one moves it a week)."""
+
+    settings: PromptsSettings
+    next: datetime
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What `/alumni prompt list` shows: the schedule, the queue, suggestions, how many ran."""
+
+    slot: Slot
+    queue: tuple[Prompt, ...]
+    pending: tuple[Prompt, ...]
+    posted: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A suggestion staff accepted or rejected, and who decided (as the review post names them)."""
+
+    prompt: Prompt
+    status: PromptStatus
+    by: str
+
+
+@dataclass(frozen=True)
+class Recap:
+    """A run's recap that went out: the replies by author role in the question's thread."""
+
+    run: PromptRun
+    prompt: Prompt | None
+    counts: dict[str, int] = field(default_factory=dict, hash=False)
+
+    @property
+    def total(self) -> int:
+        """Every reply counted."""
+        return sum(self.counts.values())
