@@ -26,9 +26,17 @@ from bot.events import (
     MessagePosted,
     UserRef,
 )
+from bot.facts import StoredFacts
 from bot.i18n import permission_label, t
 from bot.messages import OutgoingMessage
-from bot.ports import ChartRenderer, Clock, Responder, UnitOfWorkFactory, Workspace
+from bot.ports import (
+    ChartRenderer,
+    Clock,
+    Responder,
+    UnitOfWorkFactory,
+    UsesFacts,
+    Workspace,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +138,10 @@ class Bot:
         ] = {}
         self._group_cache: dict[str, tuple[float, Group]] = {}
         self._services: dict[type, object] = {}
+        # A workspace that must know the bot's records (who holds staff, where #welcome is)
+        # is told by the core; it never opens the unit of work itself.
+        if isinstance(workspace, UsesFacts):
+            workspace.use_facts(StoredFacts(uow))
 
     def add_cog(self, cog: Cog) -> None:
         """Register every handler a cog declares."""
@@ -370,7 +382,10 @@ async def _errors_to_member(
 async def _ignore_bots(
     ctx: Context, event: Event, call_next: Callable[[], Awaitable[None]]
 ) -> None:
-    """Bots (the bot itself included) never trigger features."""
-    if isinstance(event, MessagePosted) and event.user.is_bot:
+    """Bots (the bot itself included) never trigger features: the one place they are dropped
+    (adapters only mark them, `UserRef.is_bot`)."""
+    user = getattr(event, "user", None)
+    if isinstance(user, UserRef) and user.is_bot:
+        log.debug("ignored %s by a bot (%s)", type(event).__name__, user.id)
         return
     await call_next()
