@@ -242,10 +242,7 @@ class Bot:
         try:
             group = await self.group(event.group_id, cached=isinstance(event, MessagePosted))
         except StorageUnavailable:
-            log.warning("storage unavailable while handling %s", type(event).__name__)
-            if responder is not None:
-                lang = self.config.default_language
-                await _safe_reply(responder, OutgoingMessage(t(lang, "core.storage_down")))
+            await _storage_down(responder, self.config.default_language, event)
             return
         ctx = Context(self, group, user, getattr(event, "channel", None), responder)
 
@@ -337,6 +334,17 @@ class Bot:
         return [c for c in self.tree.all() if c.permission.rank <= permission.rank]
 
 
+def storage_down(lang: Language) -> OutgoingMessage:
+    """What a member reads while the database is unreachable (nothing was done; try again)."""
+    return OutgoingMessage(t(lang, "core.storage_down"))
+
+
+async def _storage_down(responder: Responder | None, lang: Language, event: Event) -> None:
+    log.warning("storage unavailable while handling %s", type(event).__name__, exc_info=True)
+    if responder is not None:
+        await _safe_reply(responder, storage_down(lang))
+
+
 async def _safe_reply(responder: Responder, message: OutgoingMessage) -> None:
     try:
         await responder.reply(message, private=True)
@@ -360,9 +368,7 @@ async def _errors_to_member(
         if ctx.responder is not None:
             await _safe_reply(ctx.responder, message)
     except StorageUnavailable:
-        log.warning("storage unavailable while handling %s", type(event).__name__, exc_info=True)
-        if ctx.responder is not None:
-            await _safe_reply(ctx.responder, OutgoingMessage(ctx.t("core.storage_down")))
+        await _storage_down(ctx.responder, ctx.lang, event)
     except PlatformError as exc:
         log.warning("platform refused while handling %s: %s", type(event).__name__, exc)
         key = (

@@ -50,7 +50,7 @@ from adapters.slack.translate import (
 )
 from adapters.slack.workspace import SlackWorkspace
 from bot.cog import Cog
-from bot.core import Bot, Context, CoreConfig
+from bot.core import Bot, Context, CoreConfig, storage_down
 from bot.domain import Group, Language
 from bot.errors import StorageUnavailable, UserError
 from bot.events import Event, FormSubmitted, UserRef
@@ -510,7 +510,7 @@ def _register(sa: SlackApp) -> None:
             user = await user_of(team, uid, str(body["user"].get("name", "")))
         except StorageUnavailable:
             log.warning("storage unavailable for a form in %s", team, exc_info=True)
-            responder.reject(t(sa.language(team), "core.storage_down"))
+            responder.reject(storage_down(sa.language(team)).text)
             await responder.finish()
             return
         except Exception:
@@ -652,8 +652,7 @@ async def _group_or_tell(
         return group if await fresh() else None
     except StorageUnavailable:
         log.warning("storage unavailable for %s", team, exc_info=True)
-        text = t(sa.language(team), "core.storage_down")
-        await url.post(text=text, response_type="ephemeral")
+        await url.post(text=storage_down(sa.language(team)).text, response_type="ephemeral")
         return None
 
 

@@ -184,7 +184,7 @@ def home_view(message: OutgoingMessage) -> dict[str, Any]:
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(message.text)}})
     for name, value in message.fields:
         blocks.append({"type": "divider"})
-        chunk = escape(name)
+        chunk = f"*{escape(name)}*"
         for line in value.split("\n"):
             if len(chunk) + len(line) + 1 > _SECTION:
                 blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
