@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cogs.setup.service import SetupService
@@ -12,7 +9,7 @@ from bot.domain import Member
 from bot.events import HomeOpened, UserRef
 from bot.messages import OutgoingMessage
 from tests.conftest import START, make_group
-from tests.features.helpers import World, world
+from tests.features.helpers import World
 from tests.test_core import Replies
 
 
@@ -25,12 +22,6 @@ class Kept(Replies):
 
     async def reply(self, message: OutgoingMessage, *, private: bool = True) -> None:
         self.messages.append(message)
-
-
-@pytest.fixture
-async def w() -> AsyncIterator[World]:
-    async with world() as w:
-        yield w
 
 
 async def _home(w: World, user: UserRef) -> OutgoingMessage:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -12,13 +11,7 @@ from bot.domain import Language
 from bot.errors import UserError
 from bot.events import ChannelRef, MessagePosted, MessageRef, UserRef
 from bot.messages import Posting
-from tests.features.helpers import World, world
-
-
-@pytest.fixture
-async def w() -> AsyncIterator[World]:
-    async with world() as w:
-        yield w
+from tests.features.helpers import World
 
 
 def _svc(w: World) -> SetupService:
