@@ -225,6 +225,22 @@ class Bot:
                 group = await uow.groups.get(group_id) or group
             return group
 
+    async def first_time(self, group_id: str, key: str) -> bool:
+        """True the first time a delivery's key is seen (platforms deliver some events twice,
+        and a replayed request must not run again), in any process sharing the database."""
+        async with self.uow() as uow:
+            return await uow.events.first_time(group_id, key, self.clock.now())
+
+    async def kept(self, group_id: str, key: str) -> str | None:
+        """A value an adapter keeps between runs (the hash of the commands it uploaded)."""
+        async with self.uow() as uow:
+            return await uow.kv.get(group_id, key)
+
+    async def keep(self, group_id: str, key: str, value: str) -> None:
+        """Keep a value for `kept`."""
+        async with self.uow() as uow:
+            await uow.kv.set(group_id, key, value)
+
     async def permission_of(self, group: Group, user: UserRef) -> Permission:
         """Admin from the platform; staff from the bot's own records; else member."""
         if user.is_admin:

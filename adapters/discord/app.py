@@ -158,14 +158,12 @@ class AlumniClient(discord.Client):
         """Upload `/alumni` to the guild when its hash changed (or when forced)."""
         payload = application_commands(self.bot.tree)
         digest = commands_hash(payload)
-        async with self.bot.uow() as uow:
-            stored = await uow.kv.get(str(guild.id), HASH_KEY)
+        stored = await self.bot.kept(str(guild.id), HASH_KEY)
         if stored == digest and not force:
             return False
         assert self.application_id is not None
         await self.http.bulk_upsert_guild_commands(self.application_id, guild.id, payload)
-        async with self.bot.uow() as uow:
-            await uow.kv.set(str(guild.id), HASH_KEY, digest)
+        await self.bot.keep(str(guild.id), HASH_KEY, digest)
         self.synced.add(guild.id)
         log.info("synced /alumni commands to %s", guild.id)
         return True

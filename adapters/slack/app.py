@@ -238,8 +238,7 @@ class SlackApp:
         """True the first time a key is seen (Slack retries and repeats events)."""
         if team_id not in self._known:
             await self.group(team_id)  # its row first: the key belongs to the group
-        async with self.bot.uow() as uow:
-            return await uow.events.first_time(team_id, key, self.bot.clock.now())
+        return await self.bot.first_time(team_id, key)
 
     async def aclose(self) -> None:
         """Close what the app opened beside the core (the HTTP session, the store's engine)."""
