@@ -26,9 +26,17 @@ from bot.events import (
     MessagePosted,
     UserRef,
 )
+from bot.facts import StoredFacts
 from bot.i18n import permission_label, t
 from bot.messages import OutgoingMessage
-from bot.ports import ChartRenderer, Clock, Responder, UnitOfWorkFactory, Workspace
+from bot.ports import (
+    ChartRenderer,
+    Clock,
+    Responder,
+    UnitOfWorkFactory,
+    UsesFacts,
+    Workspace,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +138,10 @@ class Bot:
         ] = {}
         self._group_cache: dict[str, tuple[float, Group]] = {}
         self._services: dict[type, object] = {}
+        # A workspace that must know the bot's records (who holds staff, where #welcome is)
+        # is told by the core; it never opens the unit of work itself.
+        if isinstance(workspace, UsesFacts):
+            workspace.use_facts(StoredFacts(uow))
 
     def add_cog(self, cog: Cog) -> None:
         """Register every handler a cog declares."""
@@ -213,6 +225,22 @@ class Bot:
                 group = await uow.groups.get(group_id) or group
             return group
 
+    async def first_time(self, group_id: str, key: str) -> bool:
+        """True the first time a delivery's key is seen (platforms deliver some events twice,
+        and a replayed request must not run again), in any process sharing the database."""
+        async with self.uow() as uow:
+            return await uow.events.first_time(group_id, key, self.clock.now())
+
+    async def kept(self, group_id: str, key: str) -> str | None:
+        """A value an adapter keeps between runs (the hash of the commands it uploaded)."""
+        async with self.uow() as uow:
+            return await uow.kv.get(group_id, key)
+
+    async def keep(self, group_id: str, key: str, value: str) -> None:
+        """Keep a value for `kept`."""
+        async with self.uow() as uow:
+            await uow.kv.set(group_id, key, value)
+
     async def permission_of(self, group: Group, user: UserRef) -> Permission:
         """Admin from the platform; staff from the bot's own records; else member."""
         if user.is_admin:
@@ -230,10 +258,7 @@ class Bot:
         try:
             group = await self.group(event.group_id, cached=isinstance(event, MessagePosted))
         except StorageUnavailable:
-            log.warning("storage unavailable while handling %s", type(event).__name__)
-            if responder is not None:
-                lang = self.config.default_language
-                await _safe_reply(responder, OutgoingMessage(t(lang, "core.storage_down")))
+            await _storage_down(responder, self.config.default_language, event)
             return
         ctx = Context(self, group, user, getattr(event, "channel", None), responder)
 
@@ -325,6 +350,17 @@ class Bot:
         return [c for c in self.tree.all() if c.permission.rank <= permission.rank]
 
 
+def storage_down(lang: Language) -> OutgoingMessage:
+    """What a member reads while the database is unreachable (nothing was done; try again)."""
+    return OutgoingMessage(t(lang, "core.storage_down"))
+
+
+async def _storage_down(responder: Responder | None, lang: Language, event: Event) -> None:
+    log.warning("storage unavailable while handling %s", type(event).__name__, exc_info=True)
+    if responder is not None:
+        await _safe_reply(responder, storage_down(lang))
+
+
 async def _safe_reply(responder: Responder, message: OutgoingMessage) -> None:
     try:
         await responder.reply(message, private=True)
@@ -348,9 +384,7 @@ async def _errors_to_member(
         if ctx.responder is not None:
             await _safe_reply(ctx.responder, message)
     except StorageUnavailable:
-        log.warning("storage unavailable while handling %s", type(event).__name__, exc_info=True)
-        if ctx.responder is not None:
-            await _safe_reply(ctx.responder, OutgoingMessage(ctx.t("core.storage_down")))
+        await _storage_down(ctx.responder, ctx.lang, event)
     except PlatformError as exc:
         log.warning("platform refused while handling %s: %s", type(event).__name__, exc)
         key = (
@@ -370,7 +404,10 @@ async def _errors_to_member(
 async def _ignore_bots(
     ctx: Context, event: Event, call_next: Callable[[], Awaitable[None]]
 ) -> None:
-    """Bots (the bot itself included) never trigger features."""
-    if isinstance(event, MessagePosted) and event.user.is_bot:
+    """Bots (the bot itself included) never trigger features: the one place they are dropped
+    (adapters only mark them, `UserRef.is_bot`)."""
+    user = getattr(event, "user", None)
+    if isinstance(user, UserRef) and user.is_bot:
+        log.debug("ignored %s by a bot (%s)", type(event).__name__, user.id)
         return
     await call_next()

@@ -13,13 +13,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core import CoreConfig
-from bot.domain import Language
+from bot.domain import Language, known_timezone
 
 PREFIX = "ALUMNIBOT_"
 # The drivers this build installs; anything else would fail later with a driver error.
@@ -138,11 +137,7 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"{value!r} is not a timezone; use a name like Europe/Oslo") from exc
-        return value
+        return known_timezone(value)
 
     @field_validator("database_url")
     @classmethod

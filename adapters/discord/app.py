@@ -104,7 +104,7 @@ class AlumniClient(discord.Client):
             # Nothing the bot sends pings by default; each message names whom it may notify.
             allowed_mentions=discord.AllowedMentions.none(),
         )
-        self.workspace = DiscordWorkspace(self, uow)
+        self.workspace = DiscordWorkspace(self)
         # A clock other than real time lets tests move through weeks and graduation dates.
         self.bot = compose(config or CoreConfig(), self.workspace, uow, clock or SystemClock())
         self.ready = asyncio.Event()
@@ -158,14 +158,12 @@ class AlumniClient(discord.Client):
         """Upload `/alumni` to the guild when its hash changed (or when forced)."""
         payload = application_commands(self.bot.tree)
         digest = commands_hash(payload)
-        async with self.bot.uow() as uow:
-            stored = await uow.kv.get(str(guild.id), HASH_KEY)
+        stored = await self.bot.kept(str(guild.id), HASH_KEY)
         if stored == digest and not force:
             return False
         assert self.application_id is not None
         await self.http.bulk_upsert_guild_commands(self.application_id, guild.id, payload)
-        async with self.bot.uow() as uow:
-            await uow.kv.set(str(guild.id), HASH_KEY, digest)
+        await self.bot.keep(str(guild.id), HASH_KEY, digest)
         self.synced.add(guild.id)
         log.info("synced /alumni commands to %s", guild.id)
         return True
@@ -187,7 +185,7 @@ class AlumniClient(discord.Client):
 
     async def on_member_join(self, member: discord.Member) -> None:
         """A join counts only once membership screening has passed (pending is False)."""
-        if member.pending or member.bot:
+        if member.pending:
             return
         await self._handle(join_event(member))
 
@@ -197,11 +195,10 @@ class AlumniClient(discord.Client):
 
     async def on_member_remove(self, member: discord.Member) -> None:
         """A member left or was removed."""
-        if not member.bot:
-            await self._handle(leave_event(member))
+        await self._handle(leave_event(member))
 
     async def on_message(self, message: discord.Message) -> None:
-        """Messages by people (bots, the bot itself included, are ignored)."""
+        """Messages in the server (the core ignores bots', the bot's own included)."""
         await self._handle(message_event(message))
 
 

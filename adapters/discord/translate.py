@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -377,7 +378,7 @@ def join_event(member: discord.Member) -> MemberJoined:
 
 def joined_after_update(before: discord.Member, after: discord.Member) -> MemberJoined | None:
     """The member passed membership screening: pending went from True to False."""
-    if before.pending and not after.pending and not after.bot:
+    if before.pending and not after.pending:
         return join_event(after)
     return None
 
@@ -388,16 +389,18 @@ def leave_event(member: discord.Member) -> MemberLeft:
 
 
 def message_event(message: discord.Message) -> MessagePosted | None:
-    """MessagePosted for a guild message by a person (never a bot, never the bot itself)."""
-    if message.guild is None or message.author.bot or message.webhook_id is not None:
+    """MessagePosted for a guild message; a bot's or a webhook's is marked `is_bot` (the
+    core drops those)."""
+    if message.guild is None:
         return None
+    author_is_bot = message.author.bot or message.webhook_id is not None
     channel = message.channel
     thread_id = str(channel.id) if isinstance(channel, discord.Thread) else None
     parent = _channel_ref(channel)
     assert parent is not None
     return MessagePosted(
         group_id=str(message.guild.id),
-        user=user_ref(message.author),
+        user=replace(user_ref(message.author), is_bot=author_is_bot),
         channel=parent,
         message=MessageRef(parent.id, str(message.id), thread_id),
         text=message.content,

@@ -18,6 +18,7 @@ from bot.events import (
     ChannelRef,
     CommandInvoked,
     FormSubmitted,
+    HomeOpened,
     MemberJoined,
     MemberLeft,
     MessagePosted,
@@ -39,7 +40,7 @@ HELP = """Lines you can type:
   !join <name> [email]       a new member joins       !leave <name>                 a member leaves
   !clock +<N>d | +<N>h       move the group's clock forward (schedules fire)
   !delete #<channel>         an admin deletes a channel   !rename #<channel> <name>  ...renames one
-  !show channels | roles [name] | #<channel> [N] | dm [name] | thread [N]
+  !show channels | roles [name] | #<channel> [N] | dm [name] | thread [N] | home
   !form key=value ...        answer the last form     !press <label>                press a button
   !help                      this text                anything else             a message here"""
 
@@ -339,6 +340,9 @@ class Terminal:
                 for rid, role in state["roles"].items():
                     holders = [u for u, m in state["members"].items() if rid in m["roles"]]
                     self.ws.out(f"@{role['name']}: " + (", ".join(sorted(holders)) or "-"))
+        elif what == "home":
+            # Your own page, as Slack's App Home shows it: roles, access, notes, commands.
+            await self.bot.handle(HomeOpened(GROUP_ID, self.user, self._responder()))
         elif what == "dm":
             uid = args[1].lower() if len(args) > 1 else self.user.id
             for msg in state["dms"].get(uid, [])[-10:]:
@@ -374,5 +378,6 @@ class Terminal:
                     self.ws.out(f'    (thread "{thread["name"]}": {count} messages)')
         else:
             self.ws.out(
-                "(usage: !show channels | roles [name] | #<channel> [N] | dm [name] | thread)"
+                "(usage: !show channels | roles [name] | #<channel> [N] | dm [name] | thread"
+                " | home)"
             )

@@ -68,9 +68,7 @@ class LocalWorkspace:
     """The Workspace port over a dict; `out` receives what a person would see."""
 
     platform = "local"
-    capabilities = Capabilities(
-        native_roles=True, threads=True, polls=False, forums=False, creates_invites=True
-    )
+    capabilities = Capabilities(polls=False)
 
     def __init__(
         self,
@@ -379,7 +377,8 @@ def render(prefix: str, msg: dict[str, Any], state: dict[str, Any]) -> str:
     body = msg["text"]
     lines = [head + body]
     for name, value in msg.get("fields", []):
-        lines.append(f"    {name}: {value}")
+        # A value of several lines (a list) stays indented under its name.
+        lines.append(f"    {name}: " + str(value).replace("\n", "\n        "))
     if msg.get("poll"):
         lines.append("    [poll: " + " | ".join(msg["poll"]["answers"]) + "]")
     if msg.get("image"):

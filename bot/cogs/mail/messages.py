@@ -20,6 +20,7 @@ from bot.cogs.mail.records import Email
 from bot.domain import Language
 from bot.i18n import t
 from bot.messages import OutgoingMessage
+from bot.safety import clip
 
 # Mail servers fold long header lines; a subject past this is cut, never wrapped into the body.
 SUBJECT_MAX = 200
@@ -30,7 +31,7 @@ _CODE = re.compile(r"`([^`]+)`")
 def one_line(text: str, limit: int = SUBJECT_MAX) -> str:
     """Text safe for a header: whitespace (newlines too, so no header injection) made single."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return clip(flat, limit)
 
 
 def sender_address(sender: str) -> str:

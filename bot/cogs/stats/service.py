@@ -78,17 +78,14 @@ class StatsService:
 
     async def count(
         self, group_id: str, user: UserRef, channel_id: str, thread_id: str | None
-    ) -> bool:
-        """Count one message (who, where, reply or not, when; never its text); False for a
-        bot's message, which is never counted (the bot's own recaps and digests included)."""
-        if user.is_bot:
-            return False
+    ) -> None:
+        """Count one message (who, where, reply or not, when; never its text). Bots' messages
+        never come here: the core drops them before any feature hears them."""
         await self.recorder.add(
             Pending(
                 group_id, user.id, channel_id, thread_id, thread_id is not None, self.clock.now()
             )
         )
-        return True
 
     async def compute(self, group: Group, weeks: int, now: datetime | None = None) -> Stats:
         """The figures for the last `weeks` weeks up to now (the running week so far)."""
