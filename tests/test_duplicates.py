@@ -117,3 +117,44 @@ async def test_two_processes_on_one_database_post_a_double_submission_once(pg_ur
     finally:
         for e in engines:
             await e.dispose()
+
+
+def _questions(group: LocalGroup) -> list[dict[str, object]]:
+    return [m for m in group.messages("discussion") if m["author"] == "alumnibot" and m["thread"]]
+
+
+async def test_prompt_now_twice_in_a_week_asks_before_a_second_question(group: LocalGroup) -> None:
+    await group.run("/alumni setup")
+    out = await group.run("/alumni prompt now")
+    assert "Posted in #discussion" in out and len(_questions(group)) == 1
+    first = str(_questions(group)[0]["text"])
+    # The second time the same week: a question, and nothing posted until staff confirm.
+    out = await group.run("/alumni prompt now")
+    assert "already went out this week" in out and len(_questions(group)) == 1, out
+    assert first.split("\n")[0][:40] in out
+    # A member cannot press staff's button.
+    await group.run("!join ola", "!as ola")
+    out = await group.run("!press Post another question")
+    assert len(_questions(group)) == 1
+    out = await group.run("!as owner", "!press Post another question")
+    assert "Posted in #discussion" in out and len(_questions(group)) == 2
+    # The same confirmation pressed again (a double click) does not post a third one.
+    await group.run("!press Post another question")
+    assert len(_questions(group)) == 2
+    # Next week the first `prompt now` posts at once again.
+    await group.run("!clock +7d")
+    before = len(_questions(group))
+    out = await group.run("/alumni prompt now")
+    assert "already went out" in out  # the scheduled question of the new week went out Monday
+    assert len(_questions(group)) == before
+
+
+async def test_prompt_now_in_norwegian_asks_in_norwegian(engine: object) -> None:
+    from bot.domain import Language
+    from tests.conftest import make_group
+
+    group = make_group(engine, Language.NB)  # type: ignore[arg-type]
+    await group.run("/alumni setup", "/alumni prompt now")
+    out = await group.run("/alumni prompt now")
+    assert "allerede ut et spørsmål denne uken" in out, out
+    assert "Legg ut ett spørsmål til" in out
