@@ -18,6 +18,7 @@ from bot.commands import Option, OptionType
 from bot.core import Context
 from bot.domain import Category, Group, Language, Permission, RoleRecord
 from bot.errors import UserError
+from bot.group_settings import PROGRAMME_MAX, GroupProfile
 from bot.i18n import t
 from bot.messages import ChannelSpec, OutgoingMessage, Posting, RoleSpec, Visibility
 from bot.ports import RepairsRoles
@@ -241,12 +242,25 @@ class SetupCog(Cog):
         options=(
             Option("language", OptionType.CHOICE, choices=("en", "nb")),
             Option("timezone", max_length=64),
+            Option("programme", max_length=PROGRAMME_MAX),
         ),
     )
     async def settings(
-        self, ctx: Context, language: str | None = None, timezone: str | None = None
+        self,
+        ctx: Context,
+        language: str | None = None,
+        timezone: str | None = None,
+        programme: str | None = None,
     ) -> None:
-        """Change the group's language or timezone; without options, show them."""
+        """Change the group's language, timezone or programme; without options, show them."""
+        if programme is not None:
+            # Invitations quote it to people outside the group: never a ping.
+            named = GroupProfile(programme=neutralise(" ".join(programme.split()))[:PROGRAMME_MAX])
+            async with self.bot.uow() as uow:
+                await uow.groups.set_settings(ctx.group.id, named)
+            ctx.group = replace(
+                ctx.group, settings={**ctx.group.settings, named.namespace: named.stored()}
+            )
         group = ctx.group
         if timezone is not None:
             try:
@@ -260,7 +274,12 @@ class SetupCog(Cog):
             async with self.bot.uow() as uow:
                 await uow.groups.update(group)
             ctx.group = group
-        await ctx.say("setup.settings_now", language=group.language.value, timezone=group.timezone)
+        await ctx.say(
+            "setup.settings_now",
+            language=group.language.value,
+            timezone=group.timezone,
+            programme=GroupProfile.of(group).programme or ctx.t("setup.programme_unset"),
+        )
 
     @command("help", permission=Permission.MEMBER, help_key="setup.help_help")
     async def help(self, ctx: Context) -> None:
