@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,6 +45,8 @@ log = logging.getLogger(__name__)
 # How long the message path may use a group read earlier (other processes' setting changes
 # show up within this time; this process's own commands invalidate it at once).
 GROUP_CACHE_SECONDS = 5.0
+# The same form with the same values from the same member within this time is handled once.
+SUBMIT_WINDOW = timedelta(minutes=1)
 
 S = TypeVar("S")
 Middleware = Callable[["Context", Event, Callable[[], Awaitable[None]]], Awaitable[None]]
@@ -290,7 +294,7 @@ class Bot:
             ctx.permission = await self.permission_of(ctx.group, ctx.user)
             if ctx.permission.rank < form_permission.rank:
                 raise PermissionDenied("core.form_denied", level=form_permission)
-            await form_handler(ctx, event)
+            await self._submit_once(ctx, event, form_handler)
             return
         # Every feature hears the event even if another one fails; the first failure is then
         # re-raised so the middleware reports it (and the member sees it where there is one).
@@ -304,6 +308,35 @@ class Bot:
                 failure = failure or exc
         if failure is not None:
             raise failure
+
+    async def _submit_once(
+        self,
+        ctx: Context,
+        event: FormSubmitted,
+        handler: Callable[[Context, FormSubmitted], Awaitable[None]],
+    ) -> None:
+        """Handle a form unless the same member sent the same form with the same values less
+        than SUBMIT_WINDOW ago (a double click on submit, a retried request, another process
+        handling the copy). The database row is the reservation, not memory: it holds across
+        processes. A refused or failed submission gives its reservation back, so it can be
+        sent again at once."""
+        # Only a digest of the values is kept (with the member's id, so erasing them drops it).
+        values = json.dumps(
+            [event.form_id, event.context, sorted((k, v.strip()) for k, v in event.values.items())]
+        )
+        key = f"form:{ctx.user.id}:{hashlib.sha256(values.encode()).hexdigest()[:40]}"
+        async with self.uow() as uow:
+            first = await uow.events.first_within(
+                ctx.group.id, key, self.clock.now(), SUBMIT_WINDOW
+            )
+        if not first:
+            raise UserError("core.form_twice")
+        try:
+            await handler(ctx, event)
+        except BaseException:
+            async with self.uow() as uow:
+                await uow.events.forget(ctx.group.id, key)
+            raise
 
     async def _run_command(self, ctx: Context, event: CommandInvoked) -> None:
         command, leftover = self.tree.resolve(event.words)

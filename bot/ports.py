@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -358,6 +358,13 @@ class EventLog(Protocol):
 
     async def first_time(self, group_id: str, key: str, now: datetime) -> bool:
         """Record the key; True only the first time it is seen."""
+
+    async def first_within(self, group_id: str, key: str, now: datetime, window: timedelta) -> bool:
+        """Record the key; False if it was recorded less than `window` before `now` (atomic:
+        of two processes recording it at once, one gets True)."""
+
+    async def forget(self, group_id: str, key: str) -> None:
+        """Drop a recorded key, so the same thing may be done again at once."""
 
 
 class KeyValue(Protocol):

@@ -11,6 +11,7 @@ import asyncio
 import re
 import time
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import discord
@@ -201,7 +202,8 @@ async def test_editing_the_profile_on_discord_keeps_open_to_mentoring(engine: As
 async def test_the_weekly_question_notifies_the_discussion_role_and_setup_repairs_it(
     engine: AsyncEngine,
 ) -> None:
-    async with discord_harness(engine, clock=MovableClock()) as h:
+    clock = MovableClock()
+    async with discord_harness(engine, clock=clock) as h:
         await setup_group(h)
         ping = h.fake.role_named(h.guild.id, "discussion")
         assert ping is not None and ping["mentionable"] is True
@@ -229,6 +231,7 @@ async def test_the_weekly_question_notifies_the_discussion_role_and_setup_repair
         text = await answered(h, again)
         assert "Repaired" in text and "@discussion" in text.split("Repaired", 1)[1]
         assert h.fake.role_named(h.guild.id, "discussion")["mentionable"] is True
+        clock.advance(timedelta(days=7))  # a week of its own: `prompt now` posts at once
         await run(h, STAFF_ID, "prompt now")
         assert h.fake.notified[h.fake.channel_messages(discussion)[-1]["id"]] == {ALICE_ID}
 

@@ -384,7 +384,11 @@ async def test_weekly_question_poll_thread_ping_replies_and_recap(engine: AsyncE
             {"text": "Should every show publish its fabric waste?", "options": "Yes|No|Only big"},
         )
         assert added.ephemeral
-        posted = await command(h, STAFF_ID, "prompt now")
+        # This week's question went out: staff are asked, privately, with a button.
+        asked = await command(h, STAFF_ID, "prompt now")
+        assert asked.ephemeral and "already went out this week" in answer_text(asked)
+        assert len(h.fake.channel_messages(discussion)) == 1
+        posted = await press(h, STAFF_ID, asked.messages[-1], "Post another question")
         assert "fabric waste" in answer_text(posted)
         question = h.fake.channel_messages(discussion)[-1]
         assert question["poll"]["question"]["text"] == "Should every show publish its fabric waste?"

@@ -141,7 +141,29 @@ class SqlActivityRepository(Repository):
             )
         )
         opened = await SqlPostRepository(self.session).created_between(group_id, start, end)
-        return ActivitySummary(counts, len(authors), int(new or 0), opened)
+        questions, answers = await self._questions(group_id, start, end)
+        return ActivitySummary(counts, len(authors), int(new or 0), opened, questions, answers)
+
+    async def _questions(self, group_id: str, start: datetime, end: datetime) -> tuple[int, int]:
+        """Weekly questions posted in [start, end), and the replies in their threads then."""
+        asked = (
+            PromptRunRow.group_id == group_id,
+            PromptRunRow.message_id != "",
+            PromptRunRow.posted_at >= start,
+            PromptRunRow.posted_at < end,
+        )
+        questions = await self.session.scalar(select(func.count()).where(*asked))
+        threads = select(PromptRunRow.thread_id).where(*asked, PromptRunRow.thread_id.is_not(None))
+        replies = await self.session.scalar(
+            select(func.count()).where(
+                ActivityRow.group_id == group_id,
+                ActivityRow.is_reply.is_(True),
+                ActivityRow.created_at >= start,
+                ActivityRow.created_at < end,
+                ActivityRow.thread_id.in_(threads),
+            )
+        )
+        return int(questions or 0), int(replies or 0)
 
     async def count_by_role(self, group_id: str, thread_id: str) -> dict[str, int]:
         """Messages in a thread per author role (the weekly question's replies)."""

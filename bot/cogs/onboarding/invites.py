@@ -23,9 +23,10 @@ from bot.cogs.onboarding.codes import (
 )
 from bot.commands import Option, OptionType
 from bot.core import Context
-from bot.domain import Group, Permission
+from bot.domain import Group, Permission, TrustedRole
 from bot.errors import PlatformError, UserError
 from bot.events import UserRef
+from bot.group_settings import GroupProfile
 from bot.i18n import permission_label, t
 from bot.messages import OutgoingMessage
 from bot.onboarding_records import RoleChange
@@ -133,7 +134,11 @@ class Invitations(OnboardingBase):
             )
         for n, text in invalid:
             lines.append(ctx.t("onboarding.roster_invalid_line", line=n, value=neutralise(text)))
-        paste = ctx.t("onboarding.invite_paste", cohort=c.name, link=link_text, code=inv.code)
+        # A staff code goes to one colleague, not to a class.
+        paste_key = (
+            "onboarding.invite_paste_staff" if role == "staff" else "onboarding.invite_paste"
+        )
+        paste = ctx.t(paste_key, cohort=c.name, link=link_text, code=inv.code)
         lines.append(ctx.t("onboarding.invite_paste_intro"))
         lines.append(paste)
         await ctx.reply(OutgoingMessage("\n".join(lines)))
@@ -179,7 +184,7 @@ class Invitations(OnboardingBase):
                 ctx.t("onboarding.invite_link", link=link_text),
                 *link_notes,
                 ctx.t("onboarding.invite_paste_intro"),
-                ctx.t("onboarding.friend_paste", link=link_text, code=inv.code),
+                _friend_paste(ctx, link_text, inv.code),
             ]
         )
         await ctx.reply(OutgoingMessage(text))
@@ -303,7 +308,7 @@ class Invitations(OnboardingBase):
         labels = await self._labels(ctx.group, keys)
         await ctx.reply(
             OutgoingMessage(
-                ctx.t("onboarding.code_ok", roles=labels),
+                ctx.t(for_students("onboarding.code_ok", inv.role_key), roles=labels),
                 buttons=(self._intro_button(ctx.group),),
             )
         )
@@ -321,3 +326,16 @@ class Invitations(OnboardingBase):
             minutes=int(LOCK_WINDOW.seconds / 60),
         )
         await self.bot.workspace.send(group.id, channel, OutgoingMessage(text))
+
+
+def _friend_paste(ctx: Context, link: str, code: str) -> str:
+    """A friend's invitation names the group's own programme, once staff have set it."""
+    programme = GroupProfile.of(ctx.group).programme
+    if not programme:
+        return ctx.t("onboarding.friend_paste_plain", link=link, code=code)
+    return ctx.t("onboarding.friend_paste", programme=programme, link=link, code=code)
+
+
+def for_students(key: str, role_key: str) -> str:
+    """The text for students (classmates putting a face to a name) or for everyone else."""
+    return f"{key}_student" if role_key == TrustedRole.STUDENT else key

@@ -12,7 +12,7 @@ from bot.cogs.onboarding.codes import (
     CLAIMABLE,
     cohort_key,
 )
-from bot.cogs.onboarding.invites import Invitations
+from bot.cogs.onboarding.invites import Invitations, for_students
 from bot.cogs.privacy.service import PrivacyService
 from bot.core import Context
 from bot.domain import TRUSTED_ROLES, Cohort, Group, Member, Permission
@@ -94,7 +94,7 @@ class JoinFlow(Invitations):
             cohort_name = await self._role_label(group, cohort_key(entry.cohort_id), roles)
             text = t(
                 group.language,
-                "onboarding.welcome_roster",
+                for_students("onboarding.welcome_roster", entry.role_key),
                 cohort=cohort_name,
                 roles=await self._labels(group, list(keys), roles),
             )

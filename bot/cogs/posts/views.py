@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from bot.cogs.posts.forms import KINDS, FieldType, Kind
+from bot.cogs.posts.forms import KINDS, FieldType, Kind, last_open_day
 from bot.cogs.posts.records import Listing, Post
 from bot.cogs.privacy.records import ERASED
 from bot.domain import Language
@@ -115,13 +115,12 @@ def listings(lang: Language, found: Sequence[Listing], timezone: str) -> Outgoin
     """The open listings, one line each."""
     if not found:
         return OutgoingMessage(t(lang, "posts.listings_empty"))
-    tz = ZoneInfo(timezone)
     lines = [t(lang, "posts.listings_title", count=len(found))]
     for listing in found:
         post = listing.post
         k = KINDS[post.kind]
         until = (
-            f" ({t(lang, 'posts.until', date=f'{post.expires_at.astimezone(tz):%Y-%m-%d}')})"
+            f" ({t(lang, 'posts.until', date=f'{last_open_day(post.expires_at, timezone)}')})"
             if post.expires_at and k.expires in ("deadline", "days")
             else ""
         )

@@ -7,6 +7,7 @@ from bot.cogs.privacy.service import PrivacyService
 from bot.cogs.prompts import views
 from bot.cogs.prompts.bank import OPEN_THEME
 from bot.cogs.prompts.plan import DAYS, DAYS_NB, due_period, hour_period
+from bot.cogs.prompts.records import AskedThisWeek
 from bot.cogs.prompts.service import THEME_CHOICES, PromptsService
 from bot.commands import Option, OptionType
 from bot.core import Bot, Context
@@ -119,9 +120,21 @@ class PromptsCog(Cog):
 
     @command("prompt now", permission=Permission.STAFF, help_key="prompts.now_help")
     async def now(self, ctx: Context) -> None:
-        """Post the next question right away (the weekly one still comes)."""
-        prompt = await self.service.post_now(ctx.group)
-        await ctx.say("prompts.posted_now", text=clip(prompt.text_in(ctx.lang.value), 200))
+        """Post the next question right away (the weekly one still comes); asks first in a
+        week that had its question."""
+        await self._post_now(ctx, None)
+
+    @button(views.NOW_ACTION, permission=Permission.STAFF, value=int)
+    async def now_confirmed(self, ctx: Context, event: ButtonPressed, value: int) -> None:
+        """Staff said yes to another question this week (`value`: how many they saw)."""
+        await self._post_now(ctx, value)
+
+    async def _post_now(self, ctx: Context, confirmed: int | None) -> None:
+        posted = await self.service.post_now(ctx.group, confirmed)
+        if isinstance(posted, AskedThisWeek):
+            await ctx.reply(views.ask_another(ctx.lang, posted))
+            return
+        await ctx.say("prompts.posted_now", text=clip(posted.text_in(ctx.lang.value), 200))
 
     @command("prompt join", permission=Permission.MEMBER, help_key="prompts.join_help")
     async def join(self, ctx: Context) -> None:

@@ -95,3 +95,12 @@ class Recap:
     def total(self) -> int:
         """Every reply counted."""
         return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class AskedThisWeek:
+    """`prompt now` in a week that had its question: staff confirm before a second one.
+    `count` is how many went out this week, which the confirmation names."""
+
+    count: int
+    last: Prompt | None

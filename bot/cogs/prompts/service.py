@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -27,6 +26,7 @@ from bot.cogs.prompts.plan import (
     scheduled,
 )
 from bot.cogs.prompts.records import (
+    AskedThisWeek,
     Decision,
     Overview,
     Prompt,
@@ -97,13 +97,31 @@ class PromptsService:
             return None
         return await self.post(group, period)
 
-    async def post_now(self, group: Group) -> Prompt:
-        """Post the next question right away, in a period of its own (the weekly one still
-        comes); refused when there is nowhere or nothing to post."""
+    async def post_now(self, group: Group, confirmed: int | None = None) -> Prompt | AskedThisWeek:
+        """Post the next question right away (the weekly one still comes). In a week that had
+        a question already, staff are asked first: `confirmed` is the count they saw when they
+        said yes, and a question posted since (by anyone) makes the bot ask again. Refused
+        when there is nowhere or nothing to post."""
         now = self.clock.now()
-        prompt = await self.post(group, f"{MANUAL}{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}")
+        tz = ZoneInfo(group.timezone)
+        year, week_no, _ = now.astimezone(tz).isocalendar()
+        async with self.uow() as uow:
+            runs = [
+                r
+                for r in await uow.prompts.runs(group.id)
+                if r.posted_at.astimezone(tz).isocalendar()[:2] == (year, week_no)
+            ]
+            last = await uow.prompts.get(group.id, runs[-1].prompt_id) if runs else None
+        if runs and confirmed != len(runs):
+            return AskedThisWeek(len(runs), last)
+        # One period per question of the week: two staff (or two processes, or a double
+        # click) confirming the same count reserve the same run, and one of them posts.
+        period = f"{MANUAL}{year}-W{week_no:02}-{len(runs) + 1}"
+        prompt = await self.post(group, period)
         if prompt is None:
-            raise UserError("prompts.nothing_posted")
+            async with self.uow() as uow:
+                taken = any(r.period == period for r in await uow.prompts.runs(group.id))
+            raise UserError("prompts.now_taken" if taken else "prompts.nothing_posted")
         return prompt
 
     async def post(self, group: Group, period: str) -> Prompt | None:

@@ -10,6 +10,7 @@ from bot.commands import Option, OptionType
 from bot.core import Bot, Context
 from bot.domain import Permission
 from bot.events import MessagePosted
+from bot.group_settings import PROGRAMME_MAX, GroupProfile
 from bot.messages import OutgoingMessage
 
 
@@ -94,15 +95,25 @@ class SetupCog(Cog):
         options=(
             Option("language", OptionType.CHOICE, choices=("en", "nb")),
             Option("timezone", max_length=64),
+            Option("programme", max_length=PROGRAMME_MAX),
         ),
     )
     async def settings(
-        self, ctx: Context, language: str | None = None, timezone: str | None = None
+        self,
+        ctx: Context,
+        language: str | None = None,
+        timezone: str | None = None,
+        programme: str | None = None,
     ) -> None:
-        """Change the group's language or timezone; without options, show them."""
-        ctx.group = await self.service.change_basics(ctx.group, language, timezone)
+        """Change the group's language, timezone or programme; without options, show them."""
+        ctx.group = await self.service.change_basics(ctx.group, language, timezone, programme)
         group = ctx.group
-        await ctx.say("setup.settings_now", language=group.language.value, timezone=group.timezone)
+        await ctx.say(
+            "setup.settings_now",
+            language=group.language.value,
+            timezone=group.timezone,
+            programme=GroupProfile.of(group).programme or ctx.t("setup.programme_unset"),
+        )
 
     @listen(MessagePosted)
     async def staff_only_posts(self, ctx: Context, event: MessagePosted) -> None:

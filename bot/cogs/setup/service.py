@@ -18,6 +18,7 @@ from bot.cogs.setup.records import Renamed, SetupReport
 from bot.cogs.setup.settings import GroupBasics
 from bot.domain import Category, Group, Language, RoleRecord
 from bot.errors import UserError
+from bot.group_settings import PROGRAMME_MAX, GroupProfile
 from bot.i18n import t
 from bot.messages import ChannelSpec, Posting, RoleSpec
 from bot.ports import RepairsRoles, UnitOfWorkFactory, Workspace
@@ -210,9 +211,13 @@ class SetupService:
         return category if category is not None and category.posting is Posting.STAFF else None
 
     async def change_basics(
-        self, group: Group, language: str | None, timezone: str | None
+        self,
+        group: Group,
+        language: str | None,
+        timezone: str | None,
+        programme: str | None = None,
     ) -> Group:
-        """Change the group's language or timezone (unchanged ones stay); the group now."""
+        """Change the group's language, timezone or programme (unchanged ones stay); the group now."""
         try:
             basics = GroupBasics(
                 language=Language(language) if language is not None else group.language,
@@ -221,7 +226,14 @@ class SetupService:
         except ValidationError as exc:
             raise UserError("setup.timezone_unknown", timezone=neutralise(timezone or "")) from exc
         changed = replace(group, language=basics.language, timezone=basics.timezone)
+        named: GroupProfile | None = None
+        if programme is not None:
+            # Invitations quote it to people outside the group: never a ping.
+            named = GroupProfile(programme=neutralise(" ".join(programme.split()))[:PROGRAMME_MAX])
+            changed = replace(changed, settings={**changed.settings, named.namespace: named.stored()})
         if changed != group:
             async with self.uow() as uow:
                 await uow.groups.update(changed)
+                if named is not None:
+                    await uow.groups.set_settings(group.id, named)
         return changed

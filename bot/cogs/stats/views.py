@@ -94,6 +94,12 @@ def weekly_chart(stats: Stats, lang: Language) -> WeeklyChart:
     )
 
 
+def _per(ratio: float) -> float:
+    """A ratio to one decimal; a whole one as an int, so "1 reply per post" takes the one form."""
+    rounded = round(ratio, 1)
+    return int(rounded) if rounded.is_integer() else rounded
+
+
 def fields(lang: Language, report: Report) -> tuple[tuple[str, str], ...]:
     """The figures as fields, every number and name in the group's language."""
     stats = report.stats
@@ -139,15 +145,23 @@ def fields(lang: Language, report: Report) -> tuple[tuple[str, str], ...]:
             for k, n in sorted(stats.forms_by_kind.items())
         ],
     )
-    # A whole ratio is one form ("1 reply per post"); a float 1.0 would read as "other".
-    ratio = round(stats.ratio, 1)
-    per_post = int(ratio) if ratio.is_integer() else ratio
     dialogue = t(
         lang,
         "stats.ratio_value",
-        count=per_post,
-        replies=t(lang, "stats.n_replies", count=stats.replies),
+        count=_per(stats.ratio),
+        replies=t(lang, "stats.n_replies", count=stats.dialogue_replies),
         posts=t(lang, "stats.n_posts", count=stats.top_level),
+    )
+    questions = (
+        t(
+            lang,
+            "stats.per_question_value",
+            count=_per(stats.per_question),
+            replies=t(lang, "stats.n_replies", count=stats.question_replies),
+            questions=t(lang, "stats.n_questions", count=stats.questions),
+        )
+        if stats.questions
+        else t(lang, "stats.no_questions")
     )
     members = t(
         lang,
@@ -160,7 +174,7 @@ def fields(lang: Language, report: Report) -> tuple[tuple[str, str], ...]:
         (t(lang, "stats.f_ratio"), dialogue),
         (t(lang, "stats.f_roles"), roles or "-"),
         (t(lang, "stats.f_members"), members),
-        (t(lang, "stats.f_questions"), number(lang, stats.question_replies)),
+        (t(lang, "stats.f_questions"), questions),
         (t(lang, "stats.f_forms"), forms or "-"),
         (
             t(lang, "stats.f_welcome_fallbacks"),

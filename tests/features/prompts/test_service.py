@@ -12,7 +12,7 @@ import pytest
 from bot.activity import Pending
 from bot.cogs.prompts.bank import load_bank
 from bot.cogs.prompts.plan import due_period
-from bot.cogs.prompts.records import Prompt, PromptStatus
+from bot.cogs.prompts.records import AskedThisWeek, Prompt, PromptStatus
 from bot.cogs.prompts.service import LOW_ALERT_KEY, PromptsService
 from bot.cogs.prompts.settings import PromptsSettings
 from bot.domain import Actor, Group, Language, Member, Permission
@@ -114,12 +114,21 @@ async def test_post_now_has_a_period_of_its_own(
 ) -> None:
     svc = _svc(w)
     await svc.post(w.group, "2026-W34")
-    now = await svc.post_now(w.group)
-    assert len(_questions(w)) == 2
+    # The week had its question: staff are asked first, and nothing is posted.
+    asked = await svc.post_now(w.group)
+    assert isinstance(asked, AskedThisWeek) and asked.count == 1 and asked.last is not None
+    assert len(_questions(w)) == 1
+    now = await svc.post_now(w.group, confirmed=1)
+    assert isinstance(now, Prompt) and len(_questions(w)) == 2
     async with w.uow() as uow:
         periods = [r.period for r in await uow.prompts.runs(w.group.id)]
-    assert periods[0] == "2026-W34" and periods[1].startswith("now-")
+    assert periods == ["2026-W34", "now-2026-W34-2"]
     assert now.text in _questions(w)[1]["text"]
+    # A confirmation of a count that is out of date (a second staff member, a double click)
+    # asks again rather than posting a third question.
+    again = await svc.post_now(w.group, confirmed=1)
+    assert isinstance(again, AskedThisWeek) and again.count == 2
+    assert len(_questions(w)) == 2
 
 
 async def test_post_now_with_an_empty_queue_is_refused(w: World) -> None:
@@ -155,12 +164,14 @@ async def test_staff_are_alerted_once_and_again_only_after_a_refill(w: World) ->
         "Only 1 discussion questions are left in the queue. Add some with"
         " `/alumni prompt add`, or accept members' suggestions."
     ]
+    w.later(days=7)  # a question of its own week, asked without a confirmation
     await svc.post_now(w.group)
     assert len(alerts()) == 1
     for i in range(3):
         await svc.add(w.group, STAFF, f"Career question {i}?", "careers")
     async with w.uow() as uow:
         assert await uow.kv.get(w.group.id, LOW_ALERT_KEY) == "0"
+    w.later(days=7)
     await svc.post_now(w.group)
     assert len(alerts()) == 2
 
