@@ -18,8 +18,8 @@ from bot.cogs.onboarding.codes import (
     LOCK_ATTEMPTS,
     LOCK_WINDOW,
     cohort_key,
+    merge_rosters,
     new_code,
-    parse_roster,
 )
 from bot.commands import Option, OptionType
 from bot.core import Context
@@ -73,8 +73,8 @@ class Invitations(OnboardingBase):
         await self._ensure_cohort_role(ctx.group, c)
         if ctx.responder is not None:
             await ctx.responder.defer()
-        # A roster file (CSV: name,email per line) and typed emails make one list.
-        valid, invalid = parse_roster("\n".join(x for x in (roster, emails) if x))
+        # A roster file (CSV as schools export it) and typed emails make one list.
+        valid, invalid = merge_rosters(roster, emails)
         gid = ctx.group.id
         now = self.bot.clock.now()
         # A staff code hands out the highest trust there is: one person, one use.
