@@ -227,7 +227,7 @@ async def test_roster_reports_invalid_lines_and_keeps_valid_ones(group: LocalGro
     assert "Roster: 2 valid addresses, 2 new" in out
     out = await group.run('/alumni cohort status cohort:"fashion 2026"')
     assert "On the roster: 2" in out and "Not joined yet: 2" in out
-    assert "kari@example.com, ola@example.com" in out
+    assert "kari@example.com" in out and "ola@example.com" in out
 
 
 async def test_duplicate_join_events_give_one_welcome_and_one_grant(group: LocalGroup) -> None:
