@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.cogs.mail.invitations import InvitationService
 from bot.domain import Language
 from storage.models import InvitationRow, MailInvitationRow, RosterEntryRow
+from tests.mail_server import MailServer, eventually
 from tests.test_mail import mail_group, outbox, settle
+from tests.test_mail_invitations_platforms import use_smtp
 
 COHORT = "/alumni cohort create program:Fashion year:2026"
 THREE = (
@@ -182,3 +184,33 @@ async def test_120_addresses_show_20_rows_and_attach_the_rest(
         count = (await conn.execute(text("SELECT count(*) FROM roster_entries"))).scalar()
     assert count == 120
     assert service.emails_go(await group.bot.group("local"))
+
+
+async def test_a_bounce_is_told_to_the_teacher_once_and_shows_in_status(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    server = MailServer(tmp_path).start()
+    server.handler.always["per@example.com"] = "550 5.1.1 No such user"
+    try:
+        group = mail_group(engine, tmp_path)
+        use_smtp(group.bot, server)
+        await group.run("/alumni setup", "!join tina tina@school.no")
+        await group.run("!as owner", "/alumni role grant member:tina role:staff", "!as tina")
+        out = await group.run(COHORT, THREE)
+        assert "Personal invitations: 3 emails queued" in out
+        await eventually(lambda: len(server.received) == 2)
+        await settle(group)
+        dm = await group.run("!show dm tina")
+        assert dm.count("The invitation email to per@example.com could not be delivered") == 1
+        assert "550 No such user" in dm or "550 5.1.1 No such user" in dm
+        out = await group.run('/alumni cohort status cohort:"Fashion 2026"')
+        assert re.search(r"per@example\.com\s+.+\s+bounced\s+no", out), out
+        # A reminder three days on skips the dead address and says why; no second DM.
+        out = await group.run("!clock +3d", '/alumni cohort remind cohort:"Fashion 2026"')
+        assert "1 not sent, an earlier email to the address bounced: per@example.com" in out
+        await eventually(lambda: len(server.received) == 4)
+        await settle(group)
+        dm = await group.run("!show dm tina")
+        assert dm.count("could not be delivered") == 1
+    finally:
+        server.stop()
