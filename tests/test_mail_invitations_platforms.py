@@ -19,6 +19,7 @@ from bot.cogs.mail.records import MailConfig
 from bot.cogs.mail.service import MailService
 from bot.core import Bot
 from tests.discord_harness import STAFF_ID, Harness, answer_text, discord_harness
+from tests.fakes.discord_fake import FakeUpload
 from tests.mail_server import MailServer, eventually
 from tests.slack_harness import slack_harness
 from tests.test_discord_features import (
@@ -207,3 +208,36 @@ async def test_slack_without_smtp_the_codes_go_to_the_teacher_by_dm_as_a_file(
             "per@example.com",
         }
         assert list((tmp_path / "outbox").glob("*.eml")) == []
+
+
+async def test_discord_status_of_120_addresses_fits_a_message_and_attaches_the_rest(
+    engine: AsyncEngine,
+) -> None:
+    async with discord_harness(engine) as h:
+        await setup_group(h)
+        await command(h, STAFF_ID, "settings", {"language": "nb"})
+        await command(h, STAFF_ID, "cohort create", {"program": "Mote", "year": 2026})
+        sheet = "Navn;E-post\r\n" + "".join(
+            f"Student Ødegård {i};student.odegard.{i:03d}@stud.oslomet.no\r\n" for i in range(120)
+        )
+        upload = FakeUpload("klasse.csv", sheet.encode("cp1252"))
+        imported = await command(
+            h, STAFF_ID, "invite cohort", {"cohort": "Mote 2026", "roster": upload, "send": "no"}
+        )
+        assert "120 adresser lagt inn uten e-post (send:no)" in answer_text(imported)
+        status = await command(h, STAFF_ID, "cohort status", {"cohort": "Mote 2026"})
+        shown = status.messages[-1]
+        # The fake refuses content past Discord's 2,000 characters: this one was taken.
+        assert status.ephemeral and len(answer_text(status)) <= 2000
+        assert "De første 20 av 120 adresser; alle står i den vedlagte filen." in answer_text(
+            status
+        )
+        [attachment] = shown["attachments"]
+        rows = list(
+            csv.reader(
+                io.StringIO(h.fake.attachment_data[attachment["id"]].decode("utf-8-sig")),
+                delimiter=";",
+            )
+        )
+        assert rows[0] == ["Navn", "Adresse", "E-post sendt", "E-post", "Med"]
+        assert len(rows) == 121 and rows[1][0] == "Student Ødegård 0"
