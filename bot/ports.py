@@ -23,7 +23,7 @@ from bot.messages import ChannelSpec, FormSpec, OutgoingMessage, RoleSpec
 from bot.onboarding_records import Invitation, QueuedGrant, RoleChange, RoleRequest, RosterEntry
 
 if TYPE_CHECKING:
-    from bot.cogs.mail.ports import MailPreferences, OutboxRepository
+    from bot.cogs.mail.ports import InvitationRepository, MailPreferences, OutboxRepository
 
 
 @dataclass(frozen=True)
@@ -566,6 +566,7 @@ class UnitOfWork(Protocol):
     privacy: PrivacyRepository
     outbox: OutboxRepository
     mail_preferences: MailPreferences
+    mail_invitations: InvitationRepository
 
     async def __aenter__(self) -> UnitOfWork:
         """Begin."""

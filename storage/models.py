@@ -482,3 +482,22 @@ class MailPacerRow(Base):
     __tablename__ = "mail_pacer"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     next_at: Mapped[datetime]
+
+
+class MailInvitationRow(Base):
+    """A roster entry's personal invitation: its single-use code, who invited, and when the
+    last invitation or reminder email was queued for it (reminders wait three days)."""
+
+    __tablename__ = "mail_invitations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    roster_entry_id: Mapped[int] = mapped_column(
+        ForeignKey("roster_entries.id", ondelete="CASCADE"), unique=True
+    )
+    invitation_id: Mapped[int] = mapped_column(
+        ForeignKey("invitations.id", ondelete="CASCADE"), unique=True
+    )
+    invited_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    emailed_at: Mapped[datetime | None]
+    emails: Mapped[int] = mapped_column(Integer, default=0)

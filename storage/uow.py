@@ -16,7 +16,11 @@ from storage.repositories.groups import (
     SqlMemberRepository,
     SqlRoleRepository,
 )
-from storage.repositories.mail import SqlMailPreferences, SqlOutboxRepository
+from storage.repositories.mail import (
+    SqlInvitationRepository,
+    SqlMailPreferences,
+    SqlOutboxRepository,
+)
 from storage.repositories.onboarding import SqlOnboardingRepository
 from storage.repositories.posts import SqlPostRepository
 from storage.repositories.privacy import SqlPrivacyRepository
@@ -73,6 +77,7 @@ class SqlUnitOfWork:
         self.privacy = SqlPrivacyRepository(s)
         self.outbox = SqlOutboxRepository(s)
         self.mail_preferences = SqlMailPreferences(s)
+        self.mail_invitations = SqlInvitationRepository(s)
         return self
 
     async def __aexit__(

@@ -377,3 +377,28 @@ async def test_notifications_follow_allowed_mentions_and_mentionable_roles(
     both = {"content": "x", "allowed_mentions": {"parse": ["users"], "users": [str(ALICE_ID)]}}
     refused = await api.refused("POST", path, both, 400, 50035)
     assert field_error(refused, "allowed_mentions") == "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE"
+
+
+async def test_files_past_ten_or_past_10_mib_are_refused(
+    world: tuple[FakeDiscord, FakeGuild, Api],
+) -> None:
+    """developers/reference.mdx (Uploading Files): 10 files a message, 10 MiB each by default."""
+    fake, guild, api = world
+    url = fake.base_url + f"/channels/{text_channel(fake, guild)}/messages"
+    headers = {"Authorization": f"Bot {fake.token}"}
+
+    async def post(files: list[tuple[str, bytes]]) -> tuple[int, Any]:
+        form = aiohttp.FormData()
+        form.add_field("payload_json", '{"content": "codes"}')
+        for i, (name, data) in enumerate(files):
+            form.add_field(f"files[{i}]", data, filename=name, content_type="text/csv")
+        async with api.session.post(url, data=form, headers=headers) as response:
+            return response.status, await response.json()
+
+    status, body = await post([("codes.csv", b"a;b\n")])
+    assert status == 200 and body["attachments"][0]["filename"] == "codes.csv"
+    status, body = await post([(f"f{i}.csv", b"x") for i in range(11)])
+    assert (status, body["code"]) == (400, 50035)
+    assert field_error(body, "files") == "BASE_TYPE_MAX_LENGTH"
+    status, body = await post([("big.csv", b"x" * (limits.FILE_BYTES_MAX + 1))])
+    assert (status, body["code"]) == (413, 40005)

@@ -39,6 +39,7 @@ from bot.events import (
 )
 from bot.i18n import t
 from bot.messages import FormSpec, OutgoingMessage
+from bot.safety import decode_upload
 
 log = logging.getLogger(__name__)
 
@@ -305,7 +306,7 @@ class InteractionResponder:
                 self._deferred = True
 
     async def read_attachment(self, ref: str, option: str) -> str:
-        """Download the file behind `attachment:<id>` (UTF-8 text, at most 1 MB)."""
+        """Download the file behind `attachment:<id>` (a text file, at most 1 MB)."""
         data: dict[str, Any] = dict(self.interaction.data or {})
         resolved: dict[str, Any] = (data.get("resolved") or {}).get("attachments") or {}
         raw = resolved.get(ref.removeprefix("attachment:"))
@@ -318,7 +319,7 @@ class InteractionResponder:
             content = await attachment.read()
             if len(content) > MAX_ATTACHMENT_BYTES:  # the size Discord announced was wrong
                 raise UserError("core.attachment_unreadable", option=option)
-            return content.decode("utf-8-sig")
+            return decode_upload(content)
         except (discord.HTTPException, aiohttp.ClientError, UnicodeDecodeError) as exc:
             log.info("attachment %s (%s) unreadable: %s", raw.get("id"), option, exc)
             raise UserError("core.attachment_unreadable", option=option) from exc

@@ -27,6 +27,7 @@ from bot.events import (
 )
 from bot.i18n import t
 from bot.messages import FormSpec, OutgoingMessage
+from bot.safety import decode_upload
 
 if TYPE_CHECKING:
     from bot.core import Bot
@@ -47,7 +48,7 @@ HELP = """Lines you can type:
 
 def _read_text(name: str) -> str:
     """A file's text (a roster CSV); blocking, so it runs in a thread."""
-    return Path(name).expanduser().read_text(encoding="utf-8-sig")
+    return decode_upload(Path(name).expanduser().read_bytes())
 
 
 class LocalResponder:

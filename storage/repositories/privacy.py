@@ -118,6 +118,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "mail_opt_outs": (),
     "mail_keys": (),
     "mail_pacer": (),
+    # A roster entry's personal invitation goes with the entry; the teacher is forgotten.
+    "mail_invitations": (Rule("invited_by", "null"),),
 }
 
 
@@ -165,6 +167,7 @@ PEOPLE: dict[str, dict[str, str]] = {
     "pair_opt_ins": {"user_id": "id"},
     "member_messages": {"user_id": "id"},
     "slack_installations": {"user_id": "id"},
+    "mail_invitations": {"invited_by": "id"},
 }
 
 
@@ -407,9 +410,10 @@ class SqlPrivacyRepository(Repository):
         if rule.action == "null_author":
             return update(tbl).where(by_key).values({rule.column: None, "author_name": ERASED})
         if rule.action == "disown":
-            # A personal invitation dies with its author; a cohort code staff handed out lives on.
+            # A friend code dies with its author; a cohort code staff handed out lives on, and
+            # so do the personal codes a teacher emailed to a roster (they are the students').
             values: dict[str, Any] = {rule.column: None}
-            if row.get("kind") != "cohort":
+            if row.get("kind") not in ("cohort", "roster"):
                 values["revoked"] = True
             return update(tbl).where(by_key).values(values)
         if rule.action == "scrub":

@@ -1,4 +1,4 @@
-"""Cohorts: create, list, status."""
+"""Cohorts: create, list, status, and reminding who has not joined."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from bot.cog import command
+from bot.cogs.mail.invitations import InvitationService
+from bot.cogs.mail.views import invite_lines, status_table
 from bot.cogs.onboarding.base import OnboardingBase
 from bot.commands import Option, OptionType
 from bot.core import Context
@@ -101,10 +103,35 @@ class CohortCommands(OnboardingBase):
                 missing=len(missing),
             ),
         ]
-        if missing:
-            shown = ", ".join(e.email for e in missing[:20])
-            more = len(missing) - 20
-            lines.append(ctx.t("onboarding.status_missing", emails=shown))
-            if more > 0:
-                lines.append(ctx.t("onboarding.status_more", count=more))
-        await ctx.reply(OutgoingMessage("\n".join(lines)))
+        # -- per address: emailed, bounced, joined, opted out (bot/cogs/mail/invitations.py)
+        invitations = self.bot.service(InvitationService)
+        rows = await invitations.status(ctx.group, c)
+        table, sheet = status_table(ctx.lang, rows)
+        if table:
+            lines.append(table)
+        path = str(await invitations.save_csv(f"status-{c.id}", sheet)) if sheet else None
+        try:
+            await ctx.reply(OutgoingMessage("\n".join(lines), file_path=path))
+        finally:
+            await invitations.forget_file(path)
+
+    @command(
+        "cohort remind",
+        permission=Permission.STAFF,
+        help_key="mail.invitation.remind_help",
+        options=(Option("cohort", required=True, max_length=120),),
+    )
+    async def cohort_remind(self, ctx: Context, cohort: str) -> None:
+        """Email who has not joined yet: at most once every three days per address."""
+        c = await self._find_cohort(ctx, cohort)
+        if ctx.responder is not None:
+            await ctx.responder.defer()
+        invitations = self.bot.service(InvitationService)
+        report = await invitations.remind(ctx.group, c, ctx.actor)
+        text = "\n".join(invite_lines(ctx.lang, report, c.name))
+        try:
+            await ctx.reply(OutgoingMessage(text, file_path=report.file))
+        finally:
+            await invitations.forget_file(report.file)
+
+    # -- end of personal invitations -------------------------------------------------------

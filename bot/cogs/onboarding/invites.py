@@ -8,6 +8,9 @@ import secrets
 from datetime import timedelta
 
 from bot.cog import command
+from bot.cogs.mail.invitations import InvitationService
+from bot.cogs.mail.records import PERSONAL
+from bot.cogs.mail.views import invite_lines
 from bot.cogs.onboarding.base import OnboardingBase
 from bot.cogs.onboarding.codes import (
     _CUSTOM_CODE,
@@ -18,8 +21,8 @@ from bot.cogs.onboarding.codes import (
     LOCK_ATTEMPTS,
     LOCK_WINDOW,
     cohort_key,
+    merge_rosters,
     new_code,
-    parse_roster,
 )
 from bot.commands import Option, OptionType
 from bot.core import Context
@@ -51,6 +54,7 @@ class Invitations(OnboardingBase):
             Option("emails", max_length=50_000),
             Option("code", max_length=32),
             Option("roster", OptionType.ATTACHMENT, max_length=500_000),
+            Option("send", OptionType.CHOICE, choices=("yes", "no")),
         ),
     )
     async def invite_cohort(
@@ -61,6 +65,7 @@ class Invitations(OnboardingBase):
         emails: str = "",
         code: str | None = None,
         roster: str = "",
+        send: str = "yes",
     ) -> None:
         """A code, the invite link and a ready-to-paste message; a roster is matched by email."""
         c = await self._find_cohort(ctx, cohort)
@@ -74,8 +79,8 @@ class Invitations(OnboardingBase):
         await self._ensure_cohort_role(ctx.group, c)
         if ctx.responder is not None:
             await ctx.responder.defer()
-        # A roster file (CSV: name,email per line) and typed emails make one list.
-        valid, invalid = parse_roster("\n".join(x for x in (roster, emails) if x))
+        # A roster file (CSV as schools export it) and typed emails make one list.
+        valid, invalid = merge_rosters(roster, emails)
         gid = ctx.group.id
         now = self.bot.clock.now()
         # A staff code hands out the highest trust there is: one person, one use.
@@ -134,6 +139,13 @@ class Invitations(OnboardingBase):
             )
         for n, text in invalid:
             lines.append(ctx.t("onboarding.roster_invalid_line", line=n, value=neutralise(text)))
+        # -- personal invitations by email (bot/cogs/mail/invitations.py) ----------------
+        emailed = None
+        if valid:
+            invitations = self.bot.service(InvitationService)
+            emailed = await invitations.invite(ctx.group, c, ctx.actor, send=send == "yes")
+            lines += invite_lines(ctx.lang, emailed, c.name)
+        # -- end of personal invitations ----------------------------------------------------
         # A staff code goes to one colleague, not to a class.
         paste_key = (
             "onboarding.invite_paste_staff" if role == "staff" else "onboarding.invite_paste"
@@ -141,7 +153,12 @@ class Invitations(OnboardingBase):
         paste = ctx.t(paste_key, cohort=c.name, link=link_text, code=inv.code)
         lines.append(ctx.t("onboarding.invite_paste_intro"))
         lines.append(paste)
-        await ctx.reply(OutgoingMessage("\n".join(lines)))
+        try:
+            file = emailed.file if emailed is not None else None
+            await ctx.reply(OutgoingMessage("\n".join(lines), file_path=file))
+        finally:
+            if emailed is not None:
+                await self.bot.service(InvitationService).forget_file(emailed.file)
         if changes and ctx.responder is not None:
             await ctx.responder.reply(
                 OutgoingMessage(ctx.t("onboarding.progress", done=0, total=len(changes)))
@@ -261,9 +278,19 @@ class Invitations(OnboardingBase):
                     problem = "onboarding.code_unknown"
                 elif inv.expires_at is not None and inv.expires_at <= now:
                     problem = "onboarding.code_expired"
+                elif inv.kind == PERSONAL and not await uow.mail_invitations.may_redeem(
+                    inv.id, uid
+                ):
+                    # A roster entry's own code (bot/cogs/mail/invitations.py): its person
+                    # joined already, by this code or by their email.
+                    problem = "mail.invitation.code_used"
                 elif await uow.onboarding.redemption(inv.id, uid) is None:
                     if not await uow.onboarding.use_invitation(gid, inv.id, uid, now):
-                        problem = "onboarding.code_used_up"
+                        problem = (
+                            "mail.invitation.code_used"
+                            if inv.kind == PERSONAL
+                            else "onboarding.code_used_up"
+                        )
                 elif not await uow.onboarding.claim_redemption(
                     inv.id, uid, now, now - GRANTING_STALE
                 ):
@@ -276,6 +303,8 @@ class Invitations(OnboardingBase):
                     await uow.onboarding.record_attempt(gid, uid, False, now)
                     fails += 1
                 if problem is None and inv is not None:
+                    if inv.kind == PERSONAL:  # the roster entry is now this member's
+                        await uow.mail_invitations.joined(inv.id, uid, now)
                     if inv.cohort_id is not None:
                         await uow.onboarding.set_member_cohort(gid, uid, inv.cohort_id)
                     if inv.created_by is not None and inv.created_by != uid:

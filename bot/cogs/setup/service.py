@@ -217,7 +217,7 @@ class SetupService:
         timezone: str | None,
         programme: str | None = None,
     ) -> Group:
-        """Change the group's language, timezone or programme (unchanged ones stay); the group now."""
+        """Change language, timezone or programme (unchanged ones stay); the group now."""
         try:
             basics = GroupBasics(
                 language=Language(language) if language is not None else group.language,
@@ -230,7 +230,9 @@ class SetupService:
         if programme is not None:
             # Invitations quote it to people outside the group: never a ping.
             named = GroupProfile(programme=neutralise(" ".join(programme.split()))[:PROGRAMME_MAX])
-            changed = replace(changed, settings={**changed.settings, named.namespace: named.stored()})
+            changed = replace(
+                changed, settings={**changed.settings, named.namespace: named.stored()}
+            )
         if changed != group:
             async with self.uow() as uow:
                 await uow.groups.update(changed)

@@ -20,6 +20,11 @@ from .state import FakeError
 # -- messages: developers/resources/message.mdx (Create Message: content "up to 2000
 # characters", embeds "Up to 10 rich embeds (up to 6000 characters)"; Embed Limits table) ----
 CONTENT_MAX = 2000
+# developers/reference.mdx (Uploading Files): at most 10 files per message, each at most 10 MiB
+# by default (boosted servers more); past that, 413 with code 40005 "Request entity too large"
+# (developers/topics/opcodes-and-status-codes.mdx).
+FILES_MAX = 10
+FILE_BYTES_MAX = 10 * 1024 * 1024
 EMBEDS_MAX = 10
 EMBED_TOTAL_MAX = 6000
 EMBED_TITLE_MAX = 256
@@ -287,7 +292,11 @@ def check_message(
     body: JSON, files: list[JSON], *, creating: bool, prefix: Iterable[str | int] = ()
 ) -> None:
     """A message body as Create/Edit Message, interaction responses and webhooks take it."""
+    if any(int(f.get("size") or 0) > FILE_BYTES_MAX for f in files):
+        raise error(413, 40005, "Request entity too large")
     p = Problems(prefix)
+    if len(files) > FILES_MAX:
+        p.add(["files"], "BASE_TYPE_MAX_LENGTH", f"Must be {FILES_MAX} or fewer in length.")
     p.too_long(["content"], body.get("content") or "", CONTENT_MAX)
     check_embeds(p, body.get("embeds") or [])
     check_components(p, body.get("components") or [])
