@@ -24,6 +24,7 @@ from adapters.discord.translate import (
     joined_after_update,
     leave_event,
     message_event,
+    staff_commands,
 )
 from adapters.discord.workspace import DiscordWorkspace
 from adapters.health import serve_health
@@ -137,6 +138,10 @@ class AlumniClient(discord.Client):
 
     async def on_ready(self) -> None:
         """Register every guild as a group and sync its commands if the tree changed."""
+        try:
+            await self.sync_staff_commands(force=self._force_sync)
+        except discord.HTTPException:
+            log.exception("could not sync the staff commands")
         for guild in self.guilds:
             await self.prepare_guild(guild)
         self.ready.set()
@@ -168,6 +173,23 @@ class AlumniClient(discord.Client):
             await uow.kv.set(str(guild.id), HASH_KEY, digest)
         self.synced.add(guild.id)
         log.info("synced /alumni commands to %s", guild.id)
+        return True
+
+    async def sync_staff_commands(self, *, force: bool = False) -> bool:
+        """Upload the global, staff-only `/alumni` when its hash changed (or when forced)."""
+        payload = staff_commands(self.bot.tree)
+        digest = commands_hash(payload)
+        assert self.application_id is not None
+        # Not a group's fact: the app's own, under a key no guild id can take.
+        owner = f"discord-app:{self.application_id}"
+        async with self.bot.uow() as uow:
+            stored = await uow.kv.get(owner, HASH_KEY)
+        if stored == digest and not force:
+            return False
+        await self.http.bulk_upsert_global_commands(self.application_id, payload)
+        async with self.bot.uow() as uow:
+            await uow.kv.set(owner, HASH_KEY, digest)
+        log.info("synced the staff /alumni commands")
         return True
 
     async def _handle(self, event: Event | None) -> None:
