@@ -212,6 +212,21 @@ def command_words(data: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, str]
     return tuple(words), values
 
 
+def focused_option(data: dict[str, Any]) -> tuple[str, str] | None:
+    """The option an APPLICATION_COMMAND_AUTOCOMPLETE interaction is typing, and its partial
+    text ("The option the user is currently typing will be sent with a `focused: true`")."""
+    options = data.get("options") or []
+    while options:
+        focused = next((o for o in options if o.get("focused")), None)
+        if focused is not None:
+            return str(focused["name"]), str(focused.get("value") or "")
+        nested = next(
+            (o for o in options if o.get("type") in (_SUB_COMMAND, _SUB_COMMAND_GROUP)), None
+        )
+        options = (nested or {}).get("options") or []
+    return None
+
+
 def user_ref(user: discord.Member | discord.User) -> UserRef:
     """A Discord user or member as the core names them."""
     return UserRef(str(user.id), user.display_name, is_admin=is_admin(user), is_bot=user.bot)

@@ -315,8 +315,11 @@ class DriverMixin(FakeState):
         *,
         channel_id: int | None = None,
         require_synced: bool = True,
+        typing: str | None = None,
     ) -> int:
-        """A member runs /name [group] [sub] with options (INTERACTION_CREATE type 2)."""
+        """A member runs /name [group] [sub] with options (INTERACTION_CREATE type 2); with
+        `typing`, the member is still typing that option (its partial text in `options`): an
+        autocomplete (type 4) whose option carries `focused: true`."""
         guild = self.guild(guild_id)
         command = self._find_command(guild.id, name, path=subcommand)
         if command is None and require_synced:
@@ -349,7 +352,10 @@ class DriverMixin(FakeState):
                 resolved.setdefault("attachments", {})[attachment["id"]] = attachment
                 holder.append({"type": 11, "name": key, "value": attachment["id"]})
                 continue
-            holder.append({"type": kind, "name": key, "value": self._option_value(kind, value)})
+            entry = {"type": kind, "name": key, "value": self._option_value(kind, value)}
+            if key == typing:
+                entry["focused"] = True
+            holder.append(entry)
             self._resolve(guild, kind, value, resolved)
         data: JSON = {
             "id": (command or {}).get("id", str(p.snowflake())),
@@ -361,7 +367,12 @@ class DriverMixin(FakeState):
             data["guild_id"] = str(guild.id)
         if resolved:
             data["resolved"] = resolved
-        inter = self._new_interaction(2, guild.id, user_id, channel_id, data)
+        if typing is not None and (
+            spec_options is None
+            or not any(o["name"] == typing and o.get("autocomplete") for o in spec_options)
+        ):
+            raise LookupError(f"/{name}: option {typing!r} does not autocomplete")
+        inter = self._new_interaction(4 if typing else 2, guild.id, user_id, channel_id, data)
         await self.dispatch("INTERACTION_CREATE", inter.payload)
         return inter.id
 
