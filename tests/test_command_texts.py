@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -9,6 +10,8 @@ import pytest
 
 from adapters.discord.translate import application_commands, staff_commands
 from adapters.slack.manifest import commands as all_commands
+from adapters.slack.manifest import manifest
+from bot.__main__ import main
 from bot.commands import Command, CommandTree, OptionType
 from bot.domain import Language, Permission
 from bot.i18n import catalogue
@@ -101,3 +104,23 @@ def _key_of(tree: CommandTree, path: str) -> str:
                 return f"{cmd.text_key}.description"
             return cmd.option_key(next(o for o in cmd.options if o.name == rest[0]))
     return f"{tree.group_key(words[0])}.description"
+
+
+def test_the_slack_manifest_describes_alumni_in_the_groups_language(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["slack", "manifest", "--format", "json", "--language", "nb"]) == 0
+    norwegian = json.loads(capsys.readouterr().out)
+    english = manifest()
+    for data, language in ((english, Language.EN), (norwegian, Language.NB)):
+        (slash,) = data["features"]["slash_commands"]
+        assert slash["description"] == catalogue(language)["core.commands.alumni.description"]
+        # slackapi/manifest-schema: usage hint 1-1000, app description 1-140, long 175-4000.
+        assert 1 <= len(slash["usage_hint"]) <= 1000
+        assert {c.path[0] for c in all_commands()} <= set(re.split(r"[ |·]+", slash["usage_hint"]))
+        info = data["display_information"]
+        assert 1 <= len(info["description"]) <= 140
+        assert (
+            175 <= len(info["long_description"]) <= 4000 and "..." not in info["long_description"]
+        )
+    assert norwegian["display_information"] != english["display_information"]
