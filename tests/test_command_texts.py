@@ -124,3 +124,21 @@ def test_the_slack_manifest_describes_alumni_in_the_groups_language(
             175 <= len(info["long_description"]) <= 4000 and "..." not in info["long_description"]
         )
     assert norwegian["display_information"] != english["display_information"]
+
+
+def test_choices_are_named_for_people_and_send_the_value_the_command_knows() -> None:
+    labels = {k for k in catalogue(Language.EN) if ".choices." in k}
+    assert labels == {k for k in catalogue(Language.NB) if ".choices." in k}
+    staff = staff_commands(_tree())[0]
+    settings = next(o for o in staff["options"] if o["name"] == "settings")
+    language = next(o for o in settings["options"] if o["name"] == "language")
+    assert language["choices"] == [
+        {"name": "English", "value": "en", "name_localizations": {"no": "engelsk"}},
+        {"name": "Norwegian bokmål", "value": "nb", "name_localizations": {"no": "norsk bokmål"}},
+    ]
+    for cmd in all_commands():
+        for opt in cmd.options:
+            for value in opt.choices:
+                key = f"{cmd.text_key}.choices.{opt.name}.{value}"
+                if key in labels:
+                    assert 1 <= len(catalogue(Language.NB)[key]) <= 100, key

@@ -109,7 +109,7 @@ def _option(command: Command, opt: Option) -> dict[str, Any]:
     if localised:
         out["description_localizations"] = localised
     if opt.type is OptionType.CHOICE:
-        out["choices"] = [{"name": c, "value": c} for c in opt.choices[:25]]
+        out["choices"] = [_choice(command, opt, c) for c in opt.choices[:25]]
     elif opt.complete is not None and opt.type is OptionType.STRING:
         # Suggestions from the group's data as the member types (see autocomplete_event).
         out["autocomplete"] = True
@@ -121,6 +121,19 @@ def _option(command: Command, opt: Option) -> dict[str, Any]:
         if opt.max_value is not None:
             out["max_value"] = opt.max_value
     return out
+
+
+def _choice(command: Command, opt: Option, value: str) -> dict[str, Any]:
+    """A choice as the picker names it (`norsk bokmål` for `nb`); the command gets the value."""
+    key = f"{command.text_key}.choices.{opt.name}.{value}"
+    if key not in catalogue(Language.EN):
+        return {"name": value, "value": value}
+    name, localised = describe(key)
+    return {
+        "name": name,
+        "value": value,
+        **({"name_localizations": localised} if localised else {}),
+    }
 
 
 def _leaf(command: Command) -> dict[str, Any]:

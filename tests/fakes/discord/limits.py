@@ -426,6 +426,12 @@ def _check_options(p: Problems, where: list[str | int], options: list[JSON], dep
             )
         for j, c in enumerate(choices):
             p.length_between([*at, "choices", j, "name"], c.get("name"), 1, 100)
+            for locale, text in (c.get("name_localizations") or {}).items():
+                where = [*at, "choices", j, "name_localizations", locale]
+                if locale not in LOCALES:
+                    p.add(where, "LOCALE_INVALID", f"Invalid locale {locale!r}.")
+                else:
+                    p.length_between(where, text, 1, 100)
             if isinstance(c.get("value"), str):
                 p.too_long([*at, "choices", j, "value"], c["value"], 100)
             size += _longest(c.get("name"), c.get("name_localizations")) + len(str(c.get("value")))
