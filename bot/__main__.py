@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.domain import Language
 from bot.errors import StorageUnavailable
 from bot.lifecycle import Lifecycle
 from bot.settings import Settings, problems
@@ -181,13 +182,16 @@ def main(argv: list[str] | None = None) -> int:
     slack.add_argument("--format", choices=["yaml", "json"], default="yaml")
     slack.add_argument("--url", help="public base URL of the bot (HTTP mode)")
     slack.add_argument("--socket", action="store_true", help="a Socket Mode manifest (no URLs)")
+    slack.add_argument(
+        "--language", choices=["en", "nb"], default="en", help="the language of its texts"
+    )
     dc = sub.add_parser("discord", help="Discord tools: sync the commands, print the invite URL")
     dc.add_argument("action", choices=["sync", "invite-url"])
     args = parser.parse_args(argv)
     if args.cmd == "slack":
         from adapters.slack.manifest import render
 
-        print(render(args.format, args.url, args.socket), end="")
+        print(render(args.format, args.url, args.socket, Language(args.language)), end="")
         return 0
     try:
         settings = Settings()

@@ -51,6 +51,9 @@ class Option:
     min_value: int | None = None
     max_value: int | None = None
     rest: bool = False
+    # Where a platform that suggests values as they are typed (Discord's autocomplete) finds
+    # them: the name of a completer a feature declares (`cohort`, `category`, `role`).
+    complete: str | None = None
 
 
 Handler = Callable[..., Awaitable[None]]
@@ -68,6 +71,19 @@ class Command:
     default_of_group: bool = False
 
     @property
+    def text_key(self) -> str:
+        """Where its picker texts live: `<namespace>.commands.<path>` in its help's catalogue.
+
+        `.description` is the one line a command picker shows (Discord: 1-100 characters);
+        `.options.<name>` describes each option the same way.
+        """
+        return command_key(self.help_key.split(".", 1)[0], self.path)
+
+    def option_key(self, option: Option) -> str:
+        """The catalogue key of an option's one-line description."""
+        return f"{self.text_key}.options.{option.name}"
+
+    @property
     def usage(self) -> str:
         """`/alumni path opt:<opt> [opt:<opt>]` as a member would type it."""
         parts = [f"/{ROOT}", *self.path]
@@ -75,6 +91,11 @@ class Command:
             token = f"{opt.name}:<{opt.name}>"
             parts.append(token if opt.required else f"[{token}]")
         return " ".join(parts)
+
+
+def command_key(namespace: str, path: tuple[str, ...]) -> str:
+    """`pairs.commands.pairs_join`: a command's (or a group's) texts in a feature's catalogue."""
+    return f"{namespace}.commands.{'_'.join(path)}"
 
 
 class CommandTree:
@@ -109,6 +130,11 @@ class CommandTree:
             if len(cmd.path) == 2:
                 out.setdefault(cmd.path[0], []).append(cmd)
         return out
+
+    def group_key(self, group: str) -> str:
+        """The catalogue key of a group's texts: in the catalogue of its first command."""
+        first = self.groups()[group][0]
+        return command_key(first.help_key.split(".", 1)[0], (group,))
 
     def resolve(self, words: tuple[str, ...]) -> tuple[Command, tuple[str, ...]]:
         """The command the words name and the words left over; UserError if none."""

@@ -39,6 +39,7 @@ from bot.ports import (
     UsesFacts,
     Workspace,
 )
+from bot.suggest import SOURCES, Source, Suggestion, pick
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,8 @@ class Bot:
         # is told by the core; it never opens the unit of work itself.
         if isinstance(workspace, UsesFacts):
             workspace.use_facts(StoredFacts(uow))
+        # Where an option's `complete=` name finds its suggestions (bot/suggest.py).
+        self.suggestions: dict[str, Source] = dict(SOURCES)
 
     def add_cog(self, cog: Cog) -> None:
         """Register every handler a cog declares."""
@@ -377,6 +380,31 @@ class Bot:
         if len(text) > opt.max_length:
             raise UserError("core.option_too_long", option=opt.name, limit=opt.max_length)
         return text
+
+    async def suggest(
+        self, group_id: str, user: UserRef, words: tuple[str, ...], option: str, typed: str
+    ) -> list[Suggestion]:
+        """What to suggest for an option while `typed` is being typed: the group's own values,
+        at most 25; none when the caller may not run the command (fail closed: a member learns
+        no cohort names from a staff command), and none rather than an error."""
+        try:
+            command, _ = self.tree.resolve(words)
+        except UserError:
+            return []
+        opt = next((o for o in command.options if o.name == option), None)
+        source = self.suggestions.get(opt.complete) if opt and opt.complete else None
+        if source is None:
+            return []
+        try:
+            group = await self.group(group_id, cached=True)
+            if (await self.permission_of(group, user)).rank < command.permission.rank:
+                return []
+            async with self.uow() as uow:
+                found = await source(uow, group.id)
+        except StorageUnavailable:
+            log.warning("storage unavailable while suggesting %s", option)
+            return []
+        return pick(found, typed)
 
     def commands_for(self, permission: Permission) -> list[Command]:
         """Commands a member at this level may run."""

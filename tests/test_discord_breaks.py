@@ -26,6 +26,7 @@ from bot.core import Context
 from bot.domain import Language, Member, Permission
 from bot.events import MessagePosted
 from bot.messages import OutgoingMessage
+from tests.command_texts import declare_texts
 from tests.conftest import START
 from tests.discord_harness import (
     ALICE_ID,
@@ -52,6 +53,9 @@ from tests.test_discord_features import (
     submit,
 )
 from tests.test_discord_features import command as run
+
+declare_texts("setup", "slow")
+declare_texts("setup", "echo", ["text"])
 
 
 async def set_language(h: Harness, language: Language) -> None:

@@ -310,6 +310,27 @@ async def test_application_command_limits(world: tuple[FakeDiscord, FakeGuild, A
             (0, "options", 0, "options", 0, "max_length"),
             "NUMBER_TYPE_MAX",
         ),
+        (
+            # "autocomplete may not be set to true if choices are present"
+            command(
+                options=[
+                    sub(
+                        0,
+                        options=[
+                            {
+                                "type": 3,
+                                "name": "x",
+                                "description": "d",
+                                "autocomplete": True,
+                                "choices": [{"name": "a", "value": "a"}],
+                            }
+                        ],
+                    )
+                ]
+            ),
+            (0, "options", 0, "options", 0, "autocomplete"),
+            "APPLICATION_COMMAND_OPTION_INVALID_AUTOCOMPLETE",
+        ),
     ]
     for body, where, code in cases:
         refused = await api.refused("PUT", path, [body], 400, 50035)
@@ -402,3 +423,24 @@ async def test_files_past_ten_or_past_10_mib_are_refused(
     assert field_error(body, "files") == "BASE_TYPE_MAX_LENGTH"
     status, body = await post([("big.csv", b"x" * (limits.FILE_BYTES_MAX + 1))])
     assert (status, body["code"]) == (413, 40005)
+
+
+async def test_a_command_for_manage_server_is_hidden_from_members_unless_allowed(
+    world: tuple[FakeDiscord, FakeGuild, Api],
+) -> None:
+    fake, guild, api = world
+    staff_only = {
+        "type": 1,
+        "name": "alumni",
+        "description": "Staff",
+        "default_member_permissions": str(discord.Permissions(manage_guild=True).value),
+        "options": [{"type": 1, "name": "setup", "description": "Set up"}],
+    }
+    ok, _ = await api.call("PUT", f"/applications/{fake.application_id}/commands", [staff_only])
+    assert ok == 200
+    with pytest.raises(PermissionError):
+        await fake.slash_command(guild.id, ALICE_ID, "alumni", ["setup"])
+    # The owner, and a member holding the bit, see it; so does one an admin allowed.
+    await fake.slash_command(guild.id, guild.owner_id, "alumni", ["setup"])
+    fake.allow_command(guild.id, "alumni", ["setup"], ALICE_ID)
+    await fake.slash_command(guild.id, ALICE_ID, "alumni", ["setup"])

@@ -515,6 +515,11 @@ async def test_member_refused_and_missing_manage_roles_named_with_nothing_half_d
 ) -> None:
     async with discord_harness(engine) as h:
         await setup_group(h)
+        # Hidden from a member by Discord; a member Discord lets through (an admin allowed
+        # everyone in Server Settings > Integrations) is still refused by the bot.
+        with pytest.raises(PermissionError):
+            await command(h, ALICE_ID, "cohort create", {"program": "Fashion", "year": 2026})
+        h.fake.allow_command(h.guild.id, "alumni", ("cohort", "create"), h.guild.id)
         refused = await command(h, ALICE_ID, "cohort create", {"program": "Fashion", "year": 2026})
         assert refused.ephemeral and "Only staff" in answer_text(refused)
         assert h.fake.role_named(h.guild.id, "Fashion 2026") is None

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.discord.translate import MANAGE_GUILD
 from bot.scheduler import Scheduler
 from tests.discord_harness import (
     ALICE_ID,
@@ -177,6 +178,10 @@ async def test_a_members_upload_is_refused_before_the_file_is_fetched(engine: As
         await setup_group(h)
         await _cohort(h)
         upload = FakeUpload("fashion-2026.csv", ROSTER_CSV.encode("utf-8"))
+        # Discord shows her the staff command (she may manage the server); the bot's records
+        # say she is no staff.
+        managers = h.fake.add_role(h.guild.id, "Managers", MANAGE_GUILD)
+        h.guild.members[ALICE_ID]["roles"].append(managers["id"])
         refused = await command(
             h, ALICE_ID, "invite cohort", {"cohort": "Fashion 2026", "roster": upload}
         )

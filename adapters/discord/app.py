@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+from typing import Any
 
 import aiohttp
 import discord
@@ -18,16 +19,21 @@ from adapters.compose import SystemClock, compose
 from adapters.discord.translate import (
     InteractionResponder,
     application_commands,
+    command_words,
     commands_hash,
+    focused_option,
     interaction_event,
     join_event,
     joined_after_update,
     leave_event,
     message_event,
+    staff_commands,
+    user_ref,
 )
 from adapters.discord.workspace import DiscordWorkspace
 from adapters.health import serve_health
 from adapters.mail import connect_mail
+from bot.commands import ROOT
 from bot.core import CoreConfig
 from bot.events import Event
 from bot.lifecycle import Check, Lifecycle, start_scheduler, stop_in_order
@@ -41,6 +47,9 @@ HASH_KEY = "discord.commands_hash"
 # hidden limit on channel renames (2 per 10 minutes) would otherwise hang a command for minutes
 # and outlive its 15-minute interaction token. discord.py's minimum is 30 s.
 MAX_RATELIMIT_WAIT = 30.0
+# Suggestions answer within Discord's 3 s like any first response (receiving-and-responding
+# .mdx); a slower database gets an empty list in time instead of a dead picker.
+SUGGEST_SECONDS = 2.0
 
 
 def intents() -> discord.Intents:
@@ -137,6 +146,10 @@ class AlumniClient(discord.Client):
 
     async def on_ready(self) -> None:
         """Register every guild as a group and sync its commands if the tree changed."""
+        try:
+            await self.sync_staff_commands(force=self._force_sync)
+        except discord.HTTPException:
+            log.exception("could not sync the staff commands")
         for guild in self.guilds:
             await self.prepare_guild(guild)
         self.ready.set()
@@ -168,6 +181,23 @@ class AlumniClient(discord.Client):
         log.info("synced /alumni commands to %s", guild.id)
         return True
 
+    async def sync_staff_commands(self, *, force: bool = False) -> bool:
+        """Upload the global, staff-only `/alumni` when its hash changed (or when forced)."""
+        payload = staff_commands(self.bot.tree)
+        digest = commands_hash(payload)
+        assert self.application_id is not None
+        # Not a group's fact: the app's own, under a key no guild id can take.
+        owner = f"discord-app:{self.application_id}"
+        async with self.bot.uow() as uow:
+            stored = await uow.kv.get(owner, HASH_KEY)
+        if stored == digest and not force:
+            return False
+        await self.http.bulk_upsert_global_commands(self.application_id, payload)
+        async with self.bot.uow() as uow:
+            await uow.kv.set(owner, HASH_KEY, digest)
+        log.info("synced the staff /alumni commands")
+        return True
+
     async def _handle(self, event: Event | None) -> None:
         if event is not None:
             await self.bot.handle(event)
@@ -175,6 +205,9 @@ class AlumniClient(discord.Client):
     # Each discord.py event already runs in its own task, so a slow handler blocks nothing.
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Commands, button presses (of any message, even from before a restart), forms."""
+        if interaction.type is discord.InteractionType.autocomplete:
+            await self.suggest(interaction)
+            return
         event = interaction_event(interaction)
         try:
             await self._handle(event)
@@ -182,6 +215,28 @@ class AlumniClient(discord.Client):
             responder = getattr(event, "responder", None)
             if isinstance(responder, InteractionResponder):
                 await responder.finish()
+
+    async def suggest(self, interaction: discord.Interaction) -> None:
+        """Answer an autocomplete with the group's own values (cohorts, categories, roles)."""
+        data: dict[str, Any] = dict(interaction.data or {})
+        focused = focused_option(data)
+        found: list[tuple[str, str]] = []
+        if focused is not None and interaction.guild_id is not None and data.get("name") == ROOT:
+            words, _ = command_words(data)
+            try:
+                found = await asyncio.wait_for(
+                    self.bot.suggest(
+                        str(interaction.guild_id), user_ref(interaction.user), words, *focused
+                    ),
+                    SUGGEST_SECONDS,
+                )
+            except TimeoutError:
+                log.warning("suggestions for %s took longer than %ss", focused[0], SUGGEST_SECONDS)
+        choices = [discord.app_commands.Choice(name=label, value=value) for label, value in found]
+        try:
+            await interaction.response.autocomplete(choices)
+        except discord.HTTPException as exc:
+            log.warning("suggestions refused: %s", exc)
 
     async def on_member_join(self, member: discord.Member) -> None:
         """A join counts only once membership screening has passed (pending is False)."""

@@ -78,7 +78,7 @@ class CohortCommands(OnboardingBase):
         "cohort status",
         permission=Permission.STAFF,
         help_key="onboarding.cohort_status_help",
-        options=(Option("cohort", required=True, max_length=120),),
+        options=(Option("cohort", required=True, max_length=120, complete="cohort"),),
     )
     async def cohort_status(self, ctx: Context, cohort: str) -> None:
         """Invited, joined, waiting for approval, and who on the roster has not joined yet."""

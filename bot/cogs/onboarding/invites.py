@@ -49,7 +49,7 @@ class Invitations(OnboardingBase):
         help_key="onboarding.invite_cohort_help",
         default_of_group=True,
         options=(
-            Option("cohort", required=True, max_length=120),
+            Option("cohort", required=True, max_length=120, complete="cohort"),
             Option("role", OptionType.CHOICE, choices=("student", "alumni", "staff")),
             Option("emails", max_length=50_000),
             Option("code", max_length=32),

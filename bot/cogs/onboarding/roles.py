@@ -39,7 +39,7 @@ class RoleCommands(OnboardingBase):
         help_key="onboarding.role_grant_help",
         options=(
             Option("member", OptionType.USER, required=True),
-            Option("role", required=True, max_length=120),
+            Option("role", required=True, max_length=120, complete="role"),
         ),
     )
     async def role_grant(self, ctx: Context, member: str, role: str) -> None:
@@ -79,7 +79,7 @@ class RoleCommands(OnboardingBase):
         help_key="onboarding.role_revoke_help",
         options=(
             Option("member", OptionType.USER, required=True),
-            Option("role", required=True, max_length=120),
+            Option("role", required=True, max_length=120, complete="role"),
         ),
     )
     async def role_revoke(self, ctx: Context, member: str, role: str) -> None:

@@ -70,7 +70,10 @@ class SetupCog(Cog):
         "categories rename",
         permission=Permission.STAFF,
         help_key="setup.categories_rename_help",
-        options=(Option("category", required=True, max_length=64), Option("name", required=True)),
+        options=(
+            Option("category", required=True, max_length=64, complete="category"),
+            Option("name", required=True),
+        ),
     )
     async def categories_rename(self, ctx: Context, category: str, name: str) -> None:
         """Rename a category and its channel."""
@@ -81,7 +84,7 @@ class SetupCog(Cog):
         "categories remove",
         permission=Permission.STAFF,
         help_key="setup.categories_remove_help",
-        options=(Option("category", required=True, max_length=64),),
+        options=(Option("category", required=True, max_length=64, complete="category"),),
     )
     async def categories_remove(self, ctx: Context, category: str) -> None:
         """Drop a category; its channel and messages stay where they are."""
