@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.cogs.dashboard.cog import DashboardCog
 from bot.cogs.mail.cog import MailCog
 from bot.cogs.members import MembersCog
 from bot.cogs.onboarding import OnboardingCog
@@ -29,6 +30,7 @@ COGS = (
     StatsCog,
     ProfilesCog,
     PairsCog,
+    DashboardCog,
 )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from bot.cogs.dashboard.ports import DashboardRepository
 from bot.cogs.pairs.ports import PairRepository
 from bot.cogs.posts.ports import PostRepository
 from bot.cogs.privacy.ports import PrivacyRepository
@@ -536,6 +537,7 @@ class UnitOfWork(Protocol):
     privacy: PrivacyRepository
     outbox: OutboxRepository
     mail_preferences: MailPreferences
+    dashboard: DashboardRepository
 
     async def __aenter__(self) -> UnitOfWork:
         """Begin."""

@@ -118,6 +118,12 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "mail_opt_outs": (),
     "mail_keys": (),
     "mail_pacer": (),
+    # -- dashboard (bot/cogs/dashboard): their sign-in links and sessions go; the changes they
+    # made stay in the audit, anonymised.
+    "dashboard_links": (Rule("user_id", "delete"),),
+    "dashboard_sessions": (Rule("user_id", "delete"),),
+    "dashboard_audit": (Rule("user_id", "null_author"), Rule("detail", "scrub")),
+    "dashboard_keys": (),
 }
 
 
@@ -165,6 +171,9 @@ PEOPLE: dict[str, dict[str, str]] = {
     "pair_opt_ins": {"user_id": "id"},
     "member_messages": {"user_id": "id"},
     "slack_installations": {"user_id": "id"},
+    "dashboard_links": {"user_id": "id", "user_name": "name:user_id"},
+    "dashboard_sessions": {"user_id": "id", "user_name": "name:user_id"},
+    "dashboard_audit": {"user_id": "id", "author_name": "name:user_id"},
 }
 
 
