@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
+INSTALLED = CHROMIUM.exists()  # read once at import: no blocking call inside the loop
 
 
 @pytest.fixture
@@ -16,7 +17,7 @@ async def browser() -> AsyncIterator[object]:
     """A headless chromium; the test fails (never skips) when it is not installed."""
     from playwright.async_api import async_playwright
 
-    assert CHROMIUM.exists(), "install Debian's chromium: apt-get install -y chromium"
+    assert INSTALLED, "install Debian's chromium: apt-get install -y chromium"
     async with async_playwright() as p:
         launched = await p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         try:

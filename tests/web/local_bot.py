@@ -26,7 +26,8 @@ class LocalBot:
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("ALUMNIBOT_", "DISCORD_", "SLACK_")) and k not in ("PORT", "DATABASE_URL")
+            if not k.startswith(("ALUMNIBOT_", "DISCORD_", "SLACK_"))
+            and k not in ("PORT", "DATABASE_URL")
         }
         env |= {"ALUMNIBOT_WEB_PORT": "0", "ALUMNIBOT_DATA_DIR": str(folder / "data")}
         env["DATABASE_URL"] = f"sqlite+aiosqlite:///{folder}/bot.db"
@@ -47,11 +48,11 @@ class LocalBot:
         self.proc.stdin.write(line.encode() + b"\n")
         await self.proc.stdin.drain()
 
-    async def expect(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
+    async def expect(self, pattern: str, seconds: float = 30.0) -> re.Match[str]:
         """The first line printed from now on (or already unread) that matches."""
         wanted = re.compile(pattern)
         assert self.proc.stdout is not None
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(seconds):
             while True:
                 while self._seen < len(self.lines):
                     line = self.lines[self._seen]

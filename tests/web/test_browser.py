@@ -43,8 +43,11 @@ class Watched:
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on(
             "response",
-            lambda r: r.status >= 400 and r.request.resource_type != "document"
-            and self.errors.append(f"{r.status} {r.url}"),
+            lambda r: (
+                r.status >= 400
+                and r.request.resource_type != "document"
+                and self.errors.append(f"{r.status} {r.url}")
+            ),
         )
 
 
@@ -82,11 +85,15 @@ async def test_sign_in_from_the_terminals_link_once_and_every_page_is_clean(
     assert await page.get_by_role("heading", name="Overview").is_visible()
     labels: list[str] = []
     for path in PAGES:
-        await page.get_by_role("navigation").get_by_role("link", name=_NAV[path], exact=True).click()
+        await (
+            page.get_by_role("navigation").get_by_role("link", name=_NAV[path], exact=True).click()
+        )
         await page.wait_for_load_state("load")
         assert page.url.endswith(path)
         labels += await _inputs_by_label(page)
-    assert {"Question in English", "Question in Norwegian (optional)", "Day", "Weeks"} <= set(labels)
+    assert {"Question in English", "Question in Norwegian (optional)", "Day", "Weeks"} <= set(
+        labels
+    )
     assert watched.errors == []
     # The link is spent: another browser opening it is refused and gets no session.
     other = await browser.new_context()
@@ -110,8 +117,14 @@ async def test_add_a_question_in_both_languages_and_schedule_it(
     local: LocalBot, browser: Any
 ) -> None:
     page = (await _signed_in(browser, await local.link())).page
-    await page.get_by_role("navigation").get_by_role("link", name="Weekly questions", exact=True).click()
-    await page.get_by_label("Question in English").fill("Which tool in the workshop do you miss most?")
+    await (
+        page.get_by_role("navigation")
+        .get_by_role("link", name="Weekly questions", exact=True)
+        .click()
+    )
+    await page.get_by_label("Question in English").fill(
+        "Which tool in the workshop do you miss most?"
+    )
     await page.get_by_label("Question in Norwegian (optional)").fill(
         "Hvilket verktøy i verkstedet savner du mest?"
     )
@@ -178,7 +191,10 @@ async def test_revoked_staff_are_signed_out_at_their_next_click(
     await local.expect("kari")
     await page.get_by_role("navigation").get_by_role("link", name="Numbers", exact=True).click()
     assert await page.get_by_text("You have been signed out: you are no longer staff").is_visible()
-    assert await page.get_by_role("navigation").get_by_role("link", name="Numbers", exact=True).count() == 0
+    assert (
+        await page.get_by_role("navigation").get_by_role("link", name="Numbers", exact=True).count()
+        == 0
+    )
 
 
 async def test_a_post_without_its_csrf_token_is_refused(local: LocalBot, browser: Any) -> None:
