@@ -476,6 +476,9 @@ class OnboardingRepository(Protocol):
     async def pending_count(self, group_id: str, cohort_id: int | None = None) -> int:
         """Pending requests for a cohort (None: all of the group's)."""
 
+    async def pending_requests(self, group_id: str, limit: int) -> list[RoleRequest]:
+        """The group's pending requests, oldest first (the dashboard's approvals page)."""
+
     async def set_request_message(self, request_id: int, channel_id: str, message_id: str) -> None:
         """Remember where the request was posted for review."""
 

@@ -66,6 +66,8 @@ SECURE_KEY = web.AppKey("secure", bool)
 FLASH_KEY = web.AppKey("flash", dict)
 # The posted form, read and parsed once by the size-limiting middleware.
 FORM_KEY = web.RequestKey("form", dict)
+# What a form's handler has to say after it (else the action's own "done" words).
+SAID_KEY = web.RequestKey("said", str)
 
 
 def add_dashboard(app: web.Application, bot: Bot, public_url: str) -> None:
@@ -99,6 +101,8 @@ def add_dashboard(app: web.Application, bot: Bot, public_url: str) -> None:
         web.post("/questions/pause", action("questions.pause", pause)),
         web.post("/questions/resume", action("questions.resume", resume)),
         web.post("/questions/now", action("questions.post_now", post_now)),
+        web.get("/approvals", page(approvals)),
+        web.post("/approvals/decide", action("approvals.decide", decide_requests)),
         web.get("/numbers", page(numbers)),
         web.get("/numbers/{kind}.csv", page(numbers_csv)),
         web.get("/audit", page(audit)),
@@ -200,14 +204,21 @@ def action(name: str, handler: Action) -> Handler:
             await service.refused(viewer, name, f"{exc.key} {dict(form_summary(form))}")
             return _message(request, viewer.group, exc.key, status=400, **exc.params)
         await service.record(viewer, name, detail)
-        _flash(request, viewer, t(viewer.group.language, f"dashboard.web.done.{name}"))
+        said = request.get(SAID_KEY) or t(viewer.group.language, f"dashboard.web.done.{name}")
+        _flash(request, viewer, said)
         back = form.get("back", "")
         raise web.HTTPSeeOther(back if back in _BACK else f"{PREFIX}/questions")
 
     return run
 
 
-_BACK = {f"{PREFIX}/", f"{PREFIX}/questions", f"{PREFIX}/numbers", f"{PREFIX}/audit"}
+_BACK = {
+    f"{PREFIX}/",
+    f"{PREFIX}/questions",
+    f"{PREFIX}/approvals",
+    f"{PREFIX}/numbers",
+    f"{PREFIX}/audit",
+}
 
 
 def form_summary(form: dict[str, str]) -> list[tuple[str, str]]:
@@ -576,6 +587,33 @@ def _numeric(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+async def approvals(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """The role requests waiting, with Approve and Deny, one or many at once."""
+    waiting = await _service(request).requests(viewer.group)
+    zone = ZoneInfo(viewer.group.timezone)
+    return _render(request, "approvals.html", viewer, waiting=waiting, zone=zone)
+
+
+async def decide_requests(request: web.Request, viewer: Viewer, form: dict[str, str]) -> str:
+    """Approve or deny the ticked requests (or the one whose own button was pressed)."""
+    one = form.get("one", "")
+    if one:
+        raw_id, _, verdict = one.partition(":")
+        ids = [raw_id]
+    else:
+        verdict = form.get("verdict", "")
+        ids = [k.removeprefix("req_") for k in form if k.startswith("req_")]
+    if verdict not in ("approve", "deny") or not all(i.isdigit() for i in ids):
+        raise UserError("core.button_unknown")
+    if not ids:
+        raise UserError("dashboard.web.none_ticked")
+    outcomes = await _service(request).decide(
+        viewer, [int(i) for i in ids], approve=verdict == "approve"
+    )
+    request[SAID_KEY] = " ".join(o.text for o in outcomes)
+    return f"{verdict}: " + "; ".join(f"#{o.request_id}: {o.text}" for o in outcomes)
 
 
 async def audit(request: web.Request, viewer: Viewer) -> web.StreamResponse:

@@ -18,7 +18,7 @@ from bot.domain import Actor, Member, Permission
 from bot.lifecycle import Lifecycle
 from tests.features.helpers import STAFF, World, world
 
-_FIELD = re.compile(r'name="(?P<name>[a-z_]+)" value="(?P<value>[^"]*)"')
+_FIELD = re.compile(r'<input type="hidden" name="(?P<name>[a-z_]+)" value="(?P<value>[^"]*)"')
 _FORM = re.compile(
     r'<form method="post" action="(?P<action>[^"]*)"[^>]*>(?P<body>.*?)</form>', re.S
 )

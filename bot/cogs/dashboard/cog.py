@@ -15,7 +15,7 @@ class DashboardCog(Cog):
 
     def __init__(self, bot: Bot) -> None:
         super().__init__(bot)
-        self.service = DashboardService(bot.uow, bot.workspace, bot.clock)
+        self.service = DashboardService(bot.uow, bot.workspace, bot.clock, bot.handle)
         bot.provide(self.service)
 
     @command("dashboard", permission=Permission.STAFF, help_key="dashboard.help")

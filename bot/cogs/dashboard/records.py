@@ -7,6 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from bot.domain import Actor, Group
+from bot.onboarding_records import RoleRequest
 
 
 class Refusal(StrEnum):
@@ -83,3 +84,20 @@ class Waiting:
 
     approvals: int
     graduating: tuple[tuple[str, date], ...]
+
+
+@dataclass(frozen=True)
+class WaitingRequest:
+    """A role request waiting for staff, with the names a page shows for it."""
+
+    request: RoleRequest
+    member: str
+    cohort: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What deciding one request gave: the answer staff would have seen after the button."""
+
+    request_id: int
+    text: str
