@@ -16,7 +16,13 @@ import pytest
 from tests.web.local_bot import LocalBot
 
 pytestmark = pytest.mark.asyncio
-PAGES = ("/dashboard/", "/dashboard/questions", "/dashboard/numbers", "/dashboard/audit")
+PAGES = (
+    "/dashboard/",
+    "/dashboard/approvals",
+    "/dashboard/questions",
+    "/dashboard/numbers",
+    "/dashboard/audit",
+)
 SHOTS = Path(__file__).parents[2] / "docs" / "images"
 
 
@@ -107,6 +113,7 @@ async def test_sign_in_from_the_terminals_link_once_and_every_page_is_clean(
 
 _NAV = {
     "/dashboard/": "Overview",
+    "/dashboard/approvals": "Approvals",
     "/dashboard/questions": "Weekly questions",
     "/dashboard/numbers": "Numbers",
     "/dashboard/audit": "Changes",
@@ -218,6 +225,12 @@ async def test_screenshots_of_every_page_in_both_languages(
     await local.type("!as ingrid")
     await local.type('/alumni prompt suggest text:"What would you teach first-years?"')
     await local.type("hello everyone, first week back")
+    await local.type("!press I am a student")
+    await local.type('!form cohort="Fashion and Production 2026"')
+    await local.type("!join Ola")
+    await local.type("!as ola")
+    await local.type("!press I am alumni")
+    await local.type("!form cohort=")
     await local.type("!as owner")
     await local.type("/alumni prompt now")
     await local.expect("owner sees")
@@ -248,8 +261,37 @@ async def test_screenshots_of_every_page_in_both_languages(
         assert watched.errors == []
         await context.close()
     shots = sorted(out.glob("*.png"))
-    assert len(shots) == 10 and all(p.stat().st_size > 10_000 for p in shots)
+    assert len(shots) == 12 and all(p.stat().st_size > 10_000 for p in shots)
     if os.environ.get("ALUMNIBOT_SCREENSHOTS") == "docs":
         SHOTS.mkdir(parents=True, exist_ok=True)
         for shot in shots:
             shutil.copy(shot, SHOTS / shot.name)
+
+
+async def test_keyboard_only_tab_to_a_request_approve_it_and_the_member_gets_the_role(
+    local: LocalBot, browser: Any
+) -> None:
+    await local.type("!join ingrid")
+    await local.type("!as ingrid")
+    await local.type("!press I am a student")
+    await local.type("!form cohort=")
+    await local.expect("ingrid asks for the role student")
+    await local.type("!as owner")
+    page = (await _signed_in(browser, await local.link())).page
+    assert "1 role request is waiting" in await page.locator("main").inner_text()
+    await page.goto(page.url + "approvals")
+    for _ in range(60):
+        await page.keyboard.press("Tab")
+        name = await page.evaluate("document.activeElement.getAttribute('aria-label')")
+        if name == "Approve ingrid":
+            break
+    else:
+        raise AssertionError("the Approve button cannot be reached with Tab")
+    await page.keyboard.press("Enter")
+    await page.wait_for_load_state("load")
+    assert "approved" in (await page.get_by_role("status").inner_text()).lower()
+    assert await page.get_by_text("No role requests are waiting.").is_visible()
+    # In the workspace: ingrid has the role, and was told as the buttons tell.
+    await local.expect(r"\[DM to ingrid\]")
+    await local.type("!show roles ingrid")
+    await local.expect(r"ingrid: .*student")
