@@ -108,6 +108,12 @@ def add_dashboard(app: web.Application, bot: Bot, public_url: str) -> None:
         web.get("/audit", page(audit)),
     ]
     sub.router.add_routes(routes)
+
+    async def to_overview(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(f"{PREFIX}/")
+
+    # "/dashboard" typed without its slash; before the sub-application, which would 404 it.
+    app.router.add_get(PREFIX, to_overview)
     app.add_subapp(PREFIX, sub)
     bot.service(DashboardService).serve_at(public_url)
 

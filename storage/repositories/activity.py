@@ -130,7 +130,7 @@ class SqlActivityRepository(Repository):
                     KeyValueRow.group_id == group_id, KeyValueRow.key.in_(keys)
                 )
             )
-            rolled = {key: value for key, value in found.tuples()}
+            rolled = {key: value for key, value in found}
         for i in range(len(bounds) - 1):
             lo, hi = bounds[i], bounds[i + 1]
             key = keys[i]

@@ -270,3 +270,10 @@ async def test_the_csv_is_in_the_groups_language_and_safe_in_a_spreadsheet() -> 
         assert len(body.strip().splitlines()) == 4
         assert "uker-3.csv" in weekly.headers["Content-Disposition"]
         assert (await d.client.get("/dashboard/numbers/secrets.csv")).status == 404
+
+
+async def test_the_address_without_its_slash_and_the_root_lead_to_the_dashboard() -> None:
+    async with dashboard() as d:
+        for path in ("/dashboard", "/"):
+            moved = await d.client.get(path, allow_redirects=False)
+            assert moved.status == 302 and moved.headers["Location"] == "/dashboard/"
