@@ -26,9 +26,8 @@ from aiohttp import web
 
 from bot.cogs.dashboard.records import Viewer
 from bot.cogs.dashboard.service import DashboardService, NotSignedIn, SignInRefused
-from bot.cogs.prompts.bank import OPEN_THEME, THEMES
-from bot.cogs.prompts.records import PromptStatus
-from bot.cogs.prompts.service import PromptsService
+from bot.cogs.prompts.bank import OPEN_THEME
+from bot.cogs.prompts.service import THEME_CHOICES, PromptsService
 from bot.cogs.stats import views as stats_views
 from bot.cogs.stats.service import MAX_WEEKS, StatsService
 from bot.core import Bot
@@ -58,7 +57,6 @@ HEADERS = {
 _HERE = Path(__file__).parent
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Action = Callable[[web.Request, Viewer, dict[str, str]], Awaitable[str]]
-THEME_CHOICES = (*THEMES, OPEN_THEME)
 
 BOT_KEY = web.AppKey("bot", Bot)
 SECURE_KEY = web.AppKey("secure", bool)
@@ -630,4 +628,4 @@ async def audit(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     )
 
 
-__all__ = ["COOKIE", "PREFIX", "PromptStatus", "add_dashboard"]
+__all__ = ["COOKIE", "PREFIX", "SIGNIN_COOKIE", "add_dashboard"]
