@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint demo clean bench
+.PHONY: run test lint demo clean bench chromium
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# The dashboard's browser tests drive Debian's chromium (Playwright's own browser download
+# cannot work here); installed as root in CI, through sudo on a developer's machine.
+chromium:
+	@command -v chromium >/dev/null || (sudo -n apt-get install -y chromium || apt-get install -y chromium || (apt-get update && apt-get install -y chromium))
+
+test: lint chromium
 	$(BIN)/pytest
 
 bench: $(STAMP)

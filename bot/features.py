@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.cogs.dashboard.cog import DashboardCog
 from bot.cogs.home.cog import HomeCog
 from bot.cogs.mail.cog import MailCog
 from bot.cogs.members import MembersCog
@@ -31,6 +32,7 @@ COGS = (
     ProfilesCog,
     PairsCog,
     HomeCog,
+    DashboardCog,
 )
 
 

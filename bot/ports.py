@@ -10,6 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from bot.cogs.dashboard.ports import DashboardRepository
 from bot.cogs.pairs.ports import PairRepository
 from bot.cogs.posts.ports import PostRepository
 from bot.cogs.privacy.ports import PrivacyRepository
@@ -505,6 +506,9 @@ class OnboardingRepository(Protocol):
     async def pending_count(self, group_id: str, cohort_id: int | None = None) -> int:
         """Pending requests for a cohort (None: all of the group's)."""
 
+    async def pending_requests(self, group_id: str, limit: int) -> list[RoleRequest]:
+        """The group's pending requests, oldest first (the dashboard's approvals page)."""
+
     async def set_request_message(self, request_id: int, channel_id: str, message_id: str) -> None:
         """Remember where the request was posted for review."""
 
@@ -567,6 +571,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     mail_preferences: MailPreferences
     mail_invitations: InvitationRepository
+    dashboard: DashboardRepository
 
     async def __aenter__(self) -> UnitOfWork:
         """Begin."""

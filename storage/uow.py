@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.errors import StorageUnavailable
 from storage.repositories.activity import SqlActivityRepository
+from storage.repositories.dashboard import SqlDashboardRepository
 from storage.repositories.groups import (
     SqlCategoryRepository,
     SqlGroupRepository,
@@ -78,6 +79,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(s)
         self.mail_preferences = SqlMailPreferences(s)
         self.mail_invitations = SqlInvitationRepository(s)
+        self.dashboard = SqlDashboardRepository(s)
         return self
 
     async def __aexit__(

@@ -13,7 +13,6 @@ import discord
 import discord.gateway
 import discord.http
 import yarl
-from aiohttp import web
 
 from adapters.compose import SystemClock, compose
 from adapters.discord.translate import (
@@ -31,8 +30,8 @@ from adapters.discord.translate import (
     user_ref,
 )
 from adapters.discord.workspace import DiscordWorkspace
-from adapters.health import serve_health
 from adapters.mail import connect_mail
+from adapters.web.server import WebServer, serve_web
 from bot.commands import ROOT
 from bot.core import CoreConfig
 from bot.events import Event
@@ -287,16 +286,15 @@ async def run_discord(
     client = AlumniClient(uow, settings.core(), run_scheduler=not sync_only, force_sync=sync_only)
     if not sync_only:
         connect_mail(client.bot, settings)
-    health: web.AppRunner | None = None
+    server: WebServer | None = None
     try:
         if sync_only:
             return await _sync_and_exit(client, token)
         client.life = life = life or Lifecycle()
         life.attach(client.bot)
         life.add_check("gateway", _gateway_check(client))
-        if settings.web.port is not None:
-            health, port = await serve_health(life, settings.web.host, settings.web.port)
-            log.info("GET /healthz on port %d", port)
+        # /healthz (for hosts that set PORT) and the staff dashboard.
+        server = await serve_web(client.bot, life, settings.web)
         running = asyncio.ensure_future(client.start(token))
         stopping = asyncio.ensure_future(life.wait())
         done, _ = await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -323,8 +321,8 @@ async def run_discord(
     finally:
         if not client.is_closed():
             await client.close()
-        if health is not None:
-            await health.cleanup()
+        if server is not None:
+            await server.close()
 
 
 def _gateway_check(client: discord.Client) -> Check:

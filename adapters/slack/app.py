@@ -49,7 +49,10 @@ from adapters.slack.translate import (
     user_ref,
 )
 from adapters.slack.workspace import SlackWorkspace
+from adapters.web.app import add_dashboard
+from adapters.web.server import WebServer, serve_web
 from bot.cog import Cog
+from bot.cogs.dashboard.service import DashboardService
 from bot.core import Bot, Context, CoreConfig, storage_down
 from bot.domain import Group, Language
 from bot.errors import StorageUnavailable, UserError
@@ -281,6 +284,15 @@ class SlackApp:
             add_health(application, life)
         else:
             application.router.add_get("/healthz", _healthz)
+        # The staff dashboard on the same server as /slack/events (the one public address).
+        web_settings = self.settings.web
+        add_dashboard(
+            application,
+            self.bot,
+            web_settings.base_url(
+                web_settings.web_host or web_settings.host, web_settings.slack_port
+            ),
+        )
         return application
 
 
@@ -687,6 +699,8 @@ class _Intake:
     runner: web.AppRunner | None = None
     port: int = 0
     socket: Any = None
+    # Socket Mode without PORT: the dashboard (and /healthz) on the bot's own server.
+    dashboard: WebServer | None = None
 
     async def stop_taking_events(self) -> None:
         """Close the socket and stop listening; requests already received still finish.
@@ -707,6 +721,9 @@ class _Intake:
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
+        if self.dashboard is not None:
+            await self.dashboard.close()
+            self.dashboard = None
 
 
 async def _open_intake(
@@ -726,6 +743,12 @@ async def _open_intake(
             intake.runner, intake.port = await serve_http(
                 sa, host or web_settings.host, web_settings.slack_port, life
             )
+            if not web_settings.public_url:
+                # Links name the port bound (PORT=0 picks one).
+                bound = web_settings.base_url(host or web_settings.host, intake.port)
+                sa.bot.service(DashboardService).serve_at(bound)
+        elif life is not None:
+            intake.dashboard = await serve_web(sa.bot, life, web_settings)
         if slack.app_token is not None:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

@@ -473,6 +473,16 @@ class SqlOnboardingRepository(Repository):
         count = await self.session.scalar(query)
         return int(count or 0)
 
+    async def pending_requests(self, group_id: str, limit: int) -> list[RoleRequest]:
+        """Pending requests, oldest first (LEAD: added for the dashboard's approvals page)."""
+        rows = await self.session.scalars(
+            select(RoleRequestRow)
+            .where(RoleRequestRow.group_id == group_id, RoleRequestRow.status == "pending")
+            .order_by(RoleRequestRow.id)
+            .limit(limit)
+        )
+        return [_request(r) for r in rows]
+
     async def set_request_message(self, request_id: int, channel_id: str, message_id: str) -> None:
         """Remember the review post."""
         await self.session.execute(

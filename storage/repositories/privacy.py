@@ -120,6 +120,12 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "mail_pacer": (),
     # A roster entry's personal invitation goes with the entry; the teacher is forgotten.
     "mail_invitations": (Rule("invited_by", "null"),),
+    # -- dashboard (bot/cogs/dashboard): their sign-in links and sessions go; the changes they
+    # made stay in the audit, anonymised.
+    "dashboard_links": (Rule("user_id", "delete"),),
+    "dashboard_sessions": (Rule("user_id", "delete"),),
+    "dashboard_audit": (Rule("user_id", "null_author"), Rule("detail", "scrub")),
+    "dashboard_keys": (),
 }
 
 
@@ -168,6 +174,9 @@ PEOPLE: dict[str, dict[str, str]] = {
     "member_messages": {"user_id": "id"},
     "slack_installations": {"user_id": "id"},
     "mail_invitations": {"invited_by": "id"},
+    "dashboard_links": {"user_id": "id", "user_name": "name:user_id"},
+    "dashboard_sessions": {"user_id": "id", "user_name": "name:user_id"},
+    "dashboard_audit": {"user_id": "id", "author_name": "name:user_id"},
 }
 
 

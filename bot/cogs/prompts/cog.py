@@ -26,7 +26,11 @@ class PromptsCog(Cog):
     def __init__(self, bot: Bot) -> None:
         super().__init__(bot)
         self.service = PromptsService(
-            bot.uow, bot.workspace, bot.clock, bot.service(PrivacyService)
+            bot.uow,
+            bot.workspace,
+            bot.clock,
+            bot.service(PrivacyService),
+            flush=bot.activity.flush,
         )
         bot.provide(self.service)
 

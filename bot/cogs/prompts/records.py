@@ -104,3 +104,17 @@ class AskedThisWeek:
 
     count: int
     last: Prompt | None
+
+
+@dataclass(frozen=True)
+class ThisWeek:
+    """The latest question posted and the replies in its thread so far, by author role."""
+
+    run: PromptRun
+    prompt: Prompt | None
+    counts: dict[str, int] = field(default_factory=dict, hash=False)
+
+    @property
+    def total(self) -> int:
+        """Every reply counted."""
+        return sum(self.counts.values())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +34,7 @@ from bot.cogs.prompts.records import (
     PromptStatus,
     Recap,
     Slot,
+    ThisWeek,
 )
 from bot.cogs.prompts.settings import PromptsSettings
 from bot.domain import Actor, Group, RoleRecord, TrustedRole
@@ -77,8 +78,11 @@ class PromptsService:
         clock: Clock,
         privacy: PrivacyService,
         bank: tuple[BankQuestion, ...] | None = None,
+        flush: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.uow = uow
+        # Writes the message counts still in memory (the stats' recorder) before reading them.
+        self.flush = flush
         self.workspace = workspace
         self.clock = clock
         self.privacy = privacy
@@ -325,9 +329,10 @@ class PromptsService:
 
     # -- questions ----------------------------------------------------------------------------
 
-    async def _clean(self, group: Group, text: str) -> str:
+    async def _clean(self, group: Group, text: str, besides: int | None = None) -> str:
         """The question as stored: spacing collapsed, mentions defused; refused when empty,
-        too long, or already there (in the group, unless rejected, or in the bank)."""
+        too long, or already there (in the group, unless rejected or it is question
+        `besides` itself, or in the bank)."""
         text = neutralise(" ".join(text.split()))
         if not text:
             raise UserError("prompts.empty")
@@ -337,6 +342,8 @@ class PromptsService:
         async with self.uow() as uow:
             existing = await uow.prompts.for_group(group.id)
         for p in existing:
+            if p.id == besides:
+                continue
             if p.status is not PromptStatus.REJECTED and key in (
                 normalised(p.text),
                 normalised(p.text_nb or ""),
@@ -348,13 +355,22 @@ class PromptsService:
         return text
 
     async def add(
-        self, group: Group, actor: Actor, text: str, theme: str = OPEN_THEME, options: str = ""
+        self,
+        group: Group,
+        actor: Actor,
+        text: str,
+        theme: str = OPEN_THEME,
+        options: str = "",
+        text_nb: str = "",
     ) -> Prompt:
         """Staff add a question straight to the queue, optionally with poll answers
-        (`options`: "Yes|No|It depends", 2 to 10 of them)."""
+        (`options`: "Yes|No|It depends", 2 to 10 of them) and its Norwegian words."""
+        if not actor.is_staff:
+            raise PermissionDenied("prompts.staff_only")
         if theme not in THEME_CHOICES:
             raise views.theme_invalid(group.language, neutralise(theme), THEME_CHOICES)
         clean = await self._clean(group, text)
+        clean_nb = await self._clean(group, text_nb) if text_nb.strip() else None
         answers = [neutralise(a.strip())[:MAX_POLL_ANSWER] for a in options.split("|") if a.strip()]
         if options and not 2 <= len(answers) <= 10:
             raise UserError("prompts.options_invalid")
@@ -367,6 +383,7 @@ class PromptsService:
                     clean,
                     PromptStatus.ACCEPTED,
                     self.clock.now(),
+                    text_nb=clean_nb,
                     decided_by=actor.id,
                 )
             )
@@ -374,6 +391,39 @@ class PromptsService:
                 await uow.kv.set(group.id, _poll_key(prompt.id), json.dumps(answers))
             await self._rearm_alert(uow, group)
         return prompt
+
+    async def edit(
+        self, group: Group, actor: Actor, prompt_id: int, text: str, text_nb: str = ""
+    ) -> Prompt:
+        """Staff change a waiting question's words (English, and Norwegian if given; empty
+        Norwegian removes it); a posted or rejected question keeps the words it had."""
+        if not actor.is_staff:
+            raise PermissionDenied("prompts.staff_only")
+        async with self.uow() as uow:
+            prompt = await uow.prompts.get(group.id, prompt_id)
+        if prompt is None:
+            raise UserError("prompts.unknown")
+        clean = await self._clean(group, text, besides=prompt.id)
+        clean_nb = await self._clean(group, text_nb, besides=prompt.id) if text_nb.strip() else None
+        async with self.uow() as uow:
+            if not await uow.prompts.set_text(group.id, prompt.id, clean, clean_nb):
+                raise UserError("prompts.not_editable")
+        return replace(prompt, text=clean, text_nb=clean_nb)
+
+    async def this_week(self, group: Group) -> ThisWeek | None:
+        """The latest question posted and its replies so far by role; None before the first."""
+        if self.flush is not None:
+            await self.flush()  # messages are counted in batches: this week's so far, all
+        async with self.uow() as uow:
+            runs = await uow.prompts.runs(group.id)
+            if not runs:
+                return None
+            run = runs[-1]
+            prompt = await uow.prompts.get(group.id, run.prompt_id)
+            counts = (
+                await uow.activity.count_by_role(group.id, run.thread_id) if run.thread_id else {}
+            )
+        return ThisWeek(run, prompt, counts)
 
     async def suggest(self, group: Group, actor: Actor, text: str) -> Prompt:
         """A member suggests a question; it waits in the review channel for staff's decision."""

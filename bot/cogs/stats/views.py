@@ -100,17 +100,63 @@ def _per(ratio: float) -> float:
     return int(rounded) if rounded.is_integer() else rounded
 
 
+def channel_name(lang: Language, names: dict[str, str], key: str) -> str:
+    """A category's channel as "#name" ("" for messages outside any category)."""
+    if key in names:
+        return f"#{names[key]}"
+    # A dropped category still has its default name; messages outside any are "other".
+    known = f"categories.{key}.name"
+    return f"#{t(lang, known)}" if key != "-" and known in catalogue(lang) else ""
+
+
+TABLES = ("weekly", "channels", "roles")
+
+
+def table(
+    lang: Language, report: Report, kind: str
+) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The figures as a table for a spreadsheet (header, rows): per week, per channel, or per
+    role. Numbers are plain digits (a spreadsheet formats them); words in the language."""
+    stats = report.stats
+    if kind == "weekly":
+        header = (
+            t(lang, "stats.csv_week_start"),
+            t(lang, "stats.csv_week"),
+            t(lang, "stats.csv_posts"),
+            t(lang, "stats.csv_replies"),
+            *(t(lang, f"stats.role.{role}") for role in ROLES),
+        )
+        rows = [
+            (
+                start.date().isoformat(),
+                week(lang, start),
+                str(stats.weekly_top[i]),
+                str(stats.weekly_replies[i]),
+                *(str(stats.weekly_by_role[role][i]) for role in ROLES),
+            )
+            for i, start in enumerate(stats.weeks)
+        ]
+        return header, rows
+    if kind == "channels":
+        header = (t(lang, "stats.csv_channel"), t(lang, "stats.csv_posts"))
+        return header, [
+            (channel_name(lang, report.channel_names, key) or t(lang, "stats.elsewhere"), str(n))
+            for key, n in stats.posts_by_category.most_common()
+        ]
+    if kind == "roles":
+        header = (t(lang, "stats.csv_role"), t(lang, "stats.csv_messages"))
+        return header, [
+            (t(lang, f"stats.role.{role}"), str(stats.by_role.get(role, 0))) for role in ROLES
+        ]
+    raise ValueError(f"no table {kind!r}")
+
+
 def fields(lang: Language, report: Report) -> tuple[tuple[str, str], ...]:
     """The figures as fields, every number and name in the group's language."""
     stats = report.stats
-    names = report.channel_names
 
     def channel(key: str) -> str:
-        if key in names:
-            return f"#{names[key]}"
-        # A dropped category still has its default name; messages outside any are "other".
-        known = f"categories.{key}.name"
-        return f"#{t(lang, known)}" if key != "-" and known in catalogue(lang) else ""
+        return channel_name(lang, report.channel_names, key)
 
     categories = join(
         lang,
