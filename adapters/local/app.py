@@ -11,10 +11,11 @@ from pathlib import Path
 
 from adapters.compose import compose
 from adapters.health import serve_health
-from adapters.local.terminal import HELP, Terminal
+from adapters.local.terminal import Terminal, help_text
 from adapters.local.workspace import LocalWorkspace
 from adapters.mail import connect_mail
 from bot.core import Bot, CoreConfig
+from bot.i18n import t
 from bot.lifecycle import Lifecycle, stop_in_order
 from bot.ports import UnitOfWorkFactory
 from bot.scheduler import Scheduler
@@ -36,7 +37,11 @@ def build(
     bot = compose(config or CoreConfig(), ws, uow, ws.clock)
     if mail is not None:
         # Each email written to the outbox shows as one line in the terminal.
-        connect_mail(bot, mail, on_write=lambda to, subject: ws.out(f"(email to {to}: {subject})"))
+        connect_mail(
+            bot,
+            mail,
+            on_write=lambda to, subject: ws.out(ws.say("email_to", to=to, subject=subject)),
+        )
     return Terminal(bot, ws, Scheduler(bot)), bot, ws
 
 
@@ -57,8 +62,9 @@ async def run_terminal(
         health, _port = await serve_health(life, "127.0.0.1", settings.web.port)
     interactive = sys.stdin.isatty()
     if interactive:
-        print("alumnibot local workspace. " + HELP.splitlines()[0])
-        print(HELP)
+        language = settings.core().default_language
+        print(t(language, "local.banner"))
+        print(help_text(language))
     lines = _stdin_lines()
     stopping = asyncio.ensure_future(life.wait())
     try:
