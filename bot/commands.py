@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from bot.dates import parse_date
 from bot.domain import Permission
 from bot.errors import UserError
 
@@ -237,10 +237,10 @@ def _convert(opt: Option, value: str) -> Any:
             return False
         raise UserError("core.option_not_boolean", option=opt.name, value=value)
     if opt.type is OptionType.DATE:
-        try:
-            return date.fromisoformat(value)
-        except ValueError as exc:
-            raise UserError("core.option_not_date", option=opt.name, value=value) from exc
+        day = parse_date(value)
+        if day is None:
+            raise UserError("core.option_not_date", option=opt.name, value=value)
+        return day
     if opt.type is OptionType.CHOICE:
         lowered = value.lower()
         if lowered not in opt.choices:
