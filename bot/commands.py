@@ -9,8 +9,9 @@ from enum import StrEnum
 from typing import Any
 
 from bot.dates import parse_date
-from bot.domain import Permission
+from bot.domain import Language, Permission
 from bot.errors import UserError
+from bot.i18n import catalogue
 
 ROOT = "alumni"
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -53,6 +54,16 @@ class Option:
     min_value: int | None = None
     max_value: int | None = None
     rest: bool = False
+    # The catalogue section naming each choice as members type it in their language
+    # (`posts.kind_word` -> "salg" for `sale`): such a word is read as its choice, and refusals
+    # list the words of the member's language.
+    words: str = ""
+
+    def choice_words(self, language: Language) -> list[str]:
+        """The choices as a member of `language` types them."""
+        if not self.words:
+            return list(self.choices)
+        return [catalogue(language).get(f"{self.words}.{c}", c) for c in self.choices]
 
 
 Handler = Callable[..., Awaitable[None]]
@@ -184,7 +195,10 @@ def split_command_text(text: str) -> tuple[tuple[str, ...], dict[str, str]]:
 
 
 def convert_options(
-    command: Command, raw: dict[str, str], leftover: tuple[str, ...]
+    command: Command,
+    raw: dict[str, str],
+    leftover: tuple[str, ...],
+    language: Language = Language.EN,
 ) -> dict[str, Any]:
     """Check and convert raw option strings to typed values; UserError names what is wrong."""
     known = {o.name: o for o in command.options}
@@ -205,11 +219,11 @@ def convert_options(
             if opt.required:
                 raise UserError("core.option_missing", option=opt.name, usage=command.usage)
             continue
-        out[opt.name] = _convert(opt, value.strip())
+        out[opt.name] = _convert(opt, value.strip(), language)
     return out
 
 
-def _convert(opt: Option, value: str) -> Any:
+def _convert(opt: Option, value: str, language: Language) -> Any:
     if opt.type is OptionType.ATTACHMENT:
         return value  # a reference the adapter resolves after the permission check
     if len(value) > opt.max_length:
@@ -243,14 +257,19 @@ def _convert(opt: Option, value: str) -> Any:
         return day
     if opt.type is OptionType.CHOICE:
         lowered = value.lower()
-        if lowered not in opt.choices:
-            raise UserError(
-                "core.option_not_choice",
-                option=opt.name,
-                value=value,
-                choices=", ".join(opt.choices),
-            )
-        return lowered
+        if lowered in opt.choices:
+            return lowered
+        # A choice's word in either language: a Norwegian group may share a bilingual staff.
+        for lang in Language:
+            for choice, word in zip(opt.choices, opt.choice_words(lang), strict=True):
+                if word.lower() == lowered:
+                    return choice
+        raise UserError(
+            "core.option_not_choice",
+            option=opt.name,
+            value=value,
+            choices=", ".join(opt.choice_words(language)),
+        )
     if opt.type is OptionType.USER:
         return value.removeprefix("@").removeprefix("<@").removesuffix(">")
     return value

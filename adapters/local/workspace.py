@@ -297,8 +297,12 @@ class LocalWorkspace:
                 new = self._message(BOT_NAME, message)
                 new["id"], new["thread"] = msg["id"], msg["thread"]
                 msg.update(new)
-                where = self.state["channels"].get(ref.channel_id, {}).get("name", ref.channel_id)
-                self.out(self.render(f"[{self.say('edited_in', channel=where)}] {BOT_NAME}", msg))
+                if ref.channel_id.startswith("D:"):
+                    where = self.say("edited_dm", name=ref.channel_id[2:])
+                else:
+                    name = self.state["channels"].get(ref.channel_id, {}).get("name", "?")
+                    where = self.say("edited_in", channel=name)
+                self.out(self.render(f"[{where}] {BOT_NAME}", msg))
                 return
 
     def _messages_of(self, ref: MessageRef) -> list[dict[str, Any]]:

@@ -46,7 +46,9 @@ class Invitations(OnboardingBase):
         default_of_group=True,
         options=(
             Option("cohort", required=True, max_length=120),
-            Option("role", OptionType.CHOICE, choices=("student", "alumni", "staff")),
+            Option(
+                "role", OptionType.CHOICE, choices=("student", "alumni", "staff"), words="roles"
+            ),
             Option("emails", max_length=50_000),
             Option("code", max_length=32),
             Option("roster", OptionType.ATTACHMENT, max_length=500_000),
