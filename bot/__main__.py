@@ -230,7 +230,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     db = sub.add_parser(
         "db",
-        help="database tools",
+        help="database tools: bring the schema up to date (db upgrade)",
         description="Bring the database at DATABASE_URL up to the schema this version needs.",
     )
     db.add_argument("action", choices=["upgrade"], help="upgrade: apply pending migrations")

@@ -11,7 +11,7 @@ from typing import Any
 from bot.dates import parse_date
 from bot.domain import Language, Permission
 from bot.errors import UserError
-from bot.i18n import catalogue
+from bot.i18n import catalogue, either
 
 ROOT = "alumni"
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -268,7 +268,7 @@ def _convert(opt: Option, value: str, language: Language) -> Any:
             "core.option_not_choice",
             option=opt.name,
             value=value,
-            choices=", ".join(opt.choice_words(language)),
+            choices=either(language, opt.choice_words(language)),
         )
     if opt.type is OptionType.USER:
         return value.removeprefix("@").removeprefix("<@").removesuffix(">")

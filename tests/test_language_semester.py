@@ -169,7 +169,8 @@ def _bot_words(transcript: str, language: Language) -> str:
 def _giveaways(text: str, words: tuple[str, ...]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for word in words:
-        pattern = re.compile(rf"(?<![\w#@-]){re.escape(word)}(?![\w-])", re.IGNORECASE)
+        end = r"(?![\w-])" if word[-1].isalnum() else ""
+        pattern = re.compile(rf"(?<![\w#@-]){re.escape(word)}{end}", re.IGNORECASE)
         lines = [line.strip() for line in text.splitlines() if pattern.search(line)]
         if lines:
             found[word] = lines[:3]
