@@ -59,4 +59,4 @@ async def test_an_edited_dm_is_named_as_a_dm(engine: AsyncEngine) -> None:
     ref = await g.ws.send_dm("local", "lise", OutgoingMessage("x"))
     start = len(g.lines)
     await g.ws.edit("local", ref, OutgoingMessage("y"))
-    assert g.lines[start:] == ["[endret i DM til lise] alumnibot: y"]
+    assert g.lines[start:] == ["[endret i direktemeldingen til lise] alumnibot: y"]

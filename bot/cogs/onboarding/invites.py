@@ -120,7 +120,7 @@ class Invitations(OnboardingBase):
             ctx.t("onboarding.invite_title", cohort=c.name, role=role_name),
             ctx.t("onboarding.invite_link", link=link_text),
             *link_notes,
-            ctx.t("onboarding.invite_code", code=inv.code, uses=max_uses, days=CODE_DAYS),
+            ctx.t("onboarding.invite_code", code=inv.code, count=max_uses, days=CODE_DAYS),
         ]
         if role == "staff":
             lines.append(ctx.t("onboarding.invite_staff_single"))
