@@ -88,6 +88,7 @@ class Terminal:
 
     def __init__(self, bot: Bot, ws: LocalWorkspace, scheduler: Scheduler) -> None:
         self.bot, self.ws, self.scheduler = bot, ws, scheduler
+        self._language: Language | None = None
 
     @property
     def user(self) -> UserRef:
@@ -123,10 +124,14 @@ class Terminal:
         text = text.strip()
         if not text or text.startswith("#!"):
             return
-        language = await self._language()
-        self.ws.language = language
+        # Only a command can change the group's language: it is read again after one, so other
+        # lines cost no round trip.
+        if self._language is None:
+            self._language = await self.language()
+        language = self.ws.language = self._language
         try:
             if text.startswith("/alumni"):
+                self._language = None
                 await self._command(text[len("/alumni") :])
             elif text.startswith("!"):
                 await self._bang(text)
@@ -180,7 +185,7 @@ class Terminal:
             MessagePosted(GROUP_ID, self.user, ch, MessageRef(ch.id, msg_id, thread), text, thread)
         )
 
-    async def _language(self) -> Language:
+    async def language(self) -> Language:
         """The group's language, for the terminal's own words and refusals before the core."""
         try:
             return (await self.bot.group(GROUP_ID, cached=True)).language
