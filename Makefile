@@ -15,8 +15,13 @@ $(STAMP): requirements.txt pyproject.toml
 run: $(STAMP)
 	@$(BIN)/alumnibot run
 
+# `make demo DEMO_LANGUAGE=nb` plays the demo in Norwegian; `make demo LANG=nb` works too. LANG
+# is also the shell's locale (en_US.UTF-8 on most desktops): only a bare `en` or `nb` picks the
+# demo's language, and then the demo runs with a UTF-8 locale instead of the bogus "nb".
+DEMO_LANGUAGE ?= $(filter en nb,$(LANG))
+
 demo: $(STAMP)
-	@$(BIN)/alumnibot demo
+	@$(if $(filter en nb,$(LANG)),LANG=C.UTF-8 )$(BIN)/alumnibot demo $(if $(DEMO_LANGUAGE),--language $(DEMO_LANGUAGE))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -349,7 +349,7 @@ class Bot:
             raise PermissionDenied(
                 "core.permission_denied", command=" ".join(command.path), level=command.permission
             )
-        options = convert_options(command, event.options, leftover)
+        options = convert_options(command, event.options, leftover, ctx.group.language)
         # Files are fetched only now, after the permission check: a refused member's upload is
         # never downloaded.
         for opt in command.options:

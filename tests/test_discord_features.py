@@ -231,7 +231,7 @@ async def test_claimed_student_role_is_approved_by_staff_never_by_the_requester(
 
         # A staff member asking for more (alumni) cannot approve their own request.
         staff_welcome = await _welcome_for_existing(h, STAFF_ID)
-        opened = await press(h, STAFF_ID, staff_welcome, "I am alumni")
+        opened = await press(h, STAFF_ID, staff_welcome, "I am a graduate")
         await submit(h, STAFF_ID, opened, {"cohort": ""})
         await h.fake.wait_for(lambda: len(h.fake.channel_messages(int(review["id"]))) == 2)
         own = h.fake.channel_messages(int(review["id"]))[-1]

@@ -50,7 +50,9 @@ class Invitations(OnboardingBase):
         default_of_group=True,
         options=(
             Option("cohort", required=True, max_length=120, complete="cohort"),
-            Option("role", OptionType.CHOICE, choices=("student", "alumni", "staff")),
+            Option(
+                "role", OptionType.CHOICE, choices=("student", "alumni", "staff"), words="roles"
+            ),
             Option("emails", max_length=50_000),
             Option("code", max_length=32),
             Option("roster", OptionType.ATTACHMENT, max_length=500_000),
@@ -124,7 +126,7 @@ class Invitations(OnboardingBase):
             ctx.t("onboarding.invite_title", cohort=c.name, role=role_name),
             ctx.t("onboarding.invite_link", link=link_text),
             *link_notes,
-            ctx.t("onboarding.invite_code", code=inv.code, uses=max_uses, days=CODE_DAYS),
+            ctx.t("onboarding.invite_code", code=inv.code, count=max_uses, days=CODE_DAYS),
         ]
         if role == "staff":
             lines.append(ctx.t("onboarding.invite_staff_single"))

@@ -139,6 +139,5 @@ class RoleCommands(OnboardingBase):
         if cohort is not None:
             notes.append(ctx.t("onboarding.home_cohort", cohort=cohort.name))
         if pending:
-            key = "onboarding.home_pending_one" if pending == 1 else "onboarding.home_pending"
-            notes.append(ctx.t(key, count=pending))
+            notes.append(ctx.t("onboarding.home_pending", count=pending))
         return notes

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from bot.cogs.posts.records import CloseReason, Expiry
+from bot.dates import parse_date, parse_datetime
 from bot.errors import UserError
 from bot.safety import neutralise
 
@@ -57,7 +58,7 @@ KINDS: dict[str, Kind] = {
                 FieldDef("title"),
                 FieldDef("employer"),
                 FieldDef("place"),
-                FieldDef("deadline", FieldType.DATE, max_length=10),
+                FieldDef("deadline", FieldType.DATE, max_length=20),
                 FieldDef("link", FieldType.URL, required=False, max_length=300),
             ),
             CloseReason.FILLED,
@@ -70,8 +71,8 @@ KINDS: dict[str, Kind] = {
                 FieldDef("what"),
                 FieldDef("where"),
                 FieldDef("price", FieldType.PRICE, max_length=40),
-                FieldDef("from", FieldType.DATE, max_length=10),
-                FieldDef("to", FieldType.DATE, required=False, max_length=10),
+                FieldDef("from", FieldType.DATE, max_length=20),
+                FieldDef("to", FieldType.DATE, required=False, max_length=20),
             ),
             CloseReason.RENTED,
             Expiry.DAYS,
@@ -82,7 +83,7 @@ KINDS: dict[str, Kind] = {
             "events",
             (
                 FieldDef("title"),
-                FieldDef("when", FieldType.DATETIME, max_length=16),
+                FieldDef("when", FieldType.DATETIME, max_length=30),
                 FieldDef("place"),
                 FieldDef("link", FieldType.URL, required=False, max_length=300),
             ),
@@ -143,8 +144,6 @@ _PRICE = re.compile(
     re.IGNORECASE,
 )
 _FREE = {"free", "gratis", "0"}
-_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")
-_DATETIME_FORMATS = ("%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M", "%Y-%m-%dT%H:%M")
 
 
 @dataclass(frozen=True)
@@ -155,26 +154,6 @@ class Checked:
     expires_at: datetime | None
     event_at: datetime | None
     dates: dict[str, date]
-
-
-def parse_date(value: str) -> date | None:
-    """A date in ISO (2026-09-01) or Norwegian (01.09.2026) form, else None."""
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
-def parse_datetime(value: str) -> datetime | None:
-    """A naive date and time (2026-09-10 18:00 or 10.09.2026 18:00), else None."""
-    for fmt in _DATETIME_FORMATS:
-        try:
-            return datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-    return None
 
 
 def end_of(day: date, tz: ZoneInfo) -> datetime:

@@ -138,7 +138,9 @@ class PostsService:
         """Check the edited form like a new one and redraw the card."""
         post = await self.editable(group, actor, post_id)
         kind = KINDS[post.kind]
-        checked = self._check(group, kind, values, self.clock.now())
+        # A field the submission does not carry keeps its saved value; an empty one clears it.
+        kept = {f.name: str(post.fields[f.name]) for f in kind.fields if f.name in post.fields}
+        checked = self._check(group, kind, {**kept, **values}, self.clock.now())
         expires = checked.expires_at
         if kind.expires is Expiry.DAYS and post.created_at is not None:
             # Counted from posting, not from the edit: editing does not extend a listing's

@@ -50,7 +50,7 @@ class PromptsCog(Cog):
         permission=Permission.STAFF,
         help_key="prompts.add_help",
         options=(
-            Option("theme", OptionType.CHOICE, choices=THEME_CHOICES),
+            Option("theme", OptionType.CHOICE, choices=THEME_CHOICES, words="prompts.theme_word"),
             Option("options", max_length=400),
             _TEXT,
         ),
@@ -60,7 +60,9 @@ class PromptsCog(Cog):
     ) -> None:
         """Staff add a question straight to the queue (optionally with poll answers)."""
         prompt = await self.service.add(ctx.group, ctx.actor, text, theme, options)
-        await ctx.say("prompts.added", text=prompt.text, theme=prompt.theme)
+        await ctx.say(
+            "prompts.added", text=prompt.text, theme=ctx.t(f"prompts.theme_word.{prompt.theme}")
+        )
 
     @command(
         "prompt suggest",

@@ -156,7 +156,8 @@ def duplicate_of_bank(lang: Language, question: BankQuestion) -> UserError:
 
 def theme_invalid(lang: Language, value: str, themes: Sequence[str]) -> UserError:
     """The refusal of a theme that is not one of the bank's (or "open")."""
-    return UserError("prompts.theme_invalid", value=value, themes=join(lang, list(themes)))
+    words = [t(lang, f"prompts.theme_word.{theme}") for theme in themes]
+    return UserError("prompts.theme_invalid", value=value, themes=join(lang, words))
 
 
 def already_decided(lang: Language, prompt: Prompt) -> UserError:
@@ -228,7 +229,8 @@ def overview(lang: Language, ov: Overview) -> OutgoingMessage:
     """`/alumni prompt list`: the schedule, the next five questions, suggestions, the count."""
     lines = [schedule_line(lang, ov.slot), t(lang, "prompts.queue_title", count=len(ov.queue))]
     for p in ov.queue[:5]:
-        lines.append(f"- [{p.theme}] {clip(p.text_in(lang.value), 140)} (#{p.id})")
+        theme = t(lang, f"prompts.theme_word.{p.theme}")
+        lines.append(f"- [{theme}] {clip(p.text_in(lang.value), 140)} (#{p.id})")
     lines.append(t(lang, "prompts.pending_title", count=len(ov.pending)))
     for p in ov.pending:
         lines.append(f"- {clip(p.text, 140)} (#{p.id})")

@@ -487,6 +487,13 @@ class DriverMixin(FakeState):
                 c.get("type") == 18 for c in (modal or {}).get("components", [])
             )
             layout = "label" if uses_label else "action_row"
+        # Discord submits every text input of the modal: one the member left alone carries its
+        # pre-filled `value` (or ""), as the client shows it (discord.com/developers/docs/
+        # interactions/receiving-and-responding#interaction-object-modal-submit-data).
+        submitted = dict(values)
+        prefilled = _text_inputs(self.last_modal(custom_id) or {})
+        values = {**{k: prefilled[k] for k in prefilled if k not in submitted}, **submitted}
+        values = {k: values[k] for k in [*prefilled, *submitted] if k in values}
         components: list[JSON] = []
         for field_id, text in values.items():
             inner = {"type": 4, "custom_id": field_id, "value": text, "id": len(components) + 2}
@@ -508,3 +515,14 @@ class DriverMixin(FakeState):
         inter = self.interactions[int(interaction_id)]
         await self.wait_for(lambda: inter.responded, timeout)
         return inter
+
+
+def _text_inputs(modal: JSON) -> dict[str, str]:
+    """custom_id -> pre-filled value of each text input of a modal, in order."""
+    out: dict[str, str] = {}
+    for row in modal.get("components", []):
+        inner = [row["component"]] if row.get("type") == 18 else row.get("components", [])
+        for c in inner:
+            if c.get("type") == 4:
+                out[str(c["custom_id"])] = str(c.get("value") or "")
+    return out
