@@ -32,11 +32,11 @@ lint: $(STAMP)
 # The dashboard's browser tests drive Debian's chromium (Playwright's own browser download
 # cannot work here); installed as root in CI, through sudo on a developer's machine.
 chromium:
-\t@command -v chromium >/dev/null || (sudo -n apt-get install -y chromium || apt-get install -y chromium || (apt-get update && apt-get install -y chromium))
+	@command -v chromium >/dev/null || (sudo -n apt-get install -y chromium || apt-get install -y chromium || (apt-get update && apt-get install -y chromium))
 
 # Two workers: the suite takes about 40% less time on the 2-core machine (docs/TESTING.md).
 test: lint chromium
-\t$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2
 
 bench: $(STAMP)
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

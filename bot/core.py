@@ -336,7 +336,7 @@ class Bot:
             raise UserError("core.form_twice")
         try:
             await handler(ctx, event)
-        except BaseException:
+        except Exception:
             async with self.uow() as uow:
                 await uow.events.forget(ctx.group.id, key)
             raise
