@@ -52,7 +52,7 @@ class Option:
     max_value: int | None = None
     rest: bool = False
     # Where a platform that suggests values as they are typed (Discord's autocomplete) finds
-    # them: the name of a completer a feature declares (`cohort`, `category`, `role`).
+    # them: a source in bot/suggest.py (`cohort`, `category`, `role`).
     complete: str | None = None
 
 

@@ -58,11 +58,6 @@ MAX_ATTACHMENT_BYTES = 1_000_000
 MANAGE_GUILD = discord.Permissions(manage_guild=True).value
 
 
-def default_member_permissions(level: Permission) -> int | None:
-    """Who Discord shows a command to by default: staff and admin -> Manage Server."""
-    return None if level is Permission.MEMBER else MANAGE_GUILD
-
-
 # Command, option and choice texts hold 1-100 characters (developers/interactions/application-
 # commands.mdx, Application Command Object and Option Structure); a text that does not fit is
 # an error at sync, never a phrase cut in the middle (tests/test_command_texts.py walks them).
