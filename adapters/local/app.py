@@ -61,9 +61,9 @@ async def run_terminal(
     if settings.web.port is not None:
         health, _port = await serve_health(life, "127.0.0.1", settings.web.port)
     interactive = sys.stdin.isatty()
-    # The first prompt is already in the group's language.
-    language = terminal.ws.language = await terminal.language()
     if interactive:
+        # Read once, so the banner and the first prompt are in the group's language.
+        language = await terminal.language()
         print(t(language, "local.banner"))
         print(help_text(language))
     lines = _stdin_lines()
