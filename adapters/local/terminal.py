@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _CLOCK = re.compile(r"^\+(\d+)([dhm])$")
 # Who a new member is on the terminal: one word, as a user id (`owner` is the first admin).
-_MEMBER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_MEMBER_NAME = re.compile(r"^[^\W_][\w-]{0,31}$")
 
 
 def help_text(language: Language) -> str:
