@@ -106,8 +106,8 @@ async def test_stats_in_norwegian_read_norwegian(engine: object) -> None:
     # No English and no raw keys anywhere in the answer.
     for giveaway in ("replies", "posts", "new", "active", "students", "stats.", "-W"):
         assert giveaway not in out.replace("/alumni post", ""), giveaway
-    image = next(line for line in out.splitlines() if "[image:" in line)
-    with Image.open(image.split("[image:")[1].strip(" ]")) as png:
+    image = next(line for line in out.splitlines() if "[bilde:" in line)
+    with Image.open(image.split("[bilde:")[1].strip(" ]")) as png:
         assert png.text["Title"] == "Studentene skrev 83\xa0% av meldingene"  # type: ignore[attr-defined]
         assert png.text["Description"] == "Andel av alle meldingene disse 2 ukene"  # type: ignore[attr-defined]
 
