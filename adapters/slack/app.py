@@ -51,6 +51,7 @@ from adapters.slack.translate import (
 from adapters.slack.workspace import SlackWorkspace
 from adapters.web.app import add_dashboard
 from adapters.web.server import WebServer, serve_web
+from adapters.web.unsubscribe import add_unsubscribe
 from bot.cog import Cog
 from bot.cogs.dashboard.service import DashboardService
 from bot.core import Bot, Context, CoreConfig, storage_down
@@ -293,6 +294,7 @@ class SlackApp:
                 web_settings.web_host or web_settings.host, web_settings.slack_port
             ),
         )
+        add_unsubscribe(application, self.bot)
         return application
 
 

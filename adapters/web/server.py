@@ -9,6 +9,7 @@ from aiohttp import web
 
 from adapters.health import add_health
 from adapters.web.app import MAX_BODY, add_dashboard
+from adapters.web.unsubscribe import add_unsubscribe
 from bot.cogs.dashboard.service import DashboardService
 from bot.core import Bot
 from bot.lifecycle import Lifecycle
@@ -31,10 +32,11 @@ class WebServer:
 
 
 def web_app(bot: Bot, life: Lifecycle, public_url: str) -> web.Application:
-    """/healthz, / (to the dashboard) and /dashboard on one application."""
+    """/healthz, / (to the dashboard), /dashboard and /mail/unsubscribe on one application."""
     app = web.Application(client_max_size=MAX_BODY)
     add_health(app, life)
     add_dashboard(app, bot, public_url)
+    add_unsubscribe(app, bot)
 
     async def home(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/dashboard/")

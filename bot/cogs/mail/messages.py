@@ -120,6 +120,11 @@ def build(
         f"<body>\n{body}\n{foot_html}\n</body></html>\n"
     )
     msg.add_alternative(page, subtype="html", cte="quoted-printable")
+    # Headers fold at 998 columns, not 78 (RFC 5322 2.1.1 allows it): List-Unsubscribe's
+    # link is one long word, and at 78 Python writes it as an RFC 2047 encoded word, which
+    # no mail client reads as a link (RFC 2369 wants the bare <URL>). The parts above were
+    # encoded already, so their quoted-printable lines stay within 76.
+    msg.policy = msg.policy.clone(max_line_length=998)
     return msg
 
 

@@ -168,19 +168,33 @@ class MailService:
         """An opaque token naming (group, address hash), signed so nobody can forge one."""
         return self._token(await self._secret(), group_id, await self.address_hash(address))
 
-    async def unsubscribe(self, token: str) -> bool:
-        """Record the opt-out a token names (the dashboard's one-click endpoint calls this);
-        False if the token is not one of ours."""
+    async def token_group(self, token: str) -> str | None:
+        """The group a genuine unsubscribe token belongs to (for its page's language); None
+        for anything we did not sign."""
+        named = await self._verified(token)
+        return named[0] if named is not None else None
+
+    async def _verified(self, token: str) -> tuple[str, str] | None:
+        """(group id, address hash) of a token we signed, else None."""
         try:
             data, sig = token.split(".", 1)
             payload = _unb64(data)
             group_id, address_hash = payload.decode().split("\n")
             given = _unb64(sig)
         except (ValueError, UnicodeDecodeError, binascii.Error):
-            return False
+            return None
         expected = hmac.new(await self._secret(), b"unsubscribe\n" + payload, hashlib.sha256)
         if not hmac.compare_digest(expected.digest()[:16], given):
+            return None
+        return group_id, address_hash
+
+    async def unsubscribe(self, token: str) -> bool:
+        """Record the opt-out a token names (the one-click endpoint, adapters/web/unsubscribe.py,
+        calls this); False if the token is not one of ours."""
+        named = await self._verified(token)
+        if named is None:
             return False
+        group_id, address_hash = named
         async with self._uow() as uow:
             await uow.outbox.add_opt_out(group_id, address_hash, "link", self._clock.now())
         log.info("an address opted out of %s's email by link", group_id)
