@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.cogs.mail.cog import MailCog
 from bot.cogs.members import MembersCog
-from bot.cogs.onboarding import OnboardingCog
+from bot.cogs.onboarding.cog import OnboardingCog
 from bot.cogs.pairs.cog import PairsCog
 from bot.cogs.posts.cog import PostsCog
 from bot.cogs.privacy.cog import PrivacyCog

@@ -17,7 +17,13 @@ from storage.repositories.groups import (
     SqlRoleRepository,
 )
 from storage.repositories.mail import SqlMailPreferences, SqlOutboxRepository
-from storage.repositories.onboarding import SqlOnboardingRepository
+from storage.repositories.onboarding import (
+    SqlCohortRepository,
+    SqlGrantQueue,
+    SqlInvitationRepository,
+    SqlRequestRepository,
+    SqlRosterRepository,
+)
 from storage.repositories.posts import SqlPostRepository
 from storage.repositories.privacy import SqlPrivacyRepository
 from storage.repositories.profiles import SqlPairRepository, SqlProfileRepository
@@ -64,7 +70,11 @@ class SqlUnitOfWork:
         self.jobs = SqlJobRepository(s)
         self.events = SqlEventLog(s)
         self.kv = SqlKeyValue(s)
-        self.onboarding = SqlOnboardingRepository(s)
+        self.cohorts = SqlCohortRepository(s)
+        self.invitations = SqlInvitationRepository(s)
+        self.roster = SqlRosterRepository(s)
+        self.requests = SqlRequestRepository(s)
+        self.grants = SqlGrantQueue(s)
         self.prompts = SqlPromptRepository(s)
         self.posts = SqlPostRepository(s)
         self.activity = SqlActivityRepository(s)

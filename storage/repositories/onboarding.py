@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 
-from bot.domain import Cohort
-from bot.onboarding_records import (
-    GRANTING,
-    PENDING_PLATFORM,
+from bot.cogs.onboarding.records import (
+    CodeKind,
     Invitation,
     QueuedGrant,
+    RequestStatus,
     RoleChange,
     RoleRequest,
     RosterEntry,
+    UseState,
+    cohort_key,
 )
+from bot.domain import Cohort
 from storage.models import (
     CodeAttemptRow,
     CohortRow,
@@ -35,7 +38,7 @@ def _cohort(row: CohortRow) -> Cohort:
 
 
 def _invitation(row: InvitationRow) -> Invitation:
-    return as_record(Invitation, row)
+    return replace(as_record(Invitation, row), kind=CodeKind(row.kind))
 
 
 def _roster(row: RosterEntryRow) -> RosterEntry:
@@ -43,15 +46,13 @@ def _roster(row: RosterEntryRow) -> RosterEntry:
 
 
 def _request(row: RoleRequestRow) -> RoleRequest:
-    return as_record(RoleRequest, row)
+    return replace(as_record(RoleRequest, row), status=RequestStatus(row.status))
 
 
-class SqlOnboardingRepository(Repository):
-    """Everything onboarding stores, over the unit of work's session."""
+class SqlCohortRepository(Repository):
+    """Cohorts and which cohort a member is in."""
 
-    # -- cohorts ----------------------------------------------------------------------------
-
-    async def add_cohort(
+    async def add(
         self,
         group_id: str,
         program: str,
@@ -84,14 +85,14 @@ class SqlOnboardingRepository(Repository):
         )
         return _cohort(row) if row else None
 
-    async def cohorts(self, group_id: str) -> list[Cohort]:
+    async def for_group(self, group_id: str) -> list[Cohort]:
         """Every cohort, oldest first."""
         rows = await self.session.scalars(
             select(CohortRow).where(CohortRow.group_id == group_id).order_by(CohortRow.id)
         )
         return [_cohort(r) for r in rows]
 
-    async def cohort(self, group_id: str, cohort_id: int) -> Cohort | None:
+    async def get(self, group_id: str, cohort_id: int) -> Cohort | None:
         """One cohort."""
         row = await self.session.get(CohortRow, cohort_id)
         return _cohort(row) if row is not None and row.group_id == group_id else None
@@ -125,7 +126,7 @@ class SqlOnboardingRepository(Repository):
             )
         )
 
-    async def cohort_member_ids(self, group_id: str, cohort_id: int) -> list[str]:
+    async def member_ids(self, group_id: str, cohort_id: int) -> list[str]:
         """User ids in a cohort, including members who left."""
         rows = await self.session.scalars(
             select(MemberRow.user_id)
@@ -134,27 +135,15 @@ class SqlOnboardingRepository(Repository):
         )
         return list(rows)
 
-    async def members_by_email(self, group_id: str, emails: Sequence[str]) -> dict[str, str]:
-        """Lower-cased email -> user id of members in the group now."""
-        wanted = {e.lower() for e in emails}
-        if not wanted:
-            return {}
-        rows = await self.session.execute(
-            select(MemberRow.email, MemberRow.user_id).where(
-                MemberRow.group_id == group_id,
-                MemberRow.left_at.is_(None),
-                func.lower(MemberRow.email).in_(wanted),
-            )
-        )
-        return {str(email).lower(): user_id for email, user_id in rows}
 
-    # -- invitations ------------------------------------------------------------------------
+class SqlInvitationRepository(Repository):
+    """Join codes, their uses and the code entries counted for the lockout."""
 
-    async def add_invitation(
+    async def add(
         self,
         group_id: str,
         code: str,
-        kind: str,
+        kind: CodeKind,
         cohort_id: int | None,
         role_key: str,
         max_uses: int,
@@ -180,7 +169,7 @@ class SqlOnboardingRepository(Repository):
         await self.session.flush()
         return _invitation(row)
 
-    async def invitation(self, group_id: str, code: str) -> Invitation | None:
+    async def by_code(self, group_id: str, code: str) -> Invitation | None:
         """A code of the group (codes are stored upper case)."""
         row = await self.session.scalar(
             select(InvitationRow).where(
@@ -189,12 +178,12 @@ class SqlOnboardingRepository(Repository):
         )
         return _invitation(row) if row else None
 
-    async def invitation_by_id(self, group_id: str, invitation_id: int) -> Invitation | None:
+    async def get(self, group_id: str, invitation_id: int) -> Invitation | None:
         """A code by id."""
         row = await self.session.get(InvitationRow, invitation_id)
         return _invitation(row) if row is not None and row.group_id == group_id else None
 
-    async def redemption(self, invitation_id: int, user_id: str) -> str | None:
+    async def redemption(self, invitation_id: int, user_id: str) -> UseState | None:
         """The state of the member's use of a code (None: never used)."""
         state = await self.session.scalar(
             select(InvitationUseRow.state).where(
@@ -202,11 +191,9 @@ class SqlOnboardingRepository(Repository):
                 InvitationUseRow.user_id == user_id,
             )
         )
-        return str(state) if state is not None else None
+        return UseState(state) if state is not None else None
 
-    async def use_invitation(
-        self, group_id: str, invitation_id: int, user_id: str, now: datetime
-    ) -> bool:
+    async def use(self, group_id: str, invitation_id: int, user_id: str, now: datetime) -> bool:
         """Count one use for a member who never used the code; False if used up or used.
 
         The use row goes first: its unique (invitation, member) key makes parallel redemptions
@@ -220,7 +207,7 @@ class SqlOnboardingRepository(Repository):
                 group_id=group_id,
                 user_id=user_id,
                 used_at=now,
-                state=GRANTING,
+                state=UseState.GRANTING,
             )
             .on_conflict_do_nothing()
         )
@@ -256,13 +243,14 @@ class SqlOnboardingRepository(Repository):
                 InvitationUseRow.invitation_id == invitation_id,
                 InvitationUseRow.user_id == user_id,
                 or_(
-                    InvitationUseRow.state == PENDING_PLATFORM,
+                    InvitationUseRow.state == UseState.PENDING_PLATFORM,
                     and_(
-                        InvitationUseRow.state == GRANTING, InvitationUseRow.used_at < stale_before
+                        InvitationUseRow.state == UseState.GRANTING,
+                        InvitationUseRow.used_at < stale_before,
                     ),
                 ),
             )
-            .values(state=GRANTING, used_at=now)
+            .values(state=UseState.GRANTING, used_at=now)
         )
         return _count(result)
 
@@ -273,9 +261,9 @@ class SqlOnboardingRepository(Repository):
             .where(
                 InvitationUseRow.invitation_id == invitation_id,
                 InvitationUseRow.user_id == user_id,
-                InvitationUseRow.state == GRANTING,
+                InvitationUseRow.state == UseState.GRANTING,
             )
-            .values(state="granted" if accepted else PENDING_PLATFORM)
+            .values(state=UseState.GRANTED if accepted else UseState.PENDING_PLATFORM)
         )
 
     async def revoke_pending_redemptions(
@@ -290,18 +278,20 @@ class SqlOnboardingRepository(Repository):
             .where(
                 InvitationUseRow.group_id == group_id,
                 InvitationUseRow.user_id == user_id,
-                InvitationUseRow.state.in_((PENDING_PLATFORM, GRANTING)),
+                InvitationUseRow.state.in_((UseState.PENDING_PLATFORM, UseState.GRANTING)),
             )
         )
         ids = [
             use_id
             for use_id, role_key, cohort_id in rows
-            if role_key in keys or (cohort_id is not None and f"cohort:{cohort_id}" in keys)
+            if role_key in keys or (cohort_id is not None and cohort_key(cohort_id) in keys)
         ]
         if not ids:
             return 0
         await self.session.execute(
-            update(InvitationUseRow).where(InvitationUseRow.id.in_(ids)).values(state="revoked")
+            update(InvitationUseRow)
+            .where(InvitationUseRow.id.in_(ids))
+            .values(state=UseState.REVOKED)
         )
         return len(ids)
 
@@ -317,7 +307,7 @@ class SqlOnboardingRepository(Repository):
             .values(invited_by=inviter)
         )
 
-    async def code_uses(self, group_id: str, cohort_id: int) -> int:
+    async def cohort_uses(self, group_id: str, cohort_id: int) -> int:
         """Redemptions of a cohort's codes."""
         count = await self.session.scalar(
             select(func.count(InvitationUseRow.id))
@@ -325,80 +315,6 @@ class SqlOnboardingRepository(Repository):
             .where(InvitationRow.group_id == group_id, InvitationRow.cohort_id == cohort_id)
         )
         return int(count or 0)
-
-    # -- roster -----------------------------------------------------------------------------
-
-    async def add_roster(
-        self,
-        group_id: str,
-        cohort_id: int,
-        entries: Sequence[tuple[str, str]],
-        role_key: str,
-        invitation_id: int | None,
-    ) -> int:
-        """Insert entries in one statement; duplicates of earlier imports are ignored."""
-        if not entries:
-            return 0
-        before = await self._roster_count(group_id, cohort_id)
-        await self.session.execute(
-            self.insert_ignore(RosterEntryRow)
-            .values(
-                [
-                    {
-                        "group_id": group_id,
-                        "cohort_id": cohort_id,
-                        "email": email.lower(),
-                        "name": name,
-                        "role_key": role_key,
-                        "invitation_id": invitation_id,
-                    }
-                    for name, email in entries
-                ]
-            )
-            .on_conflict_do_nothing()
-        )
-        return await self._roster_count(group_id, cohort_id) - before
-
-    async def _roster_count(self, group_id: str, cohort_id: int) -> int:
-        count = await self.session.scalar(
-            select(func.count(RosterEntryRow.id)).where(
-                RosterEntryRow.group_id == group_id, RosterEntryRow.cohort_id == cohort_id
-            )
-        )
-        return int(count or 0)
-
-    async def roster(self, group_id: str, cohort_id: int) -> list[RosterEntry]:
-        """A cohort's roster in import order."""
-        rows = await self.session.scalars(
-            select(RosterEntryRow)
-            .where(RosterEntryRow.group_id == group_id, RosterEntryRow.cohort_id == cohort_id)
-            .order_by(RosterEntryRow.id)
-        )
-        return [_roster(r) for r in rows]
-
-    async def unmatched_roster_for(self, group_id: str, email: str) -> list[RosterEntry]:
-        """Entries waiting for this email, newest cohort first."""
-        rows = await self.session.scalars(
-            select(RosterEntryRow)
-            .where(
-                RosterEntryRow.group_id == group_id,
-                RosterEntryRow.email == email.lower(),
-                RosterEntryRow.matched_user_id.is_(None),
-            )
-            .order_by(RosterEntryRow.cohort_id.desc())
-        )
-        return [_roster(r) for r in rows]
-
-    async def match_roster(self, entry_id: int, user_id: str, now: datetime) -> bool:
-        """Mark an entry matched, once."""
-        result = await self.session.execute(
-            update(RosterEntryRow)
-            .where(RosterEntryRow.id == entry_id, RosterEntryRow.matched_user_id.is_(None))
-            .values(matched_user_id=user_id, matched_at=now)
-        )
-        return _count(result)
-
-    # -- code attempts ----------------------------------------------------------------------
 
     async def lock_member(self, group_id: str, user_id: str) -> None:
         """Serialise this member's code entries until the unit of work ends.
@@ -430,9 +346,114 @@ class SqlOnboardingRepository(Repository):
         )
         return int(count or 0)
 
-    # -- role requests ----------------------------------------------------------------------
 
-    async def add_request(
+class SqlRosterRepository(Repository):
+    """Class lists, matched by email when members join."""
+
+    async def add(
+        self,
+        group_id: str,
+        cohort_id: int,
+        entries: Sequence[tuple[str, str]],
+        role_key: str,
+        invitation_id: int | None,
+    ) -> int:
+        """Insert entries in one statement; duplicates of earlier imports are ignored."""
+        if not entries:
+            return 0
+        before = await self._size(group_id, cohort_id)
+        await self.session.execute(
+            self.insert_ignore(RosterEntryRow)
+            .values(
+                [
+                    {
+                        "group_id": group_id,
+                        "cohort_id": cohort_id,
+                        "email": email.lower(),
+                        "name": name,
+                        "role_key": role_key,
+                        "invitation_id": invitation_id,
+                    }
+                    for name, email in entries
+                ]
+            )
+            .on_conflict_do_nothing()
+        )
+        return await self._size(group_id, cohort_id) - before
+
+    async def _size(self, group_id: str, cohort_id: int) -> int:
+        count = await self.session.scalar(
+            select(func.count(RosterEntryRow.id)).where(
+                RosterEntryRow.group_id == group_id, RosterEntryRow.cohort_id == cohort_id
+            )
+        )
+        return int(count or 0)
+
+    async def entries(self, group_id: str, cohort_id: int) -> list[RosterEntry]:
+        """A cohort's roster in import order."""
+        rows = await self.session.scalars(
+            select(RosterEntryRow)
+            .where(RosterEntryRow.group_id == group_id, RosterEntryRow.cohort_id == cohort_id)
+            .order_by(RosterEntryRow.id)
+        )
+        return [_roster(r) for r in rows]
+
+    async def members_by_email(self, group_id: str, emails: Sequence[str]) -> dict[str, str]:
+        """Lower-cased email -> user id of members in the group now."""
+        wanted = {e.lower() for e in emails}
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(MemberRow.email, MemberRow.user_id).where(
+                MemberRow.group_id == group_id,
+                MemberRow.left_at.is_(None),
+                func.lower(MemberRow.email).in_(wanted),
+            )
+        )
+        return {str(email).lower(): user_id for email, user_id in rows}
+
+    async def match_email(
+        self, group_id: str, email: str, user_id: str, now: datetime
+    ) -> tuple[RosterEntry, Invitation | None] | None:
+        """The newest cohort's entry waiting for this email, matched once, with its code.
+
+        One read (the entry and its code joined) and one conditional update; an entry a
+        parallel join matched first is passed over for the next one.
+        """
+        while True:
+            found = (
+                await self.session.execute(
+                    select(RosterEntryRow, InvitationRow)
+                    .outerjoin(InvitationRow, InvitationRow.id == RosterEntryRow.invitation_id)
+                    .where(
+                        RosterEntryRow.group_id == group_id,
+                        RosterEntryRow.email == email.lower(),
+                        RosterEntryRow.matched_user_id.is_(None),
+                    )
+                    .order_by(RosterEntryRow.cohort_id.desc())
+                    .limit(1)
+                )
+            ).first()
+            if found is None:
+                return None
+            entry, inv = found
+            if await self.match(entry.id, user_id, now):
+                return _roster(entry), _invitation(inv) if inv is not None else None
+
+    async def match(self, entry_id: int, user_id: str, now: datetime) -> bool:
+        """Mark an entry matched, once."""
+        result = await self.session.execute(
+            update(RosterEntryRow)
+            .where(RosterEntryRow.id == entry_id, RosterEntryRow.matched_user_id.is_(None))
+            .values(matched_user_id=user_id, matched_at=now)
+        )
+        return _count(result)
+
+
+class SqlRequestRepository(Repository):
+    """Requests for a trusted role."""
+
+    async def add(
         self, group_id: str, user_id: str, role_key: str, cohort_id: int | None, now: datetime
     ) -> RoleRequest:
         """Store a pending request."""
@@ -441,25 +462,25 @@ class SqlOnboardingRepository(Repository):
             user_id=user_id,
             role_key=role_key,
             cohort_id=cohort_id,
-            status="pending",
+            status=RequestStatus.PENDING,
             created_at=now,
         )
         self.session.add(row)
         await self.session.flush()
         return _request(row)
 
-    async def request(self, group_id: str, request_id: int) -> RoleRequest | None:
+    async def get(self, group_id: str, request_id: int) -> RoleRequest | None:
         """One request."""
         row = await self.session.get(RoleRequestRow, request_id)
         return _request(row) if row is not None and row.group_id == group_id else None
 
-    async def pending_request(self, group_id: str, user_id: str) -> RoleRequest | None:
+    async def pending_of(self, group_id: str, user_id: str) -> RoleRequest | None:
         """The member's pending request."""
         row = await self.session.scalar(
             select(RoleRequestRow).where(
                 RoleRequestRow.group_id == group_id,
                 RoleRequestRow.user_id == user_id,
-                RoleRequestRow.status == "pending",
+                RoleRequestRow.status == RequestStatus.PENDING,
             )
         )
         return _request(row) if row else None
@@ -467,14 +488,14 @@ class SqlOnboardingRepository(Repository):
     async def pending_count(self, group_id: str, cohort_id: int | None = None) -> int:
         """Pending requests naming a cohort (None: all of the group's)."""
         query = select(func.count(RoleRequestRow.id)).where(
-            RoleRequestRow.group_id == group_id, RoleRequestRow.status == "pending"
+            RoleRequestRow.group_id == group_id, RoleRequestRow.status == RequestStatus.PENDING
         )
         if cohort_id is not None:
             query = query.where(RoleRequestRow.cohort_id == cohort_id)
         count = await self.session.scalar(query)
         return int(count or 0)
 
-    async def set_request_message(self, request_id: int, channel_id: str, message_id: str) -> None:
+    async def set_message(self, request_id: int, channel_id: str, message_id: str) -> None:
         """Remember the review post."""
         await self.session.execute(
             update(RoleRequestRow)
@@ -482,8 +503,8 @@ class SqlOnboardingRepository(Repository):
             .values(review_channel_id=channel_id, review_message_id=message_id)
         )
 
-    async def decide_request(
-        self, group_id: str, request_id: int, status: str, by: str, now: datetime
+    async def decide(
+        self, group_id: str, request_id: int, status: RequestStatus, by: str, now: datetime
     ) -> bool:
         """Compare-and-set from pending, so two staff pressing at once decide once."""
         result = await self.session.execute(
@@ -491,13 +512,15 @@ class SqlOnboardingRepository(Repository):
             .where(
                 RoleRequestRow.group_id == group_id,
                 RoleRequestRow.id == request_id,
-                RoleRequestRow.status == "pending",
+                RoleRequestRow.status == RequestStatus.PENDING,
             )
             .values(status=status, decided_by=by, decided_at=now)
         )
         return _count(result)
 
-    # -- grant queue ------------------------------------------------------------------------
+
+class SqlGrantQueue(Repository):
+    """The paced grant queue."""
 
     async def enqueue(
         self, group_id: str, batch: str, changes: Sequence[RoleChange], now: datetime
@@ -526,7 +549,7 @@ class SqlOnboardingRepository(Repository):
             ],
         )
 
-    async def claim_grants(
+    async def claim(
         self,
         group_id: str,
         batch: str | None,
@@ -578,7 +601,7 @@ class SqlOnboardingRepository(Repository):
             out.append(QueuedGrant(r.id, r.batch, change, r.attempts, r.created_at))
         return out
 
-    async def renew_grants(self, owner: str, lease_until: datetime) -> None:
+    async def renew(self, owner: str, lease_until: datetime) -> None:
         """Extend the lease of the rows a drain still holds."""
         await self.session.execute(
             update(GrantQueueRow)
@@ -586,7 +609,7 @@ class SqlOnboardingRepository(Repository):
             .values(claimed_until=lease_until)
         )
 
-    async def release_grants(self, owner: str) -> None:
+    async def release(self, owner: str) -> None:
         """Give back the rows a drain holds but did not finish (it was stopped or failed)."""
         await self.session.execute(
             update(GrantQueueRow)
@@ -594,7 +617,7 @@ class SqlOnboardingRepository(Repository):
             .values(claimed_by=None, claimed_until=None)
         )
 
-    async def finish_grant(self, grant_id: int, owner: str, now: datetime) -> bool:
+    async def finish(self, grant_id: int, owner: str, now: datetime) -> bool:
         """Mark a change done, if this drain still holds it."""
         result = await self.session.execute(
             update(GrantQueueRow)
@@ -607,7 +630,7 @@ class SqlOnboardingRepository(Repository):
         )
         return _count(result)
 
-    async def fail_grant(self, grant_id: int, owner: str, retry_at: datetime | None) -> None:
+    async def fail(self, grant_id: int, owner: str, retry_at: datetime | None) -> None:
         """Count a failed attempt and give the row back: due again at `retry_at`, or given up
         for good when that is None."""
         values: dict[str, object] = {
@@ -624,7 +647,7 @@ class SqlOnboardingRepository(Repository):
             .values(**values)
         )
 
-    async def batch_progress(self, group_id: str, batch: str) -> tuple[int, int]:
+    async def progress(self, group_id: str, batch: str) -> tuple[int, int]:
         """(done, total) of a batch: rows that took effect, and all its rows."""
         rows = await self.session.execute(
             select(GrantQueueRow.status, func.count(GrantQueueRow.id))

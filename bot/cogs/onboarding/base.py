@@ -22,13 +22,13 @@ from bot.cogs.onboarding.codes import (
     RETRY_FOR,
     cohort_key,
 )
+from bot.cogs.onboarding.records import QueuedGrant, RoleChange
 from bot.core import Bot, Context
 from bot.domain import Cohort, Group, Member, RoleRecord
 from bot.errors import PlatformError, UserError
 from bot.events import UserRef
 from bot.i18n import permission_label, t
 from bot.messages import Button, OutgoingMessage, RoleSpec
-from bot.onboarding_records import QueuedGrant, RoleChange
 from bot.ports import BatchesRoles, Responder, UnitOfWork
 from bot.safety import clip, neutralise
 from bot.scheduler import LEASE_SECONDS, current_claim, wall_now
@@ -99,7 +99,9 @@ class OnboardingBase(Cog):
             await uow.roles.revoke(group_id, change.user_id, key)
         if change.remove:
             # A code whose roles the platform refused so far is spent once staff take them away.
-            await uow.onboarding.revoke_pending_redemptions(group_id, change.user_id, change.remove)
+            await uow.invitations.revoke_pending_redemptions(
+                group_id, change.user_id, change.remove
+            )
         return granted
 
     async def drain(
@@ -124,7 +126,7 @@ class OnboardingBase(Cog):
             try:
                 while True:
                     async with self.bot.uow() as uow:
-                        items = await uow.onboarding.claim_grants(
+                        items = await uow.grants.claim(
                             group_id,
                             batch,
                             GRANT_PAGE,
@@ -147,7 +149,7 @@ class OnboardingBase(Cog):
                 # Stopped or failed half-way: what this drain holds goes back at once (a process
                 # killed outright cannot do this; its lease lapses instead).
                 async with self.bot.uow() as uow:
-                    await uow.onboarding.release_grants(owner)
+                    await uow.grants.release(owner)
         return result
 
     async def _drain_page(
@@ -175,7 +177,7 @@ class OnboardingBase(Cog):
                 for item in items:
                     if wall_now() - renewed > lease / 2:
                         async with self.bot.uow() as uow:
-                            await uow.onboarding.renew_grants(owner, wall_now() + lease)
+                            await uow.grants.renew(owner, wall_now() + lease)
                         renewed = wall_now()
                     async with self.bot.uow() as uow:
                         member = await uow.members.get(group_id, item.change.user_id)
@@ -205,7 +207,7 @@ class OnboardingBase(Cog):
             async with self.bot.uow() as uow:
                 for item, error in failed:
                     retry_at = _retry_at(item, error, now)
-                    await uow.onboarding.fail_grant(item.id, owner, retry_at)
+                    await uow.grants.fail(item.id, owner, retry_at)
                     result.failed.append(
                         FailedGrant(
                             item,
@@ -227,7 +229,7 @@ class OnboardingBase(Cog):
     ) -> None:
         """Record an accepted change and mark its row done, in one unit of work."""
         async with self.bot.uow() as uow:
-            if not await uow.onboarding.finish_grant(item.id, owner, self.bot.clock.now()):
+            if not await uow.grants.finish(item.id, owner, self.bot.clock.now()):
                 log.warning("queued role change %s was taken over by another drain", item.id)
             await self._record(uow, group_id, item.change)
         result.applied.append(item)
@@ -290,7 +292,7 @@ class OnboardingBase(Cog):
 
     async def _progress(self, group_id: str, batch: str, responder: Responder) -> None:
         async with self.bot.uow() as uow:
-            done, total = await uow.onboarding.batch_progress(group_id, batch)
+            done, total = await uow.grants.progress(group_id, batch)
             group = await uow.groups.get(group_id)
         lang = group.language if group else self.bot.config.default_language
         await responder.edit_reply(
@@ -320,7 +322,7 @@ class OnboardingBase(Cog):
     async def _find_cohort(self, ctx: Context, wanted: str) -> Cohort:
         wanted_l = " ".join(wanted.split()).lower()
         async with self.bot.uow() as uow:
-            cohorts = await uow.onboarding.cohorts(ctx.group.id)
+            cohorts = await uow.cohorts.for_group(ctx.group.id)
         for c in cohorts:
             if wanted_l in (c.name.lower(), str(c.id), f"{c.program} {c.year}".lower()):
                 return c

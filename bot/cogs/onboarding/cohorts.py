@@ -42,7 +42,7 @@ class CohortCommands(OnboardingBase):
             raise UserError("onboarding.graduates_past", date=graduates.isoformat())
         name = clip(f"{program} {year}", 100)
         async with self.bot.uow() as uow:
-            cohort = await uow.onboarding.add_cohort(
+            cohort = await uow.cohorts.add(
                 ctx.group.id, program, year, name, graduates, ctx.user.id, self.bot.clock.now()
             )
         if cohort is None:
@@ -61,7 +61,7 @@ class CohortCommands(OnboardingBase):
     async def cohort_list(self, ctx: Context) -> None:
         """List cohorts with their graduation dates."""
         async with self.bot.uow() as uow:
-            cohorts = await uow.onboarding.cohorts(ctx.group.id)
+            cohorts = await uow.cohorts.for_group(ctx.group.id)
         if not cohorts:
             await ctx.say("onboarding.no_cohorts")
             return
@@ -83,11 +83,11 @@ class CohortCommands(OnboardingBase):
         c = await self._find_cohort(ctx, cohort)
         gid = ctx.group.id
         async with self.bot.uow() as uow:
-            roster = await uow.onboarding.roster(gid, c.id)
-            ids = await uow.onboarding.cohort_member_ids(gid, c.id)
+            roster = await uow.roster.entries(gid, c.id)
+            ids = await uow.cohorts.member_ids(gid, c.id)
             members = {m.user_id: m for m in await uow.members.for_group(gid)}
-            waiting = await uow.onboarding.pending_count(gid, c.id)
-            code_uses = await uow.onboarding.code_uses(gid, c.id)
+            waiting = await uow.requests.pending_count(gid, c.id)
+            code_uses = await uow.invitations.cohort_uses(gid, c.id)
         joined = [u for u in ids if u in members and members[u].left_at is None]
         missing = [e for e in roster if e.matched_user_id is None]
         lines = [

@@ -12,12 +12,12 @@ from bot.cogs.onboarding.base import DrainResult, OnboardingBase, name_list
 from bot.cogs.onboarding.codes import (
     cohort_key,
 )
+from bot.cogs.onboarding.records import RoleChange
 from bot.domain import Cohort, Group
 from bot.errors import PlatformError
 from bot.events import MessageRef
 from bot.i18n import t
 from bot.messages import OutgoingMessage
-from bot.onboarding_records import RoleChange
 from bot.ports import UnitOfWork
 from bot.scheduler import Sent, daily_period, post_once
 
@@ -43,7 +43,7 @@ class Graduation(OnboardingBase):
         """Students of cohorts whose graduation date has passed become alumni, once."""
         today = date.fromisoformat(period)
         async with self.bot.uow() as uow:
-            cohorts = await uow.onboarding.cohorts(group.id)
+            cohorts = await uow.cohorts.for_group(group.id)
         for c in cohorts:
             if c.graduates_on is None or c.graduates_on > today:
                 continue
@@ -51,18 +51,14 @@ class Graduation(OnboardingBase):
             if c.graduated_at is None:
                 now = self.bot.clock.now()
                 async with self.bot.uow() as uow:
-                    if not await uow.onboarding.mark_graduated(group.id, c.id, now):
+                    if not await uow.cohorts.mark_graduated(group.id, c.id, now):
                         continue
                     students = set(await uow.roles.holders(group.id, "student"))
-                    ids = [
-                        u
-                        for u in await uow.onboarding.cohort_member_ids(group.id, c.id)
-                        if u in students
-                    ]
+                    ids = [u for u in await uow.cohorts.member_ids(group.id, c.id) if u in students]
                     changes = [
                         RoleChange(u, ("alumni",), ("student",), "graduation", None) for u in ids
                     ]
-                    await uow.onboarding.enqueue(group.id, batch, changes, now)
+                    await uow.grants.enqueue(group.id, batch, changes, now)
             result = await self.drain(group.id, batch)
             await self._graduation_post(group, c)
             title = t(
@@ -83,7 +79,7 @@ class Graduation(OnboardingBase):
         """
         key = f"graduation-announced:{cohort.id}"
         async with self.bot.uow() as uow:
-            done, total = await uow.onboarding.batch_progress(group.id, f"graduation:{cohort.id}")
+            done, total = await uow.grants.progress(group.id, f"graduation:{cohort.id}")
             stored = await uow.kv.get(group.id, key)
             role = await uow.roles.get(group.id, cohort_key(cohort.id))
         posted = _posted(stored)
@@ -161,7 +157,7 @@ class Graduation(OnboardingBase):
         graduations = {i.batch for i in result.applied if i.batch.startswith("graduation:")}
         if graduations:
             async with self.bot.uow() as uow:
-                cohorts = {c.id: c for c in await uow.onboarding.cohorts(group.id)}
+                cohorts = {c.id: c for c in await uow.cohorts.for_group(group.id)}
             for batch in sorted(graduations):
                 cohort = cohorts.get(int(batch.split(":", 1)[1]))
                 if cohort is not None:

@@ -21,6 +21,7 @@ from bot.cogs.onboarding.codes import (
     new_code,
     parse_roster,
 )
+from bot.cogs.onboarding.records import CodeKind, RoleChange
 from bot.commands import Option, OptionType
 from bot.core import Context
 from bot.domain import Group, Permission
@@ -28,7 +29,6 @@ from bot.errors import PlatformError, UserError
 from bot.events import UserRef
 from bot.i18n import permission_label, t
 from bot.messages import OutgoingMessage
-from bot.onboarding_records import RoleChange
 from bot.safety import neutralise
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class Invitations(OnboardingBase):
             raise UserError("onboarding.code_invalid", code=neutralise(code))
         if chosen:
             async with self.bot.uow() as uow:
-                if await uow.onboarding.invitation(ctx.group.id, chosen) is not None:
+                if await uow.invitations.by_code(ctx.group.id, chosen) is not None:
                     raise UserError("onboarding.code_taken", code=chosen)
         await self._ensure_cohort_role(ctx.group, c)
         if ctx.responder is not None:
@@ -82,10 +82,10 @@ class Invitations(OnboardingBase):
         batch = f"roster:{c.id}:{secrets.token_hex(4)}"
         changes: list[RoleChange] = []
         async with self.bot.uow() as uow:
-            inv = await uow.onboarding.add_invitation(
+            inv = await uow.invitations.add(
                 gid,
                 chosen or new_code(),
-                "cohort",
+                CodeKind.COHORT,
                 c.id,
                 role,
                 max_uses,
@@ -93,15 +93,15 @@ class Invitations(OnboardingBase):
                 ctx.user.id,
                 now,
             )
-            added = await uow.onboarding.add_roster(gid, c.id, valid, role, inv.id)
-            present = await uow.onboarding.members_by_email(gid, [e for _, e in valid])
+            added = await uow.roster.add(gid, c.id, valid, role, inv.id)
+            present = await uow.roster.members_by_email(gid, [e for _, e in valid])
             if present:
-                for entry in await uow.onboarding.roster(gid, c.id):
+                for entry in await uow.roster.entries(gid, c.id):
                     user_id = present.get(entry.email)
                     if entry.matched_user_id is not None or user_id is None:
                         continue
-                    if await uow.onboarding.match_roster(entry.id, user_id, now):
-                        await uow.onboarding.set_member_cohort(gid, user_id, c.id)
+                    if await uow.roster.match(entry.id, user_id, now):
+                        await uow.cohorts.set_member_cohort(gid, user_id, c.id)
                         changes.append(
                             RoleChange(
                                 user_id,
@@ -111,7 +111,7 @@ class Invitations(OnboardingBase):
                                 ctx.user.id,
                             )
                         )
-                await uow.onboarding.enqueue(gid, batch, changes, now)
+                await uow.grants.enqueue(gid, batch, changes, now)
         link_text, link_notes = await self._link(ctx, max_uses)
         role_name = await self._role_label(ctx.group, role)
         lines = [
@@ -156,10 +156,10 @@ class Invitations(OnboardingBase):
         await self._ensure_member(ctx.group.id, ctx.user)
         now = self.bot.clock.now()
         async with self.bot.uow() as uow:
-            inv = await uow.onboarding.add_invitation(
+            inv = await uow.invitations.add(
                 ctx.group.id,
                 new_code(),
-                "friend",
+                CodeKind.FRIEND,
                 None,
                 "industry",
                 FRIEND_CODE_USES,
@@ -246,35 +246,35 @@ class Invitations(OnboardingBase):
         problem: str | None = None
         inv = None
         async with self.bot.uow() as uow:
-            await uow.onboarding.lock_member(gid, uid)
-            fails = await uow.onboarding.failed_attempts_since(gid, uid, now - LOCK_WINDOW)
+            await uow.invitations.lock_member(gid, uid)
+            fails = await uow.invitations.failed_attempts_since(gid, uid, now - LOCK_WINDOW)
             if fails >= LOCK_ATTEMPTS:
                 problem = "locked"
             else:
-                inv = await uow.onboarding.invitation(gid, code) if code else None
+                inv = await uow.invitations.by_code(gid, code) if code else None
                 if inv is None or inv.revoked:
                     problem = "onboarding.code_unknown"
                 elif inv.expires_at is not None and inv.expires_at <= now:
                     problem = "onboarding.code_expired"
-                elif await uow.onboarding.redemption(inv.id, uid) is None:
-                    if not await uow.onboarding.use_invitation(gid, inv.id, uid, now):
+                elif await uow.invitations.redemption(inv.id, uid) is None:
+                    if not await uow.invitations.use(gid, inv.id, uid, now):
                         problem = "onboarding.code_used_up"
-                elif not await uow.onboarding.claim_redemption(
+                elif not await uow.invitations.claim_redemption(
                     inv.id, uid, now, now - GRANTING_STALE
                 ):
                     # Granted, revoked, or being granted by a parallel entry right now. Only a
                     # use the platform refused is finished by entering the code again.
                     problem = "already"
                 if problem is None or problem == "already":
-                    await uow.onboarding.record_attempt(gid, uid, True, now)
+                    await uow.invitations.record_attempt(gid, uid, True, now)
                 else:
-                    await uow.onboarding.record_attempt(gid, uid, False, now)
+                    await uow.invitations.record_attempt(gid, uid, False, now)
                     fails += 1
                 if problem is None and inv is not None:
                     if inv.cohort_id is not None:
-                        await uow.onboarding.set_member_cohort(gid, uid, inv.cohort_id)
+                        await uow.cohorts.set_member_cohort(gid, uid, inv.cohort_id)
                     if inv.created_by is not None and inv.created_by != uid:
-                        await uow.onboarding.set_invited_by(gid, uid, inv.created_by)
+                        await uow.invitations.set_invited_by(gid, uid, inv.created_by)
             member = await uow.members.get(gid, uid)
         if problem == "locked":
             raise UserError("onboarding.code_locked", minutes=int(LOCK_WINDOW.seconds / 60))
@@ -296,10 +296,10 @@ class Invitations(OnboardingBase):
         except PlatformError:
             # Refused (a missing permission): the member is told; the use waits to be finished.
             async with self.bot.uow() as uow:
-                await uow.onboarding.redemption_done(inv.id, uid, accepted=False)
+                await uow.invitations.redemption_done(inv.id, uid, accepted=False)
             raise
         async with self.bot.uow() as uow:
-            await uow.onboarding.redemption_done(inv.id, uid, accepted=True)
+            await uow.invitations.redemption_done(inv.id, uid, accepted=True)
         labels = await self._labels(ctx.group, keys)
         await ctx.reply(
             OutgoingMessage(

@@ -13,6 +13,12 @@ from bot.cogs.onboarding.codes import (
     cohort_key,
 )
 from bot.cogs.onboarding.invites import Invitations
+from bot.cogs.onboarding.records import (
+    WELCOME_FALLBACKS_KEY,
+    RequestStatus,
+    RoleChange,
+    count_fallback,
+)
 from bot.cogs.privacy.service import PrivacyService
 from bot.core import Context
 from bot.domain import TRUSTED_ROLES, Cohort, Group, Member, Permission
@@ -20,7 +26,6 @@ from bot.errors import DirectMessagesClosed, UserError
 from bot.events import ButtonPressed, FormSubmitted, MemberJoined, MessageRef
 from bot.i18n import t
 from bot.messages import Button, ButtonStyle, FormField, FormSpec, OutgoingMessage
-from bot.onboarding_records import WELCOME_FALLBACKS_KEY, RoleChange, count_fallback
 from bot.safety import clip, neutralise
 
 log = logging.getLogger(__name__)
@@ -67,17 +72,16 @@ class JoinFlow(Invitations):
                     joined_at=now if rejoin or member.joined_at is None else member.joined_at,
                     email=event.email or member.email,
                 )
-            if event.email:
-                for candidate in await uow.onboarding.unmatched_roster_for(gid, event.email):
-                    if await uow.onboarding.match_roster(candidate.id, uid, now):
-                        entry = candidate
-                        break
-            if entry is not None and member.invited_by is None and entry.invitation_id:
-                inv = await uow.onboarding.invitation_by_id(gid, entry.invitation_id)
-                member = replace(member, invited_by=inv.created_by if inv else None)
+            matched = (
+                await uow.roster.match_email(gid, event.email, uid, now) if event.email else None
+            )
+            if matched is not None:
+                entry, inv = matched
+                if member.invited_by is None and inv is not None:
+                    member = replace(member, invited_by=inv.created_by)
             await uow.members.save(member)
             if entry is not None:
-                await uow.onboarding.set_member_cohort(gid, uid, entry.cohort_id)
+                await uow.cohorts.set_member_cohort(gid, uid, entry.cohort_id)
             held = sorted(member.roles)
             # Read here, in the same unit of work, for the grants and labels below.
             roles = {r.key: r for r in await uow.roles.for_group(gid)} if entry or rejoin else {}
@@ -191,7 +195,7 @@ class JoinFlow(Invitations):
             )
             return
         async with self.bot.uow() as uow:
-            pending = await uow.onboarding.pending_request(gid, uid)
+            pending = await uow.requests.pending_of(gid, uid)
         if pending is not None:
             raise UserError(
                 "onboarding.request_pending",
@@ -232,11 +236,9 @@ class JoinFlow(Invitations):
                 cohort = None  # staff see what was typed and decide anyway
         now = self.bot.clock.now()
         async with self.bot.uow() as uow:
-            if await uow.onboarding.pending_request(gid, uid) is not None:
+            if await uow.requests.pending_of(gid, uid) is not None:
                 raise UserError("onboarding.request_pending", role=role)
-            request = await uow.onboarding.add_request(
-                gid, uid, role, cohort.id if cohort else None, now
-            )
+            request = await uow.requests.add(gid, uid, role, cohort.id if cohort else None, now)
         role_name = await self._role_label(ctx.group, role)
         channel = await self._channel(gid, "review")
         if channel is not None:
@@ -274,7 +276,7 @@ class JoinFlow(Invitations):
                 ),
             )
             async with self.bot.uow() as uow:
-                await uow.onboarding.set_request_message(request.id, ref.channel_id, ref.id)
+                await uow.requests.set_message(request.id, ref.channel_id, ref.id)
         else:
             log.warning("role request %s stored, but %s has no review channel", request.id, gid)
         await ctx.say("onboarding.request_sent", role=role_name)
@@ -290,17 +292,17 @@ class JoinFlow(Invitations):
             raise UserError("onboarding.decide_staff_only")
         gid = ctx.group.id
         async with self.bot.uow() as uow:
-            request = await uow.onboarding.request(gid, int(request_id_text))
+            request = await uow.requests.get(gid, int(request_id_text))
         if request is None:
             raise UserError("core.button_unknown")
         if request.user_id == ctx.user.id:
             raise UserError("onboarding.decide_own")
         now = self.bot.clock.now()
-        status = "approved" if verdict == "approve" else "denied"
+        status = RequestStatus.APPROVED if verdict == "approve" else RequestStatus.DENIED
         async with self.bot.uow() as uow:
-            decided = await uow.onboarding.decide_request(gid, request.id, status, ctx.user.id, now)
+            decided = await uow.requests.decide(gid, request.id, status, ctx.user.id, now)
             if decided and status == "approved" and request.cohort_id is not None:
-                await uow.onboarding.set_member_cohort(gid, request.user_id, request.cohort_id)
+                await uow.cohorts.set_member_cohort(gid, request.user_id, request.cohort_id)
             requester = await uow.members.get(gid, request.user_id)
         if not decided:
             raise UserError(

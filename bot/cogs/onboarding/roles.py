@@ -6,12 +6,12 @@ from zoneinfo import ZoneInfo
 
 from bot.cog import command
 from bot.cogs.onboarding.base import OnboardingBase
+from bot.cogs.onboarding.records import RoleChange
 from bot.commands import Option, OptionType
 from bot.core import Context
 from bot.domain import Permission, RoleRecord
 from bot.errors import UserError
 from bot.messages import OutgoingMessage
-from bot.onboarding_records import RoleChange
 from bot.safety import neutralise
 
 
@@ -58,7 +58,7 @@ class RoleCommands(OnboardingBase):
             repair = True
         if r.key.startswith("cohort:"):
             async with self.bot.uow() as uow:
-                await uow.onboarding.set_member_cohort(ctx.group.id, m.user_id, int(r.key[7:]))
+                await uow.cohorts.set_member_cohort(ctx.group.id, m.user_id, int(r.key[7:]))
         await self.apply_change(
             ctx.group.id, RoleChange(m.user_id, (r.key,), (), "staff", ctx.user.id), member=m
         )
@@ -88,7 +88,7 @@ class RoleCommands(OnboardingBase):
         r = await self._find_role(ctx, role)
         if r.key not in m.roles:
             async with self.bot.uow() as uow:
-                spent = await uow.onboarding.revoke_pending_redemptions(
+                spent = await uow.invitations.revoke_pending_redemptions(
                     ctx.group.id, m.user_id, [r.key]
                 )
             if not spent:
@@ -110,8 +110,8 @@ class RoleCommands(OnboardingBase):
         """Roles, cohort, who invited them, when they joined."""
         m = await self._find_member(ctx, member)
         async with self.bot.uow() as uow:
-            cohort_id = await uow.onboarding.member_cohort(ctx.group.id, m.user_id)
-            cohort = await uow.onboarding.cohort(ctx.group.id, cohort_id) if cohort_id else None
+            cohort_id = await uow.cohorts.member_cohort(ctx.group.id, m.user_id)
+            cohort = await uow.cohorts.get(ctx.group.id, cohort_id) if cohort_id else None
             inviter = await uow.members.get(ctx.group.id, m.invited_by) if m.invited_by else None
         tz = ZoneInfo(ctx.group.timezone)
         joined = m.joined_at.astimezone(tz).date().isoformat() if m.joined_at else "-"
@@ -132,10 +132,10 @@ class RoleCommands(OnboardingBase):
         """Lines for a member's home view: their cohort; for staff, requests waiting."""
         notes: list[str] = []
         async with self.bot.uow() as uow:
-            cohort_id = await uow.onboarding.member_cohort(ctx.group.id, ctx.user.id)
-            cohort = await uow.onboarding.cohort(ctx.group.id, cohort_id) if cohort_id else None
+            cohort_id = await uow.cohorts.member_cohort(ctx.group.id, ctx.user.id)
+            cohort = await uow.cohorts.get(ctx.group.id, cohort_id) if cohort_id else None
             staff = ctx.permission is not None and ctx.permission.rank >= Permission.STAFF.rank
-            pending = await uow.onboarding.pending_count(ctx.group.id) if staff else 0
+            pending = await uow.requests.pending_count(ctx.group.id) if staff else 0
         if cohort is not None:
             notes.append(ctx.t("onboarding.home_cohort", cohort=cohort.name))
         if pending:
