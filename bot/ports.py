@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.cogs.onboarding.ports import (
     CohortRepository,
-    GrantQueue,
+    GrantRepository,
     InvitationRepository,
     RequestRepository,
     RosterRepository,
@@ -367,7 +367,7 @@ class UnitOfWork(Protocol):
     invitations: InvitationRepository
     roster: RosterRepository
     requests: RequestRepository
-    grants: GrantQueue
+    grants: GrantRepository
     prompts: PromptRepository
     posts: PostRepository
     activity: ActivityRepository

@@ -19,7 +19,7 @@ from storage.repositories.groups import (
 from storage.repositories.mail import SqlMailPreferences, SqlOutboxRepository
 from storage.repositories.onboarding import (
     SqlCohortRepository,
-    SqlGrantQueue,
+    SqlGrantRepository,
     SqlInvitationRepository,
     SqlRequestRepository,
     SqlRosterRepository,
@@ -74,7 +74,7 @@ class SqlUnitOfWork:
         self.invitations = SqlInvitationRepository(s)
         self.roster = SqlRosterRepository(s)
         self.requests = SqlRequestRepository(s)
-        self.grants = SqlGrantQueue(s)
+        self.grants = SqlGrantRepository(s)
         self.prompts = SqlPromptRepository(s)
         self.posts = SqlPostRepository(s)
         self.activity = SqlActivityRepository(s)

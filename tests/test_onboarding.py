@@ -183,7 +183,8 @@ async def test_student_request_goes_to_staff_and_requester_hears_the_outcome(
     await group.run("!join kari", "!as kari")
     group.ws.state["buttons"]["kari"] = group.ws.state["buttons"]["*"]
     out = await group.run("!press Approve")
-    assert "Only staff can decide" in out
+    # The button declares who may press it (`@button(permission=STAFF)`): the core refuses.
+    assert "Only staff can use this button" in out
     assert group.ws.role_names("per") == []
     out = await group.run("!as owner", "!press Approve")
     assert "per got the role student (approved by owner)" in out

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import String, and_, cast, delete, func, insert, literal, or_, select, update
 
 from bot.cogs.onboarding.records import (
     CodeKind,
@@ -16,18 +17,21 @@ from bot.cogs.onboarding.records import (
     RoleChange,
     RoleRequest,
     RosterEntry,
+    RosterMatch,
     UseState,
     cohort_key,
 )
-from bot.domain import Cohort
+from bot.domain import Cohort, Member, RoleRecord
 from storage.models import (
     CodeAttemptRow,
     CohortRow,
     GrantQueueRow,
     InvitationRow,
     InvitationUseRow,
+    MemberRoleRow,
     MemberRow,
     RoleRequestRow,
+    RoleRow,
     RosterEntryRow,
 )
 from storage.repositories.base import Repository, _count, as_record
@@ -414,31 +418,88 @@ class SqlRosterRepository(Repository):
 
     async def match_email(
         self, group_id: str, email: str, user_id: str, now: datetime
-    ) -> tuple[RosterEntry, Invitation | None] | None:
-        """The newest cohort's entry waiting for this email, matched once, with its code.
+    ) -> RosterMatch | None:
+        """The newest cohort's entry waiting for this email, matched to the member once, with
+        who made its code and the two roles it gives: one UPDATE ... RETURNING (SQLite 3.35+,
+        PostgreSQL), so a class joining costs no extra round trips for the look-ups.
 
-        One read (the entry and its code joined) and one conditional update; an entry a
-        parallel join matched first is passed over for the next one.
+        The newest entry is chosen inside the statement and the update is conditional on it
+        being unmatched still, so two joins with one address match it once.
         """
-        while True:
-            found = (
-                await self.session.execute(
-                    select(RosterEntryRow, InvitationRow)
-                    .outerjoin(InvitationRow, InvitationRow.id == RosterEntryRow.invitation_id)
-                    .where(
-                        RosterEntryRow.group_id == group_id,
-                        RosterEntryRow.email == email.lower(),
-                        RosterEntryRow.matched_user_id.is_(None),
-                    )
-                    .order_by(RosterEntryRow.cohort_id.desc())
-                    .limit(1)
+        newest = (
+            select(RosterEntryRow.id)
+            .where(
+                RosterEntryRow.group_id == group_id,
+                RosterEntryRow.email == email.lower(),
+                RosterEntryRow.matched_user_id.is_(None),
+            )
+            .order_by(RosterEntryRow.cohort_id.desc(), RosterEntryRow.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        inviter = (
+            select(InvitationRow.created_by)
+            .where(InvitationRow.id == RosterEntryRow.invitation_id)
+            .scalar_subquery()
+        )
+        cohort_role = literal(cohort_key(0)[:-1]) + cast(RosterEntryRow.cohort_id, String)
+
+        def role(key: Any, column: Any) -> Any:
+            return (
+                select(column)
+                .where(RoleRow.group_id == RosterEntryRow.group_id, RoleRow.key == key)
+                .scalar_subquery()
+            )
+
+        row = (
+            await self.session.execute(
+                update(RosterEntryRow)
+                .where(RosterEntryRow.id == newest, RosterEntryRow.matched_user_id.is_(None))
+                .values(matched_user_id=user_id, matched_at=now)
+                .returning(
+                    *RosterEntryRow.__table__.c,
+                    inviter.label("inviter"),
+                    role(RosterEntryRow.role_key, RoleRow.name).label("role_name"),
+                    role(RosterEntryRow.role_key, RoleRow.platform_id).label("role_pid"),
+                    role(cohort_role, RoleRow.name).label("cohort_name"),
+                    role(cohort_role, RoleRow.platform_id).label("cohort_pid"),
                 )
-            ).first()
-            if found is None:
-                return None
-            entry, inv = found
-            if await self.match(entry.id, user_id, now):
-                return _roster(entry), _invitation(inv) if inv is not None else None
+                .execution_options(synchronize_session=False)
+            )
+        ).first()
+        if row is None:
+            return None
+        v = row._mapping
+        entry = RosterEntry(**{f.name: v[f.name] for f in fields(RosterEntry)})
+        role_key, cohort = entry.role_keys
+        roles = {
+            key: RoleRecord(group_id, key, name, pid)
+            for key, name, pid in (
+                (role_key, v["role_name"], v["role_pid"]),
+                (cohort, v["cohort_name"], v["cohort_pid"]),
+            )
+            if name is not None
+        }
+        return RosterMatch(entry, v["inviter"], roles)
+
+    async def admit(self, member: Member, cohort_id: int | None) -> bool:
+        """Record a newcomer with their cohort in one statement; False if the member is
+        recorded already (a replay, a return, or a first command that came first)."""
+        result = await self.session.execute(
+            self.insert_ignore(MemberRow)
+            .values(
+                group_id=member.group_id,
+                user_id=member.user_id,
+                name=member.name,
+                email=member.email,
+                joined_at=member.joined_at,
+                left_at=None,
+                invited_by=member.invited_by,
+                cohort_id=cohort_id,
+            )
+            .on_conflict_do_nothing()
+        )
+        return _count(result)
 
     async def match(self, entry_id: int, user_id: str, now: datetime) -> bool:
         """Mark an entry matched, once."""
@@ -519,8 +580,41 @@ class SqlRequestRepository(Repository):
         return _count(result)
 
 
-class SqlGrantQueue(Repository):
-    """The paced grant queue."""
+class SqlGrantRepository(Repository):
+    """Role grants recorded, and the paced queue of bulk changes."""
+
+    async def record(
+        self,
+        group_id: str,
+        user_id: str,
+        keys: Sequence[str],
+        source: str,
+        by: str | None,
+        now: datetime,
+    ) -> list[str]:
+        """Record grants in one statement; returns the keys the member did not hold yet."""
+        if not keys:
+            return []
+        rows = await self.session.scalars(
+            self.insert_ignore(MemberRoleRow)
+            .values(
+                [
+                    {
+                        "group_id": group_id,
+                        "user_id": user_id,
+                        "role_key": key,
+                        "source": source,
+                        "granted_by": by,
+                        "granted_at": now,
+                    }
+                    for key in dict.fromkeys(keys)
+                ]
+            )
+            .on_conflict_do_nothing()
+            .returning(MemberRoleRow.role_key)
+        )
+        new = set(rows)
+        return [k for k in dict.fromkeys(keys) if k in new]
 
     async def enqueue(
         self, group_id: str, batch: str, changes: Sequence[RoleChange], now: datetime

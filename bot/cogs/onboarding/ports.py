@@ -14,9 +14,10 @@ from bot.cogs.onboarding.records import (
     RoleChange,
     RoleRequest,
     RosterEntry,
+    RosterMatch,
     UseState,
 )
-from bot.domain import Cohort
+from bot.domain import Cohort, Member
 
 
 class CohortRepository(Protocol):
@@ -134,9 +135,14 @@ class RosterRepository(Protocol):
 
     async def match_email(
         self, group_id: str, email: str, user_id: str, now: datetime
-    ) -> tuple[RosterEntry, Invitation | None] | None:
+    ) -> RosterMatch | None:
         """Match the newest cohort's unmatched entry for this email to the member, once, with
-        the code it was imported with; None when no entry waits for it."""
+        who made the code it was imported with and the roles it gives; None when no entry
+        waits for it."""
+
+    async def admit(self, member: Member, cohort_id: int | None) -> bool:
+        """Record a newcomer with their cohort in one statement; False if the member is
+        recorded already (a replay, a return, or a first command that came first)."""
 
     async def match(self, entry_id: int, user_id: str, now: datetime) -> bool:
         """Mark an entry matched; False if it already was."""
@@ -168,8 +174,21 @@ class RequestRepository(Protocol):
         """Approve or deny a pending request; False if it was already decided."""
 
 
-class GrantQueue(Protocol):
-    """The paced, resumable queue of bulk role changes (a roster, a graduation)."""
+class GrantRepository(Protocol):
+    """Role grants recorded, and the paced, resumable queue of bulk role changes (a roster,
+    a graduation)."""
+
+    async def record(
+        self,
+        group_id: str,
+        user_id: str,
+        keys: Sequence[str],
+        source: str,
+        by: str | None,
+        now: datetime,
+    ) -> list[str]:
+        """Record grants the platform took, in one statement; returns the keys the member did
+        not hold yet."""
 
     async def enqueue(
         self, group_id: str, batch: str, changes: Sequence[RoleChange], now: datetime

@@ -139,6 +139,16 @@ class RosterEntry:
 
 
 @dataclass(frozen=True)
+class RosterMatch:
+    """A roster entry matched to a member who joined, who made its code, and the group's
+    records of the roles it gives (those that exist)."""
+
+    entry: RosterEntry
+    inviter: str | None
+    roles: dict[str, RoleRecord]
+
+
+@dataclass(frozen=True)
 class RoleRequest:
     """A self-chosen trusted role waiting for (or decided by) staff."""
 
