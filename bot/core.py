@@ -23,6 +23,8 @@ from bot.events import (
     CommandInvoked,
     Event,
     FormSubmitted,
+    MemberJoined,
+    MemberLeft,
     MessagePosted,
     UserRef,
 )
@@ -35,6 +37,9 @@ log = logging.getLogger(__name__)
 # How long the message path may use a group read earlier (other processes' setting changes
 # show up within this time; this process's own commands invalidate it at once).
 GROUP_CACHE_SECONDS = 5.0
+# Events that never change a group's settings: they may use a group read moments ago (a busy
+# channel, a class joining at once), so they cost no database round trip for the group alone.
+_SETTINGS_UNCHANGED = (MessagePosted, MemberJoined, MemberLeft)
 
 S = TypeVar("S")
 Middleware = Callable[["Context", Event, Callable[[], Awaitable[None]]], Awaitable[None]]
@@ -228,7 +233,7 @@ class Bot:
         responder = getattr(event, "responder", None)
         user = getattr(event, "user", None) or UserRef(id="?")
         try:
-            group = await self.group(event.group_id, cached=isinstance(event, MessagePosted))
+            group = await self.group(event.group_id, cached=isinstance(event, _SETTINGS_UNCHANGED))
         except StorageUnavailable:
             log.warning("storage unavailable while handling %s", type(event).__name__)
             if responder is not None:
@@ -247,7 +252,7 @@ class Bot:
             await call(0)
         finally:
             # Commands, forms and buttons may change settings: messages after them re-read.
-            if not isinstance(event, MessagePosted):
+            if not isinstance(event, _SETTINGS_UNCHANGED):
                 self._group_cache.pop(event.group_id, None)
 
     async def _dispatch(self, ctx: Context, event: Event) -> None:
