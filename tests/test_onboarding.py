@@ -357,3 +357,26 @@ async def test_a_roster_file_is_imported_and_bad_lines_reported(
         f'/alumni invite cohort:"Fashion 2026" roster:file:{tmp_path}/missing.csv'
     )
     assert "I could not read the file given as `roster`" in out
+
+
+async def test_an_expired_code_is_told_as_such_and_never_locks_code_entry(
+    group: LocalGroup,
+) -> None:
+    out = await group.run("/alumni setup", "!join kari", "!as kari", "/alumni invite friend")
+    code = code_in(out)
+    await group.run("!join nils", "!as nils", "!clock +31d")
+    for _ in range(6):  # more than the five wrong codes that lock
+        out = await group.run(f"/alumni join code:{code}")
+        assert "That code has expired" in out and "tries left" not in out
+    out = await group.run("/alumni join code:NOPE1234")
+    assert "4 tries left" in out
+    assert not [m for m in group.messages("staff-review") if "wrong join codes" in str(m["text"])]
+
+
+async def test_approving_someone_who_left_says_so(group: LocalGroup) -> None:
+    await group.run("/alumni setup", "!join per", "!as per", "!press I am a student")
+    await group.run('!form cohort=""', "!leave per", "!as owner")
+    out = await group.run("!press Approve")
+    assert "per has left the group, so nothing changed on the platform" in out
+    assert "per got the role" not in out
+    assert "has left the group" in str(group.messages("staff-review")[-1]["text"])

@@ -42,6 +42,8 @@ from bot.safety import neutralise
 log = logging.getLogger(__name__)
 
 LOCK_MINUTES = int(LOCK_WINDOW.total_seconds() / 60)
+# Refusals of a real code: told as they are, never counted as a wrong guess.
+_TOLD = frozenset({"onboarding.code_expired", "onboarding.code_used_up"})
 
 
 def _normalised(code: str) -> str:
@@ -199,10 +201,12 @@ class InvitationService:
                     # Granted, revoked, or being granted by a parallel entry right now. Only a
                     # use the platform refused is finished by entering the code again.
                     problem = "already"
-                ok = problem is None or problem == "already"
-                await uow.invitations.record_attempt(gid, uid, ok, now)
-                if not ok:
-                    fails += 1
+                # Only a code nobody made counts toward the lockout: one that expired or was
+                # used up is told as such (it was real; guessing gains nothing from it).
+                if problem not in _TOLD:
+                    ok = problem is None or problem == "already"
+                    await uow.invitations.record_attempt(gid, uid, ok, now)
+                    fails += 0 if ok else 1
                 if problem is None and inv is not None:
                     if inv.cohort_id is not None:
                         await uow.cohorts.set_member_cohort(gid, uid, inv.cohort_id)
@@ -215,6 +219,8 @@ class InvitationService:
             if member is not None and set(inv.role_keys) <= member.roles:
                 raise UserError("onboarding.code_already_used")
             raise UserError("onboarding.code_already_used_missing")
+        if problem in _TOLD:
+            raise UserError(problem)
         if problem is not None:
             if fails >= LOCK_ATTEMPTS:
                 await self._alert_lockout(group, user)

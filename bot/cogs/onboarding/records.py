@@ -323,6 +323,7 @@ class Decision:
     status: RequestStatus
     requester: str  # their name, as the records have it
     granted: Granted
+    gone: bool = False  # the requester has left the group: nothing changed on the platform
 
 
 @dataclass(frozen=True)

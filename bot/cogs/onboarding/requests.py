@@ -119,6 +119,11 @@ class RequestService:
                 "onboarding.decide_already",
                 status=views.request_status(group.language, request.status),
             )
+        # Someone who left is told apart (records and platform both asked): the roles are
+        # recorded and come back if they return, but nothing happens on the platform now.
+        gone = requester is None or requester.left_at is not None
+        if not gone:
+            gone = await self.workspace.member_info(gid, request.user_id) is None
         if verdict is Verdict.APPROVE:
             change = RoleChange(request.user_id, request.role_keys, (), "approval", actor.id)
             await self.grants.apply(gid, change, roles=roles, member=requester)
@@ -127,6 +132,7 @@ class RequestService:
             status,
             requester.name if requester else request.user_id,
             Granted(request.role_keys, roles),
+            gone=gone,
         )
         if request.review_channel_id and request.review_message_id:
             await self.workspace.edit(
@@ -134,5 +140,8 @@ class RequestService:
                 MessageRef(request.review_channel_id, request.review_message_id),
                 views.decided(group.language, decision, actor.name),
             )
-        await self.workspace.send_dm(gid, request.user_id, views.outcome(group.language, decision))
+        if not gone:
+            await self.workspace.send_dm(
+                gid, request.user_id, views.outcome(group.language, decision)
+            )
         return decision

@@ -343,9 +343,10 @@ def request_post(
 def decided(lang: Language, decision: Decision, by: str) -> OutgoingMessage:
     """What staff decided, for the review post and the staff member who pressed."""
     role_name = role_label(lang, decision.request.role_key, decision.granted.roles)
+    left = "_left" if decision.gone and decision.status == "approved" else ""
     text = t(
         lang,
-        f"onboarding.decided_{decision.status}",
+        f"onboarding.decided_{decision.status}{left}",
         member=neutralise(decision.requester),
         role=role_name,
         by=neutralise(by),

@@ -206,19 +206,15 @@ async def test_redeem_grants_the_code_and_records_cohort_and_inviter(w: World) -
     assert again.value.key == "onboarding.code_already_used"
 
 
-async def test_wrong_and_expired_codes_count_down_to_a_lockout_staff_hear_of(w: World) -> None:
+async def test_wrong_codes_count_down_to_a_lockout_staff_hear_of(w: World) -> None:
     inv = w.bot.service(InvitationService)
     friend = await inv.invite_friend(w.group, _user(INGRID))
-    w.later(days=31)
     w.ws.add_member("Kari", None)
-    with pytest.raises(UserError) as expired:
-        await inv.redeem(w.group, _user(KARI), friend.invitation.code)
-    assert expired.value.key == "onboarding.code_expired"
-    assert expired.value.params["left"] == LOCK_ATTEMPTS - 1
-    for _ in range(LOCK_ATTEMPTS - 2):
+    for n in range(LOCK_ATTEMPTS - 1):
         with pytest.raises(UserError) as wrong:
             await inv.redeem(w.group, _user(KARI), "NOPE1234")
         assert wrong.value.key == "onboarding.code_unknown"
+        assert wrong.value.params["left"] == LOCK_ATTEMPTS - 1 - n
     with pytest.raises(UserError) as locked:
         await inv.redeem(w.group, _user(KARI), "NOPE1234")
     assert locked.value.key == "onboarding.code_locked"
@@ -226,6 +222,36 @@ async def test_wrong_and_expired_codes_count_down_to_a_lockout_staff_hear_of(w: 
     with pytest.raises(UserError) as still:  # even the right code waits out the lock
         await inv.redeem(w.group, _user(KARI), friend.invitation.code)
     assert still.value.key == "onboarding.code_locked"
+
+
+async def test_expired_and_used_up_codes_are_told_and_never_count_toward_the_lockout(
+    w: World,
+) -> None:
+    inv = w.bot.service(InvitationService)
+    friend = await inv.invite_friend(w.group, _user(INGRID))
+    staff = await inv.invite_cohort(
+        w.group,
+        STAFF,
+        await inv.plan_cohort_invite(w.group, (await _cohort(w)).name, None),
+        "staff",
+        "",
+    )
+    w.ws.add_member("Ola", None)
+    await inv.redeem(w.group, _user(OLA), staff.invitation.code)  # its one use
+    w.ws.add_member("Kari", None)
+    for _ in range(LOCK_ATTEMPTS + 1):  # more than the lockout allows wrong codes
+        with pytest.raises(UserError) as used_up:
+            await inv.redeem(w.group, _user(KARI), staff.invitation.code)
+        assert used_up.value.key == "onboarding.code_used_up" and "left" not in used_up.value.params
+    w.later(days=31)
+    for _ in range(LOCK_ATTEMPTS + 1):
+        with pytest.raises(UserError) as expired:
+            await inv.redeem(w.group, _user(KARI), friend.invitation.code)
+        assert expired.value.key == "onboarding.code_expired"
+    with pytest.raises(UserError) as wrong:  # a wrong code still has every try left
+        await inv.redeem(w.group, _user(KARI), "NOPE1234")
+    assert wrong.value.params["left"] == LOCK_ATTEMPTS - 1
+    assert not [m for m in w.channel("staff-review") if "wrong join codes" in str(m["text"])]
 
 
 async def test_a_friend_code_gives_industry_to_a_few(w: World) -> None:
@@ -349,6 +375,25 @@ async def test_a_denial_gives_nothing(w: World) -> None:
     decision = await svc.decide(w.group, STAFF, sent.request.id, Verdict.DENY)
     assert decision.status is RequestStatus.DENIED and w.ws.role_names("kari") == []
     assert "did not approve" in str(_dms(w, "kari")[-1]["text"])
+
+
+async def test_approving_someone_who_left_says_so_and_sends_no_dm(w: World) -> None:
+    svc = w.bot.service(RequestService)
+    w.ws.add_member("Kari", None)
+    assert await svc.claim(w.group, _user(KARI), "alumni") is None
+    sent = await svc.request(w.group, _user(KARI), "alumni", "")
+    w.ws.state["members"]["kari"]["left"] = True
+    await w.bot.service(MembersService).left(w.group.id, "kari")
+    dms = len(_dms(w, "kari"))
+    decision = await svc.decide(w.group, STAFF, sent.request.id, Verdict.APPROVE)
+    assert decision.gone
+    review = str(w.channel("staff-review")[-1]["text"])
+    assert "Kari has left the group, so nothing changed on the platform" in review
+    assert "got the role" not in review
+    assert len(_dms(w, "kari")) == dms  # nobody to tell
+    async with w.uow() as uow:  # recorded: the roles come back if Kari returns
+        member = await uow.members.get(w.group.id, "kari")
+    assert member is not None and "alumni" in member.roles
 
 
 # -- staff's role commands ---------------------------------------------------------------------
