@@ -380,3 +380,16 @@ async def test_approving_someone_who_left_says_so(group: LocalGroup) -> None:
     assert "per has left the group, so nothing changed on the platform" in out
     assert "per got the role" not in out
     assert "has left the group" in str(group.messages("staff-review")[-1]["text"])
+
+
+async def test_roster_members_already_here_are_told_what_they_received(
+    group: LocalGroup,
+) -> None:
+    await group.run("/alumni setup", COHORT, "!join ola ola@example.com")
+    before = len(dms(group, "ola"))
+    await group.run('/alumni invite cohort:"Fashion 2026" emails:"ola@example.com"')
+    assert group.ws.role_names("ola") == ["Fashion 2026", "student"]
+    told = dms(group, "ola")[before:]
+    assert [str(m["text"]) for m in told] == [
+        "You are on the roster of Fashion 2026, so you now have: student, Fashion 2026."
+    ]

@@ -159,6 +159,7 @@ class OnboardingCog(Cog):
             await responder.edit_reply(views.progress(ctx.lang, done, total))
 
         result = await self.grants.drain(ctx.group.id, invite.batch, shown if responder else None)
+        await self.grants.tell_rostered(ctx.group, result.applied)
         if responder is not None and result.failed:
             names = await self.bot.service(MembersService).names(ctx.group.id)
             title = ctx.t("onboarding.grants_failed", count=len(result.failed))

@@ -154,6 +154,7 @@ class GraduationService:
         """Tell staff of new refusals, of changes given up, and of changes that took effect
         after failing (each row once), and bring graduation posts up to date."""
         lang = group.language
+        await self.grants.tell_rostered(group, result.applied)
         names = await self.members.names(group.id) if result.failed or result.recovered else {}
         await self.grants.tell_staff(
             group.id, views.grant_failures(lang, result.first_failures, names, title)

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
+from bot.cogs.onboarding import views
 from bot.cogs.onboarding.codes import (
     BACKOFF_CAP,
     GRANT_PAGE,
@@ -19,8 +20,15 @@ from bot.cogs.onboarding.codes import (
     RETRY_AFTER,
     RETRY_FOR,
 )
-from bot.cogs.onboarding.records import DrainResult, FailedGrant, QueuedGrant, RoleChange
-from bot.domain import Member, RoleRecord
+from bot.cogs.onboarding.records import (
+    DrainResult,
+    FailedGrant,
+    Granted,
+    QueuedGrant,
+    RoleChange,
+    cohort_of,
+)
+from bot.domain import Group, Member, RoleRecord
 from bot.errors import PlatformError
 from bot.messages import OutgoingMessage
 from bot.ports import BatchesRoles, Clock, UnitOfWork, UnitOfWorkFactory, Workspace
@@ -249,6 +257,26 @@ class GrantService:
         if isinstance(ws, BatchesRoles):
             return ws.role_batch(group_id)
         return contextlib.nullcontext()
+
+    async def tell_rostered(self, group: Group, applied: list[QueuedGrant]) -> int:
+        """Members a roster gave roles while they were in the group already hear what they
+        received, by DM (closed DMs are logged: the roles are theirs either way); returns how
+        many were told."""
+        rostered = [i for i in applied if i.change.source == "roster"]
+        if not rostered:
+            return 0
+        roles = await self.roles(group.id)
+        told = 0
+        for item in rostered:
+            keys = item.change.add
+            cohort = next((k for k in keys if cohort_of(k) is not None), None)
+            message = views.roster_granted(group.language, cohort, Granted(keys, roles))
+            try:
+                await self.workspace.send_dm(group.id, item.change.user_id, message)
+                told += 1
+            except PlatformError as exc:
+                log.info("roster DM to %s in %s failed: %s", item.change.user_id, group.id, exc)
+        return told
 
     async def channel(self, group_id: str, key: str) -> str | None:
         """The channel of a category, if it still exists on the platform."""

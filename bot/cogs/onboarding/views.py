@@ -88,6 +88,17 @@ def welcome_roster(lang: Language, cohort_key: str, granted: Granted) -> Outgoin
     return OutgoingMessage(text, buttons=(intro_button(lang),))
 
 
+def roster_granted(lang: Language, cohort_key: str | None, granted: Granted) -> OutgoingMessage:
+    """A member already in the group whom a roster gave roles hears what they received."""
+    text = t(
+        lang,
+        "onboarding.roster_granted",
+        cohort=role_label(lang, cohort_key, granted.roles) if cohort_key else "-",
+        roles=granted_labels(lang, granted),
+    )
+    return OutgoingMessage(text, buttons=(intro_button(lang),))
+
+
 def welcome_back(lang: Language, granted: Granted) -> OutgoingMessage:
     """The welcome of a member who returned, with the roles they have again."""
     return OutgoingMessage(t(lang, "onboarding.welcome_back", roles=granted_labels(lang, granted)))

@@ -166,8 +166,13 @@ async def test_invite_cohort_stores_the_roster_and_queues_members_already_here(w
     assert [n for n, _ in invite.roster.invalid] == [3]
     assert invite.invitation.kind is CodeKind.COHORT and invite.batch is not None
     assert w.ws.role_names("ola") == []  # queued, not yet applied
-    result = await w.bot.service(GrantService).drain(w.group.id, invite.batch)
+    grants = w.bot.service(GrantService)
+    result = await grants.drain(w.group.id, invite.batch)
     assert len(result.applied) == 1 and w.ws.role_names("ola") == ["Fashion 2026", "student"]
+    # Ola was here already: the roster's roles came without a welcome, so Ola is told.
+    assert await grants.tell_rostered(w.group, result.applied) == 1
+    dm = str(_dms(w, "ola")[-1]["text"])
+    assert dm == "You are on the roster of Fashion 2026, so you now have: student, Fashion 2026."
 
 
 async def test_a_staff_code_works_once(w: World) -> None:
