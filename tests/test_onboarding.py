@@ -393,3 +393,22 @@ async def test_roster_members_already_here_are_told_what_they_received(
     assert [str(m["text"]) for m in told] == [
         "You are on the roster of Fashion 2026, so you now have: student, Fashion 2026."
     ]
+
+
+async def test_a_second_cohort_role_asks_before_moving_the_graduation(group: LocalGroup) -> None:
+    await group.run(
+        "/alumni setup",
+        COHORT,
+        "/alumni cohort create program:Design year:2027 graduates:2030-06-15",
+        "!join kari",
+        '/alumni role grant member:kari role:"Fashion 2026"',
+    )
+    out = await group.run('/alumni role grant member:kari role:"Design 2027"')
+    assert "kari now has the role Design 2027" in out
+    assert "is in the cohort Fashion 2026 already" in out
+    out = await group.run("/alumni whois member:kari")
+    assert "Cohort: Fashion 2026" in out
+    out = await group.run("!press Move to Design 2027")
+    assert "kari is now in the cohort Design 2027 and graduates with it" in out
+    out = await group.run("/alumni whois member:kari")
+    assert "Cohort: Design 2027" in out

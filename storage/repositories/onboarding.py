@@ -122,6 +122,22 @@ class SqlCohortRepository(Repository):
             .values(cohort_id=cohort_id)
         )
 
+    async def enter_cohort(self, group_id: str, user_id: str, cohort_id: int) -> int | None:
+        """Put a member in a cohort unless they are in another; returns that other one."""
+        result = await self.session.execute(
+            update(MemberRow)
+            .where(
+                MemberRow.group_id == group_id,
+                MemberRow.user_id == user_id,
+                MemberRow.cohort_id.is_(None),
+            )
+            .values(cohort_id=cohort_id)
+        )
+        if _count(result):
+            return None
+        current = await self.member_cohort(group_id, user_id)
+        return current if current != cohort_id else None
+
     async def member_cohort(self, group_id: str, user_id: str) -> int | None:
         """The member's cohort id."""
         return await self.session.scalar(

@@ -46,6 +46,14 @@ def _decision(value: str) -> tuple[int, Verdict]:
     return int(request_id), Verdict(verdict)
 
 
+def _move(value: str) -> tuple[str, int]:
+    """A move button's value: "<user id>:<cohort id>"."""
+    user_id, _, cohort_id = value.rpartition(":")
+    if not user_id or not cohort_id.isdigit():
+        raise ValueError(value)
+    return user_id, int(cohort_id)
+
+
 class OnboardingCog(Cog):
     """Cohorts, codes and rosters, the welcome, role requests, graduation."""
 
@@ -208,8 +216,15 @@ class OnboardingCog(Cog):
     async def role_grant(self, ctx: Context, member: str, role: str) -> None:
         """Give a member a role, recorded with who granted it."""
         done = await self.roles.grant(ctx.group, ctx.actor, member, role)
-        key = "onboarding.role_repaired" if done.repaired else "onboarding.role_granted"
-        await ctx.say(key, member=neutralise(done.member.name), role=done.role.name)
+        await ctx.reply(views.role_granted(ctx.lang, done))
+
+    @button(views.MOVE_ACTION, permission=Permission.STAFF, value=_move)
+    async def press_move(self, ctx: Context, event: ButtonPressed, value: tuple[str, int]) -> None:
+        """Staff move a member to the second cohort they were given (their graduation too)."""
+        moved = await self.roles.move_cohort(ctx.group, *value)
+        assert moved.cohort is not None
+        name = neutralise(moved.member.name)
+        await ctx.say("onboarding.cohort_moved", member=name, cohort=moved.cohort.name)
 
     @command(
         "role revoke",

@@ -115,7 +115,7 @@ class InvitationService:
                     if entry.matched_user_id is not None or user_id is None:
                         continue
                     if await uow.roster.match(entry.id, user_id, now):
-                        await uow.cohorts.set_member_cohort(gid, user_id, c.id)
+                        await uow.cohorts.enter_cohort(gid, user_id, c.id)
                         changes.append(RoleChange(user_id, entry.role_keys, (), "roster", actor.id))
                 await uow.grants.enqueue(gid, batch, changes, now)
             roles = {r.key: r for r in await uow.roles.for_group(gid)}
@@ -209,7 +209,7 @@ class InvitationService:
                     fails += 0 if ok else 1
                 if problem is None and inv is not None:
                     if inv.cohort_id is not None:
-                        await uow.cohorts.set_member_cohort(gid, uid, inv.cohort_id)
+                        await uow.cohorts.enter_cohort(gid, uid, inv.cohort_id)
                     if inv.created_by is not None and inv.created_by != uid:
                         await uow.invitations.set_invited_by(gid, uid, inv.created_by)
             member = await uow.members.get(gid, uid)

@@ -130,7 +130,7 @@ class JoinService:
                     member = replace(member, invited_by=matched.inviter)
             await uow.members.save(member)
             if entry is not None:
-                await uow.cohorts.set_member_cohort(gid, uid, entry.cohort_id)
+                await uow.cohorts.enter_cohort(gid, uid, entry.cohort_id)
             roles = {r.key: r for r in await uow.roles.for_group(gid)} if entry or rejoin else {}
         return await self._welcome(group, member, entry, roles, rejoin=rejoin)
 

@@ -45,7 +45,11 @@ class CohortRepository(Protocol):
         """Record the graduation; False if it was already recorded (exactly once)."""
 
     async def set_member_cohort(self, group_id: str, user_id: str, cohort_id: int) -> None:
-        """Put a member in a cohort."""
+        """Put a member in a cohort (staff moved them)."""
+
+    async def enter_cohort(self, group_id: str, user_id: str, cohort_id: int) -> int | None:
+        """Put a member in a cohort unless they are in another already (their first cohort
+        decides when they graduate); returns that other cohort's id, else None."""
 
     async def member_cohort(self, group_id: str, user_id: str) -> int | None:
         """The member's cohort id."""

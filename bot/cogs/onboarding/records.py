@@ -333,6 +333,7 @@ class RoleGrant:
     member: Member
     role: RoleRecord
     repaired: bool = False  # the records had it, the platform did not
+    kept: Cohort | None = None  # the member's first cohort, kept: staff may move them
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,7 @@ class RequestService:
         async with self.uow() as uow:
             decided = await uow.requests.decide(gid, request.id, status, actor.id, now)
             if decided and verdict is Verdict.APPROVE and request.cohort_id is not None:
-                await uow.cohorts.set_member_cohort(gid, request.user_id, request.cohort_id)
+                await uow.cohorts.enter_cohort(gid, request.user_id, request.cohort_id)
             requester = await uow.members.get(gid, request.user_id)
             roles = {r.key: r for r in await uow.roles.for_group(gid)}
         if not decided:

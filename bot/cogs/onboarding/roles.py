@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from bot.cogs.members.service import MembersService
 from bot.cogs.onboarding.grants import GrantService
-from bot.cogs.onboarding.records import HomeFacts, RoleChange, RoleGrant, Whois, cohort_of
-from bot.domain import Actor, Group, RoleRecord
+from bot.cogs.onboarding.records import (
+    HomeFacts,
+    RoleChange,
+    RoleGrant,
+    Whois,
+    cohort_key,
+    cohort_of,
+)
+from bot.domain import Actor, Cohort, Group, RoleRecord
 from bot.errors import UserError
 from bot.ports import UnitOfWorkFactory, Workspace
 from bot.safety import neutralise
@@ -53,12 +60,27 @@ class RoleService:
                 raise UserError("onboarding.role_had", member=neutralise(m.name), role=r.name)
             repair = True
         cohort_id = cohort_of(r.key)
+        kept: Cohort | None = None
         if cohort_id is not None:
+            # A second cohort's role never moves the member's graduation by itself: staff are
+            # asked (RoleGrant.kept) and move them with `move_cohort`.
             async with self.uow() as uow:
-                await uow.cohorts.set_member_cohort(group.id, m.user_id, cohort_id)
+                first = await uow.cohorts.enter_cohort(group.id, m.user_id, cohort_id)
+                kept = await uow.cohorts.get(group.id, first) if first else None
         change = RoleChange(m.user_id, (r.key,), (), "staff", actor.id)
         await self.grants.apply(group.id, change, member=m)
-        return RoleGrant(m, r, repaired=repair)
+        return RoleGrant(m, r, repaired=repair, kept=kept)
+
+    async def move_cohort(self, group: Group, user_id: str, cohort_id: int) -> Whois:
+        """Staff move a member to another cohort whose role they hold; it decides when they
+        graduate from now on."""
+        async with self.uow() as uow:
+            member = await uow.members.get(group.id, user_id)
+            cohort = await uow.cohorts.get(group.id, cohort_id)
+            if member is None or cohort is None or cohort_key(cohort_id) not in member.roles:
+                raise UserError("core.button_unknown")
+            await uow.cohorts.set_member_cohort(group.id, user_id, cohort_id)
+        return Whois(member, cohort, None, {})
 
     async def _platform_has(self, group: Group, user_id: str, role: RoleRecord) -> bool | None:
         """Whether the platform gives the member the role now; None when it cannot be told

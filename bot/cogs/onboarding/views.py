@@ -15,8 +15,10 @@ from bot.cogs.onboarding.records import (
     Granted,
     HomeFacts,
     Link,
+    RoleGrant,
     RoleRequest,
     Whois,
+    cohort_of,
 )
 from bot.domain import Cohort, Language, RoleRecord
 from bot.i18n import permission_label, t
@@ -27,6 +29,7 @@ CODE_ACTION = "onb:code"
 CLAIM_ACTION = "onb:claim"
 DECIDE_ACTION = "onb:decide"
 INTRO_ACTION = "onb:intro"
+MOVE_ACTION = "onb:cohort"
 CODE_FORM = "onb_code"
 CLAIM_FORM = "onb_claim"
 INTRO_FORM = "onb_intro"
@@ -402,6 +405,24 @@ def intro_post(lang: Language, member: str, values: dict[str, str]) -> OutgoingM
         title=values["name"],
         fields=fields,
     )
+
+
+def role_granted(lang: Language, done: RoleGrant) -> OutgoingMessage:
+    """A role staff gave; with a second cohort's role, the first cohort kept and a button to
+    move the member instead."""
+    key = "onboarding.role_repaired" if done.repaired else "onboarding.role_granted"
+    member = neutralise(done.member.name)
+    text = t(lang, key, member=member, role=done.role.name)
+    cohort = cohort_of(done.role.key)
+    if done.kept is None or cohort is None:
+        return OutgoingMessage(text)
+    kept = t(lang, "onboarding.cohort_kept", member=member, cohort=done.kept.name)
+    move = Button(
+        t(lang, "onboarding.btn_move_cohort", cohort=done.role.name),
+        MOVE_ACTION,
+        f"{done.member.user_id}:{cohort}",
+    )
+    return OutgoingMessage(f"{text}\n{kept}", buttons=(move,))
 
 
 def whois(lang: Language, found: Whois, timezone: str) -> OutgoingMessage:

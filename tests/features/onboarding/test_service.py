@@ -430,6 +430,28 @@ async def test_grant_and_revoke_with_their_refusals(w: World) -> None:
     assert not_had.value.key == "onboarding.role_not_had"
 
 
+async def test_a_second_cohort_role_keeps_the_first_cohort_until_staff_move(w: World) -> None:
+    first = await _cohort(w)
+    second = (
+        await w.bot.service(CohortService).create(w.group, STAFF, "Design", 2027, None)
+    ).cohort
+    svc = w.bot.service(RoleService)
+    await join(w, KARI)
+    assert (await svc.grant(w.group, STAFF, "kari", first.name)).kept is None
+    done = await svc.grant(w.group, STAFF, "kari", second.name)
+    assert done.kept is not None and done.kept.id == first.id
+    async with w.uow() as uow:  # the graduation date is still the first cohort's
+        assert await uow.cohorts.member_cohort(w.group.id, "kari") == first.id
+    moved = await svc.move_cohort(w.group, "kari", second.id)
+    assert moved.cohort is not None and moved.cohort.id == second.id
+    async with w.uow() as uow:
+        assert await uow.cohorts.member_cohort(w.group.id, "kari") == second.id
+    await join(w, OLA)
+    with pytest.raises(UserError) as forged:  # a cohort whose role Ola does not hold
+        await svc.move_cohort(w.group, "ola", second.id)
+    assert forged.value.key == "core.button_unknown"
+
+
 async def test_whois_and_home_facts(w: World) -> None:
     c = await _cohort(w)
     await join(w, KARI)
