@@ -412,3 +412,20 @@ async def test_a_second_cohort_role_asks_before_moving_the_graduation(group: Loc
     assert "kari is now in the cohort Design 2027 and graduates with it" in out
     out = await group.run("/alumni whois member:kari")
     assert "Cohort: Design 2027" in out
+
+
+async def test_staff_list_live_codes_and_revoke_a_leaked_one(group: LocalGroup) -> None:
+    await group.run("/alumni setup", COHORT)
+    await group.run('/alumni invite cohort:"Fashion 2026" code:FASHION26')
+    out = await group.run("/alumni codes list")
+    assert "`FASHION26`: Fashion 2026 (student), uses left: 250 of 250" in out
+    assert "made by owner" in out
+    out = await group.run("/alumni codes revoke code:FASHION26")
+    assert "The code FASHION26 no longer works" in out
+    out = await group.run("/alumni codes list")
+    assert "No join codes work right now" in out
+    out = await group.run("!join kari", "!as kari", "/alumni join code:FASHION26")
+    assert "That code has been withdrawn" in out
+    assert group.ws.role_names("kari") == []
+    out = await group.run("/alumni codes list")  # a member may not see the codes
+    assert "can run `/alumni codes list`. Nothing was changed." in out and "FASHION" not in out

@@ -203,6 +203,43 @@ class SqlInvitationRepository(Repository):
         row = await self.session.get(InvitationRow, invitation_id)
         return _invitation(row) if row is not None and row.group_id == group_id else None
 
+    async def live(self, group_id: str, now: datetime) -> list[Invitation]:
+        """Codes that still work, newest first."""
+        rows = await self.session.scalars(
+            select(InvitationRow)
+            .where(
+                InvitationRow.group_id == group_id,
+                InvitationRow.revoked.is_(False),
+                InvitationRow.uses < InvitationRow.max_uses,
+                or_(InvitationRow.expires_at.is_(None), InvitationRow.expires_at > now),
+            )
+            .order_by(InvitationRow.id.desc())
+        )
+        return [_invitation(r) for r in rows]
+
+    async def revoke(self, group_id: str, invitation_id: int) -> bool:
+        """Compare-and-set, so a code is revoked once."""
+        result = await self.session.execute(
+            update(InvitationRow)
+            .where(
+                InvitationRow.group_id == group_id,
+                InvitationRow.id == invitation_id,
+                InvitationRow.revoked.is_(False),
+            )
+            .values(revoked=True)
+        )
+        return _count(result)
+
+    async def retire(self, group_id: str, invitation_id: int) -> None:
+        """Rename a dead code "~<id>~<code>" (codes are letters and digits only, so nobody
+        types it; the id keeps it unique within the column's 32 characters) and revoke it."""
+        row = await self.session.get(InvitationRow, invitation_id)
+        if row is None or row.group_id != group_id or row.code.startswith("~"):
+            return
+        row.code = f"~{row.id}~{row.code}"[:32]
+        row.revoked = True
+        await self.session.flush()
+
     async def redemption(self, invitation_id: int, user_id: str) -> UseState | None:
         """The state of the member's use of a code (None: never used)."""
         state = await self.session.scalar(

@@ -202,6 +202,28 @@ class OnboardingCog(Cog):
         granted = await self.invitations.redeem(ctx.group, ctx.user, code)
         await ctx.reply(views.code_ok(ctx.lang, granted))
 
+    @command(
+        "codes list",
+        permission=Permission.STAFF,
+        help_key="onboarding.codes_list_help",
+        options=(Option("cohort", max_length=120),),
+    )
+    async def codes_list(self, ctx: Context, cohort: str | None = None) -> None:
+        """The group's codes that still work."""
+        found = await self.invitations.live_codes(ctx.group, cohort)
+        await ctx.reply(views.live_codes(ctx.lang, found, ctx.group.timezone))
+
+    @command(
+        "codes revoke",
+        permission=Permission.STAFF,
+        help_key="onboarding.codes_revoke_help",
+        options=(Option("code", required=True, max_length=40),),
+    )
+    async def codes_revoke(self, ctx: Context, code: str) -> None:
+        """End a code at once."""
+        inv = await self.invitations.revoke(ctx.group, code)
+        await ctx.say("onboarding.code_revoked_now", code=inv.code)
+
     # -- roles ------------------------------------------------------------------------------
 
     @command(

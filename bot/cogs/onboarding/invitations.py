@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.cogs.members.service import MembersService
 from bot.cogs.onboarding import views
@@ -30,6 +30,7 @@ from bot.cogs.onboarding.records import (
     Invitation,
     InvitePlan,
     Link,
+    LiveCodes,
     RoleChange,
     RosterImport,
 )
@@ -43,7 +44,13 @@ log = logging.getLogger(__name__)
 
 LOCK_MINUTES = int(LOCK_WINDOW.total_seconds() / 60)
 # Refusals of a real code: told as they are, never counted as a wrong guess.
-_TOLD = frozenset({"onboarding.code_expired", "onboarding.code_used_up"})
+_TOLD = frozenset({"onboarding.code_expired", "onboarding.code_used_up", "onboarding.code_revoked"})
+
+
+def _works(inv: Invitation, now: datetime) -> bool:
+    """Whether a code can still be entered."""
+    expired = inv.expires_at is not None and inv.expires_at <= now
+    return not inv.revoked and not expired and inv.uses < inv.max_uses
 
 
 def _normalised(code: str) -> str:
@@ -78,9 +85,14 @@ class InvitationService:
         if code is not None and not _CUSTOM_CODE.match(chosen):
             raise UserError("onboarding.code_invalid", code=neutralise(code))
         if chosen:
+            now = self.clock.now()
             async with self.uow() as uow:
-                if await uow.invitations.by_code(group.id, chosen) is not None:
+                taken = await uow.invitations.by_code(group.id, chosen)
+                if taken is not None and _works(taken, now):
                     raise UserError("onboarding.code_taken", code=chosen)
+                if taken is not None:
+                    # Expired, used up or revoked: the name is free for next year's class.
+                    await uow.invitations.retire(group.id, taken.id)
         await self.cohorts.ensure_role(group, c)
         return InvitePlan(c, chosen or None)
 
@@ -167,6 +179,29 @@ class InvitationService:
         days = self.workspace.capabilities.invite_days
         return Link(url, days=days if url and days is not None and days < CODE_DAYS else None)
 
+    async def live_codes(self, group: Group, cohort: str | None) -> LiveCodes:
+        """The group's codes that still work (of one cohort, when named), with the names of
+        who made them and the cohorts they are for."""
+        wanted = await self.cohorts.find(group, cohort) if cohort else None
+        async with self.uow() as uow:
+            codes = await uow.invitations.live(group.id, self.clock.now())
+            cohorts = {c.id: c for c in await uow.cohorts.for_group(group.id)}
+            roles = {r.key: r for r in await uow.roles.for_group(group.id)}
+        if wanted is not None:
+            codes = [c for c in codes if c.cohort_id == wanted.id]
+        return LiveCodes(tuple(codes), cohorts, await self.members.names(group.id), roles, wanted)
+
+    async def revoke(self, group: Group, code: str) -> Invitation:
+        """End a code at once (a leaked code stops working); refused for codes that do not
+        exist or no longer work."""
+        async with self.uow() as uow:
+            inv = await uow.invitations.by_code(group.id, _normalised(code))
+            if inv is None:
+                raise UserError("onboarding.code_not_found", code=neutralise(code))
+            if not await uow.invitations.revoke(group.id, inv.id):
+                raise UserError("onboarding.code_revoked_already", code=inv.code)
+        return inv
+
     async def redeem(self, group: Group, user: UserRef, code: str) -> Granted:
         """Check a code (with lockout against guessing) and grant what it carries.
 
@@ -188,8 +223,10 @@ class InvitationService:
                 problem = "locked"
             else:
                 inv = await uow.invitations.by_code(gid, code) if code else None
-                if inv is None or inv.revoked:
+                if inv is None:
                     problem = "onboarding.code_unknown"
+                elif inv.revoked:
+                    problem = "onboarding.code_revoked"
                 elif inv.expires_at is not None and inv.expires_at <= now:
                     problem = "onboarding.code_expired"
                 elif await uow.invitations.redemption(inv.id, uid) is None:

@@ -81,6 +81,17 @@ class InvitationRepository(Protocol):
     async def get(self, group_id: str, invitation_id: int) -> Invitation | None:
         """A code by id."""
 
+    async def live(self, group_id: str, now: datetime) -> list[Invitation]:
+        """The group's codes that still work (not revoked, not expired, uses left), newest
+        first."""
+
+    async def revoke(self, group_id: str, invitation_id: int) -> bool:
+        """End a code at once; False if it was revoked already."""
+
+    async def retire(self, group_id: str, invitation_id: int) -> None:
+        """Free a dead code's name for a new code: it is renamed (so nobody can enter it) and
+        revoked; its uses and history stay."""
+
     async def redemption(self, invitation_id: int, user_id: str) -> UseState | None:
         """The state of the member's use of a code; None if never used."""
 

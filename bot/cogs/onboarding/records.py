@@ -290,6 +290,18 @@ class CohortInvite:
 
 
 @dataclass(frozen=True)
+class LiveCodes:
+    """The codes that still work, and what is needed to name their cohorts, roles and
+    makers."""
+
+    codes: tuple[Invitation, ...]
+    cohorts: dict[int, Cohort]
+    names: dict[str, str]
+    roles: dict[str, RoleRecord]
+    cohort: Cohort | None = None  # the cohort asked about, if one was
+
+
+@dataclass(frozen=True)
 class FriendInvite:
     """A member's personal code and link."""
 

@@ -15,6 +15,7 @@ from bot.cogs.onboarding.records import (
     Granted,
     HomeFacts,
     Link,
+    LiveCodes,
     RoleGrant,
     RoleRequest,
     Whois,
@@ -239,6 +240,39 @@ def lockout_alert(lang: Language, member: str, minutes: int) -> OutgoingMessage:
         minutes=minutes,
     )
     return OutgoingMessage(text)
+
+
+CODES_SHOWN = 25  # codes a list shows before "and N more" (a platform message has a limit)
+
+
+def live_codes(lang: Language, found: LiveCodes, timezone: str) -> OutgoingMessage:
+    """The codes that still work: kind, role, cohort, uses left, expiry, who made it."""
+    if not found.codes:
+        key = "onboarding.codes_none_cohort" if found.cohort else "onboarding.codes_none"
+        return OutgoingMessage(t(lang, key, cohort=found.cohort.name if found.cohort else ""))
+    tz = ZoneInfo(timezone)
+    lines = [t(lang, "onboarding.codes_title")]
+    for inv in found.codes[:CODES_SHOWN]:
+        cohort = found.cohorts.get(inv.cohort_id) if inv.cohort_id else None
+        maker = found.names.get(inv.created_by, inv.created_by) if inv.created_by else None
+        until = inv.expires_at.astimezone(tz).date().isoformat() if inv.expires_at else "-"
+        lines.append(
+            t(
+                lang,
+                f"onboarding.codes_line_{inv.kind}",
+                code=inv.code,
+                role=role_label(lang, inv.role_key, found.roles),
+                cohort=cohort.name if cohort else "-",
+                left=inv.max_uses - inv.uses,
+                uses=inv.max_uses,
+                until=until,
+                by=neutralise(maker or "-"),
+            )
+        )
+    more = len(found.codes) - CODES_SHOWN
+    if more > 0:
+        lines.append(t(lang, "onboarding.and_more", count=more))
+    return OutgoingMessage("\n".join(lines))
 
 
 def code_ok(lang: Language, granted: Granted) -> OutgoingMessage:

@@ -259,6 +259,52 @@ async def test_expired_and_used_up_codes_are_told_and_never_count_toward_the_loc
     assert not [m for m in w.channel("staff-review") if "wrong join codes" in str(m["text"])]
 
 
+async def test_live_codes_and_revoking_one(w: World) -> None:
+    c = await _cohort(w)
+    inv = w.bot.service(InvitationService)
+    cohort_code = await inv.invite_cohort(
+        w.group, STAFF, await inv.plan_cohort_invite(w.group, c.name, "FASHION26"), "student", ""
+    )
+    friend = await inv.invite_friend(w.group, _user(INGRID))
+    found = await inv.live_codes(w.group, None)
+    assert [x.code for x in found.codes] == [friend.invitation.code, "FASHION26"]
+    assert found.names["ingrid"] == "Ingrid"
+    only = await inv.live_codes(w.group, c.name)
+    assert [x.code for x in only.codes] == ["FASHION26"]
+    revoked = await inv.revoke(w.group, "fashion-26")
+    assert revoked.id == cohort_code.invitation.id
+    assert [x.code for x in (await inv.live_codes(w.group, None)).codes] == [friend.invitation.code]
+    with pytest.raises(UserError) as again:
+        await inv.revoke(w.group, "FASHION26")
+    assert again.value.key == "onboarding.code_revoked_already"
+    with pytest.raises(UserError) as unknown:
+        await inv.revoke(w.group, "NOPE1234")
+    assert unknown.value.key == "onboarding.code_not_found"
+    w.ws.add_member("Kari", None)
+    with pytest.raises(UserError) as withdrawn:  # a leaked code stops working at once
+        await inv.redeem(w.group, _user(KARI), "FASHION26")
+    assert withdrawn.value.key == "onboarding.code_revoked"
+    assert w.ws.role_names("kari") == []
+
+
+async def test_an_expired_memorable_code_name_can_be_used_again(w: World) -> None:
+    c = await _cohort(w)
+    inv = w.bot.service(InvitationService)
+    old = await inv.invite_cohort(
+        w.group, STAFF, await inv.plan_cohort_invite(w.group, c.name, "FASHION"), "student", ""
+    )
+    with pytest.raises(UserError) as taken:  # while it works, the name is taken
+        await inv.plan_cohort_invite(w.group, c.name, "FASHION")
+    assert taken.value.key == "onboarding.code_taken"
+    w.later(days=31)
+    plan = await inv.plan_cohort_invite(w.group, c.name, "FASHION")
+    new = await inv.invite_cohort(w.group, STAFF, plan, "student", "")
+    assert new.invitation.code == "FASHION" and new.invitation.id != old.invitation.id
+    w.ws.add_member("Kari", None)
+    granted = await inv.redeem(w.group, _user(KARI), "FASHION")  # the new one, not the old
+    assert cohort_key(c.id) in granted.keys
+
+
 async def test_a_friend_code_gives_industry_to_a_few(w: World) -> None:
     friend = await w.bot.service(InvitationService).invite_friend(w.group, _user(INGRID))
     assert friend.invitation.kind is CodeKind.FRIEND
