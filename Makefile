@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint demo clean bench
+.PHONY: run test lint demo clean bench chromium
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,13 @@ $(STAMP): requirements.txt pyproject.toml
 run: $(STAMP)
 	@$(BIN)/alumnibot run
 
+# `make demo DEMO_LANGUAGE=nb` plays the demo in Norwegian; `make demo LANG=nb` works too. LANG
+# is also the shell's locale (en_US.UTF-8 on most desktops): only a bare `en` or `nb` picks the
+# demo's language, and then the demo runs with a UTF-8 locale instead of the bogus "nb".
+DEMO_LANGUAGE ?= $(filter en nb,$(LANG))
+
 demo: $(STAMP)
-	@$(BIN)/alumnibot demo
+	@$(if $(filter en nb,$(LANG)),LANG=C.UTF-8 )$(BIN)/alumnibot demo $(if $(DEMO_LANGUAGE),--language $(DEMO_LANGUAGE))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -24,7 +29,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# The dashboard's browser tests drive Debian's chromium (Playwright's own browser download
+# cannot work here); installed as root in CI, through sudo on a developer's machine.
+chromium:
+	@command -v chromium >/dev/null || (sudo -n apt-get install -y chromium || apt-get install -y chromium || (apt-get update && apt-get install -y chromium))
+
+test: lint chromium
 	$(BIN)/pytest
 
 bench: $(STAMP)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.domain import Language
 from bot.errors import StorageUnavailable
 from bot.lifecycle import Lifecycle
 from bot.settings import Settings, problems
@@ -107,7 +108,7 @@ async def _discord(settings: Settings, action: str) -> int:
         await _close_storage(engine)
 
 
-async def _demo() -> int:
+async def _demo(language: Language) -> int:
     import tempfile
 
     from adapters.local.demo import play
@@ -117,7 +118,7 @@ async def _demo() -> int:
             Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp}/demo.db")  # type: ignore[call-arg]
         )
         try:
-            return await play(uow)
+            return await play(uow, language)
         finally:
             await _close_storage(engine)
 
@@ -163,31 +164,108 @@ def _renamed_in_dotenv() -> list[str]:
     return [name for name in _RENAMED if name in keys and f"ALUMNIBOT_{name}" not in keys]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`alumnibot [run [--role web|worker]|demo|db upgrade|slack manifest|discord ...]`."""
-    parser = argparse.ArgumentParser(prog="alumnibot", description=__doc__)
-    sub = parser.add_subparsers(dest="cmd")
-    run = sub.add_parser("run", help="start the bot (local workspace unless a token is configured)")
+_DESCRIPTION = """\
+alumnibot hosts a university alumni group: onboarding a class, weekly questions, posts for jobs
+and rentals, profiles and coffee pairs, and numbers for staff.
+
+Without a platform token it runs a local workspace in this terminal, so you can try everything
+first. With DISCORD_TOKEN or SLACK_BOT_TOKEN (in the environment or ./.env) it joins that
+platform instead. Settings are read from the environment and ./.env (see README.md)."""
+
+_EPILOG = """\
+examples:
+  alumnibot run                    start the bot (a local workspace if no token is set)
+  alumnibot demo --language nb     watch a whole semester played in Norwegian
+  alumnibot db upgrade             bring the database up to date before a new version starts
+  alumnibot discord invite-url     print the link that adds the bot to a Discord server
+  alumnibot slack manifest         print the app manifest to paste at api.slack.com/apps
+
+Each command has its own help: alumnibot <command> --help"""
+
+
+def _version() -> str:
+    """The installed package's version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("alumnibot")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line, with help written for the person running it."""
+    parser = argparse.ArgumentParser(
+        prog="alumnibot",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"alumnibot {_version()}")
+    sub = parser.add_subparsers(dest="cmd", metavar="<command>", title="commands")
+    run = sub.add_parser(
+        "run",
+        help="start the bot (the default; a local workspace unless a token is set)",
+        description="Start the bot and keep it running until Ctrl-C or SIGTERM. Without "
+        "DISCORD_TOKEN or SLACK_BOT_TOKEN it opens the local workspace in this terminal.",
+    )
     run.add_argument(
         "--role",
         choices=["web", "worker"],
         help="the Procfile process: refuse to start unless the settings make this bot that one",
     )
-    sub.add_parser("demo", help="play a scripted semester on a fresh local group")
-    db = sub.add_parser("db", help="database tools")
-    db.add_argument("action", choices=["upgrade"])
-    slack = sub.add_parser("slack", help="Slack tools")
-    slack.add_argument("action", choices=["manifest"])
-    slack.add_argument("--format", choices=["yaml", "json"], default="yaml")
+    demo = sub.add_parser(
+        "demo",
+        help="play a scripted semester on a fresh local group and print it",
+        description="Play a whole semester on a fresh local group (setup, a class invited, "
+        "introductions, weekly questions, posts, stats, graduation) and print what members "
+        "see. Nothing is saved.",
+    )
+    demo.add_argument(
+        "--language",
+        choices=["en", "nb"],
+        default=None,
+        help="the group's language: en (English) or nb (Norwegian bokmål); "
+        "default: ALUMNIBOT_LANGUAGE, else en",
+    )
+    db = sub.add_parser(
+        "db",
+        help="database tools: bring the schema up to date (db upgrade)",
+        description="Bring the database at DATABASE_URL up to the schema this version needs.",
+    )
+    db.add_argument("action", choices=["upgrade"], help="upgrade: apply pending migrations")
+    slack = sub.add_parser(
+        "slack",
+        help="Slack tools: print the app manifest",
+        description="Print the Slack app manifest to paste when you create the app.",
+    )
+    slack.add_argument("action", choices=["manifest"], help="manifest: print the app manifest")
+    slack.add_argument(
+        "--format", choices=["yaml", "json"], default="yaml", help="yaml (default) or json"
+    )
     slack.add_argument("--url", help="public base URL of the bot (HTTP mode)")
     slack.add_argument("--socket", action="store_true", help="a Socket Mode manifest (no URLs)")
-    dc = sub.add_parser("discord", help="Discord tools: sync the commands, print the invite URL")
-    dc.add_argument("action", choices=["sync", "invite-url"])
+    slack.add_argument(
+        "--language", choices=["en", "nb"], default="en", help="the language of its texts"
+    )
+    dc = sub.add_parser(
+        "discord",
+        help="Discord tools: sync the commands, print the invite URL",
+        description="sync: register /alumni with Discord now; invite-url: print the link "
+        "that adds the bot to a server with the permissions it needs.",
+    )
+    dc.add_argument("action", choices=["sync", "invite-url"], help="sync or invite-url")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run what it asks for; the exit status of that."""
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.cmd == "slack":
         from adapters.slack.manifest import render
 
-        print(render(args.format, args.url, args.socket), end="")
+        print(render(args.format, args.url, args.socket, Language(args.language)), end="")
         return 0
     try:
         settings = Settings()
@@ -205,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     _logging(settings, args.cmd)
     try:
         if args.cmd == "demo":
-            return asyncio.run(_demo())
+            return asyncio.run(_demo(Language(args.language or settings.language)))
         if args.cmd == "db":
             return asyncio.run(_db_upgrade(settings))
         if args.cmd == "discord":

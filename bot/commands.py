@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from bot.domain import Permission
+from bot.dates import parse_date
+from bot.domain import Language, Permission
 from bot.errors import UserError
+from bot.i18n import catalogue, either
 
 ROOT = "alumni"
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -22,7 +23,9 @@ MAX_COMMAND_TEXT = 60_000
 # a single- or double-quoted string; or the whitespace between words. A regular expression
 # splits in C, where shlex took about 13 microseconds a character in Python.
 _PIECE = re.compile(r"""([^\s\\'"]+)|\\(.)|'([^']*)'|"((?:[^"\\]+|\\.)*)"|(\s+)""", re.DOTALL)
-_DQ_ESCAPE = re.compile(r'\\([\\"])')
+_DQ_ESCAPE = re.compile(r'\\([\\"n])')
+# Inside double quotes `\n` is a line break (a roster or a description typed on one line).
+_DQ_MEANING = {"\\": "\\", '"': '"', "n": "\n"}
 
 
 class OptionType(StrEnum):
@@ -51,6 +54,19 @@ class Option:
     min_value: int | None = None
     max_value: int | None = None
     rest: bool = False
+    # Where a platform that suggests values as they are typed (Discord's autocomplete) finds
+    # them: the name of a completer a feature declares (`cohort`, `category`, `role`).
+    complete: str | None = None
+    # The catalogue section naming each choice as members type it in their language
+    # (`posts.kind_word` -> "salg" for `sale`): such a word is read as its choice, and refusals
+    # list the words of the member's language.
+    words: str = ""
+
+    def choice_words(self, language: Language) -> list[str]:
+        """The choices as a member of `language` types them."""
+        if not self.words:
+            return list(self.choices)
+        return [catalogue(language).get(f"{self.words}.{c}", c) for c in self.choices]
 
 
 Handler = Callable[..., Awaitable[None]]
@@ -68,6 +84,19 @@ class Command:
     default_of_group: bool = False
 
     @property
+    def text_key(self) -> str:
+        """Where its picker texts live: `<namespace>.commands.<path>` in its help's catalogue.
+
+        `.description` is the one line a command picker shows (Discord: 1-100 characters);
+        `.options.<name>` describes each option the same way.
+        """
+        return command_key(self.help_key.split(".", 1)[0], self.path)
+
+    def option_key(self, option: Option) -> str:
+        """The catalogue key of an option's one-line description."""
+        return f"{self.text_key}.options.{option.name}"
+
+    @property
     def usage(self) -> str:
         """`/alumni path opt:<opt> [opt:<opt>]` as a member would type it."""
         parts = [f"/{ROOT}", *self.path]
@@ -75,6 +104,11 @@ class Command:
             token = f"{opt.name}:<{opt.name}>"
             parts.append(token if opt.required else f"[{token}]")
         return " ".join(parts)
+
+
+def command_key(namespace: str, path: tuple[str, ...]) -> str:
+    """`pairs.commands.pairs_join`: a command's (or a group's) texts in a feature's catalogue."""
+    return f"{namespace}.commands.{'_'.join(path)}"
 
 
 class CommandTree:
@@ -109,6 +143,11 @@ class CommandTree:
             if len(cmd.path) == 2:
                 out.setdefault(cmd.path[0], []).append(cmd)
         return out
+
+    def group_key(self, group: str) -> str:
+        """The catalogue key of a group's texts: in the catalogue of its first command."""
+        first = self.groups()[group][0]
+        return command_key(first.help_key.split(".", 1)[0], (group,))
 
     def resolve(self, words: tuple[str, ...]) -> tuple[Command, tuple[str, ...]]:
         """The command the words name and the words left over; UserError if none."""
@@ -157,8 +196,9 @@ def split_words(text: str) -> list[str]:
         if current is None:
             current = []
         if double is not None:
-            # Inside double quotes a backslash escapes only a backslash or a double quote.
-            current.append(_DQ_ESCAPE.sub(r"\1", double))
+            # Inside double quotes a backslash escapes a backslash or a double quote, and `\n`
+            # is a new line; any other backslash stays as typed.
+            current.append(_DQ_ESCAPE.sub(lambda m: _DQ_MEANING[m.group(1)], double))
         else:
             current.append(next(p for p in (plain, escaped, single) if p is not None))
     if current is not None:
@@ -181,7 +221,10 @@ def split_command_text(text: str) -> tuple[tuple[str, ...], dict[str, str]]:
 
 
 def convert_options(
-    command: Command, raw: dict[str, str], leftover: tuple[str, ...]
+    command: Command,
+    raw: dict[str, str],
+    leftover: tuple[str, ...],
+    language: Language = Language.EN,
 ) -> dict[str, Any]:
     """Check and convert raw option strings to typed values; UserError names what is wrong."""
     known = {o.name: o for o in command.options}
@@ -202,11 +245,11 @@ def convert_options(
             if opt.required:
                 raise UserError("core.option_missing", option=opt.name, usage=command.usage)
             continue
-        out[opt.name] = _convert(opt, value.strip())
+        out[opt.name] = _convert(opt, value.strip(), language)
     return out
 
 
-def _convert(opt: Option, value: str) -> Any:
+def _convert(opt: Option, value: str, language: Language) -> Any:
     if opt.type is OptionType.ATTACHMENT:
         return value  # a reference the adapter resolves after the permission check
     if len(value) > opt.max_length:
@@ -234,20 +277,25 @@ def _convert(opt: Option, value: str) -> Any:
             return False
         raise UserError("core.option_not_boolean", option=opt.name, value=value)
     if opt.type is OptionType.DATE:
-        try:
-            return date.fromisoformat(value)
-        except ValueError as exc:
-            raise UserError("core.option_not_date", option=opt.name, value=value) from exc
+        day = parse_date(value)
+        if day is None:
+            raise UserError("core.option_not_date", option=opt.name, value=value)
+        return day
     if opt.type is OptionType.CHOICE:
         lowered = value.lower()
-        if lowered not in opt.choices:
-            raise UserError(
-                "core.option_not_choice",
-                option=opt.name,
-                value=value,
-                choices=", ".join(opt.choices),
-            )
-        return lowered
+        if lowered in opt.choices:
+            return lowered
+        # A choice's word in either language: a Norwegian group may share a bilingual staff.
+        for lang in Language:
+            for choice, word in zip(opt.choices, opt.choice_words(lang), strict=True):
+                if word.lower() == lowered:
+                    return choice
+        raise UserError(
+            "core.option_not_choice",
+            option=opt.name,
+            value=value,
+            choices=either(language, opt.choice_words(language)),
+        )
     if opt.type is OptionType.USER:
         return value.removeprefix("@").removeprefix("<@").removesuffix(">")
     return value

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,9 +30,18 @@ from bot.events import (
     MessagePosted,
     UserRef,
 )
+from bot.facts import StoredFacts
 from bot.i18n import permission_label, t
 from bot.messages import OutgoingMessage
-from bot.ports import ChartRenderer, Clock, Responder, UnitOfWorkFactory, Workspace
+from bot.ports import (
+    ChartRenderer,
+    Clock,
+    Responder,
+    UnitOfWorkFactory,
+    UsesFacts,
+    Workspace,
+)
+from bot.suggest import SOURCES, Source, Suggestion, pick
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +51,8 @@ GROUP_CACHE_SECONDS = 5.0
 # Events that never change a group's settings: they may use a group read moments ago (a busy
 # channel, a class joining at once), so they cost no database round trip for the group alone.
 _SETTINGS_UNCHANGED = (MessagePosted, MemberJoined, MemberLeft)
+# The same form with the same values from the same member within this time is handled once.
+SUBMIT_WINDOW = timedelta(minutes=1)
 
 S = TypeVar("S")
 Middleware = Callable[["Context", Event, Callable[[], Awaitable[None]]], Awaitable[None]]
@@ -135,6 +148,12 @@ class Bot:
         ] = {}
         self._group_cache: dict[str, tuple[float, Group]] = {}
         self._services: dict[type, object] = {}
+        # A workspace that must know the bot's records (who holds staff, where #welcome is)
+        # is told by the core; it never opens the unit of work itself.
+        if isinstance(workspace, UsesFacts):
+            workspace.use_facts(StoredFacts(uow))
+        # Where an option's `complete=` name finds its suggestions (bot/suggest.py).
+        self.suggestions: dict[str, Source] = dict(SOURCES)
 
     def add_cog(self, cog: Cog) -> None:
         """Register every handler a cog declares."""
@@ -218,6 +237,22 @@ class Bot:
                 group = await uow.groups.get(group_id) or group
             return group
 
+    async def first_time(self, group_id: str, key: str) -> bool:
+        """True the first time a delivery's key is seen (platforms deliver some events twice,
+        and a replayed request must not run again), in any process sharing the database."""
+        async with self.uow() as uow:
+            return await uow.events.first_time(group_id, key, self.clock.now())
+
+    async def kept(self, group_id: str, key: str) -> str | None:
+        """A value an adapter keeps between runs (the hash of the commands it uploaded)."""
+        async with self.uow() as uow:
+            return await uow.kv.get(group_id, key)
+
+    async def keep(self, group_id: str, key: str, value: str) -> None:
+        """Keep a value for `kept`."""
+        async with self.uow() as uow:
+            await uow.kv.set(group_id, key, value)
+
     async def permission_of(self, group: Group, user: UserRef) -> Permission:
         """Admin from the platform; staff from the bot's own records; else member."""
         if user.is_admin:
@@ -235,10 +270,7 @@ class Bot:
         try:
             group = await self.group(event.group_id, cached=isinstance(event, _SETTINGS_UNCHANGED))
         except StorageUnavailable:
-            log.warning("storage unavailable while handling %s", type(event).__name__)
-            if responder is not None:
-                lang = self.config.default_language
-                await _safe_reply(responder, OutgoingMessage(t(lang, "core.storage_down")))
+            await _storage_down(responder, self.config.default_language, event)
             return
         ctx = Context(self, group, user, getattr(event, "channel", None), responder)
 
@@ -270,7 +302,7 @@ class Bot:
             ctx.permission = await self.permission_of(ctx.group, ctx.user)
             if ctx.permission.rank < form_permission.rank:
                 raise PermissionDenied("core.form_denied", level=form_permission)
-            await form_handler(ctx, event)
+            await self._submit_once(ctx, event, form_handler)
             return
         # Every feature hears the event even if another one fails; the first failure is then
         # re-raised so the middleware reports it (and the member sees it where there is one).
@@ -285,6 +317,35 @@ class Bot:
         if failure is not None:
             raise failure
 
+    async def _submit_once(
+        self,
+        ctx: Context,
+        event: FormSubmitted,
+        handler: Callable[[Context, FormSubmitted], Awaitable[None]],
+    ) -> None:
+        """Handle a form unless the same member sent the same form with the same values less
+        than SUBMIT_WINDOW ago (a double click on submit, a retried request, another process
+        handling the copy). The database row is the reservation, not memory: it holds across
+        processes. A refused or failed submission gives its reservation back, so it can be
+        sent again at once."""
+        # Only a digest of the values is kept (with the member's id, so erasing them drops it).
+        values = json.dumps(
+            [event.form_id, event.context, sorted((k, v.strip()) for k, v in event.values.items())]
+        )
+        key = f"form:{ctx.user.id}:{hashlib.sha256(values.encode()).hexdigest()[:40]}"
+        async with self.uow() as uow:
+            first = await uow.events.first_within(
+                ctx.group.id, key, self.clock.now(), SUBMIT_WINDOW
+            )
+        if not first:
+            raise UserError("core.form_twice")
+        try:
+            await handler(ctx, event)
+        except BaseException:
+            async with self.uow() as uow:
+                await uow.events.forget(ctx.group.id, key)
+            raise
+
     async def _run_command(self, ctx: Context, event: CommandInvoked) -> None:
         command, leftover = self.tree.resolve(event.words)
         # Fail closed: the level is computed before options are even looked at.
@@ -293,7 +354,7 @@ class Bot:
             raise PermissionDenied(
                 "core.permission_denied", command=" ".join(command.path), level=command.permission
             )
-        options = convert_options(command, event.options, leftover)
+        options = convert_options(command, event.options, leftover, ctx.group.language)
         # Files are fetched only now, after the permission check: a refused member's upload is
         # never downloaded.
         for opt in command.options:
@@ -325,9 +386,45 @@ class Bot:
             raise UserError("core.option_too_long", option=opt.name, limit=opt.max_length)
         return text
 
+    async def suggest(
+        self, group_id: str, user: UserRef, words: tuple[str, ...], option: str, typed: str
+    ) -> list[Suggestion]:
+        """What to suggest for an option while `typed` is being typed: the group's own values,
+        at most 25; none when the caller may not run the command (fail closed: a member learns
+        no cohort names from a staff command), and none rather than an error."""
+        try:
+            command, _ = self.tree.resolve(words)
+        except UserError:
+            return []
+        opt = next((o for o in command.options if o.name == option), None)
+        source = self.suggestions.get(opt.complete) if opt and opt.complete else None
+        if source is None:
+            return []
+        try:
+            group = await self.group(group_id, cached=True)
+            if (await self.permission_of(group, user)).rank < command.permission.rank:
+                return []
+            async with self.uow() as uow:
+                found = await source(uow, group.id)
+        except StorageUnavailable:
+            log.warning("storage unavailable while suggesting %s", option)
+            return []
+        return pick(found, typed)
+
     def commands_for(self, permission: Permission) -> list[Command]:
         """Commands a member at this level may run."""
         return [c for c in self.tree.all() if c.permission.rank <= permission.rank]
+
+
+def storage_down(lang: Language) -> OutgoingMessage:
+    """What a member reads while the database is unreachable (nothing was done; try again)."""
+    return OutgoingMessage(t(lang, "core.storage_down"))
+
+
+async def _storage_down(responder: Responder | None, lang: Language, event: Event) -> None:
+    log.warning("storage unavailable while handling %s", type(event).__name__, exc_info=True)
+    if responder is not None:
+        await _safe_reply(responder, storage_down(lang))
 
 
 async def _safe_reply(responder: Responder, message: OutgoingMessage) -> None:
@@ -353,9 +450,7 @@ async def _errors_to_member(
         if ctx.responder is not None:
             await _safe_reply(ctx.responder, message)
     except StorageUnavailable:
-        log.warning("storage unavailable while handling %s", type(event).__name__, exc_info=True)
-        if ctx.responder is not None:
-            await _safe_reply(ctx.responder, OutgoingMessage(ctx.t("core.storage_down")))
+        await _storage_down(ctx.responder, ctx.lang, event)
     except PlatformError as exc:
         log.warning("platform refused while handling %s: %s", type(event).__name__, exc)
         key = (
@@ -375,7 +470,10 @@ async def _errors_to_member(
 async def _ignore_bots(
     ctx: Context, event: Event, call_next: Callable[[], Awaitable[None]]
 ) -> None:
-    """Bots (the bot itself included) never trigger features."""
-    if isinstance(event, MessagePosted) and event.user.is_bot:
+    """Bots (the bot itself included) never trigger features: the one place they are dropped
+    (adapters only mark them, `UserRef.is_bot`)."""
+    user = getattr(event, "user", None)
+    if isinstance(user, UserRef) and user.is_bot:
+        log.debug("ignored %s by a bot (%s)", type(event).__name__, user.id)
         return
     await call_next()

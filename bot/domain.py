@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.messages import Posting, Visibility
 
 
 class Language(StrEnum):
@@ -36,6 +39,15 @@ class TrustedRole(StrEnum):
     STAFF = "staff"
     INDUSTRY = "industry"
     DISCUSSION = "discussion"
+
+
+def known_timezone(name: str) -> str:
+    """The name if it is an IANA timezone ("Europe/Oslo"); ValueError if not."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{name!r} is not a timezone; use a name like Europe/Oslo") from exc
+    return name
 
 
 @dataclass(frozen=True)
@@ -77,8 +89,8 @@ class Category:
     name: str
     description: str
     channel_id: str | None
-    posting: str = "members"
-    visibility: str = "everyone"
+    posting: Posting = Posting.MEMBERS
+    visibility: Visibility = Visibility.EVERYONE
     listing: bool = False
     position: int = 0
     removed: bool = False

@@ -105,3 +105,11 @@ class FormSubmitted(Event):
     values: dict[str, str] = field(default_factory=dict, hash=False)
     context: str = ""
     responder: Responder | None = field(default=None, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class HomeOpened(Event):
+    """A member opened their own page (Slack's App Home tab); the answer is drawn there."""
+
+    user: UserRef
+    responder: Responder | None = field(default=None, compare=False, hash=False)

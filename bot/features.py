@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.cogs.dashboard.cog import DashboardCog
+from bot.cogs.home.cog import HomeCog
 from bot.cogs.mail.cog import MailCog
 from bot.cogs.members.cog import MembersCog
 from bot.cogs.onboarding.cog import OnboardingCog
@@ -10,7 +12,7 @@ from bot.cogs.posts.cog import PostsCog
 from bot.cogs.privacy.cog import PrivacyCog
 from bot.cogs.profiles.cog import ProfilesCog
 from bot.cogs.prompts.cog import PromptsCog
-from bot.cogs.setup import SetupCog
+from bot.cogs.setup.cog import SetupCog
 from bot.cogs.stats.cog import StatsCog
 from bot.core import Bot
 
@@ -29,6 +31,8 @@ COGS = (
     StatsCog,
     ProfilesCog,
     PairsCog,
+    HomeCog,
+    DashboardCog,
 )
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.domain import Group
 
 log = logging.getLogger(__name__)
+
+PROGRAMME_MAX = 100
 
 
 class FeatureSettings(BaseModel):
@@ -37,3 +39,11 @@ class FeatureSettings(BaseModel):
     def stored(self) -> dict[str, Any]:
         """The JSON kept in the group's settings."""
         return self.model_dump(mode="json")
+
+
+class GroupProfile(FeatureSettings):
+    """What the group is about, in its own words: the programme its invitations name
+    ("the alumni group for Textile Design"); empty until staff set it."""
+
+    namespace = "group"
+    programme: str = Field(default="", max_length=PROGRAMME_MAX)

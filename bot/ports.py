@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from bot.cogs.dashboard.ports import DashboardRepository
 from bot.cogs.onboarding.ports import (
     CohortRepository,
     GrantRepository,
@@ -29,6 +30,7 @@ from bot.group_settings import FeatureSettings
 from bot.messages import ChannelSpec, FormSpec, OutgoingMessage, RoleSpec
 
 if TYPE_CHECKING:
+    from bot.cogs.mail.ports import InvitationRepository as MailInvitationRepository
     from bot.cogs.mail.ports import MailPreferences, OutboxRepository
 
 
@@ -36,13 +38,10 @@ if TYPE_CHECKING:
 class Capabilities:
     """What a platform can do natively; the adapter degrades the rest in one place."""
 
-    native_roles: bool = True
-    threads: bool = True
     polls: bool = False
-    forums: bool = False
-    creates_invites: bool = True
-    modals: bool = True
-    channel_prefix: str = ""
+    # False where the platform cannot keep members from starting posts in a staff-only
+    # channel (Slack below Enterprise Grid): the core tells them instead.
+    enforces_posting: bool = True
     # Member role updates per second the bot allows itself in bulk (None: no pacing needed).
     role_updates_per_second: float | None = None
     # False where the text members write does not reach the bot (Discord without the
@@ -101,6 +100,32 @@ class RepairsRoles(Protocol):
 
     async def apply_role_spec(self, group_id: str, role_id: str, spec: RoleSpec) -> bool:
         """Restore what the spec asks (a role the bot pings is mentionable); True if changed."""
+
+
+class GroupFacts(Protocol):
+    """What the bot's records say about a group, handed by the core to a workspace that needs
+    it to do what it is asked (Slack projects roles into channels, Discord invites into
+    #welcome); a workspace never reads storage itself."""
+
+    async def welcome_channel(self, group_id: str) -> str | None:
+        """The id of the group's welcome channel, once setup made it."""
+
+    async def staff_channels(self, group_id: str) -> tuple[str | None, tuple[str, ...]]:
+        """The staff role's platform id and the channels only staff see."""
+
+    async def role_ids(self, group_id: str) -> tuple[str, ...]:
+        """Platform ids of every role the bot manages in the group."""
+
+    async def holders(self, group_id: str, role_id: str) -> list[str] | None:
+        """Who holds a role (by its platform id) in the bot's records; None if not the bot's."""
+
+
+@runtime_checkable
+class UsesFacts(Protocol):
+    """A workspace that needs the bot's records of a group (optional)."""
+
+    def use_facts(self, facts: GroupFacts) -> None:
+        """Keep the facts to ask when a platform call depends on them."""
 
 
 class Responder(Protocol):
@@ -342,6 +367,13 @@ class EventLog(Protocol):
     async def first_time(self, group_id: str, key: str, now: datetime) -> bool:
         """Record the key; True only the first time it is seen."""
 
+    async def first_within(self, group_id: str, key: str, now: datetime, window: timedelta) -> bool:
+        """Record the key; False if it was recorded less than `window` before `now` (atomic:
+        of two processes recording it at once, one gets True)."""
+
+    async def forget(self, group_id: str, key: str) -> None:
+        """Drop a recorded key, so the same thing may be done again at once."""
+
 
 class KeyValue(Protocol):
     """Small per-group facts (a command hash, an alert sent)."""
@@ -376,6 +408,8 @@ class UnitOfWork(Protocol):
     privacy: PrivacyRepository
     outbox: OutboxRepository
     mail_preferences: MailPreferences
+    mail_invitations: MailInvitationRepository
+    dashboard: DashboardRepository
 
     async def __aenter__(self) -> UnitOfWork:
         """Begin."""

@@ -1,5 +1,5 @@
 """Making member input safe to show: no mass pings, no hidden links, channel names the
-platforms accept."""
+platforms accept, uploaded text files read in the encodings people's programs write."""
 
 from __future__ import annotations
 
@@ -47,3 +47,25 @@ def slug(text: str, max_length: int = 40) -> str:
 def clip(text: str, limit: int) -> str:
     """Cut text to a limit with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def decode_upload(data: bytes) -> str:
+    """An uploaded text file as text: UTF-8 (with or without Excel's BOM), UTF-16 with a BOM
+    (Excel's "Unicode text"), else Windows-1252, what Excel on Windows writes for "CSV".
+
+    Raises UnicodeDecodeError for what is no text file at all (NUL bytes: an image, a PDF).
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            # cp1252 leaves five bytes undefined; Latin-1 reads those as control characters.
+            try:
+                text = data.decode("cp1252")
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
+    if "\x00" in text:
+        raise UnicodeDecodeError("text", data, 0, 1, "a NUL byte: not a text file")
+    return text

@@ -13,19 +13,19 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core import CoreConfig
-from bot.domain import Language
+from bot.domain import Language, known_timezone
 
 PREFIX = "ALUMNIBOT_"
 # The drivers this build installs; anything else would fail later with a driver error.
 DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SLACK_HTTP_PORT = 3000
+DASHBOARD_PORT = 8750
 
 
 def _env(name: str) -> Any:
@@ -67,15 +67,34 @@ class SlackSettings:
 
 @dataclass(frozen=True)
 class WebSettings:
-    """The HTTP side: Slack's events (HTTP mode) and the health endpoint."""
+    """The HTTP side: Slack's events (HTTP mode), the health endpoint and the dashboard."""
 
     port: int | None
     host: str = "0.0.0.0"
+    # The bot's own server when Slack's HTTP mode does not run one (ALUMNIBOT_WEB_HOST/PORT).
+    web_host: str | None = None
+    web_port: int = DASHBOARD_PORT
+    public_url: str | None = None
 
     @property
     def slack_port(self) -> int:
         """Slack's HTTP mode always listens: on PORT, or 3000 without it."""
         return SLACK_HTTP_PORT if self.port is None else self.port
+
+    @property
+    def listen(self) -> tuple[str, int]:
+        """Where the bot's own server listens: PORT on every interface when a host sets it
+        (its router reaches /healthz there), else ALUMNIBOT_WEB_HOST:ALUMNIBOT_WEB_PORT."""
+        if self.port is not None:
+            return self.web_host or self.host, self.port
+        return self.web_host or "127.0.0.1", self.web_port
+
+    def base_url(self, host: str, port: int) -> str:
+        """The address put in sign-in links: ALUMNIBOT_PUBLIC_URL, else where it listens."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        return f"http://{shown}:{port}"
 
 
 class Settings(BaseSettings):
@@ -138,11 +157,7 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"{value!r} is not a timezone; use a name like Europe/Oslo") from exc
-        return value
+        return known_timezone(value)
 
     @field_validator("database_url")
     @classmethod
@@ -201,7 +216,12 @@ class Settings(BaseSettings):
     @property
     def web(self) -> WebSettings:
         """The HTTP side's settings."""
-        return WebSettings(self.port)
+        return WebSettings(
+            self.port,
+            web_host=self.web_host,
+            web_port=self.web_port,
+            public_url=self.public_url,
+        )
 
     def core(self, **overrides: Any) -> CoreConfig:
         """What the core needs: the defaults of new groups (and, in tests, an instance id)."""
@@ -222,8 +242,15 @@ class Settings(BaseSettings):
     mail_from: str | None = Field(default=None, validation_alias="ALUMNIBOT_MAIL_FROM")
     # Emails per minute through SMTP, across every process of the bot.
     mail_rate: float = Field(default=30.0, gt=0, validation_alias="ALUMNIBOT_MAIL_RATE")
-    # The dashboard's public https URL: emails then carry a one-click unsubscribe link.
+    # The dashboard's public URL, put in its sign-in links (default: where it listens,
+    # http://127.0.0.1:8750); an https one also gives emails a one-click unsubscribe link.
     public_url: str | None = Field(default=None, validation_alias="ALUMNIBOT_PUBLIC_URL")
+    # The bot's own web server (dashboard and /healthz) when Slack's HTTP mode does not run
+    # one; port 0 picks a free one.
+    web_host: str | None = Field(default=None, validation_alias="ALUMNIBOT_WEB_HOST")
+    web_port: int = Field(
+        default=DASHBOARD_PORT, ge=0, le=65535, validation_alias="ALUMNIBOT_WEB_PORT"
+    )
 
     @property
     def platform(self) -> str:

@@ -482,3 +482,77 @@ class MailPacerRow(Base):
     __tablename__ = "mail_pacer"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     next_at: Mapped[datetime]
+
+
+class MailInvitationRow(Base):
+    """A roster entry's personal invitation: its single-use code, who invited, and when the
+    last invitation or reminder email was queued for it (reminders wait three days)."""
+
+    __tablename__ = "mail_invitations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    roster_entry_id: Mapped[int] = mapped_column(
+        ForeignKey("roster_entries.id", ondelete="CASCADE"), unique=True
+    )
+    invitation_id: Mapped[int] = mapped_column(
+        ForeignKey("invitations.id", ondelete="CASCADE"), unique=True
+    )
+    invited_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    emailed_at: Mapped[datetime | None]
+    emails: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# -- dashboard (bot/cogs/dashboard) ---------------------------------------------------------
+
+
+class DashboardLinkRow(Base):
+    """A sign-in link: the SHA-256 of its token (never the token), its group and member."""
+
+    __tablename__ = "dashboard_links"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    user_name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class DashboardSessionRow(Base):
+    """A signed-in browser: the SHA-256 of its cookie's token, its CSRF token, its lifetime."""
+
+    __tablename__ = "dashboard_sessions"
+    __table_args__ = (Index("ix_dashboard_sessions_member", "group_id", "user_id"),)
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(64))
+    user_name: Mapped[str] = mapped_column(String(120))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class DashboardAuditRow(Base):
+    """One change made in the dashboard: who, what, when."""
+
+    __tablename__ = "dashboard_audit"
+    __table_args__ = (Index("ix_dashboard_audit_group", "group_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    # NULL once the member was erased (their name then reads "[erased]").
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    author_name: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class DashboardKeyRow(Base):
+    """The installation's key that signs the dashboard's cookies (made once)."""
+
+    __tablename__ = "dashboard_keys"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]

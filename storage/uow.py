@@ -10,13 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.errors import StorageUnavailable
 from storage.repositories.activity import SqlActivityRepository
+from storage.repositories.dashboard import SqlDashboardRepository
 from storage.repositories.groups import (
     SqlCategoryRepository,
     SqlGroupRepository,
     SqlMemberRepository,
     SqlRoleRepository,
 )
-from storage.repositories.mail import SqlMailPreferences, SqlOutboxRepository
+from storage.repositories.mail import (
+    SqlMailInvitationRepository,
+    SqlMailPreferences,
+    SqlOutboxRepository,
+)
 from storage.repositories.onboarding import (
     SqlCohortRepository,
     SqlGrantRepository,
@@ -83,6 +88,8 @@ class SqlUnitOfWork:
         self.privacy = SqlPrivacyRepository(s)
         self.outbox = SqlOutboxRepository(s)
         self.mail_preferences = SqlMailPreferences(s)
+        self.mail_invitations = SqlMailInvitationRepository(s)
+        self.dashboard = SqlDashboardRepository(s)
         return self
 
     async def __aexit__(

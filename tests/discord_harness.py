@@ -144,6 +144,9 @@ async def discord_harness(
         if seed is not None:
             seed(fake, guild)
         client = await connect(fake, uow, cogs, clock)
+        # Staff commands are shown to Manage Server only; the teacher's one step in Server
+        # Settings > Integrations shows them to tove too (README, Discord).
+        fake.allow_command(guild.id, "alumni", ("setup",), STAFF_ID)
         # Staff comes from the bot's own records, granted here as if by a staff code.
         async with uow() as u:
             await u.members.save(Member(str(guild.id), str(STAFF_ID), "tove"))

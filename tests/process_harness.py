@@ -41,6 +41,8 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",  # the terminal's output arrives as it is printed
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/bot.db",
         "ALUMNIBOT_DATA_DIR": str(tmp_path / "data"),
+        # The dashboard's server on a free port: parallel runs never fight over 8750.
+        "ALUMNIBOT_WEB_PORT": "0",
     }
     env.update(extra)
     return env

@@ -1,14 +1,25 @@
-"""The core's own guarantees: declared button and form permissions fail closed, values parse."""
+"""The core's own guarantees: declared button and form permissions fail closed, values parse,
+and no bot ever reaches a feature."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from adapters.local.workspace import LocalWorkspace
-from bot.cog import Cog, button, form
+from bot.cog import Cog, button, form, listen
 from bot.core import Bot, Context
 from bot.domain import Member, Permission
-from bot.events import ButtonPressed, FormSubmitted, UserRef
+from bot.events import (
+    ButtonPressed,
+    ChannelRef,
+    FormSubmitted,
+    MemberJoined,
+    MemberLeft,
+    MessagePosted,
+    MessageRef,
+    UserRef,
+)
+from bot.features import load_all
 from bot.messages import FormSpec, OutgoingMessage
 from storage.uow import UnitOfWorkFactory
 from tests.conftest import START
@@ -59,6 +70,13 @@ class Probe(Cog):
     async def staff_form(self, ctx: Context, event: FormSubmitted) -> None:
         """A staff form."""
         self.ran.append(("form", event.values))
+
+    @listen(MessagePosted)
+    @listen(MemberJoined)
+    @listen(MemberLeft)
+    async def heard(self, ctx: Context, event: MessagePosted | MemberJoined | MemberLeft) -> None:
+        """Every message, join and departure, by whom."""
+        self.ran.append((type(event).__name__, event.user.id))
 
 
 async def _bot(memory: UnitOfWorkFactory) -> tuple[Bot, Probe]:
@@ -114,3 +132,29 @@ async def test_a_staff_form_from_a_member_is_refused(memory: UnitOfWorkFactory) 
     await bot.handle(FormSubmitted("g", UserRef("teacher"), "probe_form", {"x": "2"}))
     assert probe.ran == [("form", {"x": "2"})]
     assert replies.said == ["Only staff can send this form. Nothing was changed."]
+
+
+async def test_a_bots_events_reach_no_feature(memory: UnitOfWorkFactory) -> None:
+    """Adapters only mark bots (`UserRef.is_bot`); the core drops their events, every kind,
+    before any feature hears them: no welcome, no member record, no counted message."""
+    ws = LocalWorkspace(None, out=lambda _: None, start=START)
+    bot = load_all(Bot(ws, memory, ws.clock))
+    probe = Probe(bot)
+    bot.add_cog(probe)
+    robot = UserRef("B1", "Helper bot", is_bot=True)
+    kari = UserRef("kari", "Kari")
+    general = ChannelRef("C1", "general")
+    for who in (robot, kari):
+        await bot.handle(MemberJoined("g", who, event_key=f"join:{who.id}"))
+        await bot.handle(MessagePosted("g", who, general, MessageRef("C1", f"m-{who.id}"), "hi"))
+        await bot.handle(ButtonPressed("g", who, "probe_any"))
+        await bot.handle(MemberLeft("g", who))
+    assert [(kind, getattr(what, "id", what)) for kind, what in probe.ran] == [
+        ("MemberJoined", "kari"),
+        ("MessagePosted", "kari"),
+        ("any", "kari"),
+        ("MemberLeft", "kari"),
+    ]
+    async with memory() as uow:
+        assert await uow.members.get("g", "B1") is None
+        assert await uow.members.get("g", "kari") is not None

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.discord.app import HASH_KEY, invite_url, run_discord
-from adapters.discord.translate import application_commands
+from adapters.discord.translate import MANAGE_GUILD, application_commands, staff_commands
 from adapters.discord.workspace import DiscordWorkspace
 from bot.cog import Cog, button, command, form
 from bot.core import Context
@@ -21,6 +21,7 @@ from bot.events import ButtonPressed, FormSubmitted, MemberJoined, MessagePosted
 from bot.messages import Button, FormField, FormSpec, OutgoingMessage, Poll, RoleSpec
 from bot.settings import Settings
 from storage.uow import UnitOfWorkFactory
+from tests.command_texts import declare_texts
 from tests.discord_harness import (
     ALICE_ID,
     OWNER_ID,
@@ -40,6 +41,8 @@ from tests.fakes.discord_fake import running_fake_discord
 BOB_ID = 444_000_000_000_000_004
 VIEW = discord.Permissions(view_channel=True).value
 SEND = discord.Permissions(send_messages=True).value
+
+declare_texts("setup", "propose")
 
 
 def channel_named(h: Harness, name: str) -> dict[str, Any]:
@@ -107,13 +110,18 @@ async def test_listings_are_text_channels_without_community(engine: AsyncEngine)
         inter = await run_command(h.fake, h.guild, OWNER_ID, "setup")
         await h.fake.wait_for(lambda: inter.answered, timeout=15)
         assert channel_named(h, "jobs")["type"] == 0
-        ws = h.bot.workspace
-        assert isinstance(ws, DiscordWorkspace)
-        assert not ws.capabilities_for(str(h.guild.id)).forums
+        assert all(c["type"] != 15 for c in h.guild.channels.values())  # no forum at all
 
 
 async def test_member_without_staff_gets_an_ephemeral_refusal(engine: AsyncEngine) -> None:
     async with discord_harness(engine) as h:
+        # Discord hides the staff `/alumni` from a member (default_member_permissions) ...
+        with pytest.raises(PermissionError):
+            await run_command(h.fake, h.guild, ALICE_ID, "categories add", {"name": "Law"})
+        # ... but Discord's bit is not the bot's trust: Manage Server without the staff role on
+        # record is still refused, by the bot, before anything changes.
+        managers = h.fake.add_role(h.guild.id, "Managers", MANAGE_GUILD)
+        h.guild.members[ALICE_ID]["roles"].append(managers["id"])
         inter = await run_command(
             h.fake, h.guild, ALICE_ID, "categories add", {"name": "Law", "listing": True}
         )
@@ -364,7 +372,7 @@ async def test_send_renders_embed_pings_only_listed_and_buttons_survive_restart(
             pressed = await h.fake.wait_for_response(bid)
             await h.fake.wait_for(lambda: pressed.messages)
             assert answer_text(pressed) == "counted yes" and pressed.ephemeral
-            assert h.fake.command_syncs == 1  # the tree did not change: no second sync
+            assert h.fake.command_syncs == 2  # the tree did not change: no second sync
         finally:
             await disconnect(client)
 
@@ -392,20 +400,36 @@ async def test_invite_dm_and_member_info(engine: AsyncEngine) -> None:
 
 async def test_commands_sync_once_per_tree_hash(engine: AsyncEngine) -> None:
     async with discord_harness(engine) as h:
-        assert h.fake.command_syncs == 1
+        # One bulk overwrite for the guild's `/alumni` (members') and one for the app's global
+        # `/alumni` (staff's): both are typed `/alumni ...`.
+        assert h.fake.command_syncs == 2
         synced = next(iter(h.guild.commands.values()))
-        assert synced["name"] == "alumni"
-        assert synced == {**synced, **{"name": "alumni"}}
+        assert synced["name"] == "alumni" and synced.get("default_member_permissions") is None
         names = {o["name"] for o in synced["options"]}
-        assert {"setup", "categories", "settings", "help"} <= names
+        assert {"help", "join", "profile", "pairs"} <= names and "setup" not in names
+        staff = next(iter(h.fake.global_commands.values()))
+        assert staff["name"] == "alumni" and staff["default_member_permissions"] == str(
+            MANAGE_GUILD
+        )
+        assert {"setup", "categories", "settings", "stats"} <= {o["name"] for o in staff["options"]}
+        pairs = next(o for o in staff["options"] if o["name"] == "pairs")
+        assert {o["name"] for o in pairs["options"]} == {"every", "stats"}
         async with h.uow() as uow:
             assert await uow.kv.get(str(h.guild.id), HASH_KEY)
-        payload = application_commands(h.bot.tree)
+        payload = staff_commands(h.bot.tree)
         categories = next(o for o in payload[0]["options"] if o["name"] == "categories")
         assert categories["type"] == 2
         settings = next(o for o in payload[0]["options"] if o["name"] == "settings")
         language = next(o for o in settings["options"] if o["name"] == "language")
         assert [c["value"] for c in language["choices"]] == ["en", "nb"]
+        assert synced["options"] == application_commands(h.bot.tree)[0]["options"]
+        # A restart with the same tree uploads nothing.
+        await disconnect(client_of(h.bot))
+        client = await connect(h.fake, h.uow)
+        try:
+            assert h.fake.command_syncs == 2
+        finally:
+            await disconnect(client)
 
 
 async def test_bad_token_gives_one_line_and_exit_1(
@@ -441,7 +465,8 @@ async def test_invite_url_and_forced_sync(
         uow = UnitOfWorkFactory(engine)
         for _ in range(2):  # forced: syncs even though the hash is stored the second time
             assert await asyncio.wait_for(run_discord(settings, uow, sync_only=True), 10) == 0
-        assert fake.command_syncs == 2 and "alumni" in {c["name"] for c in guild.commands.values()}
+        # Each run: the global staff `/alumni` and the guild's.
+        assert fake.command_syncs == 4 and "alumni" in {c["name"] for c in guild.commands.values()}
         assert "synced /alumni to 1 of 1 servers" in capsys.readouterr().out
 
 

@@ -11,6 +11,7 @@ import asyncio
 import re
 import time
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import discord
@@ -25,6 +26,7 @@ from bot.core import Context
 from bot.domain import Language, Member, Permission
 from bot.events import MessagePosted
 from bot.messages import OutgoingMessage
+from tests.command_texts import declare_texts
 from tests.conftest import START
 from tests.discord_harness import (
     ALICE_ID,
@@ -51,6 +53,9 @@ from tests.test_discord_features import (
     submit,
 )
 from tests.test_discord_features import command as run
+
+declare_texts("setup", "slow")
+declare_texts("setup", "echo", ["text"])
 
 
 async def set_language(h: Harness, language: Language) -> None:
@@ -201,7 +206,8 @@ async def test_editing_the_profile_on_discord_keeps_open_to_mentoring(engine: As
 async def test_the_weekly_question_notifies_the_discussion_role_and_setup_repairs_it(
     engine: AsyncEngine,
 ) -> None:
-    async with discord_harness(engine, clock=MovableClock()) as h:
+    clock = MovableClock()
+    async with discord_harness(engine, clock=clock) as h:
         await setup_group(h)
         ping = h.fake.role_named(h.guild.id, "discussion")
         assert ping is not None and ping["mentionable"] is True
@@ -229,6 +235,7 @@ async def test_the_weekly_question_notifies_the_discussion_role_and_setup_repair
         text = await answered(h, again)
         assert "Repaired" in text and "@discussion" in text.split("Repaired", 1)[1]
         assert h.fake.role_named(h.guild.id, "discussion")["mentionable"] is True
+        clock.advance(timedelta(days=7))  # a week of its own: `prompt now` posts at once
         await run(h, STAFF_ID, "prompt now")
         assert h.fake.notified[h.fake.channel_messages(discussion)[-1]["id"]] == {ALICE_ID}
 

@@ -310,6 +310,27 @@ async def test_application_command_limits(world: tuple[FakeDiscord, FakeGuild, A
             (0, "options", 0, "options", 0, "max_length"),
             "NUMBER_TYPE_MAX",
         ),
+        (
+            # "autocomplete may not be set to true if choices are present"
+            command(
+                options=[
+                    sub(
+                        0,
+                        options=[
+                            {
+                                "type": 3,
+                                "name": "x",
+                                "description": "d",
+                                "autocomplete": True,
+                                "choices": [{"name": "a", "value": "a"}],
+                            }
+                        ],
+                    )
+                ]
+            ),
+            (0, "options", 0, "options", 0, "autocomplete"),
+            "APPLICATION_COMMAND_OPTION_INVALID_AUTOCOMPLETE",
+        ),
     ]
     for body, where, code in cases:
         refused = await api.refused("PUT", path, [body], 400, 50035)
@@ -377,3 +398,49 @@ async def test_notifications_follow_allowed_mentions_and_mentionable_roles(
     both = {"content": "x", "allowed_mentions": {"parse": ["users"], "users": [str(ALICE_ID)]}}
     refused = await api.refused("POST", path, both, 400, 50035)
     assert field_error(refused, "allowed_mentions") == "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE"
+
+
+async def test_files_past_ten_or_past_10_mib_are_refused(
+    world: tuple[FakeDiscord, FakeGuild, Api],
+) -> None:
+    """developers/reference.mdx (Uploading Files): 10 files a message, 10 MiB each by default."""
+    fake, guild, api = world
+    url = fake.base_url + f"/channels/{text_channel(fake, guild)}/messages"
+    headers = {"Authorization": f"Bot {fake.token}"}
+
+    async def post(files: list[tuple[str, bytes]]) -> tuple[int, Any]:
+        form = aiohttp.FormData()
+        form.add_field("payload_json", '{"content": "codes"}')
+        for i, (name, data) in enumerate(files):
+            form.add_field(f"files[{i}]", data, filename=name, content_type="text/csv")
+        async with api.session.post(url, data=form, headers=headers) as response:
+            return response.status, await response.json()
+
+    status, body = await post([("codes.csv", b"a;b\n")])
+    assert status == 200 and body["attachments"][0]["filename"] == "codes.csv"
+    status, body = await post([(f"f{i}.csv", b"x") for i in range(11)])
+    assert (status, body["code"]) == (400, 50035)
+    assert field_error(body, "files") == "BASE_TYPE_MAX_LENGTH"
+    status, body = await post([("big.csv", b"x" * (limits.FILE_BYTES_MAX + 1))])
+    assert (status, body["code"]) == (413, 40005)
+
+
+async def test_a_command_for_manage_server_is_hidden_from_members_unless_allowed(
+    world: tuple[FakeDiscord, FakeGuild, Api],
+) -> None:
+    fake, guild, api = world
+    staff_only = {
+        "type": 1,
+        "name": "alumni",
+        "description": "Staff",
+        "default_member_permissions": str(discord.Permissions(manage_guild=True).value),
+        "options": [{"type": 1, "name": "setup", "description": "Set up"}],
+    }
+    ok, _ = await api.call("PUT", f"/applications/{fake.application_id}/commands", [staff_only])
+    assert ok == 200
+    with pytest.raises(PermissionError):
+        await fake.slash_command(guild.id, ALICE_ID, "alumni", ["setup"])
+    # The owner, and a member holding the bit, see it; so does one an admin allowed.
+    await fake.slash_command(guild.id, guild.owner_id, "alumni", ["setup"])
+    fake.allow_command(guild.id, "alumni", ["setup"], ALICE_ID)
+    await fake.slash_command(guild.id, ALICE_ID, "alumni", ["setup"])

@@ -232,7 +232,7 @@ async def test_claimed_student_role_is_approved_by_staff_never_by_the_requester(
 
         # A staff member asking for more (alumni) cannot approve their own request.
         staff_welcome = await _welcome_for_existing(h, STAFF_ID)
-        opened = await press(h, STAFF_ID, staff_welcome, "I am alumni")
+        opened = await press(h, STAFF_ID, staff_welcome, "I am a graduate")
         await submit(h, STAFF_ID, opened, {"cohort": ""})
         await h.fake.wait_for(lambda: len(h.fake.channel_messages(int(review["id"]))) == 2)
         own = h.fake.channel_messages(int(review["id"]))[-1]
@@ -380,7 +380,11 @@ async def test_weekly_question_poll_thread_ping_replies_and_recap(engine: AsyncE
             {"text": "Should every show publish its fabric waste?", "options": "Yes|No|Only big"},
         )
         assert added.ephemeral
-        posted = await command(h, STAFF_ID, "prompt now")
+        # This week's question went out: staff are asked, privately, with a button.
+        asked = await command(h, STAFF_ID, "prompt now")
+        assert asked.ephemeral and "already went out this week" in answer_text(asked)
+        assert len(h.fake.channel_messages(discussion)) == 1
+        posted = await press(h, STAFF_ID, asked.messages[-1], "Post another question")
         assert "fabric waste" in answer_text(posted)
         question = h.fake.channel_messages(discussion)[-1]
         assert question["poll"]["question"]["text"] == "Should every show publish its fabric waste?"
@@ -507,6 +511,11 @@ async def test_member_refused_and_missing_manage_roles_named_with_nothing_half_d
 ) -> None:
     async with discord_harness(engine) as h:
         await setup_group(h)
+        # Hidden from a member by Discord; a member Discord lets through (an admin allowed
+        # everyone in Server Settings > Integrations) is still refused by the bot.
+        with pytest.raises(PermissionError):
+            await command(h, ALICE_ID, "cohort create", {"program": "Fashion", "year": 2026})
+        h.fake.allow_command(h.guild.id, "alumni", ("cohort", "create"), h.guild.id)
         refused = await command(h, ALICE_ID, "cohort create", {"program": "Fashion", "year": 2026})
         assert refused.ephemeral and "Only staff" in answer_text(refused)
         assert h.fake.role_named(h.guild.id, "Fashion 2026") is None

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.discord.translate import MANAGE_GUILD
 from bot.scheduler import Scheduler
 from tests.discord_harness import (
     ALICE_ID,
@@ -66,7 +67,7 @@ async def test_staff_upload_a_roster_csv_valid_rows_imported_and_the_bad_line_na
         )
         text = answer_text(answer)
         assert answer.ephemeral
-        assert 'Line 2: "Ola Hansen ola@example" is not a valid email address' in text
+        assert 'Line 3: "Ola Hansen ola@example" is not a valid email address' in text
         assert "Roster: 3 valid addresses, 3 new" in text and "Join code:" in text
         # The bot downloaded the file from the CDN address Discord gave it, once.
         assert len(h.fake.cdn_downloads) == 1
@@ -77,20 +78,22 @@ async def test_staff_upload_a_roster_csv_valid_rows_imported_and_the_bad_line_na
         ]
 
 
-async def test_a_file_that_is_not_utf8_or_too_big_is_refused_and_nothing_imported(
+async def test_a_windows_excel_file_is_read_and_a_binary_or_big_one_refused(
     engine: AsyncEngine,
 ) -> None:
     async with discord_harness(engine) as h:
         await setup_group(h)
         cohort_id = await _cohort(h)
-        # Excel's "CSV" on Windows: cp1252, where Å and Ø are not UTF-8.
-        latin = FakeUpload("fashion.csv", ROSTER_CSV.encode("cp1252"))
+        # An image given as the roster: refused, nothing imported, no code made.
+        png = FakeUpload("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
         refused = await command(
-            h, STAFF_ID, "invite cohort", {"cohort": "Fashion 2026", "roster": latin}
+            h, STAFF_ID, "invite cohort", {"cohort": "Fashion 2026", "roster": png}
         )
         assert refused.ephemeral
         assert "I could not read the file given as `roster`" in answer_text(refused)
         assert "Join code" not in answer_text(refused)
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM invitations"))).scalar() == 0
 
         # In a Norwegian group the refusal is in Norwegian; a 2 MB file is not even fetched.
         nb = await command(h, STAFF_ID, "settings", {"language": "nb"})
@@ -103,10 +106,17 @@ async def test_a_file_that_is_not_utf8_or_too_big_is_refused_and_nothing_importe
         assert too_big.ephemeral
         assert "Jeg fikk ikke lest filen i `roster`" in answer_text(too_big)
         assert len(h.fake.cdn_downloads) == downloads
-
         assert await _roster_emails(h, cohort_id) == []
-        async with engine.connect() as conn:  # no join code was made either
-            assert (await conn.execute(text("SELECT count(*) FROM invitations"))).scalar() == 0
+
+        # Excel's "CSV" on Windows: cp1252, where Å and Ø are not UTF-8; it is read as such.
+        latin = FakeUpload("fashion.csv", ROSTER_CSV.replace(",", ";").encode("cp1252"))
+        read = await command(
+            h, STAFF_ID, "invite cohort", {"cohort": "Fashion 2026", "roster": latin}
+        )
+        assert "Linje 3: «Ola Hansen ola@example»" in answer_text(read)
+        async with h.uow() as uow:
+            names = [e.name for e in await uow.roster.entries(str(h.guild.id), cohort_id)]
+        assert names == ["Kari Nordmann", "Nils Berg", "Åse Ødegård"]
 
 
 async def test_graduation_without_manage_roles_is_reported_and_the_hourly_job_finishes_it(
@@ -168,6 +178,10 @@ async def test_a_members_upload_is_refused_before_the_file_is_fetched(engine: As
         await setup_group(h)
         await _cohort(h)
         upload = FakeUpload("fashion-2026.csv", ROSTER_CSV.encode("utf-8"))
+        # Discord shows her the staff command (she may manage the server); the bot's records
+        # say she is no staff.
+        managers = h.fake.add_role(h.guild.id, "Managers", MANAGE_GUILD)
+        h.guild.members[ALICE_ID]["roles"].append(managers["id"])
         refused = await command(
             h, ALICE_ID, "invite cohort", {"cohort": "Fashion 2026", "roster": upload}
         )

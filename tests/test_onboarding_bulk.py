@@ -163,10 +163,10 @@ async def test_a_graduation_the_platform_partly_refuses_is_reported_and_finished
     assert group.ws.role_names("kari") == ["Fashion 2026", "alumni"]
     assert group.ws.role_names("ola") == ["Fashion 2026", "student"]
     posts = [m for m in group.messages(ANNOUNCEMENTS) if "Fashion 2026" in str(m["title"])]
-    assert len(posts) == 1 and "roller oppdatert for 1 medlemmer" in str(posts[0]["text"])
+    assert len(posts) == 1 and "roller oppdatert for 1 medlem)" in str(posts[0]["text"])
     review = [str(m["text"]) for m in group.messages(REVIEW)]
     report = next(r for r in review if "Uteksaminering av Fashion 2026" in r)
-    assert "rolleendringene for 1 medlemmer ble ikke gjennomført" in report
+    assert "rolleendringen for 1 medlem ble ikke gjennomført" in report
     assert "Jeg mangler tillatelsen «Administrer roller»: ola" in report and "kari" not in report
     assert await _queue_statuses(group) == ["done", "pending"]
 
@@ -181,7 +181,7 @@ async def test_a_graduation_the_platform_partly_refuses_is_reported_and_finished
     assert group.ws.role_names("ola") == ["Fashion 2026", "alumni"]
     assert await _queue_statuses(group) == ["done", "done"]
     done = str(group.messages(REVIEW)[-1]["text"])
-    assert "er nå gjennomført for 1 medlemmer: ola" in done
+    assert "er nå gjennomført for 1 medlem: ola" in done
     posts = [m for m in group.messages(ANNOUNCEMENTS) if "Fashion 2026" in str(m["title"])]
     assert len(posts) == 1 and "roller oppdatert for 2 medlemmer" in str(posts[0]["text"])
     await group.run("!clock +2d")
@@ -198,11 +198,11 @@ async def test_a_teacher_whose_roster_grants_are_refused_is_told_who_and_why(
         '/alumni invite cohort:"Fashion 2026" emails:"kari@example.com, ola@ex.no"'
     )
     assert "Granting roles: 1 of 2 done." in out
-    assert "Role changes for 1 members did not take effect." in out
+    assert "The role change for 1 member did not take effect." in out
     assert 'I am missing the permission "Manage Roles": ola' in out
     assert group.ws.role_names("ola") == []
     ws.refuse = set()
     await group.run("!clock +1h")
     assert group.ws.role_names("ola") == ["Fashion 2026", "student"]
     told = str(group.messages("staff-review")[-1]["text"])
-    assert "have now taken effect for 1 members: ola" in told
+    assert "has now taken effect for 1 member: ola" in told

@@ -221,3 +221,73 @@ async def test_every_message_is_counted_once_without_its_text(group: LocalGroup)
 async def test_post_without_setup_is_refused(group: LocalGroup) -> None:
     out = await group.run("/alumni post job")
     assert "no channel for Job posts" in out
+
+
+async def _open(group: LocalGroup) -> list[str]:
+    return [r.kind for r in await _posts(group) if r.status == "open"]
+
+
+async def test_a_deadline_is_open_until_the_end_of_that_day_in_the_groups_timezone(
+    group: LocalGroup,
+) -> None:
+    # New York is 4 hours behind UTC in August: the 20th ends at 04:00 UTC on the 21st.
+    await _setup(group)
+    await group.run("/alumni settings timezone:America/New_York")
+    await group.run("!as ingrid", "/alumni post job", JOB.replace("2026-08-20", "20.08.2026"))
+    out = await group.run("/alumni listings")
+    assert "last day 2026-08-20" in out, out
+    await group.run("!clock +3d", "!clock +19h")  # 21st 02:00 UTC: the 20th, 22:00 in New York
+    assert await _open(group) == ["job"]
+    assert group.messages("jobs")[-1]["buttons"] != []
+    await group.run("!clock +3h")  # 21st 05:00 UTC: the 21st, 01:00 in New York
+    assert await _open(group) == []
+    assert str(group.messages("jobs")[-1]["title"]).startswith("[EXPIRED]")
+
+
+async def test_a_rental_stays_open_through_its_period_and_closes_after_it(
+    group: LocalGroup,
+) -> None:
+    await _setup(group)
+    await group.run(
+        "!as ingrid",
+        "/alumni post rental",
+        '!form what="Studio by the river" where=Grünerløkka price="3000 kr/mnd" '
+        "from=01.03.2027 to=01.06.2027",
+        "/alumni post rental",
+        '!form what="Desk in a shared studio" where=Tøyen price="900 kr/mnd" from=01.03.2027',
+    )
+    out = await group.run("/alumni listings rental")
+    # Open through the period (a listing that starts in March is not gone in September).
+    assert "Studio by the river" in out and "last day 2027-06-01" in out, out
+    assert "Desk in a shared studio" in out and "last day 2027-03-01" in out, out
+    await group.run("!clock +60d")
+    assert await _open(group) == ["rental", "rental"]
+    await group.run("!clock +137d")  # 2027-03-02: the desk's period has started and passed
+    assert [r.fields["what"] for r in await _posts(group) if r.status == "open"] == [
+        "Studio by the river"
+    ]
+    await group.run("!clock +91d")  # 2027-06-01, 07:00 UTC: still the last day
+    assert await _open(group) == ["rental"]
+    await group.run("!clock +1d")
+    assert await _open(group) == []
+
+
+async def test_an_all_day_event_is_accepted_reminded_and_over_after_its_day(
+    group: LocalGroup,
+) -> None:
+    await _setup(group)
+    out = await group.run(
+        "/alumni post event", '!form title="Open studios" when=2026-08-20 place="KHiO"'
+    )
+    assert "Posted in #events" in out, out
+    card = group.messages("events")[-1]
+    assert ["When", "2026-08-20"] in card["fields"]  # type: ignore[operator]
+    await group.run("!clock +2d", "!clock +3h")  # the 19th, midday: the day before
+    reminders = [m for m in group.messages("events") if "Tomorrow" in str(m["title"])]
+    assert len(reminders) == 1 and "2026-08-20" in str(reminders[0]["text"])
+    await group.run("!clock +1d")  # the 20th itself: still on
+    assert await _open(group) == ["event"]
+    await group.run("!clock +1d")
+    assert str(group.messages("events")[0]["title"]).startswith("[OVER]")
+    out = await group.run("/alumni post event", "!form title=Late when=2026-08-01 place=x")
+    assert "is in the past" in out

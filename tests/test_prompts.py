@@ -196,8 +196,11 @@ async def test_suggestion_accepted_by_staff_is_posted_with_credit(group: LocalGr
     review = group.messages("staff-review")[-1]
     assert [b["label"] for b in review["buttons"]] == ["Accept", "Reject"]  # type: ignore[attr-defined]
     assert "@everyone" not in str(review["text"])
-    # A member cannot accept their own suggestion: the button is staff's (the core checks).
-    out = await group.run("!in #staff-review", "!press Accept")
+    # A member cannot accept their own suggestion: #staff-review is hidden from her, and with
+    # the button in hand anyway the core still checks.
+    assert "(no such channel" in await group.run("!in #staff-review")
+    group.ws.state["buttons"]["lise"] = group.ws.state["buttons"]["*"]
+    out = await group.run("!press Accept")
     assert "Only staff can use this button" in out
     async with group.uow() as uow:
         assert [p.status for p in await uow.prompts.for_group("local")] == [PromptStatus.SUGGESTED]
@@ -268,7 +271,10 @@ async def test_schedule_pause_resume_and_permissions(group: LocalGroup) -> None:
     assert len(questions(group)) == 1  # resuming does not post a missed slot at once
     await group.run("!clock +7d")
     assert len(questions(group)) == 2
+    # This week's question went out: a second one only when staff say so.
     out = await group.run("/alumni prompt now")
+    assert "already went out this week" in out and len(questions(group)) == 2
+    out = await group.run("!press Post another question")
     assert "Posted in #discussion" in out
     assert len(questions(group)) == 3
 
@@ -303,7 +309,7 @@ async def test_staff_questions_go_first_as_polls_where_the_platform_has_them(
     assert "- It depends" in str(text_msg["text"]) and text_msg["poll"] is None
     group.ws.capabilities = Capabilities(polls=True)
     await group.run('/alumni prompt add options:"Paper|3D" text:"Paper or 3D patterns?"')
-    await group.run("/alumni prompt now")
+    await group.run("/alumni prompt now", "!press Post another question")
     poll_msg = questions(group)[-1]
     assert poll_msg["poll"] == {"question": "Paper or 3D patterns?", "answers": ["Paper", "3D"]}
 
@@ -317,15 +323,16 @@ async def test_staff_are_alerted_once_when_the_queue_runs_low(group: LocalGroup)
     await group.run("/alumni setup", "/alumni prompt now")
     alerts = [m for m in group.messages("staff-review") if "questions are left" in str(m["text"])]
     assert len(alerts) == 1 and "Only 2 discussion" in str(alerts[0]["text"])
-    await group.run("/alumni prompt now")
+    again = ("/alumni prompt now", "!press Post another question")
+    await group.run(*again)
     alerts = [m for m in group.messages("staff-review") if "questions are left" in str(m["text"])]
     assert len(alerts) == 1
-    await group.run("/alumni prompt now")
-    out = await group.run("/alumni prompt now")
+    await group.run(*again)
+    out = await group.run(*again)
     assert "no question to post" in out
     for i in range(3):
         await group.run(f'/alumni prompt add theme:careers text:"Career question {i}?"')
-    await group.run("/alumni prompt now")  # 2 left again after a refill: a new alert
+    await group.run(*again)  # 2 left again after a refill: a new alert
     alerts = [m for m in group.messages("staff-review") if "questions are left" in str(m["text"])]
     assert len(alerts) == 2
 

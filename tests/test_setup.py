@@ -86,7 +86,7 @@ async def test_language_switch_names_new_channels_in_norwegian(group: LocalGroup
     assert "Språk: nb" in out
     assert "velkommen" in group.channel_names()
     out = await group.run("/alumni settings language:de")
-    assert "`language` må være en av en, nb" in out
+    assert "`language` må være en av en eller nb" in out
 
 
 async def test_categories_add_rename_remove(group: LocalGroup) -> None:

@@ -307,6 +307,9 @@ async def test_files_upload_v2(fake: FakeSlack, client: AsyncWebClient) -> None:
     assert fake.messages(fake.general_id)[-1]["files"][0]["id"] == fid
     e = await err(client.files_completeUploadExternal(files=[{"id": "F404", "title": "t"}]))
     assert e.response["error"] == "file_not_found"
+    # An empty file: Slack answers missing_argument for a length of 0.
+    e = await err(client.files_getUploadURLExternal(filename="empty.csv", length=0))
+    assert e.response["error"] == "missing_argument"
 
 
 async def test_remaining_error_shapes(fake: FakeSlack, client: AsyncWebClient) -> None:

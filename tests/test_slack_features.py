@@ -205,7 +205,7 @@ async def test_claimed_student_role_is_approved_by_other_staff(engine: AsyncEngi
         button(request, "Deny")
 
         # The teacher asks for alumni too and cannot approve that request themself.
-        await claim_student(h, teacher, "I am alumni")
+        await claim_student(h, teacher, "I am a graduate")
         (own,) = [m for m in review.messages if "teacher asks for the role" in text_of(m)]
         answer = await press(h, teacher, own, "Approve", review.id)
         assert "You can't decide your own request" in answer[0]

@@ -51,10 +51,13 @@ async def test_stats_show_dialogue_roles_members_and_a_chart(group: LocalGroup) 
     assert "The group over the last 2 weeks" in out
     assert "Counted since 10 Aug 2026." in out
     assert "Posts per channel: #discussion 1" in out
-    assert "Dialogue: 2 replies per post (2 replies to 1 post)" in out
+    # The replies are to the weekly question: its own figure, not the dialogue's.
+    assert "Dialogue: 0 replies per post (0 replies to 1 post)" in out
     assert "Who posts: students 67% and alumni 33%" in out
     assert "Members: 3 new, 2 active" in out
-    assert "Replies to the weekly questions: 2" in out
+    assert (
+        "Replies to the weekly questions: 2 replies per question (2 replies to 1 question)" in out
+    )
     image = next(line for line in out.splitlines() if "[image:" in line)
     path = Path(image.split("[image:")[1].strip(" ]"))
     # In the bot's own data folder, never a temporary folder other users of the host can read.
@@ -73,8 +76,15 @@ async def test_stats_in_norwegian_read_norwegian(engine: object) -> None:
     await _grant(group, "kari", "student")
     await _grant(group, "owner", "staff")
     await group.run("!as kari", "!in #diskusjon", "Hei alle", "Hva jobber dere med?")
-    await group.run("!as owner", "!in #diskusjon", "Velkommen!", "!in thread")
-    await group.run("!as kari", "Takk!", "Gleder meg")
+    await group.run("!as owner", "!in #diskusjon", "Velkommen!")
+    # Kari answers in the thread of her own first post (the week's question is not a post).
+    channel = group.ws.channel_by_name("diskusjon")
+    assert channel is not None
+    hers = next(
+        m for m in group.ws.state["channels"][channel]["messages"] if m["text"] == "Hei alle"
+    )
+    await group.ws.open_thread("local", MessageRef(channel, hers["id"]), "hei")
+    await group.run("!as kari", "!in thread", "Takk!", "Gleder meg")
     out = await group.run("!as owner", "/alumni stats weeks:1")
     assert "Gruppen denne uken" in out
     assert "Talt siden 24. aug. 2026." in out
@@ -82,6 +92,7 @@ async def test_stats_in_norwegian_read_norwegian(engine: object) -> None:
     assert "Dialog: 0,7 svar per innlegg (2 svar på 3 innlegg)" in out
     assert "Hvem som skriver: studenter 80\xa0% og ansatte 20\xa0%" in out
     assert "Medlemmer: 1 ny, 2 aktive" in out
+    assert "Svar på ukens spørsmål: 0 svar per spørsmål (0 svar på 1 spørsmål)" in out
     # A message in a channel the bot does not know is "other channels", not "#-" or an id.
     from bot.activity import Pending
 
@@ -211,3 +222,39 @@ async def test_stats_without_a_chart_renderer_still_answer(group: LocalGroup) ->
 async def test_a_quiet_week_gets_no_digest(group: LocalGroup) -> None:
     await group.run("/alumni setup", "!clock +8d", "!clock +7d")  # two Mondays at 12:00 pass
     assert not [m for m in group.messages("announcements") if "This week" in str(m["title"])]
+
+
+async def test_dialogue_is_replies_to_members_posts_and_the_question_is_its_own_figure(
+    group: LocalGroup,
+) -> None:
+    await group.run("/alumni setup", "!join kari", "!join lars", "!join nina")
+    # Two posts in #discussion; two replies in the thread of one of them.
+    await group.run(
+        "!as kari", "!in #discussion", "What is everyone working on?", "Anyone going to the show?"
+    )
+    # (A thread on a member's post, as Slack and Discord open one; the terminal cannot yet.)
+    discussion = group.ws.channel_by_name("discussion")
+    assert discussion is not None
+    first = group.ws.state["channels"][discussion]["messages"][0]
+    await group.ws.open_thread("local", MessageRef(discussion, first["id"]), "working on")
+    await group.run("!as lars", "!in thread", "A capsule collection", "!as nina", "Me too")
+    # The weekly question: three replies, which are answers to the bot, not to a member's post.
+    await group.run("!as owner", "/alumni prompt now")
+    await group.run("!as kari", "!in #discussion", "!in thread", "Wool", "!as lars", "Linen")
+    await group.run("!as nina", "Silk")
+    # A reply under a listing card (the bot posts the card): no member's post in #jobs.
+    await group.run(
+        "!as owner",
+        "/alumni post job",
+        '!form title="Pattern cutter" employer="Studio Nord" place=Oslo deadline=2026-09-20',
+    )
+    await group.run("!as kari", "!in #jobs", "!in thread", "Is it paid?")
+    out = await group.run("!as owner", "/alumni stats weeks:1")
+    assert "Dialogue: 1 reply per post (2 replies to 2 posts)" in out, out
+    assert (
+        "Replies to the weekly questions: 3 replies per question (3 replies to 1 question)" in out
+    )
+    # Each figure's definition is in the command's help.
+    helped = await group.run("/alumni help")
+    line = next(x for x in helped.splitlines() if x.startswith("`/alumni stats"))
+    assert "same channel and week" in line and "per weekly question" in line, line

@@ -6,28 +6,33 @@ import asyncio
 import contextlib
 import logging
 import sys
+from typing import Any
 
 import aiohttp
 import discord
 import discord.gateway
 import discord.http
 import yarl
-from aiohttp import web
 
 from adapters.compose import SystemClock, compose
 from adapters.discord.translate import (
     InteractionResponder,
     application_commands,
+    command_words,
     commands_hash,
+    focused_option,
     interaction_event,
     join_event,
     joined_after_update,
     leave_event,
     message_event,
+    staff_commands,
+    user_ref,
 )
 from adapters.discord.workspace import DiscordWorkspace
-from adapters.health import serve_health
 from adapters.mail import connect_mail
+from adapters.web.server import WebServer, serve_web
+from bot.commands import ROOT
 from bot.core import CoreConfig
 from bot.events import Event
 from bot.lifecycle import Check, Lifecycle, start_scheduler, stop_in_order
@@ -41,6 +46,9 @@ HASH_KEY = "discord.commands_hash"
 # hidden limit on channel renames (2 per 10 minutes) would otherwise hang a command for minutes
 # and outlive its 15-minute interaction token. discord.py's minimum is 30 s.
 MAX_RATELIMIT_WAIT = 30.0
+# Suggestions answer within Discord's 3 s like any first response (receiving-and-responding
+# .mdx); a slower database gets an empty list in time instead of a dead picker.
+SUGGEST_SECONDS = 2.0
 
 
 def intents() -> discord.Intents:
@@ -104,7 +112,7 @@ class AlumniClient(discord.Client):
             # Nothing the bot sends pings by default; each message names whom it may notify.
             allowed_mentions=discord.AllowedMentions.none(),
         )
-        self.workspace = DiscordWorkspace(self, uow)
+        self.workspace = DiscordWorkspace(self)
         # A clock other than real time lets tests move through weeks and graduation dates.
         self.bot = compose(config or CoreConfig(), self.workspace, uow, clock or SystemClock())
         self.ready = asyncio.Event()
@@ -137,6 +145,10 @@ class AlumniClient(discord.Client):
 
     async def on_ready(self) -> None:
         """Register every guild as a group and sync its commands if the tree changed."""
+        try:
+            await self.sync_staff_commands(force=self._force_sync)
+        except discord.HTTPException:
+            log.exception("could not sync the staff commands")
         for guild in self.guilds:
             await self.prepare_guild(guild)
         self.ready.set()
@@ -158,16 +170,31 @@ class AlumniClient(discord.Client):
         """Upload `/alumni` to the guild when its hash changed (or when forced)."""
         payload = application_commands(self.bot.tree)
         digest = commands_hash(payload)
-        async with self.bot.uow() as uow:
-            stored = await uow.kv.get(str(guild.id), HASH_KEY)
+        stored = await self.bot.kept(str(guild.id), HASH_KEY)
         if stored == digest and not force:
             return False
         assert self.application_id is not None
         await self.http.bulk_upsert_guild_commands(self.application_id, guild.id, payload)
-        async with self.bot.uow() as uow:
-            await uow.kv.set(str(guild.id), HASH_KEY, digest)
+        await self.bot.keep(str(guild.id), HASH_KEY, digest)
         self.synced.add(guild.id)
         log.info("synced /alumni commands to %s", guild.id)
+        return True
+
+    async def sync_staff_commands(self, *, force: bool = False) -> bool:
+        """Upload the global, staff-only `/alumni` when its hash changed (or when forced)."""
+        payload = staff_commands(self.bot.tree)
+        digest = commands_hash(payload)
+        assert self.application_id is not None
+        # Not a group's fact: the app's own, under a key no guild id can take.
+        owner = f"discord-app:{self.application_id}"
+        async with self.bot.uow() as uow:
+            stored = await uow.kv.get(owner, HASH_KEY)
+        if stored == digest and not force:
+            return False
+        await self.http.bulk_upsert_global_commands(self.application_id, payload)
+        async with self.bot.uow() as uow:
+            await uow.kv.set(owner, HASH_KEY, digest)
+        log.info("synced the staff /alumni commands")
         return True
 
     async def _handle(self, event: Event | None) -> None:
@@ -177,6 +204,9 @@ class AlumniClient(discord.Client):
     # Each discord.py event already runs in its own task, so a slow handler blocks nothing.
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Commands, button presses (of any message, even from before a restart), forms."""
+        if interaction.type is discord.InteractionType.autocomplete:
+            await self.suggest(interaction)
+            return
         event = interaction_event(interaction)
         try:
             await self._handle(event)
@@ -185,9 +215,31 @@ class AlumniClient(discord.Client):
             if isinstance(responder, InteractionResponder):
                 await responder.finish()
 
+    async def suggest(self, interaction: discord.Interaction) -> None:
+        """Answer an autocomplete with the group's own values (cohorts, categories, roles)."""
+        data: dict[str, Any] = dict(interaction.data or {})
+        focused = focused_option(data)
+        found: list[tuple[str, str]] = []
+        if focused is not None and interaction.guild_id is not None and data.get("name") == ROOT:
+            words, _ = command_words(data)
+            try:
+                found = await asyncio.wait_for(
+                    self.bot.suggest(
+                        str(interaction.guild_id), user_ref(interaction.user), words, *focused
+                    ),
+                    SUGGEST_SECONDS,
+                )
+            except TimeoutError:
+                log.warning("suggestions for %s took longer than %ss", focused[0], SUGGEST_SECONDS)
+        choices = [discord.app_commands.Choice(name=label, value=value) for label, value in found]
+        try:
+            await interaction.response.autocomplete(choices)
+        except discord.HTTPException as exc:
+            log.warning("suggestions refused: %s", exc)
+
     async def on_member_join(self, member: discord.Member) -> None:
         """A join counts only once membership screening has passed (pending is False)."""
-        if member.pending or member.bot:
+        if member.pending:
             return
         await self._handle(join_event(member))
 
@@ -197,11 +249,10 @@ class AlumniClient(discord.Client):
 
     async def on_member_remove(self, member: discord.Member) -> None:
         """A member left or was removed."""
-        if not member.bot:
-            await self._handle(leave_event(member))
+        await self._handle(leave_event(member))
 
     async def on_message(self, message: discord.Message) -> None:
-        """Messages by people (bots, the bot itself included, are ignored)."""
+        """Messages in the server (the core ignores bots', the bot's own included)."""
         await self._handle(message_event(message))
 
 
@@ -235,16 +286,15 @@ async def run_discord(
     client = AlumniClient(uow, settings.core(), run_scheduler=not sync_only, force_sync=sync_only)
     if not sync_only:
         connect_mail(client.bot, settings)
-    health: web.AppRunner | None = None
+    server: WebServer | None = None
     try:
         if sync_only:
             return await _sync_and_exit(client, token)
         client.life = life = life or Lifecycle()
         life.attach(client.bot)
         life.add_check("gateway", _gateway_check(client))
-        if settings.web.port is not None:
-            health, port = await serve_health(life, settings.web.host, settings.web.port)
-            log.info("GET /healthz on port %d", port)
+        # /healthz (for hosts that set PORT) and the staff dashboard.
+        server = await serve_web(client.bot, life, settings.web)
         running = asyncio.ensure_future(client.start(token))
         stopping = asyncio.ensure_future(life.wait())
         done, _ = await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -271,8 +321,8 @@ async def run_discord(
     finally:
         if not client.is_closed():
             await client.close()
-        if health is not None:
-            await health.cleanup()
+        if server is not None:
+            await server.close()
 
 
 def _gateway_check(client: discord.Client) -> Check:

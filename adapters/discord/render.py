@@ -11,6 +11,7 @@ import discord
 
 from bot.errors import DirectMessagesClosed, PlatformError
 from bot.messages import Button, ButtonStyle, FormSpec, OutgoingMessage
+from bot.safety import clip
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +33,6 @@ SEND_MESSAGES = "send_messages"
 VIEW_CHANNEL = "view_channel"
 CREATE_THREADS = "create_public_threads"
 ROLE_HIERARCHY = "role_hierarchy"
-
-
-def clip(text: str, limit: int) -> str:
-    """Text cut to Discord's limit with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _prefixed(prefix: str, group_id: str | None) -> str:

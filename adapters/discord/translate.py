@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -36,8 +37,9 @@ from bot.events import (
     MessageRef,
     UserRef,
 )
-from bot.i18n import t
+from bot.i18n import catalogue
 from bot.messages import FormSpec, OutgoingMessage
+from bot.safety import decode_upload
 
 log = logging.getLogger(__name__)
 
@@ -63,32 +65,56 @@ def default_member_permissions(level: Permission) -> int | None:
     return None if level is Permission.MEMBER else MANAGE_GUILD
 
 
-# A command's description holds 1-100 characters (developers/interactions/application-commands
-# .mdx); `/alumni help` shows the whole text, the picker a cut at a word with an ellipsis.
+# Command, option and choice texts hold 1-100 characters (developers/interactions/application-
+# commands.mdx, Application Command Object and Option Structure); a text that does not fit is
+# an error at sync, never a phrase cut in the middle (tests/test_command_texts.py walks them).
 DESCRIPTION_MAX = 100
+# Discord's Norwegian locale is `no` (developers/reference.mdx, Locales); a client set to it
+# shows these texts. The interaction still carries the default names ("the interaction payload
+# received by your client will still use default command, subcommand, and option names").
+NORWEGIAN = "no"
 
 
-def _short(text: str) -> str:
-    if len(text) <= DESCRIPTION_MAX:
-        return text or "-"
-    cut = text.rfind(" ", 0, DESCRIPTION_MAX - 1)
-    return text[: cut if cut > 0 else DESCRIPTION_MAX - 1].rstrip(" ,;:(") + "…"
+def describe(key: str) -> tuple[str, dict[str, str]]:
+    """A picker text in English plus its Norwegian localisation; ValueError if either is
+    missing or longer than Discord allows."""
+    texts = {}
+    for language in (Language.EN, Language.NB):
+        text = catalogue(language).get(key)
+        if text is None or not 1 <= len(text) <= DESCRIPTION_MAX:
+            raise ValueError(
+                f"{language.value} {key}: Discord shows 1-{DESCRIPTION_MAX} characters, got "
+                f"{'none' if text is None else len(text)}"
+            )
+        texts[language] = text
+    english, norwegian = texts[Language.EN], texts[Language.NB]
+    # "Any localized values that are identical to the default will be ignored."
+    return english, {NORWEGIAN: norwegian} if norwegian != english else {}
 
 
-def _describe(key: str) -> tuple[str, dict[str, str]]:
-    """English description plus the Norwegian localisation Discord shows `no` clients."""
-    return _short(t(Language.EN, key)), {"no": _short(t(Language.NB, key))}
+def _described(key: str) -> dict[str, Any]:
+    description, localised = describe(f"{key}.description")
+    out: dict[str, Any] = {"description": description}
+    if localised:
+        out["description_localizations"] = localised
+    return out
 
 
-def _option(opt: Option) -> dict[str, Any]:
+def _option(command: Command, opt: Option) -> dict[str, Any]:
+    description, localised = describe(command.option_key(opt))
     out: dict[str, Any] = {
         "type": _OPTION_TYPES[opt.type],
         "name": opt.name,
-        "description": f"{opt.name} ({opt.type.value})"[:100],
+        "description": description,
         "required": opt.required,
     }
+    if localised:
+        out["description_localizations"] = localised
     if opt.type is OptionType.CHOICE:
-        out["choices"] = [{"name": c, "value": c} for c in opt.choices[:25]]
+        out["choices"] = [_choice(command, opt, c) for c in opt.choices[:25]]
+    elif opt.complete is not None and opt.type is OptionType.STRING:
+        # Suggestions from the group's data as the member types (see autocomplete_event).
+        out["autocomplete"] = True
     if opt.type in (OptionType.STRING, OptionType.DATE):
         out["max_length"] = min(max(opt.max_length, 1), 6000)
     if opt.type is OptionType.INTEGER:
@@ -99,51 +125,74 @@ def _option(opt: Option) -> dict[str, Any]:
     return out
 
 
+def _choice(command: Command, opt: Option, value: str) -> dict[str, Any]:
+    """A choice as the picker names it (`norsk bokmål` for `nb`); the command gets the value."""
+    key = f"{command.text_key}.choices.{opt.name}.{value}"
+    if key not in catalogue(Language.EN):
+        return {"name": value, "value": value}
+    name, localised = describe(key)
+    return {
+        "name": name,
+        "value": value,
+        **({"name_localizations": localised} if localised else {}),
+    }
+
+
 def _leaf(command: Command) -> dict[str, Any]:
-    description, localised = _describe(command.help_key)
     # Discord wants required options first.
     options = sorted(command.options, key=lambda o: not o.required)
     return {
         "type": _SUB_COMMAND,
         "name": command.path[-1],
-        "description": description,
-        "description_localizations": localised,
-        "options": [_option(o) for o in options],
+        **_described(command.text_key),
+        "options": [_option(command, o) for o in options],
     }
 
 
-def application_commands(tree: CommandTree) -> list[dict[str, Any]]:
-    """`/alumni` with one subcommand per one-word path and a group per two-word prefix.
-
-    Discord sets default_member_permissions only on the top-level command, so `/alumni` gets
-    the lowest level among its subcommands (members run `/alumni help`); the bot checks every
-    subcommand's level itself, which is what actually protects staff commands.
-    """
-    commands = tree.all()
+def _root(tree: CommandTree, commands: list[Command], key: str) -> dict[str, Any]:
     options: list[dict[str, Any]] = []
+    groups: dict[str, list[Command]] = {}
     for command in commands:
         if len(command.path) == 1:
             options.append(_leaf(command))
-    for group, members in tree.groups().items():
+        else:
+            groups.setdefault(command.path[0], []).append(command)
+    for group, members in groups.items():
         options.append(
             {
                 "type": _SUB_COMMAND_GROUP,
                 "name": group,
-                "description": group,
+                **_described(tree.group_key(group)),
                 "options": [_leaf(c) for c in members],
             }
         )
     options.sort(key=lambda o: o["name"])
-    lowest = min((c.permission for c in commands), key=lambda p: p.rank, default=Permission.MEMBER)
-    perms = default_member_permissions(lowest)
+    return {"type": 1, "name": ROOT, **_described(key), "options": options}
+
+
+def application_commands(tree: CommandTree) -> list[dict[str, Any]]:
+    """The guild's `/alumni`: every subcommand a member may run, shown to everyone."""
+    members = [c for c in tree.all() if c.permission is Permission.MEMBER]
+    return [{**_root(tree, members, "core.commands.alumni"), "contexts": [0]}]
+
+
+def staff_commands(tree: CommandTree) -> list[dict[str, Any]]:
+    """The app's global `/alumni`: the staff subcommands, shown only to Manage Server.
+
+    Discord sets default_member_permissions only on a top-level command, and an app "can have
+    a global and guild CHAT_INPUT command with the same name" (application-commands.mdx,
+    Registering a Command), so staff and members both type `/alumni …` while a member's picker
+    shows only their own commands. The bot still checks every subcommand's level itself (a
+    member with Manage Server but no staff role is refused); an admin can show the staff
+    command to the staff role in Server Settings > Integrations.
+    """
+    staff = [c for c in tree.all() if c.permission is not Permission.MEMBER]
+    if not staff:
+        return []
     return [
         {
-            "type": 1,
-            "name": ROOT,
-            "description": "Alumni group",
-            "description_localizations": {"no": "Alumnigruppen"},
-            "options": options,
-            "default_member_permissions": None if perms is None else str(perms),
+            **_root(tree, staff, "core.commands.alumni_staff"),
+            "default_member_permissions": str(MANAGE_GUILD),
             "contexts": [0],  # guilds only: every command acts on a group
         }
     ]
@@ -176,6 +225,21 @@ def command_words(data: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, str]
         elif value is not None:
             values[o["name"]] = str(value)
     return tuple(words), values
+
+
+def focused_option(data: dict[str, Any]) -> tuple[str, str] | None:
+    """The option an APPLICATION_COMMAND_AUTOCOMPLETE interaction is typing, and its partial
+    text ("The option the user is currently typing will be sent with a `focused: true`")."""
+    options = data.get("options") or []
+    while options:
+        focused = next((o for o in options if o.get("focused")), None)
+        if focused is not None:
+            return str(focused["name"]), str(focused.get("value") or "")
+        nested = next(
+            (o for o in options if o.get("type") in (_SUB_COMMAND, _SUB_COMMAND_GROUP)), None
+        )
+        options = (nested or {}).get("options") or []
+    return None
 
 
 def user_ref(user: discord.Member | discord.User) -> UserRef:
@@ -304,7 +368,7 @@ class InteractionResponder:
                 self._deferred = True
 
     async def read_attachment(self, ref: str, option: str) -> str:
-        """Download the file behind `attachment:<id>` (UTF-8 text, at most 1 MB)."""
+        """Download the file behind `attachment:<id>` (a text file, at most 1 MB)."""
         data: dict[str, Any] = dict(self.interaction.data or {})
         resolved: dict[str, Any] = (data.get("resolved") or {}).get("attachments") or {}
         raw = resolved.get(ref.removeprefix("attachment:"))
@@ -317,7 +381,7 @@ class InteractionResponder:
             content = await attachment.read()
             if len(content) > MAX_ATTACHMENT_BYTES:  # the size Discord announced was wrong
                 raise UserError("core.attachment_unreadable", option=option)
-            return content.decode("utf-8-sig")
+            return decode_upload(content)
         except (discord.HTTPException, aiohttp.ClientError, UnicodeDecodeError) as exc:
             log.info("attachment %s (%s) unreadable: %s", raw.get("id"), option, exc)
             raise UserError("core.attachment_unreadable", option=option) from exc
@@ -377,7 +441,7 @@ def join_event(member: discord.Member) -> MemberJoined:
 
 def joined_after_update(before: discord.Member, after: discord.Member) -> MemberJoined | None:
     """The member passed membership screening: pending went from True to False."""
-    if before.pending and not after.pending and not after.bot:
+    if before.pending and not after.pending:
         return join_event(after)
     return None
 
@@ -388,16 +452,18 @@ def leave_event(member: discord.Member) -> MemberLeft:
 
 
 def message_event(message: discord.Message) -> MessagePosted | None:
-    """MessagePosted for a guild message by a person (never a bot, never the bot itself)."""
-    if message.guild is None or message.author.bot or message.webhook_id is not None:
+    """MessagePosted for a guild message; a bot's or a webhook's is marked `is_bot` (the
+    core drops those)."""
+    if message.guild is None:
         return None
+    author_is_bot = message.author.bot or message.webhook_id is not None
     channel = message.channel
     thread_id = str(channel.id) if isinstance(channel, discord.Thread) else None
     parent = _channel_ref(channel)
     assert parent is not None
     return MessagePosted(
         group_id=str(message.guild.id),
-        user=user_ref(message.author),
+        user=replace(user_ref(message.author), is_bot=author_is_bot),
         channel=parent,
         message=MessageRef(parent.id, str(message.id), thread_id),
         text=message.content,

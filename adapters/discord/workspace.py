@@ -8,7 +8,6 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import discord
@@ -20,7 +19,6 @@ from adapters.discord.render import (
     MANAGE_ROLES,
     ROLE_HIERARCHY,
     SEND_MESSAGES,
-    clip,
     edit_kwargs,
     message_parts,
     platform_error,
@@ -28,7 +26,8 @@ from adapters.discord.render import (
 from bot.errors import PlatformError, UserError
 from bot.events import ChannelRef, MessageRef
 from bot.messages import ChannelSpec, OutgoingMessage, Posting, RoleSpec, Visibility
-from bot.ports import Capabilities, MemberInfo, UnitOfWorkFactory
+from bot.ports import Capabilities, GroupFacts, MemberInfo
+from bot.safety import clip
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +52,7 @@ INVITE_REUSE_SECONDS = 3600.0
 # the bot does not ask for, `content`, `embeds`, `attachments`, `components` and `poll` of
 # members' messages arrive empty (events/gateway.mdx, Message Content Intent).
 DISCORD_CAPABILITIES = Capabilities(
-    native_roles=True,
-    threads=True,
     polls=True,
-    forums=True,
-    creates_invites=True,
-    modals=True,
     message_text=False,
     invite_days=7,
     form_fields=5,
@@ -73,13 +67,14 @@ class DiscordWorkspace:
     """The Workspace port over a connected discord.Client; group_id is the guild id."""
 
     platform = "discord"
-    # Forums are used where the guild has COMMUNITY (see `capabilities_for`); elsewhere the
-    # listing categories degrade to text channels here, never in the cogs.
+    # Listings are forums where the guild has COMMUNITY (`create_channel`); elsewhere they
+    # degrade to text channels here, never in the cogs.
     capabilities = DISCORD_CAPABILITIES
 
-    def __init__(self, client: discord.Client, uow: UnitOfWorkFactory | None = None) -> None:
+    def __init__(self, client: discord.Client) -> None:
         self.client = client
-        self.uow = uow
+        # The bot's records of each guild, given by the core (None: only Discord's).
+        self.facts: GroupFacts | None = None
         self._member_locks: dict[int, asyncio.Lock] = {}
         # (guild, member) -> (when, the roles we wrote, the member's joined_at then).
         self._recent_roles: dict[
@@ -88,6 +83,10 @@ class DiscordWorkspace:
         # The code of the last 7-day unlimited link made per guild (see INVITE_REUSE_SECONDS).
         self._links: dict[int, str] = {}
 
+    def use_facts(self, facts: GroupFacts) -> None:
+        """The core's records: where each guild's #welcome is."""
+        self.facts = facts
+
     # -- lookups ---------------------------------------------------------------------------
     def guild(self, group_id: str) -> discord.Guild:
         """The guild from the cache; PlatformError if the bot is not in it."""
@@ -95,12 +94,6 @@ class DiscordWorkspace:
         if guild is None:
             raise PlatformError(f"the bot is not in the Discord server {group_id}")
         return guild
-
-    def capabilities_for(self, group_id: str) -> Capabilities:
-        """Capabilities of one guild: forums only where COMMUNITY is enabled."""
-        guild = self.client.get_guild(int(group_id))
-        forums = guild is not None and "COMMUNITY" in guild.features
-        return replace(DISCORD_CAPABILITIES, forums=forums)
 
     async def _channel(self, group_id: str, channel_id: str) -> Any:
         guild = self.guild(group_id)
@@ -452,13 +445,11 @@ class DiscordWorkspace:
         return invite.url
 
     async def _welcome_channel(self, guild: discord.Guild) -> discord.TextChannel | None:
-        if self.uow is not None:
-            async with self.uow() as uow:
-                welcome = await uow.categories.get(str(guild.id), "welcome")
-            if welcome is not None and welcome.channel_id:
-                channel = guild.get_channel(int(welcome.channel_id))
-                if isinstance(channel, discord.TextChannel):
-                    return channel
+        welcome = await self.facts.welcome_channel(str(guild.id)) if self.facts else None
+        if welcome is not None:
+            channel = guild.get_channel(int(welcome))
+            if isinstance(channel, discord.TextChannel):
+                return channel
         return guild.system_channel or next(iter(guild.text_channels), None)
 
     async def member_info(self, group_id: str, user_id: str) -> MemberInfo | None:

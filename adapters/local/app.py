@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 import threading
 from collections.abc import Callable
@@ -10,11 +11,12 @@ from datetime import datetime
 from pathlib import Path
 
 from adapters.compose import compose
-from adapters.health import serve_health
-from adapters.local.terminal import HELP, Terminal
+from adapters.local.terminal import Terminal, help_text
 from adapters.local.workspace import LocalWorkspace
 from adapters.mail import connect_mail
+from adapters.web.server import serve_web
 from bot.core import Bot, CoreConfig
+from bot.i18n import t
 from bot.lifecycle import Lifecycle, stop_in_order
 from bot.ports import UnitOfWorkFactory
 from bot.scheduler import Scheduler
@@ -36,7 +38,11 @@ def build(
     bot = compose(config or CoreConfig(), ws, uow, ws.clock)
     if mail is not None:
         # Each email written to the outbox shows as one line in the terminal.
-        connect_mail(bot, mail, on_write=lambda to, subject: ws.out(f"(email to {to}: {subject})"))
+        connect_mail(
+            bot,
+            mail,
+            on_write=lambda to, subject: ws.out(ws.say("email_to", to=to, subject=subject)),
+        )
     return Terminal(bot, ws, Scheduler(bot)), bot, ws
 
 
@@ -52,13 +58,19 @@ async def run_terminal(
         mail=settings,
     )
     life.attach(bot)
-    health = None
-    if settings.web.port is not None:
-        health, _port = await serve_health(life, "127.0.0.1", settings.web.port)
+    # The local workspace listens on loopback only (there is no platform in front of it).
+    web = settings.web
+    local = dataclasses.replace(web, web_host=web.web_host or "127.0.0.1")
+    server = await serve_web(bot, life, local)
     interactive = sys.stdin.isatty()
+    # The first prompt is already in the group's language.
+    language = terminal.ws.language = await terminal.language()
     if interactive:
-        print("alumnibot local workspace. " + HELP.splitlines()[0])
-        print(HELP)
+        print(t(language, "local.banner"))
+        print(help_text(language))
+    if server is not None:
+        # A new user can try the dashboard at once: `/alumni dashboard` gives the sign-in link.
+        print(t(language, "local.dashboard", url=f"{server.url}/dashboard/"), flush=True)
     lines = _stdin_lines()
     stopping = asyncio.ensure_future(life.wait())
     try:
@@ -86,8 +98,8 @@ async def run_terminal(
         return 0
     finally:
         stopping.cancel()
-        if health is not None:
-            await health.cleanup()
+        if server is not None:
+            await server.close()
 
 
 def _stdin_lines() -> asyncio.Queue[str | None]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from adapters.local.app import build
+from bot.core import CoreConfig
+from bot.domain import Language
 from bot.ports import UnitOfWorkFactory
 
 SCRIPTS = Path(__file__).parent / "demo"
@@ -13,23 +16,31 @@ SCRIPTS = Path(__file__).parent / "demo"
 START = datetime(2026, 8, 17, 7, 0, tzinfo=UTC)
 
 
-def script_lines() -> list[str]:
-    """Every demo script, in file-name order (each feature adds its own file)."""
+def script_lines(language: Language = Language.EN) -> list[str]:
+    """Every demo script of a language, in file-name order (each feature adds its own file):
+    English in demo/, Norwegian in demo/nb/ (the same story, with the group's own words)."""
+    folder = SCRIPTS if language is Language.EN else SCRIPTS / language.value
     lines: list[str] = []
-    for path in sorted(SCRIPTS.glob("*.txt")):
+    for path in sorted(folder.glob("*.txt")):
         lines.extend(path.read_text(encoding="utf-8").splitlines())
     return lines
 
 
-async def play(uow: UnitOfWorkFactory) -> int:
-    """Play the scripts on a fresh group and print what a member would see."""
-    terminal, _, _ = build(uow, state_path=None, start=START)
-    for line in script_lines():
+async def play(
+    uow: UnitOfWorkFactory,
+    language: Language = Language.EN,
+    out: Callable[[str], None] = print,
+) -> int:
+    """Play the scripts on a fresh group in `language` and print what a member would see."""
+    config = CoreConfig(default_language=language)
+    terminal, _, _ = build(uow, state_path=None, out=out, start=START, config=config)
+    terminal.ws.language = language  # the first prompt is already in the group's language
+    for line in script_lines(language):
         if line.startswith("# "):
-            print("\n" + line)
+            out("\n" + line)
             continue
         if not line.strip():
             continue
-        print(f"{terminal.prompt()}{line}")
+        out(f"{terminal.prompt()}{line}")
         await terminal.line(line)
     return 0

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adapters.local.workspace import GROUP_ID, LocalWorkspace, render
+from adapters.local.workspace import GROUP_ID, LocalWorkspace
 from bot.commands import split_command_text, split_words
 from bot.domain import Language
 from bot.errors import StorageUnavailable, UserError
@@ -18,6 +18,7 @@ from bot.events import (
     ChannelRef,
     CommandInvoked,
     FormSubmitted,
+    HomeOpened,
     MemberJoined,
     MemberLeft,
     MessagePosted,
@@ -26,6 +27,7 @@ from bot.events import (
 )
 from bot.i18n import t
 from bot.messages import FormSpec, OutgoingMessage
+from bot.safety import decode_upload
 
 if TYPE_CHECKING:
     from bot.core import Bot
@@ -33,20 +35,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _CLOCK = re.compile(r"^\+(\d+)([dhm])$")
-HELP = """Lines you can type:
-  /alumni <subcommand> name:value name:"value with spaces"   run a command
-  !as <name>                 be another member        !in #<channel> | !in thread   move
-  !join <name> [email]       a new member joins       !leave <name>                 a member leaves
-  !clock +<N>d | +<N>h       move the group's clock forward (schedules fire)
-  !delete #<channel>         an admin deletes a channel   !rename #<channel> <name>  ...renames one
-  !show channels | roles [name] | #<channel> [N] | dm [name] | thread [N]
-  !form key=value ...        answer the last form     !press <label>                press a button
-  !help                      this text                anything else             a message here"""
+# Who a new member is on the terminal: one word, as a user id (`owner` is the first admin).
+# Letters of any language (Åse, René), digits, `-` and `_`; not a quote, `@` or `#`.
+_MEMBER_NAME = re.compile(r"^[^\W_][\w-]{0,31}$")
+
+
+def help_text(language: Language) -> str:
+    """What can be typed, in the group's language."""
+    return t(language, "local.help")
 
 
 def _read_text(name: str) -> str:
     """A file's text (a roster CSV); blocking, so it runs in a thread."""
-    return Path(name).expanduser().read_text(encoding="utf-8-sig")
+    return decode_upload(Path(name).expanduser().read_bytes())
 
 
 class LocalResponder:
@@ -90,6 +91,7 @@ class Terminal:
 
     def __init__(self, bot: Bot, ws: LocalWorkspace, scheduler: Scheduler) -> None:
         self.bot, self.ws, self.scheduler = bot, ws, scheduler
+        self._language: Language | None = None
 
     @property
     def user(self) -> UserRef:
@@ -110,20 +112,29 @@ class Terminal:
         """`owner@#welcome> `"""
         ch = self.channel
         thread = self.ws.state.get("current_thread")
-        where = f"#{ch.name}" if ch else "(no channel)"
-        return f"{self.user.id}@{where}{' > thread' if thread else ''}> "
+        where = f"#{ch.name}" if ch else self.ws.say("no_channel_prompt")
+        return f"{self.user.id}@{where}{' > ' + self.ws.say('thread_prompt') if thread else ''}> "
 
     def _responder(self) -> LocalResponder:
         ch = self.channel
         return LocalResponder(self.ws, self.user.id, ch.id if ch else None)
+
+    def _say(self, key: str, /, **params: Any) -> None:
+        self.ws.out(self.ws.say(key, **params))
 
     async def line(self, text: str) -> None:
         """Run one line, then let due jobs run, then save."""
         text = text.strip()
         if not text or text.startswith("#!"):
             return
+        # Only a command can change the group's language: it is read again after one, so other
+        # lines cost no round trip.
+        if self._language is None:
+            self._language = await self.language()
+        language = self.ws.language = self._language
         try:
             if text.startswith("/alumni"):
+                self._language = None
                 await self._command(text[len("/alumni") :])
             elif text.startswith("!"):
                 await self._bang(text)
@@ -131,7 +142,7 @@ class Terminal:
                 await self._message(text)
             await self._tick()
         except UserError as exc:
-            self.ws.out(t(await self._language(), exc.key, **exc.params))
+            self.ws.out(t(language, exc.key, **exc.params))
         finally:
             self.ws.save()
 
@@ -142,25 +153,43 @@ class Terminal:
         except StorageUnavailable:
             log.warning("scheduler skipped: database unavailable", exc_info=True)
 
+    def _here(self) -> ChannelRef | None:
+        """The member's channel if they can see it: a staff-only one is not there for members."""
+        ch = self.channel
+        if ch is not None and not self.ws.can_see(self.user.id, ch.id):
+            self._say("no_such_channel")
+            raise _Refused
+        return ch
+
     async def _command(self, rest: str) -> None:
         words, options = split_command_text(rest)
-        await self.bot.handle(
-            CommandInvoked(GROUP_ID, self.user, self.channel, words, options, self._responder())
-        )
+        try:
+            ch = self._here()
+        except _Refused:
+            return
+        responder = LocalResponder(self.ws, self.user.id, ch.id if ch else None)
+        await self.bot.handle(CommandInvoked(GROUP_ID, self.user, ch, words, options, responder))
 
     async def _message(self, text: str) -> None:
-        ch = self.channel
+        try:
+            ch = self._here()
+        except _Refused:
+            return
         if ch is None:
-            self.ws.out("(you are in no channel: run /alumni setup, or !in #<channel>)")
+            self._say("no_channel_here")
             return
         thread = self.ws.state.get("current_thread")
+        if thread is None and not self.ws.can_post(self.user.id, ch.id):
+            # Discord denies "Send Messages" there to members; threads stay open to them.
+            self._say("staff_posts_only", channel=ch.name)
+            return
         msg_id = self.ws.member_post(self.user.id, ch.id, thread, text)
         await self.bot.handle(
             MessagePosted(GROUP_ID, self.user, ch, MessageRef(ch.id, msg_id, thread), text, thread)
         )
 
-    async def _language(self) -> Language:
-        """The group's language for a refusal made before the core saw the line."""
+    async def language(self) -> Language:
+        """The group's language, for the terminal's own words and refusals before the core."""
         try:
             return (await self.bot.group(GROUP_ID, cached=True)).language
         except StorageUnavailable:
@@ -172,19 +201,19 @@ class Terminal:
         cmd, args = parts[0].lower(), parts[1:]
         handler = getattr(self, "_do_" + cmd[1:], None)
         if handler is None:
-            self.ws.out(f"(unknown: {cmd}; !help lists what you can type)")
+            self._say("unknown_line", command=cmd)
             return
         await handler(args)
 
     async def _do_help(self, args: list[str]) -> None:
-        self.ws.out(HELP)
+        self.ws.out(help_text(self.ws.language))
 
     async def _do_as(self, args: list[str]) -> None:
         if not args or args[0].lower() not in self.ws.state["members"]:
-            self.ws.out("(no such member; !join <name> adds one)")
+            self._say("no_member")
             return
         self.ws.state["current_user"] = args[0].lower()
-        self.ws.out(f"(you are now {args[0].lower()})")
+        self._say("you_are", name=args[0].lower())
 
     async def _do_in(self, args: list[str]) -> None:
         if args and args[0] == "thread":
@@ -192,100 +221,106 @@ class Terminal:
             threads = [
                 tid for tid, th in self.ws.state["threads"].items() if ch and th["channel"] == ch.id
             ]
-            if not threads:
-                self.ws.out("(no thread in this channel)")
+            if not threads or (ch and not self.ws.can_see(self.user.id, ch.id)):
+                self._say("no_thread_here")
                 return
             self.ws.state["current_thread"] = threads[-1]
-            self.ws.out(
-                f'(you are in the thread "{self.ws.state["threads"][threads[-1]]["name"]}")'
-            )
+            self._say("in_thread", name=self.ws.state["threads"][threads[-1]]["name"])
             return
         cid = self.ws.channel_by_name(args[0]) if args else None
-        if cid is None:
-            self.ws.out("(no such channel; !show channels lists them)")
+        if cid is None or not self.ws.can_see(self.user.id, cid):
+            self._say("no_such_channel")
             return
         self.ws.state["current_channel"] = cid
         self.ws.state["current_thread"] = None
-        self.ws.out(f"(you are now in #{self.ws.state['channels'][cid]['name']})")
+        self._say("in_channel", channel=self.ws.state["channels"][cid]["name"])
 
     async def _do_join(self, args: list[str]) -> None:
         if not args:
-            self.ws.out("(usage: !join <name> [email])")
+            self._say("join_usage")
+            return
+        name = args[0]
+        uid = name.lower()
+        # `owner` is the admin already here: joining "as" them would hand a newcomer admin
+        # rights; an empty or odd name would make a member nobody can `!as`.
+        if uid == "owner" or not _MEMBER_NAME.match(uid):
+            self._say("join_bad_name")
             return
         email = args[1] if len(args) > 1 else None
-        uid = self.ws.add_member(args[0], email)
-        self.ws.out(f"({uid} joined the group)")
+        uid = self.ws.add_member(name, email)
+        self._say("joined", name=uid)
         await self.bot.handle(
             MemberJoined(
-                GROUP_ID, UserRef(uid, args[0]), email, event_key=f"join:{uid}:{self.ws._id('J')}"
+                GROUP_ID, UserRef(uid, name), email, event_key=f"join:{uid}:{self.ws._id('J')}"
             )
         )
 
     async def _do_leave(self, args: list[str]) -> None:
         uid = args[0].lower() if args else ""
         if uid not in self.ws.state["members"] or uid == "owner":
-            self.ws.out("(no such member)")
+            self._say("no_member_short")
             return
         self.ws.state["members"][uid]["left"] = True
-        self.ws.out(f"({uid} left the group)")
+        self._say("left", name=uid)
         await self.bot.handle(MemberLeft(GROUP_ID, UserRef(uid, uid)))
 
     async def _do_delete(self, args: list[str]) -> None:
         """An admin deletes a channel on the platform (the bot is not asked)."""
         cid = self.ws.channel_by_name(args[0]) if args else None
         if cid is None:
-            self.ws.out("(no such channel)")
+            self._say("no_such_channel_short")
             return
         self.ws.state["channels"][cid]["deleted"] = True
-        self.ws.out(f"(#{self.ws.state['channels'][cid]['name']} was deleted)")
+        self._say("deleted", channel=self.ws.state["channels"][cid]["name"])
 
     async def _do_rename(self, args: list[str]) -> None:
         """An admin renames a channel on the platform (the bot is not asked)."""
         cid = self.ws.channel_by_name(args[0]) if args else None
         if cid is None or len(args) < 2:
-            self.ws.out("(usage: !rename #<channel> <new-name>)")
+            self._say("rename_usage")
             return
         self.ws.state["channels"][cid]["name"] = args[1].lstrip("#").lower()
-        self.ws.out(f"(renamed to #{args[1].lstrip('#').lower()})")
+        self._say("renamed", channel=args[1].lstrip("#").lower())
 
     async def _do_clock(self, args: list[str]) -> None:
         match = _CLOCK.match(args[0]) if args else None
         if match is None:
-            self.ws.out("(usage: !clock +7d or !clock +12h)")
+            self._say("clock_usage")
             return
         n, unit = int(match.group(1)), match.group(2)
         delta = {"d": timedelta(days=n), "h": timedelta(hours=n), "m": timedelta(minutes=n)}[unit]
         self.ws.clock.advance(delta)
-        self.ws.out(f"(the clock is now {self.bot.clock.now():%Y-%m-%d %H:%M} UTC)")
+        self._say("clock_now", time=f"{self.bot.clock.now():%Y-%m-%d %H:%M}")
 
     async def _do_form(self, args: list[str]) -> None:
         uid = self.user.id
         form: dict[str, Any] | None = self.ws.state["forms"].get(uid)
         if form is None:
-            self.ws.out("(no form is open for you)")
+            self._say("no_form")
             return
-        values = {}
+        given = {}
         for arg in args:
             key, sep, value = arg.partition("=")
             if not sep:
-                self.ws.out(f"(write key=value, not {arg})")
+                self._say("form_key_value", text=arg)
                 return
-            values[key] = value
+            given[key] = value
+        unknown = set(given) - {f["name"] for f in form["fields"]}
+        if unknown:
+            self._say("form_unknown_field", field=sorted(unknown)[0])
+            return
+        # A platform's modal comes back with every field, the saved ones as they were filled in:
+        # a field left out of `!form` keeps its saved value; `field=""` empties it.
+        values = {f["name"]: given.get(f["name"], f.get("default", "")) for f in form["fields"]}
         # The platform's modal enforces these before the bot sees anything; so does the terminal.
         for field in form["fields"]:
-            value = values.get(field["name"], "")
+            value = values[field["name"]]
             if field["required"] and not value.strip():
-                self.ws.out(f"(the field {field['name']} is required)")
+                self._say("form_required", field=field["name"])
                 return
             if len(value) > field["max_length"]:
-                self.ws.out(
-                    f"(the field {field['name']} takes at most {field['max_length']} characters)"
-                )
+                self._say("form_too_long", field=field["name"], count=field["max_length"])
                 return
-        unknown = set(values) - {f["name"] for f in form["fields"]}
-        if unknown:
-            self.ws.out(f"(the form has no field {sorted(unknown)[0]})")
-            return
         del self.ws.state["forms"][uid]
         await self.bot.handle(
             FormSubmitted(
@@ -293,86 +328,125 @@ class Terminal:
             )
         )
 
+    def _public_cards(self) -> list[dict[str, Any]]:
+        """The bot's last public card, if its channel is one the user can see."""
+        return [c for c in self.ws.cards("*") if self.ws.can_see(self.user.id, c["channel"])]
+
     async def _do_press(self, args: list[str]) -> None:
+        mine = self.ws.cards(self.user.id)
+        number: int | None = None
+        if len(args) > 1 and args[0].isdigit():
+            number, args = int(args[0]), args[1:]
         label = " ".join(args).lower()
-        uid = self.user.id
-        for entry in (self.ws.state["buttons"].get(uid), self.ws.state["buttons"].get("*")):
-            if not entry:
-                continue
+        candidates: list[tuple[int | None, dict[str, Any]]]
+        if number is not None:
+            if not 1 <= number <= len(mine):
+                self._say("no_card", number=number)
+                return
+            candidates = [(number, mine[number - 1])]
+        else:
+            # The lowest card on screen with that label first (the newest), as the eye finds it;
+            # then the bot's last public card.
+            candidates = [(i + 1, c) for i, c in reversed(list(enumerate(mine)))]
+            candidates += [(None, c) for c in self._public_cards() if c not in mine]
+        for shown_as, entry in candidates:
             for b in entry["buttons"]:
-                if b["label"].lower() == label:
-                    ch_id = entry["channel"]
-                    ch_name = self.ws.state["channels"].get(ch_id, {}).get("name", ch_id)
-                    await self.bot.handle(
-                        ButtonPressed(
-                            GROUP_ID,
-                            self.user,
-                            b["action"],
-                            b["value"],
-                            ChannelRef(ch_id, ch_name),
-                            MessageRef(ch_id, entry["message"]),
-                            self._responder(),
-                        )
+                if b["label"].lower() != label:
+                    continue
+                ch_id = entry["channel"]
+                ch_name = self.ws.state["channels"].get(ch_id, {}).get("name", ch_id)
+                card = entry.get("title") or entry["message"]
+                if shown_as is not None and len(mine) > 1:
+                    card = f"{self.ws.say('card', number=shown_as)}, {card}"
+                self._say("pressed", label=b["label"], card=card)
+                await self.bot.handle(
+                    ButtonPressed(
+                        GROUP_ID,
+                        self.user,
+                        b["action"],
+                        b["value"],
+                        ChannelRef(ch_id, ch_name),
+                        MessageRef(ch_id, entry["message"]),
+                        self._responder(),
                     )
-                    return
-        self.ws.out("(no such button on the last message shown to you)")
+                )
+                return
+        self._say("no_button")
 
     async def _do_show(self, args: list[str]) -> None:
         what = args[0] if args else "channels"
         state = self.ws.state
+        uid = self.user.id
         if what == "channels":
-            live = [(cid, ch) for cid, ch in state["channels"].items() if not ch["deleted"]]
+            live = [
+                (cid, ch)
+                for cid, ch in state["channels"].items()
+                if not ch["deleted"] and self.ws.can_see(uid, cid)
+            ]
             if not live:
-                self.ws.out("(no channels yet: run /alumni setup)")
+                self._say("no_channels")
             for _, ch in live:
-                who = "staff post" if ch["posting"] == "staff" else "members post"
-                seen = ", staff only" if ch["visibility"] == "staff" else ""
+                who = self.ws.say("staff_post" if ch["posting"] == "staff" else "members_post")
+                seen = f", {self.ws.say('staff_only')}" if ch["visibility"] == "staff" else ""
                 self.ws.out(f"#{ch['name']} [{ch['section']}] ({who}{seen}): {ch['topic']}")
         elif what == "roles":
             if len(args) > 1:
-                uid = args[1].lower()
-                if uid not in state["members"]:
-                    self.ws.out("(no such member)")
+                member = args[1].lower()
+                if member not in state["members"]:
+                    self._say("no_member_short")
                     return
-                self.ws.out(f"{uid}: " + (", ".join(self.ws.role_names(uid)) or "(no roles)"))
+                roles = ", ".join(self.ws.role_names(member)) or self.ws.say("no_roles")
+                self.ws.out(f"{member}: {roles}")
             else:
                 for rid, role in state["roles"].items():
                     holders = [u for u, m in state["members"].items() if rid in m["roles"]]
                     self.ws.out(f"@{role['name']}: " + (", ".join(sorted(holders)) or "-"))
+        elif what == "home":
+            # Your own page, as Slack's App Home shows it: roles, access, notes, commands.
+            await self.bot.handle(HomeOpened(GROUP_ID, self.user, self._responder()))
         elif what == "dm":
-            uid = args[1].lower() if len(args) > 1 else self.user.id
-            for msg in state["dms"].get(uid, [])[-10:]:
-                self.ws.out(render(f"[DM to {uid}] {msg['author']}", msg, state))
+            whose = args[1].lower() if len(args) > 1 else uid
+            # Only your own DMs' buttons are yours to press; staff may read a member's.
+            self._show(f"D:{whose}", state["dms"].get(whose, [])[-10:], whose == uid, dm=whose)
         elif what == "thread":
             tid = state.get("current_thread")
             if not tid:
-                self.ws.out("(you are in no thread: !in thread)")
+                self._say("no_thread_now")
                 return
             n = int(args[1]) if len(args) > 1 and args[1].isdigit() else 10
             for msg in state["threads"][tid]["messages"][-n:]:
-                self.ws.out(render(f"  > {msg['author']}", msg, state))
+                self.ws.out(self.ws.render(f"  > {msg['author']}", msg))
         elif what.startswith("#"):
             cid = self.ws.channel_by_name(what)
-            if cid is None:
-                self.ws.out("(no such channel)")
+            if cid is None or not self.ws.can_see(uid, cid):
+                self._say("no_such_channel_short")
                 return
             n = int(args[1]) if len(args) > 1 and args[1].isdigit() else 10
-            for msg in state["channels"][cid]["messages"][-n:]:
-                self.ws.out(
-                    render(f"#{state['channels'][cid]['name']} {msg['author']}", msg, state)
-                )
-                # What you see you can press: buttons of a shown message become pressable.
-                if msg.get("buttons"):
-                    state["buttons"][self.user.id] = {
-                        "channel": cid,
-                        "message": msg["id"],
-                        "buttons": msg["buttons"],
-                    }
-                if msg.get("thread"):
-                    thread = state["threads"][msg["thread"]]
-                    count = len(thread["messages"])
-                    self.ws.out(f'    (thread "{thread["name"]}": {count} messages)')
+            self._show(cid, state["channels"][cid]["messages"][-n:], True)
         else:
-            self.ws.out(
-                "(usage: !show channels | roles [name] | #<channel> [N] | dm [name] | thread)"
-            )
+            self._say("show_usage")
+
+    def _show(
+        self, where: str, shown: list[dict[str, Any]], pressable: bool, dm: str | None = None
+    ) -> None:
+        """Print messages; what you see you can press: their cards, numbered as shown."""
+        state = self.ws.state
+        numbered = pressable and sum(1 for m in shown if m.get("buttons")) > 1
+        k = 0
+        for msg in shown:
+            k += 1 if msg.get("buttons") else 0
+            card = k if numbered and msg.get("buttons") else None
+            if dm is not None:
+                prefix = f"[{self.ws.say('dm_to', name=dm)}] {msg['author']}"
+            else:
+                prefix = f"#{state['channels'][where]['name']} {msg['author']}"
+            self.ws.out(self.ws.render(prefix, msg, card))
+            if msg.get("thread"):
+                thread = state["threads"][msg["thread"]]
+                self._say("thread_count", name=thread["name"], count=len(thread["messages"]))
+        if pressable and any(m.get("buttons") for m in shown):
+            self.ws.remember_cards(self.user.id, [(where, m) for m in shown])
+
+
+class _Refused(Exception):
+    """The terminal refused the line itself (and said why)."""

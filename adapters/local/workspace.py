@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.domain import Language
 from bot.events import ChannelRef, MessageRef
+from bot.i18n import t
 from bot.messages import ChannelSpec, FormSpec, OutgoingMessage, RoleSpec
 from bot.ports import Capabilities, MemberInfo
 
@@ -68,9 +70,7 @@ class LocalWorkspace:
     """The Workspace port over a dict; `out` receives what a person would see."""
 
     platform = "local"
-    capabilities = Capabilities(
-        native_roles=True, threads=True, polls=False, forums=False, creates_invites=True
-    )
+    capabilities = Capabilities(polls=False)
 
     def __init__(
         self,
@@ -87,6 +87,12 @@ class LocalWorkspace:
             if start is not None:
                 self.state["clock"]["frozen"] = True
         self.clock = LocalClock(self.state)
+        # The group's language, for the workspace's own words; the terminal sets it each line.
+        self.language = Language.EN
+
+    def say(self, key: str, /, **params: Any) -> str:
+        """The workspace's own words (`local.<key>`) in the group's language."""
+        return t(self.language, f"local.{key}", **params)
 
     def save(self) -> None:
         """Write the state to disk (atomically), if it has a home."""
@@ -111,6 +117,30 @@ class LocalWorkspace:
             if ch["name"] == name and not ch["deleted"]:
                 return str(cid)
         return None
+
+    def is_staff(self, user_id: str, channel_id: str) -> bool:
+        """An admin, or a holder of the channel's staff role (as Discord's overwrites grant)."""
+        member = self.state["members"].get(user_id)
+        if member is None:
+            return False
+        staff_role = self.state["channels"].get(channel_id, {}).get("staff_role_id")
+        return bool(member["is_admin"]) or (
+            staff_role is not None and staff_role in member["roles"]
+        )
+
+    def can_see(self, user_id: str, channel_id: str) -> bool:
+        """Staff-only channels are hidden from members, as Discord hides them."""
+        ch = self.state["channels"].get(channel_id)
+        if ch is None or ch["deleted"]:
+            return False
+        return ch["visibility"] != "staff" or self.is_staff(user_id, channel_id)
+
+    def can_post(self, user_id: str, channel_id: str) -> bool:
+        """In a staff-post channel only staff start posts (everyone replies in threads)."""
+        ch = self.state["channels"][channel_id]
+        return self.can_see(user_id, channel_id) and (
+            ch["posting"] != "staff" or self.is_staff(user_id, channel_id)
+        )
 
     def role_names(self, user_id: str) -> list[str]:
         """Names of the platform roles a member has."""
@@ -255,7 +285,7 @@ class LocalWorkspace:
             self.state["channels"][channel_id]["messages"].append(msg)
             where = f"#{self.state['channels'][channel_id]['name']}"
         self._remember_buttons(None, channel_id, msg)
-        self.out(render(f"[{where}] {BOT_NAME}", msg, self.state))
+        self.out(self.render(f"[{where}] {BOT_NAME}", msg))
         return MessageRef(channel_id, msg["id"], thread_id)
 
     async def edit(self, group_id: str, ref: MessageRef, message: OutgoingMessage) -> None:
@@ -265,8 +295,12 @@ class LocalWorkspace:
                 new = self._message(BOT_NAME, message)
                 new["id"], new["thread"] = msg["id"], msg["thread"]
                 msg.update(new)
-                where = self.state["channels"].get(ref.channel_id, {}).get("name", ref.channel_id)
-                self.out(render(f"[edited in #{where}] {BOT_NAME}", msg, self.state))
+                if ref.channel_id.startswith("D:"):
+                    where = self.say("edited_dm", name=ref.channel_id[2:])
+                else:
+                    name = self.state["channels"].get(ref.channel_id, {}).get("name", "?")
+                    where = self.say("edited_in", channel=name)
+                self.out(self.render(f"[{where}] {BOT_NAME}", msg))
                 return
 
     def _messages_of(self, ref: MessageRef) -> list[dict[str, Any]]:
@@ -295,7 +329,7 @@ class LocalWorkspace:
         msg = self._message(BOT_NAME, message)
         self.state["dms"].setdefault(user_id, []).append(msg)
         self._remember_buttons(user_id, f"D:{user_id}", msg)
-        self.out(render(f"[DM to {user_id}] {BOT_NAME}", msg, self.state))
+        self.out(self.render(f"[{self.say('dm_to', name=user_id)}] {BOT_NAME}", msg))
         return MessageRef(f"D:{user_id}", msg["id"])
 
     async def send_private(
@@ -327,19 +361,33 @@ class LocalWorkspace:
     # -- what the terminal shows a member ---------------------------------------------------
 
     def _remember_buttons(self, user_id: str | None, channel_id: str, msg: dict[str, Any]) -> None:
-        if not msg["buttons"]:
-            return
-        entry = {"channel": channel_id, "message": msg["id"], "buttons": msg["buttons"]}
-        if user_id is None:
-            self.state["buttons"]["*"] = entry
-        else:
-            self.state["buttons"][user_id] = entry
+        """The buttons a member can press next: the last card shown to them (or to everyone)."""
+        if msg["buttons"]:
+            self.remember_cards(user_id or "*", [(channel_id, msg)])
+
+    def remember_cards(self, user_id: str, shown: list[tuple[str, dict[str, Any]]]) -> None:
+        """The cards (messages with buttons) last shown to a member, numbered from 1 as shown."""
+        self.state["buttons"][user_id] = [
+            {
+                "channel": channel_id,
+                "message": msg["id"],
+                "title": card_name(msg),
+                "buttons": msg["buttons"],
+            }
+            for channel_id, msg in shown
+            if msg.get("buttons")
+        ]
+
+    def cards(self, user_id: str) -> list[dict[str, Any]]:
+        """The cards last shown to a member (a state saved before numbering holds one dict)."""
+        entry = self.state["buttons"].get(user_id) or []
+        return [entry] if isinstance(entry, dict) else list(entry)
 
     def show_private(self, user_id: str, message: OutgoingMessage, channel_id: str | None) -> None:
         """An answer only `user_id` sees."""
         msg = self._message(BOT_NAME, message)
         self._remember_buttons(user_id, channel_id or "", msg)
-        self.out(render(f"[only {user_id} sees] {BOT_NAME}", msg, self.state))
+        self.out(self.render(f"[{self.say('only_sees', name=user_id)}] {BOT_NAME}", msg))
 
     def show_form(self, user_id: str, form: FormSpec) -> None:
         """Open a form: remember it and print how to answer."""
@@ -349,12 +397,25 @@ class LocalWorkspace:
             "title": form.title,
             "fields": [asdict(f) for f in form.fields],
         }
-        lines = [f"[form for {user_id}] {form.title}"]
+        lines = [f"[{self.say('form_for', name=user_id)}] {form.title}"]
         for f in form.fields:
-            need = "required" if f.required else "optional"
-            lines.append(f"    {f.name}: {f.label} ({need}, up to {f.max_length} characters)")
-        lines.append("    answer with: !form " + " ".join(f'{f.name}="..."' for f in form.fields))
+            need = self.say("required" if f.required else "optional")
+            hint = self.say("field_hint", need=need, count=f.max_length)
+            lines.append(f"    {f.name}: {f.label} ({hint})")
+            if f.default:
+                # What is saved now: a field left out of `!form` keeps it.
+                lines.append(f"        {self.say('saved_value')}: {_quoted(f.default)}")
+        lines.append(
+            f"    {self.say('answer_with')}: !form "
+            + " ".join(f'{f.name}="..."' for f in form.fields)
+        )
+        if any(f.default for f in form.fields):
+            lines.append(f"    {self.say('form_keeps')}")
         self.out("\n".join(lines))
+
+    def render(self, prefix: str, msg: dict[str, Any], card: int | None = None) -> str:
+        """A message as the terminal shows it, in the group's language."""
+        return render(prefix, msg, self.state, self.say, card)
 
 
 def _read_text(path: str) -> str | None:
@@ -365,8 +426,28 @@ def _read_text(path: str) -> str | None:
         return None
 
 
-def render(prefix: str, msg: dict[str, Any], state: dict[str, Any]) -> str:
-    """A message as the terminal shows it."""
+def _quoted(value: str) -> str:
+    """A value as `!form` reads it back: in double quotes, a line break written \\n."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def card_name(msg: dict[str, Any]) -> str:
+    """What a card is called when `!press` says which one it pressed."""
+    name = str(msg.get("title") or msg.get("text") or msg["id"])
+    name = " ".join(name.split())
+    return name if len(name) <= 60 else name[:59] + "…"
+
+
+def render(
+    prefix: str,
+    msg: dict[str, Any],
+    state: dict[str, Any],
+    say: Callable[..., str] | None = None,
+    card: int | None = None,
+) -> str:
+    """A message as the terminal shows it; `card` numbers its buttons for `!press N`."""
+    word = say or (lambda key, **p: t(Language.EN, f"local.{key}", **p))
     pings = " ".join(
         ["@" + state["roles"].get(r, {"name": r})["name"] for r in msg.get("ping_roles", [])]
         + ["@" + u for u in msg.get("ping_users", [])]
@@ -379,13 +460,16 @@ def render(prefix: str, msg: dict[str, Any], state: dict[str, Any]) -> str:
     body = msg["text"]
     lines = [head + body]
     for name, value in msg.get("fields", []):
-        lines.append(f"    {name}: {value}")
+        # A value of several lines (a list) stays indented under its name.
+        lines.append(f"    {name}: " + str(value).replace("\n", "\n        "))
     if msg.get("poll"):
-        lines.append("    [poll: " + " | ".join(msg["poll"]["answers"]) + "]")
+        lines.append(f"    [{word('poll')}: " + " | ".join(msg["poll"]["answers"]) + "]")
     if msg.get("image"):
-        lines.append(f"    [image: {msg['image']}]")
+        lines.append(f"    [{word('image')}: {msg['image']}]")
     if msg.get("file"):
-        lines.append(f"    [file: {msg['file']}]")
+        lines.append(f"    [{word('file')}: {msg['file']}]")
     if msg.get("buttons"):
-        lines.append("    [buttons: " + " | ".join(b["label"] for b in msg["buttons"]) + "]")
+        which = f", {word('card', number=card)}" if card is not None else ""
+        labels = " | ".join(b["label"] for b in msg["buttons"])
+        lines.append(f"    [{word('buttons')}{which}: {labels}]")
     return "\n".join(lines)

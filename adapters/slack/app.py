@@ -31,7 +31,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.compose import SystemClock, compose
 from adapters.health import add_health
 from adapters.mail import connect_mail
-from adapters.slack.blocks import escape, working_view
+from adapters.slack.blocks import working_view
 from adapters.slack.oauth import SlackInstallations, installations
 from adapters.slack.translate import (
     FormResponder,
@@ -41,6 +41,7 @@ from adapters.slack.translate import (
     command_event,
     first_input_block,
     form_event,
+    home_event,
     joined_event,
     left_event,
     message_event,
@@ -48,9 +49,12 @@ from adapters.slack.translate import (
     user_ref,
 )
 from adapters.slack.workspace import SlackWorkspace
+from adapters.web.app import add_dashboard
+from adapters.web.server import WebServer, serve_web
 from bot.cog import Cog
-from bot.core import Bot, Context, CoreConfig
-from bot.domain import Group, Language, Permission
+from bot.cogs.dashboard.service import DashboardService
+from bot.core import Bot, Context, CoreConfig, storage_down
+from bot.domain import Group, Language
 from bot.errors import StorageUnavailable, UserError
 from bot.events import Event, FormSubmitted, UserRef
 from bot.i18n import t
@@ -237,8 +241,7 @@ class SlackApp:
         """True the first time a key is seen (Slack retries and repeats events)."""
         if team_id not in self._known:
             await self.group(team_id)  # its row first: the key belongs to the group
-        async with self.bot.uow() as uow:
-            return await uow.events.first_time(team_id, key, self.bot.clock.now())
+        return await self.bot.first_time(team_id, key)
 
     async def aclose(self) -> None:
         """Close what the app opened beside the core (the HTTP session, the store's engine)."""
@@ -281,6 +284,15 @@ class SlackApp:
             add_health(application, life)
         else:
             application.router.add_get("/healthz", _healthz)
+        # The staff dashboard on the same server as /slack/events (the one public address).
+        web_settings = self.settings.web
+        add_dashboard(
+            application,
+            self.bot,
+            web_settings.base_url(
+                web_settings.web_host or web_settings.host, web_settings.slack_port
+            ),
+        )
         return application
 
 
@@ -367,7 +379,7 @@ def build_app(
         kwargs["client"] = make_client(settings, token.get_secret_value() if token else None)
     app = AsyncApp(**kwargs)
     workspace = SlackWorkspace(
-        _client_for(settings, app, installs), uow=uow, invite_link=settings.slack_invite_link
+        _client_for(settings, app, installs), invite_link=settings.slack_invite_link
     )
     bot = compose(config or settings, workspace, uow, clock or SystemClock())
     connect_mail(bot, settings)
@@ -509,7 +521,7 @@ def _register(sa: SlackApp) -> None:
             user = await user_of(team, uid, str(body["user"].get("name", "")))
         except StorageUnavailable:
             log.warning("storage unavailable for a form in %s", team, exc_info=True)
-            responder.reject(t(sa.language(team), "core.storage_down"))
+            responder.reject(storage_down(sa.language(team)).text)
             await responder.finish()
             return
         except Exception:
@@ -577,7 +589,6 @@ def _register(sa: SlackApp) -> None:
             return
         if not await sa.first_delivery(team, f"slack:{body.get('event_id')}"):
             return
-        await _staff_post_check(sa, team, posted.channel.id, posted.user.id, posted.thread_id)
         await sa.dispatch(posted)
 
     @app.event("app_home_opened")
@@ -585,79 +596,12 @@ def _register(sa: SlackApp) -> None:
         if event.get("tab", "home") != "home":
             return
         team = _team(body)
-        uid = str(event.get("user", ""))
-        view = await home_view(sa, team, uid)
-        await client.views_publish(user_id=uid, view=view)
+        user = await user_of(team, str(event.get("user", "")))
+        await sa.dispatch(home_event(team, user, client))
 
 
 _ALUMNI_ACTION = re.compile(r"^alumni:")
 _ANY = re.compile(r".*")
-
-
-async def _staff_post_check(
-    sa: SlackApp, team: str, channel_id: str, user_id: str, thread_id: str | None
-) -> None:
-    """Slack cannot stop members posting below Enterprise Grid: the bot tells them instead."""
-    if thread_id is not None:
-        return
-    bot = sa.bot
-    async with bot.uow() as uow:
-        category = await uow.categories.by_channel(team, channel_id)
-    if category is None or category.posting != "staff":
-        return
-    group = await sa.group(team)
-    info = await sa.workspace.member_info(team, user_id)
-    user = UserRef(id=user_id, is_admin=bool(info and info.is_admin))
-    if (await bot.permission_of(group, user)).rank >= Permission.STAFF.rank:
-        return
-    text = t(group.language, "slack.staff_post_only", channel=category.name)
-    await sa.workspace.send_private(team, channel_id, user_id, OutgoingMessage(text))
-
-
-async def home_view(sa: SlackApp, team: str, user_id: str) -> dict[str, Any]:
-    """The App Home: the member's roles, access level, commands and what cogs add."""
-    bot = sa.bot
-    group = await sa.group(team)
-    lang = group.language
-    info = await sa.workspace.member_info(team, user_id)
-    user = UserRef(
-        id=user_id, name=info.name if info else "", is_admin=bool(info and info.is_admin)
-    )
-    permission = await bot.permission_of(group, user)
-    async with bot.uow() as uow:
-        member = await uow.members.get(team, user_id)
-        roles = {r.key: r.name for r in await uow.roles.for_group(team)}
-    held = sorted(roles.get(k, k) for k in (member.roles if member else frozenset()))
-    lines = [
-        t(lang, "slack.home_roles", roles=", ".join(held))
-        if held
-        else t(lang, "slack.home_no_roles"),
-        t(lang, "slack.home_level", level=permission.value),
-    ]
-    # Cogs may add lines (cohort, next question, pending approvals) without knowing Slack.
-    ctx = Context(bot, group, user, permission=permission)
-    for cog in bot.cogs.values():
-        notes = getattr(cog, "home_notes", None)
-        if notes is not None:
-            try:
-                lines += [str(x) for x in await notes(ctx)]
-            except Exception:
-                log.exception("home notes of %s failed", cog.name)
-    usage = [f"`{c.usage}`: {t(lang, c.help_key)}" for c in bot.commands_for(permission)]
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": t(lang, "slack.home_title")}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": escape("\n".join(lines))}},
-        {"type": "divider"},
-    ]
-    # A section's text holds at most 3000 characters: the command list spans several sections.
-    chunk = escape(t(lang, "slack.home_commands"))
-    for line in usage:
-        if len(chunk) + len(line) + 1 > 3000:
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
-            chunk = ""
-        chunk = f"{chunk}\n{escape(line)}" if chunk else escape(line)
-    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
-    return {"type": "home", "blocks": blocks[:100]}
 
 
 async def warm_up(sa: SlackApp) -> None:
@@ -719,8 +663,7 @@ async def _group_or_tell(
         return group if await fresh() else None
     except StorageUnavailable:
         log.warning("storage unavailable for %s", team, exc_info=True)
-        text = t(sa.language(team), "core.storage_down")
-        await url.post(text=text, response_type="ephemeral")
+        await url.post(text=storage_down(sa.language(team)).text, response_type="ephemeral")
         return None
 
 
@@ -756,6 +699,8 @@ class _Intake:
     runner: web.AppRunner | None = None
     port: int = 0
     socket: Any = None
+    # Socket Mode without PORT: the dashboard (and /healthz) on the bot's own server.
+    dashboard: WebServer | None = None
 
     async def stop_taking_events(self) -> None:
         """Close the socket and stop listening; requests already received still finish.
@@ -776,6 +721,9 @@ class _Intake:
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
+        if self.dashboard is not None:
+            await self.dashboard.close()
+            self.dashboard = None
 
 
 async def _open_intake(
@@ -795,6 +743,12 @@ async def _open_intake(
             intake.runner, intake.port = await serve_http(
                 sa, host or web_settings.host, web_settings.slack_port, life
             )
+            if not web_settings.public_url:
+                # Links name the port bound (PORT=0 picks one).
+                bound = web_settings.base_url(host or web_settings.host, intake.port)
+                sa.bot.service(DashboardService).serve_at(bound)
+        elif life is not None:
+            intake.dashboard = await serve_web(sa.bot, life, web_settings)
         if slack.app_token is not None:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

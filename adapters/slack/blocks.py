@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from bot.messages import ButtonStyle, FormSpec, OutgoingMessage
+from bot.safety import clip
 
 ACTION_PREFIX = "alumni:"
 VALUE_ACTION = "value"
@@ -31,8 +32,7 @@ def mrkdwn(text: str) -> str:
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return {"type": "plain_text", "text": text or " ", "emoji": True}
+    return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": True}
 
 
 def _chunks(text: str, size: int) -> list[str]:
@@ -173,6 +173,25 @@ def form_values(state: dict[str, Any]) -> dict[str, str]:
             out[block_id] = "" if value is None else str(value)
             break
     return out
+
+
+def home_view(message: OutgoingMessage) -> dict[str, Any]:
+    """The App Home: the title as header, the text, then each field's lines in sections of at
+    most 3000 characters (a long command list spans several)."""
+    blocks: list[dict[str, Any]] = []
+    if message.title:
+        blocks.append({"type": "header", "text": _plain(message.title, 150)})
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(message.text)}})
+    for name, value in message.fields:
+        blocks.append({"type": "divider"})
+        chunk = f"*{escape(name)}*"
+        for line in value.split("\n"):
+            if len(chunk) + len(line) + 1 > _SECTION:
+                blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+                chunk = ""
+            chunk = f"{chunk}\n{escape(line)}" if chunk else escape(line)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+    return {"type": "home", "blocks": blocks[:VIEW_BLOCKS]}
 
 
 def notice_view(title: str, text: str, close: str) -> dict[str, Any]:

@@ -52,15 +52,27 @@ def commands() -> list[Command]:
     return bot.tree.all()
 
 
+# Slack's limits (slackapi/manifest-schema, schemas/manifest.schema.1.0.0.json): a slash
+# command's description 1-2000 and usage hint 1-1000 characters; the app's description 1-140,
+# its long description 175-4000. Texts are written to fit; the hint drops whole groups.
+USAGE_HINT_MAX = 1000
+
+
 def usage_hint(cmds: list[Command]) -> str:
-    """`setup | categories add|list|... | help ...` within Slack's 1000 characters."""
+    """`categories add|list|... · help · ...` within Slack's 1000 characters, never cut mid-word."""
     groups: dict[str, list[str]] = {}
     for cmd in cmds:
         groups.setdefault(cmd.path[0], [])
         if len(cmd.path) == 2:
             groups[cmd.path[0]].append(cmd.path[1])
-    parts = [f"{g} {'|'.join(subs)}" if subs else g for g, subs in groups.items()]
-    return " · ".join(parts)[:1000]
+    hint = ""
+    for g, subs in groups.items():
+        part = f"{g} {'|'.join(subs)}" if subs else g
+        joined = f"{hint} · {part}" if hint else part
+        if len(joined) > USAGE_HINT_MAX:
+            break
+        hint = joined
+    return hint
 
 
 def manifest(
@@ -68,13 +80,15 @@ def manifest(
     *,
     socket_mode: bool = False,
     name: str = "alumnibot",
+    language: Language = Language.EN,
 ) -> dict[str, Any]:
-    """The manifest as a dict; `url` is where Slack reaches the bot in HTTP mode."""
+    """The manifest as a dict, its texts in the group's language (Slack shows one language);
+    `url` is where Slack reaches the bot in HTTP mode."""
     events_url = url.rstrip("/") + "/slack/events"
-    description = t(Language.EN, "setup.help_help")
     slash: dict[str, Any] = {
         "command": f"/{ROOT}",
-        "description": "Alumni group: setup, categories, settings, help"[:100],
+        # The same line Discord's picker shows for /alumni (the features' catalogues).
+        "description": t(language, "core.commands.alumni.description"),
         "usage_hint": usage_hint(commands()),
         # Mentions arrive as ids (`<@U123|kari>`), not as display names that may hold spaces
         # or belong to two people (docs.slack.dev/interactivity/implementing-slash-commands).
@@ -89,12 +103,8 @@ def manifest(
     return {
         "display_information": {
             "name": name,
-            "description": "Hosts the alumni group: channels, roles, onboarding, weekly questions",
-            "long_description": (
-                "alumnibot gives every kind of post its own channel, tells who is a student, "
-                "alumnus, teacher or from the industry, onboards whole cohorts by roster email "
-                "and asks a weekly question. " + description
-            )[:4000].ljust(175, "."),
+            "description": t(language, "slack.manifest.description"),
+            "long_description": t(language, "slack.manifest.long_description"),
             "background_color": "#2c2d30",
         },
         "features": {
@@ -151,9 +161,16 @@ def _scalar(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def render(fmt: str = "yaml", url: str | None = None, socket_mode: bool = False) -> str:
+def render(
+    fmt: str = "yaml",
+    url: str | None = None,
+    socket_mode: bool = False,
+    language: Language = Language.EN,
+) -> str:
     """The manifest as YAML (Slack's default editor format) or JSON."""
-    data = manifest(url or "https://alumnibot.example.org", socket_mode=socket_mode)
+    data = manifest(
+        url or "https://alumnibot.example.org", socket_mode=socket_mode, language=language
+    )
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False)
     return to_yaml(data) + "\n"

@@ -17,6 +17,7 @@ from adapters.slack.blocks import (
     fallback_text,
     form_again,
     form_values,
+    home_view,
     message_blocks,
     modal,
     notice_view,
@@ -31,6 +32,7 @@ from bot.events import (
     ChannelRef,
     CommandInvoked,
     FormSubmitted,
+    HomeOpened,
     MemberJoined,
     MemberLeft,
     MessagePosted,
@@ -299,6 +301,38 @@ class FormResponder(Responder):
                 )
 
 
+class HomeResponder(Responder):
+    """Draws the core's answer to a HomeOpened on the member's App Home (views.publish)."""
+
+    def __init__(self, client: AsyncWebClient, user_id: str) -> None:
+        self.client = client
+        self.user_id = user_id
+
+    async def reply(self, message: OutgoingMessage, *, private: bool = True) -> None:
+        """Publish the message as the member's home (only they see it)."""
+        await self.client.views_publish(user_id=self.user_id, view=home_view(message))
+
+    async def edit_reply(self, message: OutgoingMessage) -> None:
+        """The home is replaced whole."""
+        await self.reply(message)
+
+    async def open_form(self, form: FormSpec) -> None:
+        """Opening the home is not an interaction: there is no trigger_id for a modal."""
+        raise UserError("core.form_unknown")
+
+    async def defer(self) -> None:
+        """An event needs no acknowledgement beyond Bolt's."""
+
+    async def read_attachment(self, ref: str, option: str) -> str:
+        """Nothing is attached to opening a tab."""
+        raise UserError("slack.no_attachments", option=option)
+
+
+def home_event(team_id: str, user: UserRef, client: AsyncWebClient) -> HomeOpened:
+    """app_home_opened (Home tab) -> HomeOpened, answered on that member's home."""
+    return HomeOpened(team_id, user, HomeResponder(client, user.id))
+
+
 def user_ref(user_id: str, name: str = "", *, is_admin: bool = False) -> UserRef:
     """A Slack user as the core's UserRef."""
     return UserRef(id=user_id, name=name, is_admin=is_admin)
@@ -466,13 +500,13 @@ def first_input_block(view: dict[str, Any]) -> str | None:
 def joined_event(team_id: str, event: dict[str, Any]) -> MemberJoined | None:
     """team_join -> MemberJoined with the email; event_key is the user id (Slack repeats it)."""
     user = event.get("user") or {}
-    if not isinstance(user, dict) or not user.get("id") or user.get("is_bot"):
+    if not isinstance(user, dict) or not user.get("id"):
         return None
     profile = user.get("profile") or {}
     name = profile.get("display_name") or profile.get("real_name") or user.get("name") or ""
     return MemberJoined(
         team_id,
-        UserRef(id=str(user["id"]), name=str(name)),
+        UserRef(id=str(user["id"]), name=str(name), is_bot=bool(user.get("is_bot"))),
         email=profile.get("email") or None,
         event_key=f"slack:team_join:{user['id']}",
     )
@@ -483,7 +517,10 @@ def left_event(team_id: str, event: dict[str, Any]) -> MemberLeft | None:
     user = event.get("user") or {}
     if not isinstance(user, dict) or not user.get("deleted") or not user.get("id"):
         return None
-    return MemberLeft(team_id, UserRef(id=str(user["id"]), name=str(user.get("name", ""))))
+    ref = UserRef(
+        id=str(user["id"]), name=str(user.get("name", "")), is_bot=bool(user.get("is_bot"))
+    )
+    return MemberLeft(team_id, ref)
 
 
 def returned_event(team_id: str, event: dict[str, Any], event_id: str) -> MemberJoined | None:
@@ -492,8 +529,6 @@ def returned_event(team_id: str, event: dict[str, Any], event_id: str) -> Member
     user = event.get("user") or {}
     if not isinstance(user, dict) or user.get("deleted") or not user.get("id"):
         return None
-    if user.get("is_bot"):
-        return None
     joined = joined_event(team_id, {"user": user})
     if joined is None:
         return None
@@ -501,8 +536,9 @@ def returned_event(team_id: str, event: dict[str, Any], event_id: str) -> Member
 
 
 def message_event(team_id: str, event: dict[str, Any]) -> MessagePosted | None:
-    """A member's message -> MessagePosted; bots, edits, joins and other subtypes are ignored."""
-    if event.get("subtype") not in POST_SUBTYPES or event.get("bot_id") or not event.get("user"):
+    """A message -> MessagePosted (an app's marked `is_bot`: the core drops it); edits, joins
+    and other subtypes are not posts."""
+    if event.get("subtype") not in POST_SUBTYPES or not event.get("user"):
         return None
     channel = str(event.get("channel", ""))
     ts = str(event.get("ts", ""))
@@ -510,7 +546,7 @@ def message_event(team_id: str, event: dict[str, Any]) -> MessagePosted | None:
     thread_id = str(thread_ts) if thread_ts and thread_ts != ts else None
     return MessagePosted(
         team_id,
-        UserRef(id=str(event["user"])),
+        UserRef(id=str(event["user"]), is_bot=bool(event.get("bot_id"))),
         ChannelRef(channel),
         MessageRef(channel, ts, thread_id),
         slack_text(str(event.get("text") or "")),

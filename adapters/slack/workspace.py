@@ -23,7 +23,7 @@ from adapters.slack.blocks import escape, fallback_text, message_blocks
 from bot.errors import PlatformError
 from bot.events import ChannelRef, MessageRef
 from bot.messages import ChannelSpec, OutgoingMessage, RoleSpec, Visibility
-from bot.ports import Capabilities, MemberInfo, UnitOfWorkFactory
+from bot.ports import Capabilities, GroupFacts, MemberInfo
 from bot.safety import channel_name
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,6 @@ _STATUS = "_http_status"  # where `_try` keeps the HTTP status of a failed call
 # conversations.invite answers for a user who is in the channel after all.
 _INVITED = {"already_in_channel", "cant_invite_self"}
 # The role key whose holders belong in staff-only channels.
-STAFF_ROLE = "staff"
 # (burst, calls per minute) the bot allows itself: Slack's Tier 3 and Tier 2.
 _TIERS = {
     "conversations.invite": (20, 50),
@@ -109,13 +108,14 @@ def _transient(error: str, status: int | None) -> bool:
     return (status is not None and status >= 500) or error in _TRANSIENT
 
 
-def _refusal(data: dict[str, Any], error: str) -> PlatformError:
-    """PlatformError for an error code `_try` returned."""
+def _refusal(data: dict[str, Any], error: str, users: tuple[str, ...] = ()) -> PlatformError:
+    """PlatformError for an error code `_try` returned (`users`: only theirs failed)."""
     status = data.get(_STATUS)
     return PlatformError(
         f"slack: {error}" + (f" (HTTP {status})" if status and status >= 500 else ""),
         missing_permission=data.get("needed"),
         transient=_transient(error, status if isinstance(status, int) else None),
+        users=users,
     )
 
 
@@ -127,29 +127,27 @@ class SlackWorkspace:
     """The Workspace port over one AsyncWebClient per workspace (team id = group id)."""
 
     platform = "slack"
-    capabilities = Capabilities(
-        native_roles=False,
-        threads=True,
-        polls=False,
-        forums=False,
-        creates_invites=False,
-        modals=True,
-        channel_prefix=PREFIX,
-    )
+    # Slack cannot stop members posting in a channel below Enterprise Grid (channel posting
+    # permissions are an Enterprise Grid admin setting): the core tells them instead.
+    capabilities = Capabilities(polls=False, enforces_posting=False)
 
     def __init__(
         self,
         client_for: ClientFor,
         *,
-        uow: UnitOfWorkFactory | None = None,
         invite_link: str | None = None,
     ) -> None:
         self.client_for = client_for
-        self.uow = uow
+        # The bot's records of each group, given by the core (None: only the platform's).
+        self.facts: GroupFacts | None = None
         self.invite_link = invite_link
         self._members: dict[tuple[str, str], tuple[float, MemberInfo | None]] = {}
         self._role_names: dict[str, str] = {}
         self._pacers: dict[tuple[str, str], Pacer] = {}
+
+    def use_facts(self, facts: GroupFacts) -> None:
+        """The core's records: who holds which role, which channels are staff-only."""
+        self.facts = facts
 
     async def _call(self, group_id: str, method: str, **params: Any) -> dict[str, Any]:
         """One Web API call; a refusal becomes PlatformError (never read as 'no data')."""
@@ -174,23 +172,31 @@ class SlackWorkspace:
 
     # -- channels ----------------------------------------------------------------------------
 
-    async def _find_channel(self, group_id: str, name: str) -> dict[str, Any] | None:
+    async def _pages(
+        self, group_id: str, method: str, **params: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Each page of a paginated Web API method, following `next_cursor` to the end."""
         cursor = ""
         while True:
-            page = await self._call(
-                group_id,
-                "conversations.list",
-                types="public_channel,private_channel",
-                exclude_archived=False,
-                limit=200,
-                cursor=cursor,
-            )
+            page = await self._call(group_id, method, cursor=cursor, **params)
+            yield page
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+            if not cursor:
+                return
+
+    async def _find_channel(self, group_id: str, name: str) -> dict[str, Any] | None:
+        pages = self._pages(
+            group_id,
+            "conversations.list",
+            types="public_channel,private_channel",
+            exclude_archived=False,
+            limit=200,
+        )
+        async for page in pages:
             for ch in page.get("channels", []):
                 if ch.get("name") == name:
                     return dict(ch)
-            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
-            if not cursor:
-                return None
+        return None
 
     async def _create_or_adopt(self, group_id: str, name: str, private: bool) -> dict[str, Any]:
         """conversations.create; a taken name is adopted (unarchived, joined), not an error."""
@@ -200,11 +206,11 @@ class SlackWorkspace:
         if not error:
             return dict(data["channel"])
         if error != "name_taken":
-            raise PlatformError(f"slack: {error}", missing_permission=data.get("needed"))
+            raise _refusal(data, error)
         found = await self._find_channel(group_id, name)
         if found is None:
             # A private channel the bot is not in: nothing we can adopt.
-            raise PlatformError(f"slack: name_taken ({name})")
+            raise _refusal(data, f"name_taken ({name})")
         if found.get("is_archived"):
             await self._call(group_id, "conversations.unarchive", channel=found["id"])
         if not found.get("is_member") and not found.get("is_private"):
@@ -217,7 +223,7 @@ class SlackWorkspace:
         if error == "channel_not_found":
             return None
         if error:
-            raise PlatformError(f"slack: {error}", missing_permission=data.get("needed"))
+            raise _refusal(data, error)
         ch = data["channel"]
         if ch.get("is_archived"):
             return None
@@ -250,15 +256,10 @@ class SlackWorkspace:
 
     async def _channel_members(self, group_id: str, channel_id: str) -> list[str]:
         members: list[str] = []
-        cursor = ""
-        while True:
-            page = await self._call(
-                group_id, "conversations.members", channel=channel_id, limit=1000, cursor=cursor
-            )
+        pages = self._pages(group_id, "conversations.members", channel=channel_id, limit=1000)
+        async for page in pages:
             members += page.get("members", [])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
-            if not cursor:
-                return members
+        return members
 
     async def _invite_staff(
         self, group_id: str, channel_id: str, staff_role_id: str | None
@@ -281,16 +282,12 @@ class SlackWorkspace:
     async def _admins(self, group_id: str) -> list[str]:
         """Workspace admins and owners (users.list; bots and deactivated users left out)."""
         admins: list[str] = []
-        cursor = ""
-        while True:
-            page = await self._call(group_id, "users.list", limit=200, cursor=cursor)
+        async for page in self._pages(group_id, "users.list", limit=200):
             for user in page.get("members", []):
                 info = member_from_user(user)
                 if info is not None and info.is_admin and not info.is_bot:
                     admins.append(info.id)
-            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
-            if not cursor:
-                return admins
+        return admins
 
     async def _invite(self, group_id: str, channel_id: str, users: Sequence[str]) -> None:
         """conversations.invite in batches of 1000 (Slack's maximum), skipping who is in.
@@ -316,7 +313,7 @@ class SlackWorkspace:
             refused.update(per_user)
         if refused:
             first = next(iter(refused.values()))
-            raise PlatformError(f"slack: {first}", users=tuple(refused))
+            raise _refusal({}, first, users=tuple(refused))
 
     async def apply_channel_spec(self, group_id: str, channel_id: str, spec: ChannelSpec) -> bool:
         """Restore topic/purpose and, for staff-only channels, the staff members; not the name."""
@@ -467,19 +464,12 @@ class SlackWorkspace:
         Slack has no channel permissions: holding the staff role means being in those
         private channels, so granting and revoking it must follow there too.
         """
-        if self.uow is None or not role_ids:
+        if self.facts is None or not role_ids:
             return {}
-        async with self.uow() as uow:
-            staff = await uow.roles.get(group_id, STAFF_ROLE)
-            if staff is None or not staff.platform_id or staff.platform_id not in role_ids:
-                return {}
-            categories = await uow.categories.for_group(group_id)
-        channels = [
-            c.channel_id
-            for c in categories
-            if c.visibility == Visibility.STAFF.value and c.channel_id and not c.removed
-        ]
-        return {staff.platform_id: channels}
+        staff, channels = await self.facts.staff_channels(group_id)
+        if staff is None or staff not in role_ids:
+            return {}
+        return {staff: list(channels)}
 
     async def _kick(self, group_id: str, channel_id: str, user_id: str) -> None:
         await self._pace(group_id, "conversations.kick")
@@ -521,14 +511,10 @@ class SlackWorkspace:
             raise _refusal(data, error)
 
     async def _holders(self, group_id: str, role_id: str, usergroup: str) -> list[str]:
-        if self.uow is not None:
-            async with self.uow() as uow:
-                record = next(
-                    (r for r in await uow.roles.for_group(group_id) if r.platform_id == role_id),
-                    None,
-                )
-                if record is not None:
-                    return await uow.roles.holders(group_id, record.key)
+        if self.facts is not None:
+            holders = await self.facts.holders(group_id, role_id)
+            if holders is not None:
+                return holders
         data = await self._call(group_id, "usergroups.users.list", usergroup=usergroup)
         return list(data.get("users", []))
 
@@ -571,7 +557,7 @@ class SlackWorkspace:
             await self._call(group_id, "conversations.join", channel=channel_id)
             data = await self._call(group_id, "chat.postMessage", **params)
         elif error:
-            raise PlatformError(f"slack: {error}", missing_permission=data.get("needed"))
+            raise _refusal(data, error)
         await self.attach(group_id, channel_id, message, thread_id or None)
         return data
 
@@ -629,7 +615,7 @@ class SlackWorkspace:
     ) -> None:
         """chat.postEphemeral; a DM when the member is not in that channel."""
         mentions = await self._mentions(group_id, message)
-        _, error = await self._try(
+        data, error = await self._try(
             group_id,
             "chat.postEphemeral",
             channel=channel_id,
@@ -640,7 +626,7 @@ class SlackWorkspace:
         if error in ("user_not_in_channel", "channel_not_found", "not_in_channel"):
             await self.send_dm(group_id, user_id, message)
         elif error:
-            raise PlatformError(f"slack: {error}")
+            raise _refusal(data, error)
 
     async def create_invite(self, group_id: str, max_uses: int, max_age_seconds: int) -> str | None:
         """The workspace's shared invite link from SLACK_INVITE_LINK (Slack has no invite API)."""
@@ -656,7 +642,7 @@ class SlackWorkspace:
         if error in ("user_not_found", "user_not_visible"):
             info = None
         elif error:
-            raise PlatformError(f"slack: {error}", missing_permission=data.get("needed"))
+            raise _refusal(data, error)
         else:
             info = member_from_user(data["user"])
         self._members[key] = (time.monotonic(), info)
@@ -667,10 +653,9 @@ class SlackWorkspace:
         are in (and user group, where the role has one); None if they are not in the group."""
         if await self.member_info(group_id, user_id) is None:
             return None
-        if self.uow is None:
+        if self.facts is None:
             return set()
-        async with self.uow() as uow:
-            role_ids = [r.platform_id for r in await uow.roles.for_group(group_id) if r.platform_id]
+        role_ids = await self.facts.role_ids(group_id)
         held: set[str] = set()
         for role_id in role_ids:
             channel, usergroup = split_role_id(role_id)

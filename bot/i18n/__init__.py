@@ -143,3 +143,8 @@ def week(language: Language | str, when: date | datetime) -> str:
 def join(language: Language | str, items: Sequence[str]) -> str:
     """A list as the language writes it: "a, b and c" / "a, b og c"."""
     return format_list(list(items), locale=locale(language)) if items else ""
+
+
+def either(language: Language | str, items: Sequence[str]) -> str:
+    """Alternatives as the language writes them: "a, b or c" / "a, b eller c"."""
+    return format_list(list(items), style="or", locale=locale(language)) if items else ""

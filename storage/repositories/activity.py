@@ -12,6 +12,7 @@ from bot.activity import Pending
 from bot.cogs.stats.records import ActivityCount, ActivitySummary
 from storage.models import (
     ActivityRow,
+    KeyValueRow,
     MemberRow,
     PromptRunRow,
     UTCDateTime,
@@ -119,10 +120,21 @@ class SqlActivityRepository(Repository):
         counts: list[ActivityCount] = []
         authors: set[str] = set()
         kv = SqlKeyValue(self.session)
+        keys = [f"activity.week.{lo.astimezone(UTC).isoformat()}" for lo in bounds[:-1]]
+        # Every finished week's rollup in one query (a round trip per week cost more than
+        # the sums themselves: 52 weeks on the dashboard's Numbers page).
+        rolled: dict[str, str] = {}
+        if closed_before:
+            found = await self.session.execute(
+                select(KeyValueRow.key, KeyValueRow.value).where(
+                    KeyValueRow.group_id == group_id, KeyValueRow.key.in_(keys)
+                )
+            )
+            rolled = {key: value for key, value in found}
         for i in range(len(bounds) - 1):
             lo, hi = bounds[i], bounds[i + 1]
-            key = f"activity.week.{lo.astimezone(UTC).isoformat()}"
-            cached = await kv.get(group_id, key) if closed_before and hi <= closed_before else None
+            key = keys[i]
+            cached = rolled.get(key) if closed_before and hi <= closed_before else None
             if cached is not None:
                 data = json.loads(cached)
                 buckets = [(c, r, bool(rep), bool(q), int(n)) for c, r, rep, q, n in data["b"]]
@@ -141,7 +153,29 @@ class SqlActivityRepository(Repository):
             )
         )
         opened = await SqlPostRepository(self.session).created_between(group_id, start, end)
-        return ActivitySummary(counts, len(authors), int(new or 0), opened)
+        questions, answers = await self._questions(group_id, start, end)
+        return ActivitySummary(counts, len(authors), int(new or 0), opened, questions, answers)
+
+    async def _questions(self, group_id: str, start: datetime, end: datetime) -> tuple[int, int]:
+        """Weekly questions posted in [start, end), and the replies in their threads then."""
+        asked = (
+            PromptRunRow.group_id == group_id,
+            PromptRunRow.message_id != "",
+            PromptRunRow.posted_at >= start,
+            PromptRunRow.posted_at < end,
+        )
+        questions = await self.session.scalar(select(func.count()).where(*asked))
+        threads = select(PromptRunRow.thread_id).where(*asked, PromptRunRow.thread_id.is_not(None))
+        replies = await self.session.scalar(
+            select(func.count()).where(
+                ActivityRow.group_id == group_id,
+                ActivityRow.is_reply.is_(True),
+                ActivityRow.created_at >= start,
+                ActivityRow.created_at < end,
+                ActivityRow.thread_id.in_(threads),
+            )
+        )
+        return int(questions or 0), int(replies or 0)
 
     async def count_by_role(self, group_id: str, thread_id: str) -> dict[str, int]:
         """Messages in a thread per author role (the weekly question's replies)."""

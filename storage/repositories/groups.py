@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Category, Group, Language, Member, RoleRecord
 from bot.group_settings import FeatureSettings
+from bot.messages import Posting, Visibility
 from storage.models import CategoryRow, GroupRow, MemberRoleRow, MemberRow, RoleRow
 from storage.repositories.base import Repository, _count, as_record
 
@@ -75,7 +77,8 @@ class SqlGroupRepository(Repository):
 
 
 def _category(row: CategoryRow) -> Category:
-    return as_record(Category, row)
+    category = as_record(Category, row)
+    return replace(category, posting=Posting(row.posting), visibility=Visibility(row.visibility))
 
 
 class SqlCategoryRepository(Repository):
@@ -108,8 +111,8 @@ class SqlCategoryRepository(Repository):
         row.name = category.name
         row.description = category.description
         row.channel_id = category.channel_id
-        row.posting = category.posting
-        row.visibility = category.visibility
+        row.posting = category.posting.value
+        row.visibility = category.visibility.value
         row.listing = category.listing
         row.position = category.position
         row.removed = category.removed

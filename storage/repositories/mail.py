@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, exists, func, or_, select, update
+from sqlalchemy import Table, and_, delete, exists, func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from bot.cogs.mail.records import (
@@ -24,11 +24,15 @@ from bot.cogs.mail.records import (
     AddressStatus,
     Bounce,
     Claimed,
+    Invitee,
     NewEmail,
     OutboxStatus,
     Subscription,
 )
+from bot.cogs.onboarding.records import CodeKind
 from storage.models import (
+    InvitationRow,
+    MailInvitationRow,
     MailKeyRow,
     MailOptOutRow,
     MailOutboxRow,
@@ -139,9 +143,11 @@ class SqlOutboxRepository(Repository):
             if pace_before is not None:
                 last = select(func.max(_O.claimed_at)).scalar_subquery()
                 conditions.append(or_(last.is_(None), last <= pace_before))
+        # Qualified by hand: SQLite's RETURNING is rendered with bare column names, and a bare
+        # `group_id` inside the subquery is the opt-out table's own (any opt-out would match).
         opted_out = exists().where(
-            MailOptOutRow.group_id == _O.group_id,
-            MailOptOutRow.address_hash == _O.address_hash,
+            MailOptOutRow.group_id == literal_column("mail_outbox.group_id"),
+            MailOptOutRow.address_hash == literal_column("mail_outbox.address_hash"),
         )
         result = await self.session.execute(
             statement.where(*conditions)
@@ -405,5 +411,148 @@ class SqlMailPreferences(Repository):
             select(RosterEntryRow.email)
             .where(RosterEntryRow.group_id == group_id, RosterEntryRow.matched_user_id == user_id)
             .order_by(RosterEntryRow.id.desc())
+            .limit(1)
+        )
+
+
+class SqlMailInvitationRepository(Repository):
+    """Personal codes of roster entries: join codes (CodeKind.PERSONAL, one use) plus a link row."""
+
+    async def invitees(self, group_id: str, cohort_id: int) -> list[Invitee]:
+        """One statement: the roster left-joined to its links and codes."""
+        rows = await self.session.execute(
+            select(
+                RosterEntryRow.id,
+                RosterEntryRow.email,
+                RosterEntryRow.name,
+                RosterEntryRow.role_key,
+                RosterEntryRow.matched_user_id,
+                InvitationRow.code,
+                MailInvitationRow.emailed_at,
+                MailInvitationRow.emails,
+            )
+            .outerjoin(MailInvitationRow, MailInvitationRow.roster_entry_id == RosterEntryRow.id)
+            .outerjoin(InvitationRow, InvitationRow.id == MailInvitationRow.invitation_id)
+            .where(RosterEntryRow.group_id == group_id, RosterEntryRow.cohort_id == cohort_id)
+            .order_by(RosterEntryRow.id)
+        )
+        return [
+            Invitee(entry_id, email, name, role, user, code, emailed_at, emails or 0)
+            for entry_id, email, name, role, user, code, emailed_at, emails in rows
+        ]
+
+    async def create(
+        self,
+        group_id: str,
+        cohort_id: int,
+        items: Sequence[tuple[Invitee, str]],
+        by: str | None,
+        expires_at: datetime,
+        now: datetime,
+    ) -> dict[int, str]:
+        """Two multi-row INSERTs: the codes (one use each), then the entry -> code links."""
+        if not items:
+            return {}
+        result = await self.session.execute(
+            self.insert_ignore(InvitationRow)
+            .on_conflict_do_nothing()
+            .returning(InvitationRow.id, InvitationRow.code),
+            [
+                {
+                    "group_id": group_id,
+                    "code": code,
+                    "kind": CodeKind.PERSONAL,
+                    "cohort_id": cohort_id,
+                    "role_key": invitee.role_key,
+                    "max_uses": 1,
+                    "uses": 0,
+                    "expires_at": expires_at,
+                    "created_by": by,
+                    "created_at": now,
+                    "revoked": False,
+                }
+                for invitee, code in items
+            ],
+        )
+        ids = {code: id_ for id_, code in result.all()}
+        made = {invitee.entry_id: code for invitee, code in items if code in ids}
+        if not made:
+            return {}
+        linked = await self.session.execute(
+            self.insert_ignore(MailInvitationRow)
+            .on_conflict_do_nothing()
+            .returning(MailInvitationRow.roster_entry_id),
+            [
+                {
+                    "group_id": group_id,
+                    "roster_entry_id": entry_id,
+                    "invitation_id": ids[code],
+                    "invited_by": by,
+                    "created_at": now,
+                    "emailed_at": None,
+                    "emails": 0,
+                }
+                for entry_id, code in made.items()
+            ],
+        )
+        bound = set(linked.scalars().all())
+        # An entry a parallel run linked first keeps that code; ours would be nobody's.
+        orphans = [ids[code] for entry_id, code in made.items() if entry_id not in bound]
+        if orphans:
+            await self.session.execute(delete(InvitationRow).where(InvitationRow.id.in_(orphans)))
+        return {entry_id: code for entry_id, code in made.items() if entry_id in bound}
+
+    async def emailed(self, entry_ids: Sequence[int], now: datetime, expires_at: datetime) -> None:
+        """Count the email on the links; the codes stay valid a semester from the last one."""
+        if not entry_ids:
+            return
+        await self.session.execute(
+            update(MailInvitationRow)
+            .where(MailInvitationRow.roster_entry_id.in_(entry_ids))
+            .values(emailed_at=now, emails=MailInvitationRow.emails + 1)
+        )
+        await self.session.execute(
+            update(InvitationRow)
+            .where(
+                InvitationRow.id.in_(
+                    select(MailInvitationRow.invitation_id).where(
+                        MailInvitationRow.roster_entry_id.in_(entry_ids)
+                    )
+                ),
+                InvitationRow.uses == 0,
+            )
+            .values(expires_at=expires_at)
+        )
+
+    async def may_redeem(self, invitation_id: int, user_id: str) -> bool:
+        """The entry behind a personal code is free, or already this member's; a personal
+        code bound to no entry (erased) is refused."""
+        row = (
+            await self.session.execute(
+                select(RosterEntryRow.matched_user_id)
+                .join(MailInvitationRow, MailInvitationRow.roster_entry_id == RosterEntryRow.id)
+                .where(MailInvitationRow.invitation_id == invitation_id)
+            )
+        ).first()
+        return row is not None and row[0] in (None, user_id)
+
+    async def joined(self, invitation_id: int, user_id: str, now: datetime) -> None:
+        """Match the code's roster entry to the member who redeemed it (if nobody has it)."""
+        entry = select(MailInvitationRow.roster_entry_id).where(
+            MailInvitationRow.invitation_id == invitation_id
+        )
+        await self.session.execute(
+            update(RosterEntryRow)
+            .where(RosterEntryRow.id.in_(entry), RosterEntryRow.matched_user_id.is_(None))
+            .values(matched_user_id=user_id, matched_at=now)
+        )
+
+    async def inviter(self, group_id: str, address: str) -> str | None:
+        """The teacher behind the newest invitation to this address."""
+        return await self.session.scalar(
+            select(MailInvitationRow.invited_by)
+            .join(RosterEntryRow, RosterEntryRow.id == MailInvitationRow.roster_entry_id)
+            .where(RosterEntryRow.group_id == group_id, RosterEntryRow.email == address.lower())
+            .order_by(MailInvitationRow.id.desc())
             .limit(1)
         )

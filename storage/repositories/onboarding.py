@@ -204,11 +204,12 @@ class SqlInvitationRepository(Repository):
         return _invitation(row) if row is not None and row.group_id == group_id else None
 
     async def live(self, group_id: str, now: datetime) -> list[Invitation]:
-        """Codes that still work, newest first."""
+        """Shared codes that still work, newest first."""
         rows = await self.session.scalars(
             select(InvitationRow)
             .where(
                 InvitationRow.group_id == group_id,
+                InvitationRow.kind != CodeKind.PERSONAL,
                 InvitationRow.revoked.is_(False),
                 InvitationRow.uses < InvitationRow.max_uses,
                 or_(InvitationRow.expires_at.is_(None), InvitationRow.expires_at > now),
@@ -419,22 +420,21 @@ class SqlRosterRepository(Repository):
         if not entries:
             return 0
         before = await self._size(group_id, cohort_id)
+        # Parameters apart from the statement (executemany): a 500-line roster is not compiled
+        # into one 3,000-placeholder statement on every import.
         await self.session.execute(
-            self.insert_ignore(RosterEntryRow)
-            .values(
-                [
-                    {
-                        "group_id": group_id,
-                        "cohort_id": cohort_id,
-                        "email": email.lower(),
-                        "name": name,
-                        "role_key": role_key,
-                        "invitation_id": invitation_id,
-                    }
-                    for name, email in entries
-                ]
-            )
-            .on_conflict_do_nothing()
+            self.insert_ignore(RosterEntryRow).on_conflict_do_nothing(),
+            [
+                {
+                    "group_id": group_id,
+                    "cohort_id": cohort_id,
+                    "email": email.lower(),
+                    "name": name,
+                    "role_key": role_key,
+                    "invitation_id": invitation_id,
+                }
+                for name, email in entries
+            ],
         )
         return await self._size(group_id, cohort_id) - before
 
@@ -608,6 +608,19 @@ class SqlRequestRepository(Repository):
             query = query.where(RoleRequestRow.cohort_id == cohort_id)
         count = await self.session.scalar(query)
         return int(count or 0)
+
+    async def pending(self, group_id: str, limit: int) -> list[RoleRequest]:
+        """Pending requests, oldest first."""
+        rows = await self.session.scalars(
+            select(RoleRequestRow)
+            .where(
+                RoleRequestRow.group_id == group_id,
+                RoleRequestRow.status == RequestStatus.PENDING,
+            )
+            .order_by(RoleRequestRow.id)
+            .limit(limit)
+        )
+        return [_request(r) for r in rows]
 
     async def set_message(self, request_id: int, channel_id: str, message_id: str) -> None:
         """Remember the review post."""

@@ -118,6 +118,14 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "mail_opt_outs": (),
     "mail_keys": (),
     "mail_pacer": (),
+    # A roster entry's personal invitation goes with the entry; the teacher is forgotten.
+    "mail_invitations": (Rule("invited_by", "null"),),
+    # -- dashboard (bot/cogs/dashboard): their sign-in links and sessions go; the changes they
+    # made stay in the audit, anonymised.
+    "dashboard_links": (Rule("user_id", "delete"),),
+    "dashboard_sessions": (Rule("user_id", "delete"),),
+    "dashboard_audit": (Rule("user_id", "null_author"), Rule("detail", "scrub")),
+    "dashboard_keys": (),
 }
 
 
@@ -165,6 +173,10 @@ PEOPLE: dict[str, dict[str, str]] = {
     "pair_opt_ins": {"user_id": "id"},
     "member_messages": {"user_id": "id"},
     "slack_installations": {"user_id": "id"},
+    "mail_invitations": {"invited_by": "id"},
+    "dashboard_links": {"user_id": "id", "user_name": "name:user_id"},
+    "dashboard_sessions": {"user_id": "id", "user_name": "name:user_id"},
+    "dashboard_audit": {"user_id": "id", "author_name": "name:user_id"},
 }
 
 
@@ -407,9 +419,10 @@ class SqlPrivacyRepository(Repository):
         if rule.action == "null_author":
             return update(tbl).where(by_key).values({rule.column: None, "author_name": ERASED})
         if rule.action == "disown":
-            # A personal invitation dies with its author; a cohort code staff handed out lives on.
+            # A friend code dies with its author; a cohort code staff handed out lives on, and
+            # so do the personal codes a teacher emailed to a roster (they are the students').
             values: dict[str, Any] = {rule.column: None}
-            if row.get("kind") != "cohort":
+            if row.get("kind") not in ("cohort", "roster"):
                 values["revoked"] = True
             return update(tbl).where(by_key).values(values)
         if rule.action == "scrub":

@@ -91,6 +91,19 @@ class SqlPromptRepository(Repository):
         )
         return _count(result)
 
+    async def set_text(self, group_id: str, prompt_id: int, text: str, text_nb: str | None) -> bool:
+        """New words for a question still waiting (suggested or in the queue)."""
+        result = await self.session.execute(
+            update(PromptRow)
+            .where(
+                PromptRow.id == prompt_id,
+                PromptRow.group_id == group_id,
+                PromptRow.status.in_([PromptStatus.SUGGESTED.value, PromptStatus.ACCEPTED.value]),
+            )
+            .values(text=text, text_nb=text_nb)
+        )
+        return _count(result)
+
     async def requeue(self, group_id: str, prompt_id: int) -> None:
         """Back into the accepted queue."""
         await self.session.execute(

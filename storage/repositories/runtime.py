@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from storage.models import JobRunRow, KeyValueRow, ProcessedEventRow
 from storage.repositories.base import Repository, _count
@@ -145,6 +145,31 @@ class SqlEventLog(Repository):
             .on_conflict_do_nothing()
         )
         return _count(result)
+
+    async def first_within(self, group_id: str, key: str, now: datetime, window: timedelta) -> bool:
+        """Record the key; False if it was recorded less than `window` ago. The insert, or the
+        compare-and-set on its time, is the reservation: two processes cannot both win."""
+        key = key[:200]
+        if await self.first_time(group_id, key, now):
+            return True
+        renewed = await self.session.execute(
+            update(ProcessedEventRow)
+            .where(
+                ProcessedEventRow.group_id == group_id,
+                ProcessedEventRow.key == key,
+                ProcessedEventRow.at <= now - window,
+            )
+            .values(at=now)
+        )
+        return _count(renewed)
+
+    async def forget(self, group_id: str, key: str) -> None:
+        """Drop a recorded key."""
+        await self.session.execute(
+            delete(ProcessedEventRow).where(
+                ProcessedEventRow.group_id == group_id, ProcessedEventRow.key == key[:200]
+            )
+        )
 
 
 class SqlKeyValue(Repository):

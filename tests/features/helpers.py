@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from adapters.local.workspace import GROUP_ID, LocalClock, LocalWorkspace
+from bot.cogs.setup.service import SetupService
 from bot.core import Bot
 from bot.domain import Actor, Group, Permission
 from bot.features import load_all
@@ -62,7 +63,7 @@ async def _template() -> tuple[bytes, str]:
         engine = memory_engine()
         ws = LocalWorkspace(None, out=lambda _: None, start=START)
         bot = load_all(Bot(ws, UnitOfWorkFactory(engine), ws.clock))
-        await bot.cog("setup").run(await bot.group(GROUP_ID))  # type: ignore[attr-defined]
+        await bot.service(SetupService).run(await bot.group(GROUP_ID))
         _TEMPLATE = (await snapshot(engine), json.dumps(ws.state))
         await engine.dispose()
     return _TEMPLATE

@@ -116,7 +116,7 @@ async def test_nobody_approves_their_own_request_and_members_none(engine: AsyncE
         await s_cohort(h)
         teacher = await s_join(h, "teacher", "teacher@example.com")
         await h.command(h.admin, f"role grant member:{teacher} role:staff")
-        await _claim(h, teacher, "I am alumni")
+        await _claim(h, teacher, "I am a graduate")
         (own,) = _requests(h, "teacher")
         action_id, value = _button(own, "Approve")
         review = h.fake.channel_by_name("alumni-staff-review").id

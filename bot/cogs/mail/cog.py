@@ -7,8 +7,10 @@ import logging
 from datetime import datetime
 
 from bot.cog import Cog, command, job
-from bot.cogs.mail.records import DIGEST, Bounce, DigestOutcome, OutboxStatus
+from bot.cogs.mail.invitations import InvitationService
+from bot.cogs.mail.records import DIGEST, INVITATION, Bounce, DigestOutcome, OutboxStatus
 from bot.cogs.mail.service import MailService, normalise
+from bot.cogs.onboarding.codes import CODE_DAYS, new_code
 from bot.commands import Option, OptionType
 from bot.core import Bot, Context
 from bot.domain import Group, Permission
@@ -33,6 +35,19 @@ class MailCog(Cog):
         self.service = MailService(bot.uow, bot.clock, owner=bot.config.instance_id)
         self.service.on_bounce(DIGEST, self._digest_bounced)
         bot.provide(self.service)
+        # Personal invitations of rosters: onboarding's invite, redeem and cohort commands
+        # call this service; a bounce is told to the teacher who invited the address.
+        self.invitations = InvitationService(
+            bot.uow,
+            bot.clock,
+            bot.workspace,
+            self.service,
+            bot.config.data_dir / "invitations",
+            new_code=new_code,
+            link_days=CODE_DAYS,
+        )
+        self.service.on_bounce(INVITATION, self._invitation_bounced)
+        bot.provide(self.invitations)
 
     @command(
         "digest",
@@ -130,3 +145,16 @@ class MailCog(Cog):
             await self.bot.workspace.send_dm(group.id, bounce.user_id, OutgoingMessage(text))
         except PlatformError as exc:
             log.info("could not tell %s about a bounce: %s", bounce.user_id, exc)
+
+    async def _invitation_bounced(self, bounce: Bounce) -> None:
+        """Tell the teacher who invited the address, once, that the invitation bounced."""
+        teacher = await self.invitations.inviter(bounce.group_id, bounce.address)
+        if teacher is None:
+            return
+        group = await self.bot.group(bounce.group_id)
+        reason = f"{bounce.code} {bounce.detail}".strip() if bounce.code else bounce.detail
+        text = t(group.language, "mail.invitation.bounced", address=bounce.address, reason=reason)
+        try:
+            await self.bot.workspace.send_dm(group.id, teacher, OutgoingMessage(text))
+        except PlatformError as exc:
+            log.info("could not tell %s about a bounced invitation: %s", teacher, exc)

@@ -20,6 +20,7 @@ from bot.cogs.mail.records import Email
 from bot.domain import Language
 from bot.i18n import t
 from bot.messages import OutgoingMessage
+from bot.safety import clip
 
 # Mail servers fold long header lines; a subject past this is cut, never wrapped into the body.
 SUBJECT_MAX = 200
@@ -30,7 +31,7 @@ _CODE = re.compile(r"`([^`]+)`")
 def one_line(text: str, limit: int = SUBJECT_MAX) -> str:
     """Text safe for a header: whitespace (newlines too, so no header injection) made single."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return clip(flat, limit)
 
 
 def sender_address(sender: str) -> str:
@@ -49,7 +50,7 @@ def unsubscribe_mailto(sender: str) -> str:
     return f"mailto:{sender_address(sender)}?subject=unsubscribe"
 
 
-def _html_paragraphs(text: str) -> str:
+def html_paragraphs(text: str) -> str:
     """Plain text (our Markdown subset) as escaped HTML paragraphs; nothing the text says can
     become markup, a link or an image."""
     out = []
@@ -112,7 +113,7 @@ def build(
     foot_text, foot_html = _footer(lang, email.why, sender, unsubscribe_link)
     # Quoted-printable keeps every line ASCII and short, whatever the server's 8BITMIME.
     msg.set_content(f"{email.text.strip()}\n\n{foot_text}\n", cte="quoted-printable")
-    body = email.html if email.html is not None else _html_paragraphs(email.text)
+    body = email.html if email.html is not None else html_paragraphs(email.text)
     page = (
         f'<!DOCTYPE html>\n<html lang="{lang.value}"><head><meta charset="utf-8">'
         f"<title>{html.escape(one_line(email.subject))}</title></head>\n"
@@ -125,8 +126,8 @@ def build(
 def digest_parts(message: OutgoingMessage) -> tuple[str, str]:
     """The weekly digest (the post the group sees) as plain text and as escaped HTML."""
     lines = [message.title or "", "", message.text.strip(), ""]
-    markup = [f"<h1>{html.escape(message.title or '')}</h1>", _html_paragraphs(message.text)]
+    markup = [f"<h1>{html.escape(message.title or '')}</h1>", html_paragraphs(message.text)]
     for name, value in message.fields:
         lines += [name, "-" * len(name), value, ""]
-        markup.append(f"<h2>{html.escape(name)}</h2>\n{_html_paragraphs(value)}")
+        markup.append(f"<h2>{html.escape(name)}</h2>\n{html_paragraphs(value)}")
     return "\n".join(lines).strip(), "\n".join(markup)

@@ -10,6 +10,7 @@ from bot.cogs.mail.records import (
     AddressStatus,
     Bounce,
     Claimed,
+    Invitee,
     NewEmail,
     OutboxStatus,
     SendResult,
@@ -119,3 +120,34 @@ class MailPreferences(Protocol):
 
     async def known_address(self, group_id: str, user_id: str) -> str | None:
         """The member's address from their record, else from the roster entry they matched."""
+
+
+class InvitationRepository(Protocol):
+    """Personal invitations: one single-use code per roster entry, and its emails."""
+
+    async def invitees(self, group_id: str, cohort_id: int) -> list[Invitee]:
+        """The cohort's roster entries with their personal code and emails, in import order."""
+
+    async def create(
+        self,
+        group_id: str,
+        cohort_id: int,
+        items: Sequence[tuple[Invitee, str]],
+        by: str | None,
+        expires_at: datetime,
+        now: datetime,
+    ) -> dict[int, str]:
+        """Store a personal code per (entry, code) in one statement each for the codes and the
+        links; a code already taken is skipped: entry id -> the code stored."""
+
+    async def emailed(self, entry_ids: Sequence[int], now: datetime, expires_at: datetime) -> None:
+        """Count an email for each entry and keep its code valid until `expires_at`."""
+
+    async def may_redeem(self, invitation_id: int, user_id: str) -> bool:
+        """False if the code is a personal one whose roster entry joined as someone else."""
+
+    async def joined(self, invitation_id: int, user_id: str, now: datetime) -> None:
+        """A personal code was redeemed: its roster entry is that member's, once."""
+
+    async def inviter(self, group_id: str, address: str) -> str | None:
+        """Who invited this address most recently (to tell them of a bounce)."""

@@ -210,3 +210,68 @@ class MailConfig:
     lease: timedelta = timedelta(minutes=15)
     # Sent emails lose their body at once; their rows (address, kind, status) go after this.
     keep_rows: timedelta = timedelta(days=400)
+
+
+# -- personal invitations (bot/cogs/mail/invitations.py) ------------------------------------
+
+# Invitations and reminders are one kind of email: a bounce of either tells the teacher.
+INVITATION = "invitation"
+# A reminder goes to an address at most this often; a personal code lasts a semester.
+REMIND_EVERY = timedelta(days=3)
+PERSONAL_CODE_DAYS = 120
+
+
+@dataclass(frozen=True)
+class Invitee:
+    """A roster entry as invitations see it: its address, its personal code, its emails."""
+
+    entry_id: int
+    email: str
+    name: str
+    role_key: str
+    joined_user_id: str | None
+    code: str | None = None  # None: no personal code made yet (imported with send:no)
+    emailed_at: datetime | None = None
+    emails: int = 0
+
+
+class Delivery(StrEnum):
+    """What happened to one address of an invitation or reminder run."""
+
+    QUEUED = "queued"  # in the outbox, going at the pace
+    HANDED = "handed"  # no mail server on this platform: the code is in the teacher's file
+    IMPORTED = "imported"  # send:no: on the roster, no email, no code yet
+    RECENT = "recent"  # a reminder went less than REMIND_EVERY ago
+    OPTED_OUT = "opted_out"
+    BOUNCED = "bounced"
+    JOINED = "joined"  # already in the group: nothing to send
+
+
+@dataclass(frozen=True)
+class InviteReport:
+    """The teacher's answer in records: per address what happened, and the codes' file."""
+
+    deliveries: tuple[tuple[str, Delivery, datetime | None], ...]
+    # Emails reach inboxes (SMTP); False: kept in the outbox folder or not sent at all.
+    delivers: bool
+    # Emails per minute the outbox sends at (None: as fast as the transport takes them).
+    rate: float | None = None
+    # A CSV of name, email and code for the teacher, where emails cannot go.
+    file: str | None = None
+
+    def count(self, delivery: Delivery) -> int:
+        """How many addresses got this outcome."""
+        return sum(d is delivery for _, d, _ in self.deliveries)
+
+
+@dataclass(frozen=True)
+class InviteeStatus:
+    """One row of `/alumni cohort status`: an address and where its invitation is."""
+
+    email: str
+    name: str
+    emailed_at: datetime | None
+    emails: int
+    state: AddressState
+    joined: bool
+    has_code: bool

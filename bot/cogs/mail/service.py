@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from email.utils import make_msgid
+from functools import lru_cache
 from typing import Literal
 
 from email_validator import EmailNotValidError, validate_email
@@ -77,6 +78,7 @@ PACE_MARGIN = 0.001
 _DOWN: Literal["down"] = "down"
 
 
+@lru_cache(maxsize=4096)
 def normalise(address: str) -> str | None:
     """The address as the outbox keeps it (lower case, checked), or None if it is not one."""
     try:

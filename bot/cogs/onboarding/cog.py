@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
 
 from bot.cog import Cog, button, command, form, job, listen
+from bot.cogs.mail.invitations import InvitationService as PersonalInvitations
+from bot.cogs.mail.views import invite_lines
 from bot.cogs.members.service import MembersService
 from bot.cogs.onboarding import views
 from bot.cogs.onboarding.codes import CLAIMABLE
@@ -23,6 +26,8 @@ from bot.commands import Option, OptionType
 from bot.core import Bot, Context
 from bot.domain import Group, Permission
 from bot.events import ButtonPressed, FormSubmitted, MemberJoined
+from bot.group_settings import GroupProfile
+from bot.messages import OutgoingMessage
 from bot.safety import neutralise
 from bot.scheduler import daily_period, post_once
 
@@ -63,6 +68,8 @@ class OnboardingCog(Cog):
         super().__init__(bot)
         uow, ws, clock = bot.uow, bot.workspace, bot.clock
         members = bot.service(MembersService)
+        # Personal invitations by email of a roster (the mail feature): invite, status, remind.
+        self.personal = bot.service(PersonalInvitations)
         self.grants = GrantService(uow, ws, clock, bot.config.instance_id)
         self.cohorts = CohortService(uow, ws, clock)
         self.invitations = InvitationService(uow, ws, clock, self.cohorts, self.grants, members)
@@ -119,11 +126,40 @@ class OnboardingCog(Cog):
         "cohort status",
         permission=Permission.STAFF,
         help_key="onboarding.cohort_status_help",
-        options=(Option("cohort", required=True, max_length=120),),
+        options=(Option("cohort", required=True, max_length=120, complete="cohort"),),
     )
     async def cohort_status(self, ctx: Context, cohort: str) -> None:
-        """Invited, joined, waiting for approval, and who on the roster has not joined yet."""
-        await ctx.reply(views.cohort_status(ctx.lang, await self.cohorts.status(ctx.group, cohort)))
+        """Invited, joined, waiting for approval, and per roster address where its
+        invitation is (the whole table as a CSV when it is long)."""
+        status = await self.cohorts.status(ctx.group, cohort)
+        invitees = await self.personal.status(ctx.group, status.cohort)
+        message, sheet = views.cohort_status(ctx.lang, status, invitees)
+        path = None
+        if sheet:
+            path = str(await self.personal.save_csv(f"status-{status.cohort.id}", sheet))
+        await self._reply_with_file(ctx, replace(message, file_path=path))
+
+    @command(
+        "cohort remind",
+        permission=Permission.STAFF,
+        help_key="mail.invitation.remind_help",
+        options=(Option("cohort", required=True, max_length=120),),
+    )
+    async def cohort_remind(self, ctx: Context, cohort: str) -> None:
+        """Email who has not joined yet: at most once every three days per address."""
+        c = await self.cohorts.find(ctx.group, cohort)
+        if ctx.responder is not None:
+            await ctx.responder.defer()
+        report = await self.personal.remind(ctx.group, c, ctx.actor)
+        text = "\n".join(invite_lines(ctx.lang, report, c.name))
+        await self._reply_with_file(ctx, OutgoingMessage(text, file_path=report.file))
+
+    async def _reply_with_file(self, ctx: Context, message: OutgoingMessage) -> None:
+        """Answer with a file made for the teacher, deleted once sent (or refused)."""
+        try:
+            await ctx.reply(message)
+        finally:
+            await self.personal.forget_file(message.file_path)
 
     # -- invitations and codes --------------------------------------------------------------
 
@@ -133,11 +169,14 @@ class OnboardingCog(Cog):
         help_key="onboarding.invite_cohort_help",
         default_of_group=True,
         options=(
-            Option("cohort", required=True, max_length=120),
-            Option("role", OptionType.CHOICE, choices=("student", "alumni", "staff")),
+            Option("cohort", required=True, max_length=120, complete="cohort"),
+            Option(
+                "role", OptionType.CHOICE, choices=("student", "alumni", "staff"), words="roles"
+            ),
             Option("emails", max_length=50_000),
             Option("code", max_length=32),
             Option("roster", OptionType.ATTACHMENT, max_length=500_000),
+            Option("send", OptionType.CHOICE, choices=("yes", "no")),
         ),
     )
     async def invite_cohort(
@@ -148,14 +187,22 @@ class OnboardingCog(Cog):
         emails: str = "",
         code: str | None = None,
         roster: str = "",
+        send: str = "yes",
     ) -> None:
-        """A code, the invite link and a ready-to-paste message; a roster is matched by email."""
+        """A code, the invite link and a ready-to-paste message; a roster is matched by email,
+        and each new address on it gets its own code by email (`send:no` only imports)."""
         plan = await self.invitations.plan_cohort_invite(ctx.group, cohort, code)
         if ctx.responder is not None:
             await ctx.responder.defer()
-        text = "\n".join(x for x in (roster, emails) if x)
-        invite = await self.invitations.invite_cohort(ctx.group, ctx.actor, plan, role, text)
-        await ctx.reply(views.cohort_invite(ctx.lang, invite))
+        invite = await self.invitations.invite_cohort(
+            ctx.group, ctx.actor, plan, role, roster, emails
+        )
+        emailed = None
+        if invite.roster is not None and invite.roster.given:
+            emailed = await self.personal.invite(
+                ctx.group, invite.cohort, ctx.actor, send=send == "yes"
+            )
+        await self._reply_with_file(ctx, views.cohort_invite(ctx.lang, invite, emailed))
         if invite.batch is None or invite.roster is None:
             return
         responder = ctx.responder
@@ -181,7 +228,8 @@ class OnboardingCog(Cog):
     async def invite_friend(self, ctx: Context) -> None:
         """A personal code: newcomers on it get the industry role unless staff approve more."""
         invite = await self.invitations.invite_friend(ctx.group, ctx.user)
-        await ctx.reply(views.friend_invite(ctx.lang, invite))
+        programme = GroupProfile.of(ctx.group).programme
+        await ctx.reply(views.friend_invite(ctx.lang, invite, programme))
 
     @command("invite link", permission=Permission.MEMBER, help_key="onboarding.invite_link_help")
     async def invite_link(self, ctx: Context) -> None:
@@ -206,7 +254,7 @@ class OnboardingCog(Cog):
         "codes list",
         permission=Permission.STAFF,
         help_key="onboarding.codes_list_help",
-        options=(Option("cohort", max_length=120),),
+        options=(Option("cohort", max_length=120, complete="cohort"),),
     )
     async def codes_list(self, ctx: Context, cohort: str | None = None) -> None:
         """The group's codes that still work."""
@@ -232,7 +280,7 @@ class OnboardingCog(Cog):
         help_key="onboarding.role_grant_help",
         options=(
             Option("member", OptionType.USER, required=True),
-            Option("role", required=True, max_length=120),
+            Option("role", required=True, max_length=120, complete="role"),
         ),
     )
     async def role_grant(self, ctx: Context, member: str, role: str) -> None:
@@ -254,7 +302,7 @@ class OnboardingCog(Cog):
         help_key="onboarding.role_revoke_help",
         options=(
             Option("member", OptionType.USER, required=True),
-            Option("role", required=True, max_length=120),
+            Option("role", required=True, max_length=120, complete="role"),
         ),
     )
     async def role_revoke(self, ctx: Context, member: str, role: str) -> None:

@@ -17,8 +17,8 @@ from bot.cogs.onboarding.codes import (
     GRANTING_STALE,
     LOCK_ATTEMPTS,
     LOCK_WINDOW,
+    merge_rosters,
     new_code,
-    parse_roster,
 )
 from bot.cogs.onboarding.cohorts import CohortService
 from bot.cogs.onboarding.grants import GrantService
@@ -43,8 +43,16 @@ from bot.safety import neutralise
 log = logging.getLogger(__name__)
 
 LOCK_MINUTES = int(LOCK_WINDOW.total_seconds() / 60)
-# Refusals of a real code: told as they are, never counted as a wrong guess.
-_TOLD = frozenset({"onboarding.code_expired", "onboarding.code_used_up", "onboarding.code_revoked"})
+# Refusals of a real code: told as they are, never counted as a wrong guess (a personal
+# invitation's code someone else redeemed first is one, bot/cogs/mail/invitations.py).
+_TOLD = frozenset(
+    {
+        "onboarding.code_expired",
+        "onboarding.code_used_up",
+        "onboarding.code_revoked",
+        "mail.invitation.code_used",
+    }
+)
 
 
 def _works(inv: Invitation, now: datetime) -> bool:
@@ -97,11 +105,12 @@ class InvitationService:
         return InvitePlan(c, chosen or None)
 
     async def invite_cohort(
-        self, group: Group, actor: Actor, plan: InvitePlan, role: str, roster: str
+        self, group: Group, actor: Actor, plan: InvitePlan, role: str, *rosters: str
     ) -> CohortInvite:
-        """A cohort's code and link; a roster (a file and typed emails make one list) is
-        stored, and members already in the group are queued for their roles at once."""
-        valid, invalid = parse_roster(roster)
+        """A cohort's code and link; a roster (a file as schools export it and typed emails
+        make one list) is stored, and members already in the group are queued for their roles
+        at once."""
+        valid, invalid = merge_rosters(*rosters)
         c, gid, now = plan.cohort, group.id, self.clock.now()
         # A staff code hands out the highest trust there is: one person, one use.
         max_uses = 1 if role == "staff" else max(COHORT_CODE_USES, len(valid))
@@ -229,9 +238,18 @@ class InvitationService:
                     problem = "onboarding.code_revoked"
                 elif inv.expires_at is not None and inv.expires_at <= now:
                     problem = "onboarding.code_expired"
+                elif inv.kind is CodeKind.PERSONAL and not await uow.mail_invitations.may_redeem(
+                    inv.id, uid
+                ):
+                    # A roster entry's own code: its person joined already, by this code or
+                    # by their email.
+                    problem = "mail.invitation.code_used"
                 elif await uow.invitations.redemption(inv.id, uid) is None:
                     if not await uow.invitations.use(gid, inv.id, uid, now):
-                        problem = "onboarding.code_used_up"
+                        personal = inv.kind is CodeKind.PERSONAL
+                        problem = (
+                            "mail.invitation.code_used" if personal else "onboarding.code_used_up"
+                        )
                 elif not await uow.invitations.claim_redemption(
                     inv.id, uid, now, now - GRANTING_STALE
                 ):
@@ -245,6 +263,8 @@ class InvitationService:
                     await uow.invitations.record_attempt(gid, uid, ok, now)
                     fails += 0 if ok else 1
                 if problem is None and inv is not None:
+                    if inv.kind is CodeKind.PERSONAL:  # the roster entry is now this member's
+                        await uow.mail_invitations.joined(inv.id, uid, now)
                     if inv.cohort_id is not None:
                         await uow.cohorts.enter_cohort(gid, uid, inv.cohort_id)
                     if inv.created_by is not None and inv.created_by != uid:

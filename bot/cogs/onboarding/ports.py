@@ -82,8 +82,9 @@ class InvitationRepository(Protocol):
         """A code by id."""
 
     async def live(self, group_id: str, now: datetime) -> list[Invitation]:
-        """The group's codes that still work (not revoked, not expired, uses left), newest
-        first."""
+        """The group's shared codes that still work (not revoked, not expired, uses left),
+        newest first; a roster's personal codes are not listed (`/alumni cohort status` shows
+        each address)."""
 
     async def revoke(self, group_id: str, invitation_id: int) -> bool:
         """End a code at once; False if it was revoked already."""
@@ -179,6 +180,9 @@ class RequestRepository(Protocol):
 
     async def pending_count(self, group_id: str, cohort_id: int | None = None) -> int:
         """Pending requests for a cohort (None: all of the group's)."""
+
+    async def pending(self, group_id: str, limit: int) -> list[RoleRequest]:
+        """The group's pending requests, oldest first (the dashboard's approvals page)."""
 
     async def set_message(self, request_id: int, channel_id: str, message_id: str) -> None:
         """Remember where the request was posted for review."""

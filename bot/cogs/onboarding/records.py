@@ -55,10 +55,12 @@ def graduating_cohort(batch: str) -> int | None:
 
 
 class CodeKind(StrEnum):
-    """Who a join code is for: a cohort (made by staff) or a member's friends."""
+    """Who a join code is for: a cohort (made by staff), a member's friends, or one roster
+    entry (its personal invitation by email, made by bot/cogs/mail/invitations.py)."""
 
     COHORT = "cohort"
     FRIEND = "friend"
+    PERSONAL = "roster"
 
 
 class UseState(StrEnum):

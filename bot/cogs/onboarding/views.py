@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
+from bot.cogs.mail.records import InviteeStatus, InviteReport
+from bot.cogs.mail.views import invite_lines, status_table
 from bot.cogs.onboarding.codes import CLAIMABLE, CODE_DAYS, FRIEND_CODE_USES, LOCK_ATTEMPTS
 from bot.cogs.onboarding.records import (
     CohortInvite,
@@ -21,7 +23,7 @@ from bot.cogs.onboarding.records import (
     Whois,
     cohort_of,
 )
-from bot.domain import Cohort, Language, RoleRecord
+from bot.domain import Cohort, Language, RoleRecord, TrustedRole
 from bot.i18n import permission_label, t
 from bot.messages import Button, ButtonStyle, FormField, FormSpec, OutgoingMessage
 from bot.safety import clip, neutralise
@@ -35,7 +37,6 @@ CODE_FORM = "onb_code"
 CLAIM_FORM = "onb_claim"
 INTRO_FORM = "onb_intro"
 INTRO_FIELDS = ("name", "programme", "work", "looking")
-STATUS_SHOWN = 20  # roster emails a cohort's status lists before "and N more"
 
 
 def role_label(lang: Language, key: str, roles: dict[str, RoleRecord]) -> str:
@@ -64,6 +65,12 @@ def name_list(lang: Language, names: list[str], shown: int = 20) -> str:
     return text
 
 
+def for_students(key: str, keys: tuple[str, ...]) -> str:
+    """The text for students (classmates putting a face to a name) or for everyone else,
+    by the roles a code or roster entry gives."""
+    return f"{key}_student" if TrustedRole.STUDENT in keys else key
+
+
 def intro_button(lang: Language) -> Button:
     """The button that opens the introduction form."""
     return Button(t(lang, "onboarding.btn_intro"), INTRO_ACTION)
@@ -85,7 +92,7 @@ def welcome_roster(lang: Language, cohort_key: str, granted: Granted) -> Outgoin
     """The welcome of a member the roster recognised."""
     text = t(
         lang,
-        "onboarding.welcome_roster",
+        for_students("onboarding.welcome_roster", granted.keys),
         cohort=role_label(lang, cohort_key, granted.roles),
         roles=granted_labels(lang, granted),
     )
@@ -139,8 +146,11 @@ def link_only(lang: Language, link: Link) -> OutgoingMessage:
     return OutgoingMessage("\n".join([t(lang, "onboarding.invite_link", link=text), *notes]))
 
 
-def cohort_invite(lang: Language, invite: CohortInvite) -> OutgoingMessage:
-    """The teacher's invitation: link, code, what the roster gave, a message to paste."""
+def cohort_invite(
+    lang: Language, invite: CohortInvite, emailed: InviteReport | None
+) -> OutgoingMessage:
+    """The teacher's invitation: link, code, what the roster gave, its personal invitations
+    by email (and their codes' file where emails cannot go), a message to paste."""
     inv, c = invite.invitation, invite.cohort
     link_text, link_notes = link_lines(lang, invite.link)
     lines = [
@@ -152,7 +162,7 @@ def cohort_invite(lang: Language, invite: CohortInvite) -> OutgoingMessage:
         ),
         t(lang, "onboarding.invite_link", link=link_text),
         *link_notes,
-        t(lang, "onboarding.invite_code", code=inv.code, uses=inv.max_uses, days=CODE_DAYS),
+        t(lang, "onboarding.invite_code", code=inv.code, count=inv.max_uses, days=CODE_DAYS),
     ]
     if inv.role_key == "staff":
         lines.append(t(lang, "onboarding.invite_staff_single"))
@@ -169,13 +179,20 @@ def cohort_invite(lang: Language, invite: CohortInvite) -> OutgoingMessage:
         )
         for n, text in roster.invalid:
             lines.append(t(lang, "onboarding.roster_invalid_line", line=n, value=neutralise(text)))
+    if emailed is not None:
+        lines += invite_lines(lang, emailed, c.name)
+    # A staff code goes to one colleague, not to a class.
+    paste = (
+        "onboarding.invite_paste_staff" if inv.role_key == "staff" else "onboarding.invite_paste"
+    )
     lines.append(t(lang, "onboarding.invite_paste_intro"))
-    lines.append(t(lang, "onboarding.invite_paste", cohort=c.name, link=link_text, code=inv.code))
-    return OutgoingMessage("\n".join(lines))
+    lines.append(t(lang, paste, cohort=c.name, link=link_text, code=inv.code))
+    return OutgoingMessage("\n".join(lines), file_path=emailed.file if emailed else None)
 
 
-def friend_invite(lang: Language, invite: FriendInvite) -> OutgoingMessage:
-    """A member's personal code, its link and a message to paste."""
+def friend_invite(lang: Language, invite: FriendInvite, programme: str) -> OutgoingMessage:
+    """A member's personal code, its link and a message to paste that names the group's own
+    programme, once staff have set it."""
     code = invite.invitation.code
     link_text, link_notes = link_lines(lang, invite.link)
     lines = [
@@ -183,7 +200,9 @@ def friend_invite(lang: Language, invite: FriendInvite) -> OutgoingMessage:
         t(lang, "onboarding.invite_link", link=link_text),
         *link_notes,
         t(lang, "onboarding.invite_paste_intro"),
-        t(lang, "onboarding.friend_paste", link=link_text, code=code),
+        t(lang, "onboarding.friend_paste", programme=programme, link=link_text, code=code)
+        if programme
+        else t(lang, "onboarding.friend_paste_plain", link=link_text, code=code),
     ]
     return OutgoingMessage("\n".join(lines))
 
@@ -278,7 +297,11 @@ def live_codes(lang: Language, found: LiveCodes, timezone: str) -> OutgoingMessa
 def code_ok(lang: Language, granted: Granted) -> OutgoingMessage:
     """A code took effect."""
     return OutgoingMessage(
-        t(lang, "onboarding.code_ok", roles=granted_labels(lang, granted)),
+        t(
+            lang,
+            for_students("onboarding.code_ok", granted.keys),
+            roles=granted_labels(lang, granted),
+        ),
         buttons=(intro_button(lang),),
     )
 
@@ -303,8 +326,12 @@ def cohorts(lang: Language, found: list[Cohort]) -> OutgoingMessage:
     return OutgoingMessage("\n".join(lines))
 
 
-def cohort_status(lang: Language, status: CohortStatus) -> OutgoingMessage:
-    """Invited, joined, waiting for approval, and who on the roster has not joined yet."""
+def cohort_status(
+    lang: Language, status: CohortStatus, invitees: list[InviteeStatus]
+) -> tuple[OutgoingMessage, str | None]:
+    """Invited, joined, waiting for approval, and per roster address: emailed, bounced,
+    joined, opted out (bot/cogs/mail/invitations.py); with the whole table as a CSV to attach
+    when it is longer than a message shows."""
     lines = [
         t(lang, "onboarding.status_title", cohort=status.cohort.name),
         t(
@@ -317,13 +344,10 @@ def cohort_status(lang: Language, status: CohortStatus) -> OutgoingMessage:
             missing=len(status.missing),
         ),
     ]
-    if status.missing:
-        shown = ", ".join(status.missing[:STATUS_SHOWN])
-        lines.append(t(lang, "onboarding.status_missing", emails=shown))
-        more = len(status.missing) - STATUS_SHOWN
-        if more > 0:
-            lines.append(t(lang, "onboarding.status_more", count=more))
-    return OutgoingMessage("\n".join(lines))
+    table, sheet = status_table(lang, invitees)
+    if table:
+        lines.append(table)
+    return OutgoingMessage("\n".join(lines)), sheet
 
 
 def code_form(lang: Language) -> FormSpec:
@@ -482,8 +506,7 @@ def home_notes(lang: Language, facts: HomeFacts) -> list[str]:
     if facts.cohort is not None:
         notes.append(t(lang, "onboarding.home_cohort", cohort=facts.cohort.name))
     if facts.pending:
-        key = "onboarding.home_pending_one" if facts.pending == 1 else "onboarding.home_pending"
-        notes.append(t(lang, key, count=facts.pending))
+        notes.append(t(lang, "onboarding.home_pending", count=facts.pending))
     return notes
 
 

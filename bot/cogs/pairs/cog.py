@@ -69,7 +69,7 @@ class PairsCog(Cog):
     async def every(self, ctx: Context, weeks: int) -> None:
         """Set how many weeks pass between rounds."""
         settings = await self.service.set_interval(ctx.group, weeks)
-        await ctx.say("pairs.every_set", weeks=settings.every_weeks)
+        await ctx.say("pairs.every_set", count=settings.every_weeks)
 
     @command("pairs stats", permission=Permission.STAFF, help_key="pairs.stats_help")
     async def stats(self, ctx: Context) -> None:

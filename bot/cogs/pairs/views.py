@@ -27,7 +27,7 @@ def parse_met(value: str) -> tuple[int, Answer]:
 
 def joined(lang: Language, result: Joined) -> OutgoingMessage:
     """The answer to joining; a tip to fill in the profile where there is none."""
-    lines = [t(lang, "pairs.joined", weeks=result.weeks)]
+    lines = [t(lang, "pairs.joined", count=result.weeks)]
     if not result.has_profile:
         lines.append(t(lang, "pairs.profile_tip"))
     return OutgoingMessage("\n".join(lines))
@@ -36,7 +36,8 @@ def joined(lang: Language, result: Joined) -> OutgoingMessage:
 def status(lang: Language, result: Status) -> OutgoingMessage:
     """Whether the member is in, how many are, and their latest pair."""
     key = "pairs.status_in" if result.opted_in else "pairs.status_out"
-    lines = [t(lang, key, count=result.count, weeks=result.weeks)]
+    schedule = t(lang, "pairs.schedule", count=result.weeks)
+    lines = [t(lang, key, count=result.count, schedule=schedule)]
     if result.last_round is not None:
         names = ", ".join(result.last_with)
         lines.append(t(lang, "pairs.status_last", round=result.last_round, names=names))
@@ -52,9 +53,9 @@ def stats(lang: Language, result: Stats) -> OutgoingMessage:
                 lang,
                 "pairs.stats_round",
                 round=r.round,
-                pairs=r.pairs,
-                people=r.people,
-                met=r.met,
+                pairs=t(lang, "pairs.pair_count", count=r.pairs),
+                people=t(lang, "pairs.people_count", count=r.people),
+                met=t(lang, "pairs.pair_count", count=r.met),
                 yes=r.yes,
                 no=r.no,
                 silent=r.silent,
@@ -73,7 +74,7 @@ def intro(
     lang: Language, weeks: int, others: Sequence[ProfileView], opening: str
 ) -> OutgoingMessage:
     """The DM introducing a member to the others of their pair, with their profiles."""
-    lines = [t(lang, "pairs.intro", weeks=weeks)]
+    lines = [t(lang, "pairs.intro", count=weeks)]
     for other in others:
         lines.append("")
         lines.append(f"**{other.name}**")

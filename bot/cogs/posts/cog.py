@@ -108,7 +108,11 @@ class PostsCog(Cog):
         "listings show",
         permission=Permission.MEMBER,
         help_key="posts.help_listings",
-        options=(Option("kind", OptionType.CHOICE, choices=tuple(KINDS), rest=True),),
+        options=(
+            Option(
+                "kind", OptionType.CHOICE, choices=tuple(KINDS), rest=True, words="posts.kind_word"
+            ),
+        ),
         default_of_group=True,
     )
     async def listings(self, ctx: Context, kind: str | None = None) -> None:

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from bot.cogs.posts.records import CloseReason, Expiry
+from bot.dates import parse_date, parse_datetime
 from bot.errors import UserError
 from bot.safety import neutralise
 
@@ -57,7 +58,7 @@ KINDS: dict[str, Kind] = {
                 FieldDef("title"),
                 FieldDef("employer"),
                 FieldDef("place"),
-                FieldDef("deadline", FieldType.DATE, max_length=10),
+                FieldDef("deadline", FieldType.DATE, max_length=20),
                 FieldDef("link", FieldType.URL, required=False, max_length=300),
             ),
             CloseReason.FILLED,
@@ -70,8 +71,8 @@ KINDS: dict[str, Kind] = {
                 FieldDef("what"),
                 FieldDef("where"),
                 FieldDef("price", FieldType.PRICE, max_length=40),
-                FieldDef("from", FieldType.DATE, max_length=10),
-                FieldDef("to", FieldType.DATE, required=False, max_length=10),
+                FieldDef("from", FieldType.DATE, max_length=20),
+                FieldDef("to", FieldType.DATE, required=False, max_length=20),
             ),
             CloseReason.RENTED,
             Expiry.DAYS,
@@ -82,7 +83,7 @@ KINDS: dict[str, Kind] = {
             "events",
             (
                 FieldDef("title"),
-                FieldDef("when", FieldType.DATETIME, max_length=16),
+                FieldDef("when", FieldType.DATETIME, max_length=30),
                 FieldDef("place"),
                 FieldDef("link", FieldType.URL, required=False, max_length=300),
             ),
@@ -143,8 +144,6 @@ _PRICE = re.compile(
     re.IGNORECASE,
 )
 _FREE = {"free", "gratis", "0"}
-_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")
-_DATETIME_FORMATS = ("%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M", "%Y-%m-%dT%H:%M")
 
 
 @dataclass(frozen=True)
@@ -154,26 +153,54 @@ class Checked:
     values: dict[str, str]
     expires_at: datetime | None
     event_at: datetime | None
+    dates: dict[str, date]
 
 
-def parse_date(value: str) -> date | None:
-    """A date in ISO (2026-09-01) or Norwegian (01.09.2026) form, else None."""
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    return None
+def end_of(day: date, tz: ZoneInfo) -> datetime:
+    """The moment a day ends where the group lives: the next day's first moment there."""
+    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
 
 
-def parse_datetime(value: str) -> datetime | None:
-    """A naive date and time (2026-09-10 18:00 or 10.09.2026 18:00), else None."""
-    for fmt in _DATETIME_FORMATS:
-        try:
-            return datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-    return None
+def last_open_day(expires_at: datetime, timezone: str) -> date:
+    """The last day a post is open, in the group's timezone (one that closes at midnight
+    is open through the day before, not until the day it closes)."""
+    return (expires_at.astimezone(ZoneInfo(timezone)) - timedelta(microseconds=1)).date()
+
+
+def expiry(
+    kind: Kind,
+    dates: dict[str, date],
+    event_day: date | None,
+    posted_at: datetime,
+    timezone: str,
+    listing_days: int,
+) -> datetime | None:
+    """When a post closes by itself: after its deadline day, after its event's day, or, for
+    listings, `listing_days` after posting but never before the end of the period it offers
+    (a rental from March to June posted in December is open until June ends)."""
+    tz = ZoneInfo(timezone)
+    if kind.expires is Expiry.DEADLINE and "deadline" in dates:
+        return end_of(dates["deadline"], tz)
+    if kind.expires is Expiry.EVENT and event_day is not None:
+        return end_of(event_day, tz)
+    if kind.expires is not Expiry.DAYS:
+        return None
+    if "to" in dates:
+        return end_of(dates["to"], tz)
+    expires = posted_at + timedelta(days=listing_days)
+    if "from" in dates:
+        # A period with a start and no end: open at least through its first day.
+        expires = max(expires, end_of(dates["from"], tz))
+    return expires
+
+
+def stored_dates(kind: Kind, fields: dict[str, object]) -> dict[str, date]:
+    """The date fields of a stored post (kept in ISO form), for `expiry`."""
+    return {
+        f.name: date.fromisoformat(str(fields[f.name]))
+        for f in kind.fields
+        if f.type is FieldType.DATE and fields.get(f.name)
+    }
 
 
 def valid_link(value: str) -> bool:
@@ -230,15 +257,23 @@ def check(
             value = parsed.isoformat()
         elif f.type is FieldType.DATETIME:
             moment = parse_datetime(value)
-            if moment is None:
+            day = parse_date(value) if moment is None else None
+            if day is not None:
+                # An all-day event: it starts with its day and is on until the day ends.
+                if day < today:
+                    raise UserError("posts.field_date_past", field=f.name, value=day.isoformat())
+                event_at = datetime.combine(day, time(0, 0), tzinfo=tz)
+                value = day.isoformat()
+            elif moment is None:
                 raise UserError("posts.field_not_datetime", field=f.name, value=neutralise(value))
-            aware = moment.replace(tzinfo=tz)
-            if aware < now:
-                raise UserError(
-                    "posts.field_date_past", field=f.name, value=f"{moment:%Y-%m-%d %H:%M}"
-                )
-            event_at = aware
-            value = f"{moment:%Y-%m-%d %H:%M}"
+            else:
+                aware = moment.replace(tzinfo=tz)
+                if aware < now:
+                    raise UserError(
+                        "posts.field_date_past", field=f.name, value=f"{moment:%Y-%m-%d %H:%M}"
+                    )
+                event_at = aware
+                value = f"{moment:%Y-%m-%d %H:%M}"
         elif f.type is FieldType.URL:
             if not valid_link(value):
                 raise UserError("posts.field_not_link", field=f.name)
@@ -251,19 +286,9 @@ def check(
     if "from" in dates and "to" in dates and dates["to"] < dates["from"]:
         raise UserError("posts.range_backwards", start="from", end="to")
 
-    def end_of(day: date) -> datetime:
-        return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
-
-    expires_at: datetime | None = None
-    if kind.expires is Expiry.DEADLINE and "deadline" in dates:
-        expires_at = end_of(dates["deadline"])
-    elif kind.expires is Expiry.DAYS:
-        expires_at = now + timedelta(days=listing_days)
-        if "to" in dates:
-            expires_at = min(expires_at, end_of(dates["to"]))
-    elif kind.expires is Expiry.EVENT and event_at is not None:
-        expires_at = end_of(event_at.date())
-    return Checked(values, expires_at, event_at)
+    event_day = event_at.astimezone(tz).date() if event_at is not None else None
+    expires_at = expiry(kind, dates, event_day, now, timezone, listing_days)
+    return Checked(values, expires_at, event_at, dates)
 
 
 _JOB_CUES = re.compile(

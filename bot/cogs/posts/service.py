@@ -7,7 +7,15 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.cogs.posts import views
-from bot.cogs.posts.forms import KINDS, Checked, Kind, check, looks_like_listing
+from bot.cogs.posts.forms import (
+    KINDS,
+    Checked,
+    Kind,
+    check,
+    expiry,
+    looks_like_listing,
+    stored_dates,
+)
 from bot.cogs.posts.records import CloseReason, Expiry, Listing, Post, Posted, PostStatus, Sweep
 from bot.cogs.posts.settings import PostsSettings
 from bot.cogs.privacy.service import PrivacyService
@@ -130,11 +138,15 @@ class PostsService:
         """Check the edited form like a new one and redraw the card."""
         post = await self.editable(group, actor, post_id)
         kind = KINDS[post.kind]
-        checked = self._check(group, kind, values, self.clock.now())
+        # A field the submission does not carry keeps its saved value; an empty one clears it.
+        kept = {f.name: str(post.fields[f.name]) for f in kind.fields if f.name in post.fields}
+        checked = self._check(group, kind, {**kept, **values}, self.clock.now())
         expires = checked.expires_at
         if kind.expires is Expiry.DAYS and post.created_at is not None:
-            # Editing does not extend a listing's life; only the dates typed can shorten it.
-            expires = min(filter(None, (post.expires_at, checked.expires_at)), default=None)
+            # Counted from posting, not from the edit: editing does not extend a listing's
+            # life; only the period typed moves its end.
+            days = PostsSettings.of(group).listing_days
+            expires = expiry(kind, checked.dates, None, post.created_at, group.timezone, days)
         edited = replace(post, fields=checked.values, expires_at=expires, event_at=checked.event_at)
         async with self.uow() as uow:
             await uow.posts.update(edited)
@@ -167,17 +179,14 @@ class PostsService:
     async def set_listing_days(self, group: Group, days: int) -> PostsSettings:
         """Change how long listings stay open; open listings follow, counted from posting."""
         settings = PostsSettings(listing_days=days)
-        tz = ZoneInfo(group.timezone)
         async with self.uow() as uow:
             await uow.groups.set_settings(group.id, settings)
             for post in await uow.posts.open_posts(group.id):
-                if KINDS[post.kind].expires is not Expiry.DAYS or post.created_at is None:
+                kind = KINDS[post.kind]
+                if kind.expires is not Expiry.DAYS or post.created_at is None:
                     continue
-                expires = post.created_at + timedelta(days=days)
-                to = post.fields.get("to")
-                if to:
-                    end = datetime.fromisoformat(str(to)).replace(tzinfo=tz)
-                    expires = min(expires, end + timedelta(days=1))
+                dates = stored_dates(kind, post.fields)
+                expires = expiry(kind, dates, None, post.created_at, group.timezone, days)
                 await uow.posts.update(replace(post, expires_at=expires))
         return settings
 

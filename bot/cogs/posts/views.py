@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from bot.cogs.posts.forms import KINDS, FieldType, Kind
+from bot.cogs.posts.forms import KINDS, FieldType, Kind, last_open_day
 from bot.cogs.posts.records import Listing, Post
 from bot.cogs.privacy.records import ERASED
 from bot.domain import Language
@@ -24,6 +24,11 @@ def author(lang: Language, post: Post) -> str:
     return post.author_name or "?"
 
 
+def shown(lang: Language, value: object) -> str:
+    """A stored field as the card shows it: erasure's marker in the group's language."""
+    return str(value).replace(ERASED, t(lang, "privacy.erased_mark"))
+
+
 def kind_name(lang: Language, kind: str) -> str:
     """A kind of post as members call it ("Job", "Studio rental")."""
     return t(lang, f"posts.kind.{kind}")
@@ -32,9 +37,9 @@ def kind_name(lang: Language, kind: str) -> str:
 def card(lang: Language, post: Post, timezone: str) -> OutgoingMessage:
     """The message a post shows in its channel: open with buttons, or marked closed."""
     kind = KINDS[post.kind]
-    title = kind_name(lang, kind.key) + ": " + str(post.fields.get(kind.title_field, ""))
+    title = kind_name(lang, kind.key) + ": " + shown(lang, post.fields.get(kind.title_field, ""))
     fields = tuple(
-        (t(lang, f"posts.field.{f.name}"), str(post.fields[f.name]))
+        (t(lang, f"posts.field.{f.name}"), shown(lang, post.fields[f.name]))
         for f in kind.fields
         if f.name != kind.title_field and post.fields.get(f.name)
     )
@@ -115,13 +120,12 @@ def listings(lang: Language, found: Sequence[Listing], timezone: str) -> Outgoin
     """The open listings, one line each."""
     if not found:
         return OutgoingMessage(t(lang, "posts.listings_empty"))
-    tz = ZoneInfo(timezone)
     lines = [t(lang, "posts.listings_title", count=len(found))]
     for listing in found:
         post = listing.post
         k = KINDS[post.kind]
         until = (
-            f" ({t(lang, 'posts.until', date=f'{post.expires_at.astimezone(tz):%Y-%m-%d}')})"
+            f" ({t(lang, 'posts.until', date=f'{last_open_day(post.expires_at, timezone)}')})"
             if post.expires_at and k.expires in ("deadline", "days")
             else ""
         )
@@ -129,7 +133,11 @@ def listings(lang: Language, found: Sequence[Listing], timezone: str) -> Outgoin
         lines.append(
             f"- #{post.id} {kind_name(lang, k.key)}: "
             f"{post.fields.get(k.title_field, '')}{when}{until}"
-            + (f" in #{listing.channel_name}" if listing.channel_name else "")
+            + (
+                f" {t(lang, 'posts.in_channel', channel=listing.channel_name)}"
+                if listing.channel_name
+                else ""
+            )
             + f" ({author(lang, post)})"
         )
     return OutgoingMessage("\n".join(lines))

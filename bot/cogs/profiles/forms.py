@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,11 +34,20 @@ PROFILE_FIELDS: tuple[ProfileField, ...] = (
 # Kept on the profile beside the form's fields; no form submission can set them.
 MENTORING = "mentoring"
 UPDATES = "updates"
-# Fields searched by /alumni find (besides the member's name).
+# Fields searched by /alumni find (besides the member's name and cohort).
 SEARCHED = ("headline", "programme", "work", "skills")
+# Letters that are not a base letter plus an accent, folded as an English keyboard types them.
+_LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "đ": "d", "ł": "l", "þ": "th"})
 # How many career updates a profile keeps (the posts stay in #showcase), and their length.
 KEEP_UPDATES = 5
 UPDATE_LIMIT = 500
+
+
+def folded(text: str) -> str:
+    """Text as /alumni find compares it: no capitals, no accents ("Åse i Tromsø" is "ase i
+    tromso"). Folded here, not in SQL: SQLite's lower() and LIKE fold only ASCII letters."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LETTERS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def valid_link(link: str) -> bool:

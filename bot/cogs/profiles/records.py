@@ -33,10 +33,11 @@ class ProfileView:
 
 @dataclass(frozen=True)
 class Hit:
-    """A member whose name or profile matched a search."""
+    """A member whose name, cohort or profile matched a search (a member may have no profile)."""
 
     name: str
-    profile: Profile
+    profile: Profile | None
+    cohort: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,15 @@ from dataclasses import replace
 
 from bot.cogs.privacy.service import PrivacyService
 from bot.cogs.profiles import views
-from bot.cogs.profiles.forms import KEEP_UPDATES, MENTORING, SEARCHED, UPDATE_LIMIT, UPDATES, check
+from bot.cogs.profiles.forms import (
+    KEEP_UPDATES,
+    MENTORING,
+    SEARCHED,
+    UPDATE_LIMIT,
+    UPDATES,
+    check,
+    folded,
+)
 from bot.cogs.profiles.records import Hit, Profile, ProfileView, UpdatePosted
 from bot.domain import Actor, Group, Member
 from bot.errors import UserError
@@ -106,24 +114,28 @@ class ProfilesService:
         return [_view(viewer_id, u, profile, member) for u, profile, member in found]
 
     async def find(self, group: Group, text: str) -> list[Hit]:
-        """Members still in the group whose name, headline, programme, work or skills contain
-        every word, by name; refused when nobody matches."""
-        words = [w.lower() for w in text.split() if w.strip()]
+        """Members still in the group whose name, cohort, headline, programme, work or skills
+        contain every word (capitals and accents aside), by name; refused when nobody matches."""
+        words = folded(text).split()
         async with self.uow() as uow:
-            members = {m.user_id: m for m in await uow.members.for_group(group.id)}
-            profiles = await uow.profiles.for_group(group.id)
+            members = [m for m in await uow.members.for_group(group.id) if m.left_at is None]
+            profiles = {p.user_id: p for p in await uow.profiles.for_group(group.id)}
+            cohort_of: dict[str, str] = {}
+            for c in await uow.cohorts.for_group(group.id):
+                for user_id in await uow.cohorts.member_ids(group.id, c.id):
+                    cohort_of[user_id] = c.name
         hits: list[Hit] = []
-        for p in profiles:
-            m = members.get(p.user_id)
-            if m is not None and m.left_at is not None:
-                continue
-            name = m.name if m else p.user_id
-            haystack = " ".join([name, *(str(p.fields.get(k) or "") for k in SEARCHED)]).lower()
+        for m in members:
+            profile = profiles.get(m.user_id)
+            cohort = cohort_of.get(m.user_id)
+            fields = profile.fields if profile else {}
+            searched = [m.name, cohort or "", *(str(fields.get(k) or "") for k in SEARCHED)]
+            haystack = folded(" ".join(searched))
             if all(w in haystack for w in words):
-                hits.append(Hit(name, p))
+                hits.append(Hit(m.name, profile, cohort))
         if not hits:
             raise UserError("profiles.find_none", words=clip(neutralise(text), 100))
-        hits.sort(key=lambda h: h.name.lower())
+        hits.sort(key=lambda h: folded(h.name))
         return hits
 
     async def post_update(self, group: Group, actor: Actor, text: str) -> UpdatePosted:

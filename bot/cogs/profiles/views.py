@@ -107,11 +107,11 @@ def found(lang: Language, text: str, hits: Sequence[Hit]) -> OutgoingMessage:
     """Search results: the first few members, one line each, and how many more matched."""
     lines = [t(lang, "profiles.find_title", count=len(hits), words=clip(neutralise(text), 100))]
     for hit in hits[:SEARCH_RESULTS]:
-        p = hit.profile
-        about = " · ".join(
-            str(p.fields[k]) for k in ("headline", "work", "programme") if p.fields.get(k)
-        )
-        lines.append(f"- **{hit.name}**: {about}")
+        shown = hit.profile.fields if hit.profile else {}
+        about = [str(shown[k]) for k in ("headline", "work", "programme") if shown.get(k)]
+        if hit.cohort and not any(hit.cohort in a for a in about):
+            about.append(hit.cohort)
+        lines.append(f"- **{hit.name}**" + (": " + " · ".join(about) if about else ""))
     if len(hits) > SEARCH_RESULTS:
         lines.append(t(lang, "profiles.find_more", more=len(hits) - SEARCH_RESULTS))
     lines.append(t(lang, "profiles.find_hint"))

@@ -7,6 +7,7 @@ from bot.cogs.privacy.service import PrivacyService
 from bot.cogs.prompts import views
 from bot.cogs.prompts.bank import OPEN_THEME
 from bot.cogs.prompts.plan import DAYS, DAYS_NB, due_period, hour_period
+from bot.cogs.prompts.records import AskedThisWeek
 from bot.cogs.prompts.service import THEME_CHOICES, PromptsService
 from bot.commands import Option, OptionType
 from bot.core import Bot, Context
@@ -25,7 +26,11 @@ class PromptsCog(Cog):
     def __init__(self, bot: Bot) -> None:
         super().__init__(bot)
         self.service = PromptsService(
-            bot.uow, bot.workspace, bot.clock, bot.service(PrivacyService)
+            bot.uow,
+            bot.workspace,
+            bot.clock,
+            bot.service(PrivacyService),
+            flush=bot.activity.flush,
         )
         bot.provide(self.service)
 
@@ -45,7 +50,7 @@ class PromptsCog(Cog):
         permission=Permission.STAFF,
         help_key="prompts.add_help",
         options=(
-            Option("theme", OptionType.CHOICE, choices=THEME_CHOICES),
+            Option("theme", OptionType.CHOICE, choices=THEME_CHOICES, words="prompts.theme_word"),
             Option("options", max_length=400),
             _TEXT,
         ),
@@ -55,7 +60,9 @@ class PromptsCog(Cog):
     ) -> None:
         """Staff add a question straight to the queue (optionally with poll answers)."""
         prompt = await self.service.add(ctx.group, ctx.actor, text, theme, options)
-        await ctx.say("prompts.added", text=prompt.text, theme=prompt.theme)
+        await ctx.say(
+            "prompts.added", text=prompt.text, theme=ctx.t(f"prompts.theme_word.{prompt.theme}")
+        )
 
     @command(
         "prompt suggest",
@@ -119,9 +126,21 @@ class PromptsCog(Cog):
 
     @command("prompt now", permission=Permission.STAFF, help_key="prompts.now_help")
     async def now(self, ctx: Context) -> None:
-        """Post the next question right away (the weekly one still comes)."""
-        prompt = await self.service.post_now(ctx.group)
-        await ctx.say("prompts.posted_now", text=clip(prompt.text_in(ctx.lang.value), 200))
+        """Post the next question right away (the weekly one still comes); asks first in a
+        week that had its question."""
+        await self._post_now(ctx, None)
+
+    @button(views.NOW_ACTION, permission=Permission.STAFF, value=int)
+    async def now_confirmed(self, ctx: Context, event: ButtonPressed, value: int) -> None:
+        """Staff said yes to another question this week (`value`: how many they saw)."""
+        await self._post_now(ctx, value)
+
+    async def _post_now(self, ctx: Context, confirmed: int | None) -> None:
+        posted = await self.service.post_now(ctx.group, confirmed)
+        if isinstance(posted, AskedThisWeek):
+            await ctx.reply(views.ask_another(ctx.lang, posted))
+            return
+        await ctx.say("prompts.posted_now", text=clip(posted.text_in(ctx.lang.value), 200))
 
     @command("prompt join", permission=Permission.MEMBER, help_key="prompts.join_help")
     async def join(self, ctx: Context) -> None:

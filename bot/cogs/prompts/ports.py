@@ -28,6 +28,9 @@ class PromptRepository(Protocol):
     ) -> bool:
         """Move a suggestion to accepted or rejected; False if it was no longer suggested."""
 
+    async def set_text(self, group_id: str, prompt_id: int, text: str, text_nb: str | None) -> bool:
+        """Change a question's words unless it was posted or rejected; False if not changed."""
+
     async def requeue(self, group_id: str, prompt_id: int) -> None:
         """Put a posted question back in the accepted queue."""
 

@@ -95,3 +95,26 @@ class Recap:
     def total(self) -> int:
         """Every reply counted."""
         return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class AskedThisWeek:
+    """`prompt now` in a week that had its question: staff confirm before a second one.
+    `count` is how many went out this week, which the confirmation names."""
+
+    count: int
+    last: Prompt | None
+
+
+@dataclass(frozen=True)
+class ThisWeek:
+    """The latest question posted and the replies in its thread so far, by author role."""
+
+    run: PromptRun
+    prompt: Prompt | None
+    counts: dict[str, int] = field(default_factory=dict, hash=False)
+
+    @property
+    def total(self) -> int:
+        """Every reply counted."""
+        return sum(self.counts.values())

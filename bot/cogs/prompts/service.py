@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,6 +26,7 @@ from bot.cogs.prompts.plan import (
     scheduled,
 )
 from bot.cogs.prompts.records import (
+    AskedThisWeek,
     Decision,
     Overview,
     Prompt,
@@ -34,6 +34,7 @@ from bot.cogs.prompts.records import (
     PromptStatus,
     Recap,
     Slot,
+    ThisWeek,
 )
 from bot.cogs.prompts.settings import PromptsSettings
 from bot.domain import Actor, Group, RoleRecord, TrustedRole
@@ -77,8 +78,11 @@ class PromptsService:
         clock: Clock,
         privacy: PrivacyService,
         bank: tuple[BankQuestion, ...] | None = None,
+        flush: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.uow = uow
+        # Writes the message counts still in memory (the stats' recorder) before reading them.
+        self.flush = flush
         self.workspace = workspace
         self.clock = clock
         self.privacy = privacy
@@ -97,13 +101,31 @@ class PromptsService:
             return None
         return await self.post(group, period)
 
-    async def post_now(self, group: Group) -> Prompt:
-        """Post the next question right away, in a period of its own (the weekly one still
-        comes); refused when there is nowhere or nothing to post."""
+    async def post_now(self, group: Group, confirmed: int | None = None) -> Prompt | AskedThisWeek:
+        """Post the next question right away (the weekly one still comes). In a week that had
+        a question already, staff are asked first: `confirmed` is the count they saw when they
+        said yes, and a question posted since (by anyone) makes the bot ask again. Refused
+        when there is nowhere or nothing to post."""
         now = self.clock.now()
-        prompt = await self.post(group, f"{MANUAL}{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}")
+        tz = ZoneInfo(group.timezone)
+        year, week_no, _ = now.astimezone(tz).isocalendar()
+        async with self.uow() as uow:
+            runs = [
+                r
+                for r in await uow.prompts.runs(group.id)
+                if r.posted_at.astimezone(tz).isocalendar()[:2] == (year, week_no)
+            ]
+            last = await uow.prompts.get(group.id, runs[-1].prompt_id) if runs else None
+        if runs and confirmed != len(runs):
+            return AskedThisWeek(len(runs), last)
+        # One period per question of the week: two staff (or two processes, or a double
+        # click) confirming the same count reserve the same run, and one of them posts.
+        period = f"{MANUAL}{year}-W{week_no:02}-{len(runs) + 1}"
+        prompt = await self.post(group, period)
         if prompt is None:
-            raise UserError("prompts.nothing_posted")
+            async with self.uow() as uow:
+                taken = any(r.period == period for r in await uow.prompts.runs(group.id))
+            raise UserError("prompts.now_taken" if taken else "prompts.nothing_posted")
         return prompt
 
     async def post(self, group: Group, period: str) -> Prompt | None:
@@ -307,9 +329,10 @@ class PromptsService:
 
     # -- questions ----------------------------------------------------------------------------
 
-    async def _clean(self, group: Group, text: str) -> str:
+    async def _clean(self, group: Group, text: str, besides: int | None = None) -> str:
         """The question as stored: spacing collapsed, mentions defused; refused when empty,
-        too long, or already there (in the group, unless rejected, or in the bank)."""
+        too long, or already there (in the group, unless rejected or it is question
+        `besides` itself, or in the bank)."""
         text = neutralise(" ".join(text.split()))
         if not text:
             raise UserError("prompts.empty")
@@ -319,6 +342,8 @@ class PromptsService:
         async with self.uow() as uow:
             existing = await uow.prompts.for_group(group.id)
         for p in existing:
+            if p.id == besides:
+                continue
             if p.status is not PromptStatus.REJECTED and key in (
                 normalised(p.text),
                 normalised(p.text_nb or ""),
@@ -330,13 +355,22 @@ class PromptsService:
         return text
 
     async def add(
-        self, group: Group, actor: Actor, text: str, theme: str = OPEN_THEME, options: str = ""
+        self,
+        group: Group,
+        actor: Actor,
+        text: str,
+        theme: str = OPEN_THEME,
+        options: str = "",
+        text_nb: str = "",
     ) -> Prompt:
         """Staff add a question straight to the queue, optionally with poll answers
-        (`options`: "Yes|No|It depends", 2 to 10 of them)."""
+        (`options`: "Yes|No|It depends", 2 to 10 of them) and its Norwegian words."""
+        if not actor.is_staff:
+            raise PermissionDenied("prompts.staff_only")
         if theme not in THEME_CHOICES:
             raise views.theme_invalid(group.language, neutralise(theme), THEME_CHOICES)
         clean = await self._clean(group, text)
+        clean_nb = await self._clean(group, text_nb) if text_nb.strip() else None
         answers = [neutralise(a.strip())[:MAX_POLL_ANSWER] for a in options.split("|") if a.strip()]
         if options and not 2 <= len(answers) <= 10:
             raise UserError("prompts.options_invalid")
@@ -349,6 +383,7 @@ class PromptsService:
                     clean,
                     PromptStatus.ACCEPTED,
                     self.clock.now(),
+                    text_nb=clean_nb,
                     decided_by=actor.id,
                 )
             )
@@ -356,6 +391,39 @@ class PromptsService:
                 await uow.kv.set(group.id, _poll_key(prompt.id), json.dumps(answers))
             await self._rearm_alert(uow, group)
         return prompt
+
+    async def edit(
+        self, group: Group, actor: Actor, prompt_id: int, text: str, text_nb: str = ""
+    ) -> Prompt:
+        """Staff change a waiting question's words (English, and Norwegian if given; empty
+        Norwegian removes it); a posted or rejected question keeps the words it had."""
+        if not actor.is_staff:
+            raise PermissionDenied("prompts.staff_only")
+        async with self.uow() as uow:
+            prompt = await uow.prompts.get(group.id, prompt_id)
+        if prompt is None:
+            raise UserError("prompts.unknown")
+        clean = await self._clean(group, text, besides=prompt.id)
+        clean_nb = await self._clean(group, text_nb, besides=prompt.id) if text_nb.strip() else None
+        async with self.uow() as uow:
+            if not await uow.prompts.set_text(group.id, prompt.id, clean, clean_nb):
+                raise UserError("prompts.not_editable")
+        return replace(prompt, text=clean, text_nb=clean_nb)
+
+    async def this_week(self, group: Group) -> ThisWeek | None:
+        """The latest question posted and its replies so far by role; None before the first."""
+        if self.flush is not None:
+            await self.flush()  # messages are counted in batches: this week's so far, all
+        async with self.uow() as uow:
+            runs = await uow.prompts.runs(group.id)
+            if not runs:
+                return None
+            run = runs[-1]
+            prompt = await uow.prompts.get(group.id, run.prompt_id)
+            counts = (
+                await uow.activity.count_by_role(group.id, run.thread_id) if run.thread_id else {}
+            )
+        return ThisWeek(run, prompt, counts)
 
     async def suggest(self, group: Group, actor: Actor, text: str) -> Prompt:
         """A member suggests a question; it waits in the review channel for staff's decision."""

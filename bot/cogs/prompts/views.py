@@ -7,7 +7,15 @@ from collections.abc import Sequence
 from bot.activity import ROLES
 from bot.cogs.prompts.bank import BankQuestion
 from bot.cogs.prompts.plan import DAYS, DAYS_NB
-from bot.cogs.prompts.records import Decision, Overview, Prompt, PromptStatus, Recap, Slot
+from bot.cogs.prompts.records import (
+    AskedThisWeek,
+    Decision,
+    Overview,
+    Prompt,
+    PromptStatus,
+    Recap,
+    Slot,
+)
 from bot.domain import Language
 from bot.errors import UserError
 from bot.i18n import join, number, percent, t
@@ -16,6 +24,7 @@ from bot.safety import clip
 
 ACCEPT_ACTION = "prompts.accept"
 REJECT_ACTION = "prompts.reject"
+NOW_ACTION = "prompts.now"
 # A poll stays open for the week the question is asked.
 POLL_HOURS = 24 * 7
 
@@ -147,7 +156,8 @@ def duplicate_of_bank(lang: Language, question: BankQuestion) -> UserError:
 
 def theme_invalid(lang: Language, value: str, themes: Sequence[str]) -> UserError:
     """The refusal of a theme that is not one of the bank's (or "open")."""
-    return UserError("prompts.theme_invalid", value=value, themes=join(lang, list(themes)))
+    words = [t(lang, f"prompts.theme_word.{theme}") for theme in themes]
+    return UserError("prompts.theme_invalid", value=value, themes=join(lang, words))
 
 
 def already_decided(lang: Language, prompt: Prompt) -> UserError:
@@ -219,7 +229,8 @@ def overview(lang: Language, ov: Overview) -> OutgoingMessage:
     """`/alumni prompt list`: the schedule, the next five questions, suggestions, the count."""
     lines = [schedule_line(lang, ov.slot), t(lang, "prompts.queue_title", count=len(ov.queue))]
     for p in ov.queue[:5]:
-        lines.append(f"- [{p.theme}] {clip(p.text_in(lang.value), 140)} (#{p.id})")
+        theme = t(lang, f"prompts.theme_word.{p.theme}")
+        lines.append(f"- [{theme}] {clip(p.text_in(lang.value), 140)} (#{p.id})")
     lines.append(t(lang, "prompts.pending_title", count=len(ov.pending)))
     for p in ov.pending:
         lines.append(f"- {clip(p.text, 140)} (#{p.id})")
@@ -234,3 +245,13 @@ def home_notes(lang: Language, slot: Slot) -> list[str]:
         return [t(lang, "prompts.home_paused")]
     local = slot.next.astimezone(s.zone)
     return [t(lang, "prompts.home_next", next=f"{local:%Y-%m-%d %H:%M}", timezone=s.timezone)]
+
+
+def ask_another(lang: Language, asked: AskedThisWeek) -> OutgoingMessage:
+    """`prompt now` in a week that had its question: what went out, and a button to post one
+    more (nothing is posted without it)."""
+    last = clip(asked.last.text_in(lang.value), 200) if asked.last else "?"
+    return OutgoingMessage(
+        t(lang, "prompts.ask_another", count=asked.count, last=last),
+        buttons=(Button(t(lang, "prompts.ask_another_button"), NOW_ACTION, str(asked.count)),),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -33,6 +34,9 @@ def summarise(
         weekly_by_role={role: [0] * n for role in ROLES},
         now=now,
     )
+    # Per (week, channel): members' posts, and replies that are not to the weekly question.
+    posts: Counter[tuple[int, str | None]] = Counter()
+    answers: Counter[tuple[int, str | None]] = Counter()
     for c in summary.counts:
         i = min(max(c.week, 0), n - 1)
         stats.by_role[c.author_role] += c.count
@@ -42,12 +46,16 @@ def summarise(
         if c.is_reply:
             stats.replies += c.count
             stats.weekly_replies[i] += c.count
-            if c.in_prompt_thread:
-                stats.question_replies += c.count
+            if not c.in_prompt_thread:
+                answers[i, c.category_key] += c.count
         else:
+            posts[i, c.category_key] += c.count
             stats.top_level += c.count
             stats.weekly_top[i] += c.count
             stats.posts_by_category[c.category_key or "-"] += c.count
+    stats.dialogue_replies = sum(n for key, n in answers.items() if posts[key])
+    stats.questions = summary.questions
+    stats.question_replies = summary.question_replies
     stats.active_members = summary.active_members
     stats.new_members = summary.new_members
     stats.forms_by_kind = dict(summary.posts_opened)

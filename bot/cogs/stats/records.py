@@ -34,6 +34,9 @@ class ActivitySummary:
     active_members: int
     new_members: int
     posts_opened: dict[str, int] = field(default_factory=dict, hash=False)
+    # Weekly questions posted in the window, and the replies in their threads in the window.
+    questions: int = 0
+    question_replies: int = 0
 
 
 @dataclass
@@ -43,8 +46,12 @@ class Stats:
     weeks: list[datetime]
     posts_by_category: Counter[str] = field(default_factory=Counter)
     top_level: int = 0
+    # Every reply (the chart's line), and those that count for the dialogue: replies in a
+    # channel and week that has members' posts, the weekly question's threads left out.
     replies: int = 0
+    dialogue_replies: int = 0
     by_role: Counter[str] = field(default_factory=Counter)
+    questions: int = 0
     question_replies: int = 0
     weekly_top: list[int] = field(default_factory=list)
     weekly_replies: list[int] = field(default_factory=list)
@@ -58,8 +65,15 @@ class Stats:
 
     @property
     def ratio(self) -> float:
-        """Replies per top-level post: the dialogue ratio."""
-        return self.replies / self.top_level if self.top_level else 0.0
+        """The dialogue: replies per member's top-level post, within the same channels and
+        weeks (replies to the weekly question and under the bot's own cards are not answers
+        to a member's post)."""
+        return self.dialogue_replies / self.top_level if self.top_level else 0.0
+
+    @property
+    def per_question(self) -> float:
+        """Replies per weekly question posted in the window."""
+        return self.question_replies / self.questions if self.questions else 0.0
 
     @property
     def weekly_messages(self) -> list[int]:

@@ -75,20 +75,20 @@ class StatsService:
         # None: the platform is served without charts (stats still answer, in text).
         self.charts = charts
         self.chart_dir = chart_dir
+        # The last chart drawn per group and window, and its file: unchanged figures are
+        # served from the file.
+        self._drawn: dict[tuple[str, int], tuple[WeeklyChart, Path]] = {}
 
     async def count(
         self, group_id: str, user: UserRef, channel_id: str, thread_id: str | None
-    ) -> bool:
-        """Count one message (who, where, reply or not, when; never its text); False for a
-        bot's message, which is never counted (the bot's own recaps and digests included)."""
-        if user.is_bot:
-            return False
+    ) -> None:
+        """Count one message (who, where, reply or not, when; never its text). Bots' messages
+        never come here: the core drops them before any feature hears them."""
         await self.recorder.add(
             Pending(
                 group_id, user.id, channel_id, thread_id, thread_id is not None, self.clock.now()
             )
         )
-        return True
 
     async def compute(self, group: Group, weeks: int, now: datetime | None = None) -> Stats:
         """The figures for the last `weeks` weeks up to now (the running week so far)."""
@@ -103,9 +103,12 @@ class StatsService:
             )
         return summarise(summary, starts, now)
 
-    async def report(self, group: Group, weeks: int = DEFAULT_WEEKS) -> Report:
+    async def report(
+        self, group: Group, weeks: int = DEFAULT_WEEKS, *, chart: bool = True
+    ) -> Report:
         """What `/alumni stats` shows: the figures, the channels' names, the welcomes that fell
-        back to #welcome, and the chart when there is a renderer and it drew."""
+        back to #welcome, and the chart when there is a renderer and it drew (`chart=False`:
+        the figures alone, as the dashboard's page loads its chart separately)."""
         if not 1 <= weeks <= MAX_WEEKS:
             raise UserError("core.option_out_of_range", option="weeks", low=1, high=MAX_WEEKS)
         stats = await self.compute(group, weeks)
@@ -113,8 +116,27 @@ class StatsService:
         async with self.uow() as uow:
             names = {c.key: c.name for c in await uow.categories.for_group(group.id)}
             fell_back = await self._fallbacks(uow, group, start, start + timedelta(weeks=weeks))
-        chart = await self._chart(group, views.weekly_chart(stats, group.language), weeks)
-        return Report(stats, names, fell_back, chart)
+        drawn = (
+            await self._chart(group, views.weekly_chart(stats, group.language), weeks)
+            if chart
+            else None
+        )
+        return Report(stats, names, fell_back, drawn)
+
+    async def chart(self, group: Group, weeks: int = DEFAULT_WEEKS) -> Path | None:
+        """The chart of the last `weeks` weeks, drawn again only when its figures or words
+        changed since it was last drawn by this process (drawing takes a second)."""
+        if not 1 <= weeks <= MAX_WEEKS:
+            raise UserError("core.option_out_of_range", option="weeks", low=1, high=MAX_WEEKS)
+        drawing = views.weekly_chart(await self.compute(group, weeks), group.language)
+        key = (group.id, weeks)
+        cached = self._drawn.get(key)
+        if cached is not None and cached[0] == drawing and cached[1].exists():
+            return cached[1]
+        path = await self._chart(group, drawing, weeks)
+        if path is not None:
+            self._drawn[key] = (drawing, path)
+        return path
 
     async def welcome_fallbacks(self, group: Group, start: date, end: date) -> int:
         """New members welcomed in #welcome on days in [start, end), their DMs being closed."""

@@ -94,17 +94,69 @@ def weekly_chart(stats: Stats, lang: Language) -> WeeklyChart:
     )
 
 
+def _per(ratio: float) -> float:
+    """A ratio to one decimal; a whole one as an int, so "1 reply per post" takes the one form."""
+    rounded = round(ratio, 1)
+    return int(rounded) if rounded.is_integer() else rounded
+
+
+def channel_name(lang: Language, names: dict[str, str], key: str) -> str:
+    """A category's channel as "#name" ("" for messages outside any category)."""
+    if key in names:
+        return f"#{names[key]}"
+    # A dropped category still has its default name; messages outside any are "other".
+    known = f"categories.{key}.name"
+    return f"#{t(lang, known)}" if key != "-" and known in catalogue(lang) else ""
+
+
+TABLES = ("weekly", "channels", "roles")
+
+
+def table(
+    lang: Language, report: Report, kind: str
+) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The figures as a table for a spreadsheet (header, rows): per week, per channel, or per
+    role. Numbers are plain digits (a spreadsheet formats them); words in the language."""
+    stats = report.stats
+    if kind == "weekly":
+        header = (
+            t(lang, "stats.csv_week_start"),
+            t(lang, "stats.csv_week"),
+            t(lang, "stats.csv_posts"),
+            t(lang, "stats.csv_replies"),
+            *(t(lang, f"stats.role.{role}") for role in ROLES),
+        )
+        rows = [
+            (
+                start.date().isoformat(),
+                week(lang, start),
+                str(stats.weekly_top[i]),
+                str(stats.weekly_replies[i]),
+                *(str(stats.weekly_by_role[role][i]) for role in ROLES),
+            )
+            for i, start in enumerate(stats.weeks)
+        ]
+        return header, rows
+    if kind == "channels":
+        header = (t(lang, "stats.csv_channel"), t(lang, "stats.csv_posts"))
+        return header, [
+            (channel_name(lang, report.channel_names, key) or t(lang, "stats.elsewhere"), str(n))
+            for key, n in stats.posts_by_category.most_common()
+        ]
+    if kind == "roles":
+        header = (t(lang, "stats.csv_role"), t(lang, "stats.csv_messages"))
+        return header, [
+            (t(lang, f"stats.role.{role}"), str(stats.by_role.get(role, 0))) for role in ROLES
+        ]
+    raise ValueError(f"no table {kind!r}")
+
+
 def fields(lang: Language, report: Report) -> tuple[tuple[str, str], ...]:
     """The figures as fields, every number and name in the group's language."""
     stats = report.stats
-    names = report.channel_names
 
     def channel(key: str) -> str:
-        if key in names:
-            return f"#{names[key]}"
-        # A dropped category still has its default name; messages outside any are "other".
-        known = f"categories.{key}.name"
-        return f"#{t(lang, known)}" if key != "-" and known in catalogue(lang) else ""
+        return channel_name(lang, report.channel_names, key)
 
     categories = join(
         lang,
@@ -139,15 +191,23 @@ def fields(lang: Language, report: Report) -> tuple[tuple[str, str], ...]:
             for k, n in sorted(stats.forms_by_kind.items())
         ],
     )
-    # A whole ratio is one form ("1 reply per post"); a float 1.0 would read as "other".
-    ratio = round(stats.ratio, 1)
-    per_post = int(ratio) if ratio.is_integer() else ratio
     dialogue = t(
         lang,
         "stats.ratio_value",
-        count=per_post,
-        replies=t(lang, "stats.n_replies", count=stats.replies),
+        count=_per(stats.ratio),
+        replies=t(lang, "stats.n_replies", count=stats.dialogue_replies),
         posts=t(lang, "stats.n_posts", count=stats.top_level),
+    )
+    questions = (
+        t(
+            lang,
+            "stats.per_question_value",
+            count=_per(stats.per_question),
+            replies=t(lang, "stats.n_replies", count=stats.question_replies),
+            questions=t(lang, "stats.n_questions", count=stats.questions),
+        )
+        if stats.questions
+        else t(lang, "stats.no_questions")
     )
     members = t(
         lang,
@@ -160,7 +220,7 @@ def fields(lang: Language, report: Report) -> tuple[tuple[str, str], ...]:
         (t(lang, "stats.f_ratio"), dialogue),
         (t(lang, "stats.f_roles"), roles or "-"),
         (t(lang, "stats.f_members"), members),
-        (t(lang, "stats.f_questions"), number(lang, stats.question_replies)),
+        (t(lang, "stats.f_questions"), questions),
         (t(lang, "stats.f_forms"), forms or "-"),
         (
             t(lang, "stats.f_welcome_fallbacks"),

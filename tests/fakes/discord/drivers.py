@@ -254,11 +254,56 @@ class DriverMixin(FakeState):
             read_message_history=True,
         ).value
 
-    def _find_command(self, guild_id: int, name: str, type_: int = 1) -> JSON | None:
-        for command in [*self.guild(guild_id).commands.values(), *self.global_commands.values()]:
-            if command["name"] == name and command["type"] == type_:
+    def _find_command(
+        self, guild_id: int, name: str, type_: int = 1, path: Sequence[str] = ()
+    ) -> JSON | None:
+        """The command a member picks: a guild's and the app's global command may share a
+        name (application-commands.mdx, Registering a Command); the picker lists the
+        subcommands of both, so the one holding `path` is the one picked."""
+        found = [
+            c
+            for c in [*self.guild(guild_id).commands.values(), *self.global_commands.values()]
+            if c["name"] == name and c["type"] == type_
+        ]
+        for command in found:
+            options = command.get("options") or []
+            for part in path:
+                spec = next((o for o in options if o["name"] == part), None)
+                if spec is None:
+                    break
+                options = spec.get("options") or []
+            else:
                 return command
-        return None
+        return found[0] if found else None
+
+    def command_allowed(self, guild: FakeGuild, user_id: int, command: JSON) -> bool:
+        """Whether Discord lets this member use the command: default_member_permissions are
+        the permissions "a user must have to use it"; "0" leaves only admins
+        (application-commands.mdx, Permissions); an override from Server Settings >
+        Integrations (`allow_command`) lets a role or a member use it anyway."""
+        needed = command.get("default_member_permissions")
+        if needed is None or guild.owner_id == int(user_id):
+            return True
+        allowed = guild.command_overrides.get(int(command["id"]), set())
+        member = self.member(guild.id, user_id)
+        # The guild's id is its @everyone role: allowing it lets every member use the command.
+        holders = {int(user_id), guild.id, *(int(r) for r in member.get("roles", []))}
+        if holders & allowed:
+            return True
+        have = self.base_permissions(guild, user_id)
+        admin = discord.Permissions(administrator=True).value
+        return bool(have & admin) or (int(needed) != 0 and have & int(needed) == int(needed))
+
+    def allow_command(
+        self, guild_id: int, name: str, path: Sequence[str], role_or_user: int
+    ) -> None:
+        """An admin lets a role (or a member) use a command in Server Settings > Integrations."""
+        command = self._find_command(guild_id, name, path=path)
+        if command is None:
+            raise LookupError(f"/{name} {' '.join(path)} is not synced")
+        self.guild(guild_id).command_overrides.setdefault(int(command["id"]), set()).add(
+            int(role_or_user)
+        )
 
     async def slash_command(
         self,
@@ -270,12 +315,18 @@ class DriverMixin(FakeState):
         *,
         channel_id: int | None = None,
         require_synced: bool = True,
+        typing: str | None = None,
     ) -> int:
-        """A member runs /name [group] [sub] with options (INTERACTION_CREATE type 2)."""
+        """A member runs /name [group] [sub] with options (INTERACTION_CREATE type 2); with
+        `typing`, the member is still typing that option (its partial text in `options`): an
+        autocomplete (type 4) whose option carries `focused: true`."""
         guild = self.guild(guild_id)
-        command = self._find_command(guild.id, name)
+        command = self._find_command(guild.id, name, path=subcommand)
         if command is None and require_synced:
             raise LookupError(f"/{name} is not synced to guild {guild_id} nor globally")
+        if command is not None and not self.command_allowed(guild, user_id, command):
+            # Discord's picker does not offer it, and Discord refuses it if sent anyway.
+            raise PermissionError(f"/{name} {' '.join(subcommand)} is hidden from {user_id}")
         spec_options: list[JSON] = (command or {}).get("options") or []
         nested: list[JSON] = []
         holder = nested
@@ -301,7 +352,10 @@ class DriverMixin(FakeState):
                 resolved.setdefault("attachments", {})[attachment["id"]] = attachment
                 holder.append({"type": 11, "name": key, "value": attachment["id"]})
                 continue
-            holder.append({"type": kind, "name": key, "value": self._option_value(kind, value)})
+            entry = {"type": kind, "name": key, "value": self._option_value(kind, value)}
+            if key == typing:
+                entry["focused"] = True
+            holder.append(entry)
             self._resolve(guild, kind, value, resolved)
         data: JSON = {
             "id": (command or {}).get("id", str(p.snowflake())),
@@ -313,7 +367,12 @@ class DriverMixin(FakeState):
             data["guild_id"] = str(guild.id)
         if resolved:
             data["resolved"] = resolved
-        inter = self._new_interaction(2, guild.id, user_id, channel_id, data)
+        if typing is not None and (
+            spec_options is None
+            or not any(o["name"] == typing and o.get("autocomplete") for o in spec_options)
+        ):
+            raise LookupError(f"/{name}: option {typing!r} does not autocomplete")
+        inter = self._new_interaction(4 if typing else 2, guild.id, user_id, channel_id, data)
         await self.dispatch("INTERACTION_CREATE", inter.payload)
         return inter.id
 
@@ -428,6 +487,13 @@ class DriverMixin(FakeState):
                 c.get("type") == 18 for c in (modal or {}).get("components", [])
             )
             layout = "label" if uses_label else "action_row"
+        # Discord submits every text input of the modal: one the member left alone carries its
+        # pre-filled `value` (or ""), as the client shows it (discord.com/developers/docs/
+        # interactions/receiving-and-responding#interaction-object-modal-submit-data).
+        submitted = dict(values)
+        prefilled = _text_inputs(self.last_modal(custom_id) or {})
+        values = {**{k: prefilled[k] for k in prefilled if k not in submitted}, **submitted}
+        values = {k: values[k] for k in [*prefilled, *submitted] if k in values}
         components: list[JSON] = []
         for field_id, text in values.items():
             inner = {"type": 4, "custom_id": field_id, "value": text, "id": len(components) + 2}
@@ -449,3 +515,14 @@ class DriverMixin(FakeState):
         inter = self.interactions[int(interaction_id)]
         await self.wait_for(lambda: inter.responded, timeout)
         return inter
+
+
+def _text_inputs(modal: JSON) -> dict[str, str]:
+    """custom_id -> pre-filled value of each text input of a modal, in order."""
+    out: dict[str, str] = {}
+    for row in modal.get("components", []):
+        inner = [row["component"]] if row.get("type") == 18 else row.get("components", [])
+        for c in inner:
+            if c.get("type") == 4:
+                out[str(c["custom_id"])] = str(c.get("value") or "")
+    return out

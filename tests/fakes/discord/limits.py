@@ -20,6 +20,11 @@ from .state import FakeError
 # -- messages: developers/resources/message.mdx (Create Message: content "up to 2000
 # characters", embeds "Up to 10 rich embeds (up to 6000 characters)"; Embed Limits table) ----
 CONTENT_MAX = 2000
+# developers/reference.mdx (Uploading Files): at most 10 files per message, each at most 10 MiB
+# by default (boosted servers more); past that, 413 with code 40005 "Request entity too large"
+# (developers/topics/opcodes-and-status-codes.mdx).
+FILES_MAX = 10
+FILE_BYTES_MAX = 10 * 1024 * 1024
 EMBEDS_MAX = 10
 EMBED_TOTAL_MAX = 6000
 EMBED_TITLE_MAX = 256
@@ -287,7 +292,11 @@ def check_message(
     body: JSON, files: list[JSON], *, creating: bool, prefix: Iterable[str | int] = ()
 ) -> None:
     """A message body as Create/Edit Message, interaction responses and webhooks take it."""
+    if any(int(f.get("size") or 0) > FILE_BYTES_MAX for f in files):
+        raise error(413, 40005, "Request entity too large")
     p = Problems(prefix)
+    if len(files) > FILES_MAX:
+        p.add(["files"], "BASE_TYPE_MAX_LENGTH", f"Must be {FILES_MAX} or fewer in length.")
     p.too_long(["content"], body.get("content") or "", CONTENT_MAX)
     check_embeds(p, body.get("embeds") or [])
     check_components(p, body.get("components") or [])
@@ -416,8 +425,22 @@ def _check_options(p: Problems, where: list[str | int], options: list[JSON], dep
         seen_optional = seen_optional or not required
         choices = o.get("choices") or []
         p.too_long([*at, "choices"], choices, COMMAND_CHOICES_MAX)
+        if o.get("autocomplete") and (choices or type_ not in (3, 4, 10)):
+            # "autocomplete may not be set to true if choices are present"; only STRING,
+            # INTEGER and NUMBER options autocomplete.
+            p.add(
+                [*at, "autocomplete"],
+                "APPLICATION_COMMAND_OPTION_INVALID_AUTOCOMPLETE",
+                "Autocomplete cannot be set with choices, and only on text and numbers",
+            )
         for j, c in enumerate(choices):
             p.length_between([*at, "choices", j, "name"], c.get("name"), 1, 100)
+            for locale, text in (c.get("name_localizations") or {}).items():
+                where = [*at, "choices", j, "name_localizations", locale]
+                if locale not in LOCALES:
+                    p.add(where, "LOCALE_INVALID", f"Invalid locale {locale!r}.")
+                else:
+                    p.length_between(where, text, 1, 100)
             if isinstance(c.get("value"), str):
                 p.too_long([*at, "choices", j, "value"], c["value"], 100)
             size += _longest(c.get("name"), c.get("name_localizations")) + len(str(c.get("value")))
@@ -446,6 +469,23 @@ def check_command(p: Problems, command: JSON) -> None:
     size += _check_options(p, [], command.get("options") or [], 0)
     if size > COMMAND_SIZE_MAX:
         p.add([], "APPLICATION_COMMAND_TOO_LARGE", "Command exceeds maximum size (8000)")
+
+
+def check_autocomplete_result(data: JSON) -> None:
+    """An APPLICATION_COMMAND_AUTOCOMPLETE_RESULT (callback type 8): "autocomplete
+    suggestions, up to 25 choices", each a choice (name 1-100, a string value up to 100)."""
+    p = Problems(["data"])
+    choices = data.get("choices")
+    if not isinstance(choices, list):
+        p.add(["choices"], "BASE_TYPE_REQUIRED", "This field is required")
+        p.raise_if_any()
+        return
+    p.too_long(["choices"], choices, COMMAND_CHOICES_MAX)
+    for j, c in enumerate(choices):
+        p.length_between(["choices", j, "name"], c.get("name"), 1, 100)
+        if isinstance(c.get("value"), str):
+            p.length_between(["choices", j, "value"], c["value"], 1, 100)
+    p.raise_if_any()
 
 
 def check_commands(commands: list[JSON], *, bulk: bool) -> None:

@@ -1203,6 +1203,12 @@ class RestMixin(FakeState):
         data = body.get("data") or {}
         if type_ not in (1, 4, 5, 6, 7, 8, 9, 10, 12):
             raise invalid_form(p.field_error("type", "BASE_TYPE_CHOICES", "Value not valid."))
+        if (type_ == 8) != (inter.type == 4):
+            # An autocomplete interaction is answered only with suggestions, and suggestions
+            # answer nothing else (receiving-and-responding.mdx, Interaction Callback Type).
+            raise FakeError(400, 40004, "Interaction response type not valid for this interaction")
+        if type_ == 8:
+            limits.check_autocomplete_result(data)
         if type_ in (6, 7) and inter.type != 3 and inter.component_message_id is None:
             raise FakeError(400, 40004, "Interaction response type not valid for this interaction")
         if type_ == 9 and inter.type == 5:

@@ -94,6 +94,8 @@ class FakeGuild:
     members: dict[int, JSON] = field(default_factory=dict)
     invites: dict[str, JSON] = field(default_factory=dict)
     commands: dict[int, JSON] = field(default_factory=dict)
+    # Server Settings > Integrations: command id -> roles and members allowed to use it.
+    command_overrides: dict[int, set[int]] = field(default_factory=dict)
     bot_role_id: int = 0
     locale: str = "en-US"
 

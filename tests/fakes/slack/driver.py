@@ -437,7 +437,12 @@ class SlackDriver:
                 "app_id": self.fake.app_id,
                 "bot_id": self.fake.bot_id,
             }
-        view = dict(view, callback_id=callback_id, state={"values": values or {}})
+        # state.values holds every input block of the view: one the member left alone carries
+        # its initial_value (null when empty), docs.slack.dev/reference/interaction-payloads/
+        # view-interactions-payload ("state").
+        state = _untouched(view)
+        state.update(values or {})
+        view = dict(view, callback_id=callback_id, state={"values": state})
         if private_metadata is not None:
             view["private_metadata"] = private_metadata
         version = self.fake.view_versions.get(str(view.get("id")), 0)
@@ -498,3 +503,16 @@ class SlackDriver:
             fake.closed_views |= {v for v, x in fake.views.items() if x.get("root_view_id") == root}
         else:
             fake.closed_views.add(view_id)
+
+
+def _untouched(view: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """What each input block of a view submits when the member does not touch it."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for block in view.get("blocks", []):
+        element = block.get("element") or {}
+        if block.get("type") != "input" or element.get("type") != "plain_text_input":
+            continue
+        value = element.get("initial_value") or None
+        action = str(element.get("action_id", "value"))
+        out[str(block.get("block_id"))] = {action: {"type": "plain_text_input", "value": value}}
+    return out

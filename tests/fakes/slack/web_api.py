@@ -694,6 +694,10 @@ class WebApiMixin:
         length = as_int(p.get("length"), -1)
         if not filename or length < 0:
             raise SlackError("invalid_arguments")
+        # docs.slack.dev/reference/methods/files.getUploadURLExternal (Errors): missing_argument
+        # "typically only occurs when the length provided is 0": Slack takes no empty file.
+        if length == 0:
+            raise SlackError("missing_argument")
         fid = self.ids.new("F")
         self.files[fid] = {"id": fid, "name": filename, "length": length, "content": None}
         return {"upload_url": f"{self._base_url()}/upload/v1/{fid}", "file_id": fid}

@@ -551,5 +551,5 @@ async def test_the_queue_resumes_and_staff_hear_what_failed(w: World) -> None:
     w.later(hours=1)
     result = await svc.resume_queue(w.group)
     assert len(result.recovered) == 1 and w.ws.role_names("kari") == ["alumni"]
-    assert "have now taken effect" in str(w.channel("staff-review")[-1]["text"])
+    assert "now taken effect for 1 member: Kari" in str(w.channel("staff-review")[-1]["text"])
     assert (await w.bot.service(GrantService).drain(w.group.id)).applied == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.local.terminal import LocalResponder
@@ -10,6 +12,7 @@ from bot.cogs.profiles import views
 from bot.cogs.profiles.service import ProfilesService
 from bot.domain import Language
 from bot.events import FormSubmitted, UserRef
+from storage.database import create_engine, upgrade
 from tests.conftest import LocalGroup, make_group
 
 KARI_FORM = (
@@ -136,14 +139,14 @@ async def test_find_searches_names_skills_employers_and_cohorts(group: LocalGrou
         'work="Freelance in Oslo" skills="pattern cutting, knitwear"',
     )
     both = await group.run("/alumni find knitwear")
-    assert "2 member(s) match" in both and "**kari**" in both and "**marte**" in both
+    assert "2 members match" in both and "**kari**" in both and "**marte**" in both
     one = await group.run("/alumni find knitwear oslo")
-    assert "1 member(s) match" in one and "**marte**" in one and "**kari**" not in one
+    assert "1 member matches" in one and "**marte**" in one and "**kari**" not in one
     assert "**kari**" in await group.run("/alumni find holzweiler")
     assert "**kari**" in await group.run("/alumni find 2015")
     assert "**marte**" in await group.run("/alumni find MARTE")
     none = await group.run("/alumni find crochet")
-    assert 'Nobody\'s profile matches "crochet"' in none
+    assert 'Nobody matches "crochet"' in none
     assert "The option `text` is required" in await group.run("/alumni find")
 
 
@@ -188,3 +191,62 @@ async def test_norwegian_group_gets_norwegian_profiles(engine: AsyncEngine) -> N
     )
     shown = await nb.run("/alumni profile show")
     assert "Overskrift: Strikkedesigner" in shown and "Åpen for mentoroppdrag: ja" in shown
+
+
+async def _directory(group: LocalGroup) -> None:
+    """Kari (a profile, programme 2015), Åse (cohort Fashion 2026, no profile), René (Tromsø)."""
+    await _kari(group)
+    out = await group.run(
+        "!as owner",
+        "/alumni cohort create program:Fashion year:2026 graduates:2029-06-15",
+        '/alumni invite cohort:"Fashion 2026"',
+    )
+    code = re.search(r"`([A-Z0-9]{8})`", out)
+    assert code, out
+    out = await group.run("!join Åse", "!as åse", f"/alumni join code:{code.group(1)}")
+    assert "Fashion 2026" in out or "student" in out, out
+    await group.run(
+        "!join René",
+        "!as rené",
+        "/alumni profile",
+        '!form headline="Økologisk strikk" work="Eget studio i Tromsø" skills="Søm, tøy"',
+    )
+
+
+async def _find_finds_cohorts_names_and_letters_as_people_type_them(group: LocalGroup) -> None:
+    await _directory(group)
+    fashion = await group.run("/alumni find fashion")
+    # The cohort finds Åse, who has no profile yet; Kari's programme finds her.
+    assert "2 members match" in fashion and "**Åse**" in fashion and "**kari**" in fashion
+    assert "Fashion 2026" in fashion  # what Åse's line says about her
+    one = await group.run("/alumni find FASHION 2026")
+    assert "1 member matches" in one and "**Åse**" in one and "**kari**" not in one
+    # Case and accents as people type them on any keyboard.
+    for typed, who in {
+        "ase": "**Åse**",
+        "ÅSE": "**Åse**",
+        "rene": "**René**",
+        "tromso": "**René**",
+        "OKOLOGISK": "**René**",
+        "søm": "**René**",
+        "natural dyes": "**kari**",
+    }.items():
+        out = await group.run(f"/alumni find {typed}")
+        assert who in out and "1 member matches" in out, (typed, out)
+    gone = await group.run("!leave åse", "/alumni find fashion 2026")
+    assert "Nobody" in gone
+
+
+async def test_find_finds_cohorts_names_and_letters_as_people_type_them(
+    group: LocalGroup,
+) -> None:
+    await _find_finds_cohorts_names_and_letters_as_people_type_them(group)
+
+
+async def test_find_finds_the_same_on_postgresql(pg_url: str) -> None:
+    eng = create_engine(pg_url)
+    try:
+        await upgrade(eng)
+        await _find_finds_cohorts_names_and_letters_as_people_type_them(make_group(eng))
+    finally:
+        await eng.dispose()

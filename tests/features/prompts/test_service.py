@@ -12,7 +12,7 @@ import pytest
 from bot.activity import Pending
 from bot.cogs.prompts.bank import load_bank
 from bot.cogs.prompts.plan import due_period
-from bot.cogs.prompts.records import Prompt, PromptStatus
+from bot.cogs.prompts.records import AskedThisWeek, Prompt, PromptStatus
 from bot.cogs.prompts.service import LOW_ALERT_KEY, PromptsService
 from bot.cogs.prompts.settings import PromptsSettings
 from bot.domain import Actor, Group, Language, Member, Permission
@@ -114,12 +114,21 @@ async def test_post_now_has_a_period_of_its_own(
 ) -> None:
     svc = _svc(w)
     await svc.post(w.group, "2026-W34")
-    now = await svc.post_now(w.group)
-    assert len(_questions(w)) == 2
+    # The week had its question: staff are asked first, and nothing is posted.
+    asked = await svc.post_now(w.group)
+    assert isinstance(asked, AskedThisWeek) and asked.count == 1 and asked.last is not None
+    assert len(_questions(w)) == 1
+    now = await svc.post_now(w.group, confirmed=1)
+    assert isinstance(now, Prompt) and len(_questions(w)) == 2
     async with w.uow() as uow:
         periods = [r.period for r in await uow.prompts.runs(w.group.id)]
-    assert periods[0] == "2026-W34" and periods[1].startswith("now-")
+    assert periods == ["2026-W34", "now-2026-W34-2"]
     assert now.text in _questions(w)[1]["text"]
+    # A confirmation of a count that is out of date (a second staff member, a double click)
+    # asks again rather than posting a third question.
+    again = await svc.post_now(w.group, confirmed=1)
+    assert isinstance(again, AskedThisWeek) and again.count == 2
+    assert len(_questions(w)) == 2
 
 
 async def test_post_now_with_an_empty_queue_is_refused(w: World) -> None:
@@ -149,18 +158,24 @@ async def test_staff_are_alerted_once_and_again_only_after_a_refill(w: World) ->
     await svc.post_now(w.group)
 
     def alerts() -> list[str]:
-        return [str(m["text"]) for m in w.channel("staff-review") if "are left" in str(m["text"])]
+        return [
+            str(m["text"])
+            for m in w.channel("staff-review")
+            if " left in the queue" in str(m["text"])
+        ]
 
     assert alerts() == [
-        "Only 1 discussion questions are left in the queue. Add some with"
+        "Only 1 discussion question is left in the queue. Add some with"
         " `/alumni prompt add`, or accept members' suggestions."
     ]
+    w.later(days=7)  # a question of its own week, asked without a confirmation
     await svc.post_now(w.group)
     assert len(alerts()) == 1
     for i in range(3):
         await svc.add(w.group, STAFF, f"Career question {i}?", "careers")
     async with w.uow() as uow:
         assert await uow.kv.get(w.group.id, LOW_ALERT_KEY) == "0"
+    w.later(days=7)
     await svc.post_now(w.group)
     assert len(alerts()) == 2
 
@@ -426,7 +441,7 @@ async def test_an_unknown_theme_is_named_with_the_themes_in_norwegian(w: World) 
     nb = replace(w.group, language=Language.NB)
     with pytest.raises(UserError) as refused:
         await _svc(w).add(nb, STAFF, "Et spørsmål?", "mote")
-    assert refused.value.params["themes"].endswith("group og open")
+    assert refused.value.params["themes"].endswith("gruppen og åpent")
 
 
 async def test_the_overview_lists_staff_questions_first_then_suggestions(w: World) -> None:
@@ -567,3 +582,78 @@ async def test_without_the_role_joining_is_refused(w: World) -> None:
     with pytest.raises(UserError) as refused:
         await _svc(w).join(w.group, INGRID)
     assert refused.value.key == "prompts.not_set_up"
+
+
+# -- used by the dashboard --------------------------------------------------------------------
+
+
+async def test_staff_add_a_question_in_both_languages_and_norwegians_read_theirs(
+    w: World,
+) -> None:
+    prompt = await _svc(w).add(
+        w.group, STAFF, "Who taught you the most?", "careers", text_nb="Hvem lærte deg mest?"
+    )
+    assert prompt.text_nb == "Hvem lærte deg mest?"
+    assert prompt.text_in("nb") == "Hvem lærte deg mest?" and prompt.text_in("en") == prompt.text
+    with pytest.raises(UserError) as refused:
+        await _svc(w).add(w.group, STAFF, "Another one?", text_nb="hvem lærte deg MEST?")
+    assert refused.value.key == "prompts.duplicate"
+    with pytest.raises(PermissionDenied):
+        await _svc(w).add(w.group, INGRID, "A member's question straight into the queue?")
+
+
+async def test_staff_edit_a_waiting_question_but_not_a_posted_one(w: World) -> None:
+    svc = _svc(w)
+    prompt = await svc.add(w.group, STAFF, "Wat do you miss?")
+    edited = await svc.edit(w.group, STAFF, prompt.id, "What do you miss?", "Hva savner du?")
+    async with w.uow() as uow:
+        stored = await uow.prompts.get(w.group.id, prompt.id)
+    assert stored == edited and stored.text == "What do you miss?"
+    assert stored.text_nb == "Hva savner du?" and stored.status is PromptStatus.ACCEPTED
+    # Its own words again are no duplicate; another question's words are.
+    await svc.edit(w.group, STAFF, prompt.id, "What do you miss?")
+    other = await svc.add(w.group, STAFF, "What do you not miss?")
+    with pytest.raises(UserError) as dup:
+        await svc.edit(w.group, STAFF, other.id, "what do you miss?")
+    assert dup.value.key == "prompts.duplicate"
+    with pytest.raises(PermissionDenied):
+        await svc.edit(w.group, INGRID, prompt.id, "Hijacked?")
+    posted = await svc.post_now(w.group)
+    with pytest.raises(UserError) as late:
+        await svc.edit(w.group, STAFF, posted.id, "Rewritten after posting?")
+    assert late.value.key == "prompts.not_editable"
+    with pytest.raises(UserError) as unknown:
+        await svc.edit(w.group, STAFF, 99_999, "Nobody's?")
+    assert unknown.value.key == "prompts.unknown"
+
+
+async def test_another_groups_question_cannot_be_edited(w: World) -> None:
+    await w.bot.group("other")
+    async with w.uow() as uow:
+        theirs = await uow.prompts.add(
+            Prompt(0, "other", "open", "Theirs?", PromptStatus.ACCEPTED, START)
+        )
+    with pytest.raises(UserError) as refused:
+        await _svc(w).edit(w.group, STAFF, theirs.id, "Ours now?")
+    assert refused.value.key == "prompts.unknown"
+    async with w.uow() as uow:
+        still = await uow.prompts.get("other", theirs.id)
+    assert still is not None and still.text == "Theirs?"
+
+
+async def test_this_weeks_question_and_its_replies_so_far(w: World) -> None:
+    svc = _svc(w)
+    assert await svc.this_week(w.group) is None
+    prompt = await svc.post(w.group, "2026-W34")
+    assert prompt is not None
+    (msg,) = _questions(w)
+    async with w.uow() as uow:
+        await uow.roles.grant(w.group.id, "kari", "student", "test", None, START)
+    # Counted in memory by the stats, not yet written: this week's figures include them.
+    await w.bot.activity.add(Pending(w.group.id, "kari", "C", str(msg["thread"]), True, START))
+    await w.bot.activity.add(Pending(w.group.id, "ola", "C", str(msg["thread"]), True, START))
+    current = await svc.this_week(w.group)
+    assert current is not None and current.prompt == replace(
+        prompt, status=PromptStatus.POSTED, last_posted_at=START
+    )
+    assert current.counts == {"student": 1, "member": 1} and current.total == 2

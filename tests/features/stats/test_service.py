@@ -70,7 +70,7 @@ async def _say(
     w: World, user: UserRef, channel: str, thread: str | None = None, n: int = 1
 ) -> None:
     for _ in range(n):
-        assert await _svc(w).count(w.group.id, user, _channel(w, channel), thread)
+        await _svc(w).count(w.group.id, user, _channel(w, channel), thread)
 
 
 # -- counting ---------------------------------------------------------------------------------
@@ -89,8 +89,7 @@ async def test_messages_are_counted_by_role_and_reply_never_their_text(w: World)
 
 async def test_a_bots_message_is_never_counted(w: World) -> None:
     bot = UserRef("B1", "Another bot", is_bot=True)
-    assert not await _svc(w).count(w.group.id, bot, _channel(w, "discussion"), None)
-    # Through the bot: the core drops it before any feature hears it, and stats would too.
+    # The core drops it before any feature hears it (tests/test_core.py: every kind of event).
     await w.bot.handle(
         MessagePosted(w.group.id, bot, ChannelRef(_channel(w, "discussion"), "discussion"), "hi")
     )
@@ -250,3 +249,46 @@ async def test_the_digest_names_its_week_as_people_say_it_and_lists_members_in_w
     assert norwegian["title"] == "Denne uken i gruppen (uke 35)"
     welcomed = dict(norwegian["fields"])["Velkommen til nye medlemmer"]
     assert welcomed.endswith(", Kari og Ola") and "@everyone" not in welcomed
+
+
+# -- used by the dashboard --------------------------------------------------------------------
+
+
+async def test_the_dashboards_chart_is_drawn_again_only_when_its_figures_change(
+    w: World, tmp_path: Path
+) -> None:
+    drawn = Drawn()
+    svc = _svc(w)
+    svc.charts, svc.chart_dir = drawn, tmp_path / "charts"
+    await _say(w, KARI, "discussion")
+    first = await svc.chart(w.group, 8)
+    assert first is not None and await svc.chart(w.group, 8) == first
+    assert len(drawn.charts) == 1
+    await _say(w, KARI, "discussion")
+    assert await svc.chart(w.group, 8) == first
+    assert len(drawn.charts) == 2  # a new message: a new chart
+    first.unlink()  # someone cleaned the data folder: drawn again, not a missing file
+    assert (await svc.chart(w.group, 8)) == first and first.exists()
+    # The figures without the chart are not drawn at all.
+    assert (await svc.report(w.group, 8, chart=False)).chart is None and len(drawn.charts) == 3
+    with pytest.raises(UserError):
+        await svc.chart(w.group, 53)
+
+
+async def test_the_tables_for_a_spreadsheet_per_week_channel_and_role(w: World) -> None:
+    from bot.cogs.stats.views import table
+
+    await _say(w, KARI, "discussion", n=2)
+    await _say(w, KARI, "jobs")
+    report = await _svc(w).report(w.group, 2, chart=False)
+    header, rows = table(Language.EN, report, "weekly")
+    assert header[:4] == ("Week starting", "Week", "Posts", "Replies")
+    assert [r[2] for r in rows] == ["0", "3"]
+    assert table(Language.NB, report, "channels") == (
+        ("Kanal", "Innlegg"),
+        [("#discussion", "2"), ("#jobs", "1")],  # the channels as they are called now
+    )
+    _, roles = table(Language.EN, report, "roles")
+    assert roles[0] == ("students", "0") and ("others", "3") in roles  # every role, even at 0
+    with pytest.raises(ValueError):
+        table(Language.EN, report, "secrets")

@@ -1,0 +1,1 @@
+"""Setup: `/alumni setup` builds and repairs the group; categories, language and timezone."""
