@@ -55,7 +55,7 @@ class Option:
     max_value: int | None = None
     rest: bool = False
     # Where a platform that suggests values as they are typed (Discord's autocomplete) finds
-    # them: the name of a completer a feature declares (`cohort`, `category`, `role`).
+    # them: a source in bot/suggest.py (`cohort`, `category`, `role`).
     complete: str | None = None
     # The catalogue section naming each choice as members type it in their language
     # (`posts.kind_word` -> "salg" for `sale`): such a word is read as its choice, and refusals

@@ -147,6 +147,7 @@ class Bot:
             str, tuple[Permission, Callable[[Context, FormSubmitted], Awaitable[None]]]
         ] = {}
         self._group_cache: dict[str, tuple[float, Group]] = {}
+        self._seen_language: dict[str, Language] = {}
         self._services: dict[type, object] = {}
         # A workspace that must know the bot's records (who holds staff, where #welcome is)
         # is told by the core; it never opens the unit of work itself.
@@ -218,7 +219,13 @@ class Bot:
                 return hit[1]
         group = await self._load_group(group_id)
         self._group_cache[group_id] = (time.monotonic(), group)
+        self._seen_language[group_id] = group.language
         return group
+
+    def seen_language(self, group_id: str) -> Language:
+        """The group's language as last read, without a round trip (an adapter's own words);
+        the default language before the group was first read."""
+        return self._seen_language.get(group_id, self.config.default_language)
 
     async def _load_group(self, group_id: str) -> Group:
         async with self.uow() as uow:
@@ -341,7 +348,7 @@ class Bot:
             raise UserError("core.form_twice")
         try:
             await handler(ctx, event)
-        except BaseException:
+        except Exception:
             async with self.uow() as uow:
                 await uow.events.forget(ctx.group.id, key)
             raise

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+
+from email_validator import EmailNotValidError, validate_email
 
 _ZWSP = "\u200b"
 _MASS = re.compile(r"@(everyone|here|channel)", re.IGNORECASE)
@@ -69,3 +72,14 @@ def decode_upload(data: bytes) -> str:
     if "\x00" in text:
         raise UnicodeDecodeError("text", data, 0, 1, "a NUL byte: not a text file")
     return text
+
+
+@lru_cache(maxsize=4096)
+def email_address(text: str) -> str | None:
+    """The address lower-cased if its syntax is valid and it can be emailed without SMTPUTF8
+    (email-validator, no DNS look-up), else None; rosters and the outbox share this check."""
+    try:
+        valid = validate_email(text.strip(), check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        return None
+    return (valid.ascii_email or valid.normalized).lower()

@@ -507,3 +507,23 @@ async def test_database_down_tells_the_member_and_nothing_is_lost(engine: AsyncE
         inter = await run_command(h.fake, h.guild, STAFF_ID, "categories list")
         await h.fake.wait_for(lambda: inter.response_type is not None)
         assert "Categories:" in answer_text(inter)
+
+
+class Untitled(Cog):
+    """A command someone added without its picker text."""
+
+    name = "untitled"
+
+    @command("untitled", permission=Permission.MEMBER, help_key="setup.help_help")
+    async def untitled(self, ctx: Context) -> None:
+        """Never synced."""
+
+
+async def test_a_command_without_its_text_is_not_synced_and_the_bot_still_starts(
+    engine: AsyncEngine,
+) -> None:
+    async with discord_harness(engine, cogs=[Untitled]) as h:
+        # Discord keeps what it had (nothing here); the staff commands still went up.
+        assert h.guild.commands == {} and h.fake.global_commands
+        answer = await run_command(h.fake, h.guild, STAFF_ID, "setup")
+        assert answer.response_type in (4, 5)

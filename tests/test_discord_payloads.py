@@ -238,4 +238,6 @@ async def test_shared_docs_message_create_becomes_message_posted(engine: AsyncEn
         assert event.thread_id is None and event.message.id == "334385199974967042"
         bot_data = copy.deepcopy(event_data)
         bot_data["author"].update(bot=True, id="53908099506183681")  # a new id: users are cached
-        assert message_event(discord.Message(state=state, channel=channel, data=bot_data)) is None
+        # A bot's message is marked, not dropped here: the core drops it (tests/test_core.py).
+        from_bot = message_event(discord.Message(state=state, channel=channel, data=bot_data))
+        assert from_bot is not None and from_bot.user.is_bot and not event.user.is_bot

@@ -4,6 +4,7 @@ once; `/alumni prompt now` twice in a week asks before posting a second question
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -158,3 +159,28 @@ async def test_prompt_now_in_norwegian_asks_in_norwegian(engine: object) -> None
     out = await group.run("/alumni prompt now")
     assert "allerede ut et spørsmål denne uken" in out, out
     assert "Legg ut ett spørsmål til" in out
+
+
+async def test_on_slack_an_introduction_submitted_twice_is_posted_once(engine: object) -> None:
+    from tests.slack_harness import slack_harness
+    from tests.test_slack_features import channel, field_values, join, press
+
+    async with slack_harness(engine) as h:  # type: ignore[arg-type]
+        await h.command(h.admin, "setup")
+        kari = await join(h, "kari", "kari@example.com")
+        dm = h.fake.open_im(kari)
+        # Two presses of the button open two modals; the member fills in and sends both.
+        for _ in range(2):
+            await press(h, kari, h.fake.messages(dm.id)[0], "Introduce yourself", dm.id)
+        views = [v["id"] for v in h.fake.views_opened if v.get("callback_id") == "onb_intro"]
+        assert len(views) == 2
+        seen = []
+        for view_id in views:
+            d = await h.driver.view_submission(
+                kari, "onb_intro", field_values(**INTRO), view_id=view_id
+            )
+            await h.settle()
+            seen.append(json.dumps(h.modal(d)) + json.dumps(h.fake.messages(dm.id)[-1]))
+        assert "Your introduction is posted" in seen[0]
+        assert "already sent this a moment ago" in seen[1], seen[1]
+        assert len(channel(h, "alumni-introductions").messages) == 1

@@ -60,6 +60,8 @@ async def test_joining_as_the_owner_or_with_no_name_is_refused(group: LocalGroup
     assert group.ws.state["members"] == before
     assert group.ws.state["members"]["owner"]["email"] is None
     assert "joined the group" not in out
+    # Norwegian names are names.
+    assert "(bjørn joined the group)" in await group.run("!join Bjørn")
 
 
 async def test_press_names_the_card_and_a_number_picks_one(group: LocalGroup) -> None:

@@ -105,6 +105,13 @@ async def test_reminders_wait_three_days_and_say_when_the_last_went(
     group = mail_group(engine, tmp_path)
     await group.run("/alumni setup", COHORT, THREE)
     await settle(group)
+    # A member can neither remind the class nor read its addresses.
+    await group.run("!join mia", "!as mia")
+    for command in ("remind", "status"):
+        out = await group.run(f'/alumni cohort {command} cohort:"Fashion 2026"')
+        assert f"Only staff can run `/alumni cohort {command}`" in out
+        assert "kari@example.com" not in out
+    await group.run("!as owner")
     out = await group.run('/alumni cohort remind cohort:"Fashion 2026"')
     assert "3 addresses not reminded, emailed less than 3 days ago" in out
     assert "kari@example.com (last on 17 Aug 2026)" in out

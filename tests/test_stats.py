@@ -106,8 +106,8 @@ async def test_stats_in_norwegian_read_norwegian(engine: object) -> None:
     # No English and no raw keys anywhere in the answer.
     for giveaway in ("replies", "posts", "new", "active", "students", "stats.", "-W"):
         assert giveaway not in out.replace("/alumni post", ""), giveaway
-    image = next(line for line in out.splitlines() if "[image:" in line)
-    with Image.open(image.split("[image:")[1].strip(" ]")) as png:
+    image = next(line for line in out.splitlines() if "[bilde:" in line)
+    with Image.open(image.split("[bilde:")[1].strip(" ]")) as png:
         assert png.text["Title"] == "Studentene skrev 83\xa0% av meldingene"  # type: ignore[attr-defined]
         assert png.text["Description"] == "Andel av alle meldingene disse 2 ukene"  # type: ignore[attr-defined]
 
@@ -192,7 +192,26 @@ async def test_activity_counts_and_rollups_on_postgresql(pg_url: str) -> None:
                     Pending("g", "kari", "C1", None, False, START - timedelta(days=7)),
                     Pending("g", "kari", "C1", "T1", True, START + timedelta(hours=1)),
                     Pending("g", "ola", "C1", "T1", True, START + timedelta(hours=2)),
+                    # Two answers to the week's question (thread Q), which is not a post.
+                    Pending("g", "kari", "C1", "Q", True, START + timedelta(hours=1)),
+                    Pending("g", "ola", "C1", "Q", True, START + timedelta(hours=2)),
                 ]
+            )
+            await u.session.execute(  # type: ignore[attr-defined]
+                insert(PromptRow).values(
+                    id=1, group_id="g", theme="t", text="q", status="posted", created_at=START
+                )
+            )
+            await u.session.execute(  # type: ignore[attr-defined]
+                insert(PromptRunRow).values(
+                    group_id="g",
+                    prompt_id=1,
+                    period="2026-W34",
+                    channel_id="C1",
+                    message_id="M",
+                    thread_id="Q",
+                    posted_at=START,
+                )
             )
         now = START + timedelta(hours=3)
         starts = week_starts(group, now, 2)
@@ -202,9 +221,12 @@ async def test_activity_counts_and_rollups_on_postgresql(pg_url: str) -> None:
                     "g", starts[0], starts[-1] + timedelta(days=7), starts, starts[-1]
                 )
             stats = summarise(summary, starts)
-            assert (stats.top_level, stats.replies, stats.active_members) == (1, 2, 2)
-            assert stats.weekly_top == [1, 0] and stats.weekly_replies == [0, 2]
-            assert stats.by_role == {"student": 2, "member": 1}
+            assert (stats.top_level, stats.replies, stats.active_members) == (1, 4, 2)
+            assert stats.weekly_top == [1, 0] and stats.weekly_replies == [0, 4]
+            assert stats.by_role == {"student": 3, "member": 2}
+            # The post was in the week before its replies: no dialogue within the same week.
+            assert (stats.dialogue_replies, stats.ratio) == (0, 0.0)
+            assert (stats.questions, stats.question_replies, stats.per_question) == (1, 2, 2.0)
     finally:
         await engine.dispose()
 

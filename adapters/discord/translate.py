@@ -60,18 +60,15 @@ MAX_ATTACHMENT_BYTES = 1_000_000
 MANAGE_GUILD = discord.Permissions(manage_guild=True).value
 
 
-def default_member_permissions(level: Permission) -> int | None:
-    """Who Discord shows a command to by default: staff and admin -> Manage Server."""
-    return None if level is Permission.MEMBER else MANAGE_GUILD
-
-
 # Command, option and choice texts hold 1-100 characters (developers/interactions/application-
 # commands.mdx, Application Command Object and Option Structure); a text that does not fit is
 # an error at sync, never a phrase cut in the middle (tests/test_command_texts.py walks them).
 DESCRIPTION_MAX = 100
-# Discord's Norwegian locale is `no` (developers/reference.mdx, Locales); a client set to it
-# shows these texts. The interaction still carries the default names ("the interaction payload
-# received by your client will still use default command, subcommand, and option names").
+# Discord's Norwegian locale is `no` (developers/reference.mdx, Locales; discord.Locale.norwegian);
+# a client set to it shows these texts. The payloads are built here from the one tree, so
+# discord.py's app_commands Translator is not involved. Names stay as README, help and every
+# message spell them (`/alumni pairs leave`): a localised name would differ per member's client
+# language, not per group, while the interaction still carries the default names.
 NORWEGIAN = "no"
 
 

@@ -34,7 +34,6 @@ async def play(
     """Play the scripts on a fresh group in `language` and print what a member would see."""
     config = CoreConfig(default_language=language)
     terminal, _, _ = build(uow, state_path=None, out=out, start=START, config=config)
-    terminal.ws.language = language  # the first prompt is already in the group's language
     for line in script_lines(language):
         if line.startswith("# "):
             out("\n" + line)

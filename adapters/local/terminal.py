@@ -91,7 +91,8 @@ class Terminal:
 
     def __init__(self, bot: Bot, ws: LocalWorkspace, scheduler: Scheduler) -> None:
         self.bot, self.ws, self.scheduler = bot, ws, scheduler
-        self._language: Language | None = None
+        # The terminal's own words follow the language the bot last read: no round trip a line.
+        ws.language_of = lambda: bot.seen_language(GROUP_ID)
 
     @property
     def user(self) -> UserRef:
@@ -127,14 +128,8 @@ class Terminal:
         text = text.strip()
         if not text or text.startswith("#!"):
             return
-        # Only a command can change the group's language: it is read again after one, so other
-        # lines cost no round trip.
-        if self._language is None:
-            self._language = await self.language()
-        language = self.ws.language = self._language
         try:
             if text.startswith("/alumni"):
-                self._language = None
                 await self._command(text[len("/alumni") :])
             elif text.startswith("!"):
                 await self._bang(text)
@@ -142,7 +137,7 @@ class Terminal:
                 await self._message(text)
             await self._tick()
         except UserError as exc:
-            self.ws.out(t(language, exc.key, **exc.params))
+            self.ws.out(t(self.bot.seen_language(GROUP_ID), exc.key, **exc.params))
         finally:
             self.ws.save()
 
@@ -206,7 +201,7 @@ class Terminal:
         await handler(args)
 
     async def _do_help(self, args: list[str]) -> None:
-        self.ws.out(help_text(self.ws.language))
+        self.ws.out(help_text(self.ws.language_of()))
 
     async def _do_as(self, args: list[str]) -> None:
         if not args or args[0].lower() not in self.ws.state["members"]:

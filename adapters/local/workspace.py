@@ -87,12 +87,13 @@ class LocalWorkspace:
             if start is not None:
                 self.state["clock"]["frozen"] = True
         self.clock = LocalClock(self.state)
-        # The group's language, for the workspace's own words; the terminal sets it each line.
-        self.language = Language.EN
+        # The group's language, for the workspace's own words: the terminal points it at the
+        # language the bot last read, so a switch shows from the next event on.
+        self.language_of: Callable[[], Language] = lambda: Language.EN
 
     def say(self, key: str, /, **params: Any) -> str:
         """The workspace's own words (`local.<key>`) in the group's language."""
-        return t(self.language, f"local.{key}", **params)
+        return t(self.language_of(), f"local.{key}", **params)
 
     def save(self) -> None:
         """Write the state to disk (atomically), if it has a home."""

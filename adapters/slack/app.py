@@ -650,7 +650,10 @@ async def serve_http(
     # listen queue drops the surplus and the client retries after a second (TCP SYN timeout).
     site = web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG)
     await site.start()
-    return runner, int(runner.addresses[0][1]) if runner.addresses else port
+    bound = int(runner.addresses[0][1]) if runner.addresses else port
+    # The dashboard's links name the port bound (PORT=0 picks one) unless a public URL is set.
+    sa.bot.service(DashboardService).serve_at(sa.settings.web.base_url(host, bound))
+    return runner, bound
 
 
 async def _group_or_tell(
@@ -743,10 +746,6 @@ async def _open_intake(
             intake.runner, intake.port = await serve_http(
                 sa, host or web_settings.host, web_settings.slack_port, life
             )
-            if not web_settings.public_url:
-                # Links name the port bound (PORT=0 picks one).
-                bound = web_settings.base_url(host or web_settings.host, intake.port)
-                sa.bot.service(DashboardService).serve_at(bound)
         elif life is not None:
             intake.dashboard = await serve_web(sa.bot, life, web_settings)
         if slack.app_token is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from bot.cogs.dashboard.records import AuditEntry, Link, Session
 from storage.models import DashboardAuditRow, DashboardKeyRow, DashboardLinkRow, DashboardSessionRow
@@ -67,6 +67,14 @@ class SqlDashboardRepository(Repository):
             .values(ended_at=now)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def prune(self, before: datetime) -> int:
+        """Delete links and sessions that expired before `before` (used or not)."""
+        gone = 0
+        for table in (DashboardLinkRow, DashboardSessionRow):
+            result = await self.session.execute(delete(table).where(table.expires_at < before))
+            gone += int(getattr(result, "rowcount", 0) or 0)
+        return gone
 
     async def add_audit(
         self, group_id: str, user_id: str, user_name: str, action: str, detail: str, now: datetime

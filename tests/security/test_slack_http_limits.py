@@ -36,6 +36,9 @@ async def closed_within(reader: asyncio.StreamReader, seconds: float) -> tuple[b
             chunk = await asyncio.wait_for(reader.read(4096), deadline - time.monotonic())
         except TimeoutError:
             return False, received
+        except (ConnectionResetError, BrokenPipeError):
+            # Cut off while a header line was still being written (a slow run): closed too.
+            return True, received
         if not chunk:
             return True, received
         received += chunk

@@ -32,6 +32,9 @@ class DashboardRepository(Protocol):
     async def end_sessions_of(self, group_id: str, user_id: str, now: datetime) -> int:
         """End every open session of a member; how many were open."""
 
+    async def prune(self, before: datetime) -> int:
+        """Forget links and sessions that expired before a time; how many went."""
+
     async def add_audit(
         self, group_id: str, user_id: str, user_name: str, action: str, detail: str, now: datetime
     ) -> AuditEntry:

@@ -118,6 +118,8 @@ class DashboardService:
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
         async with self.uow() as uow:
+            # Expired links and sessions go (a day late, so a refusal can still say why).
+            await uow.dashboard.prune(now - timedelta(days=1))
             await uow.dashboard.add_link(
                 Link(
                     digest(token),

@@ -24,10 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from email.utils import make_msgid
-from functools import lru_cache
 from typing import Literal
-
-from email_validator import EmailNotValidError, validate_email
 
 from bot.cogs.mail.messages import (
     build,
@@ -61,6 +58,7 @@ from bot.errors import StorageUnavailable
 from bot.i18n import t
 from bot.messages import OutgoingMessage
 from bot.ports import Clock, UnitOfWorkFactory
+from bot.safety import email_address
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +76,9 @@ PACE_MARGIN = 0.001
 _DOWN: Literal["down"] = "down"
 
 
-@lru_cache(maxsize=4096)
 def normalise(address: str) -> str | None:
     """The address as the outbox keeps it (lower case, checked), or None if it is not one."""
-    try:
-        valid = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError:
-        return None
-    return (valid.ascii_email or valid.normalized).lower()
+    return email_address(address)
 
 
 def _b64(data: bytes) -> str:

@@ -7,6 +7,7 @@ import csv
 import html
 import io
 from collections.abc import Sequence
+from functools import lru_cache
 
 from bot.cogs.mail.messages import html_paragraphs
 from bot.cogs.mail.records import (
@@ -28,6 +29,12 @@ ADDRESS_WIDTH = 34
 NAMED_MAX = 10
 
 
+# Stand-ins for what differs from one invitation to the next: the text is written (and made
+# HTML) once per batch, then each email gets its name and code.
+_NAME = "\x00name\x00"
+_CODE = "\x00code\x00"
+
+
 def invitation_email(
     lang: Language,
     invitee: Invitee,
@@ -43,13 +50,38 @@ def invitation_email(
     key: str,
 ) -> Email:
     """One personal invitation (or its reminder) in the group's language."""
-    first = " ".join(invitee.name.split()[:1])
-    greeting = t(lang, "mail.invitation.hello_name", name=first) if first else ""
+    first = " ".join(invitee.name.replace("\x00", "").split()[:1])
+    text, markup, subject, why = _invitation(
+        lang, teacher, cohort, tuple(roles), link, link_days, bool(reply_to), reminder, bool(first)
+    )
+    return Email(
+        to=invitee.email,
+        subject=subject,
+        text=text.replace(_NAME, first).replace(_CODE, code),
+        why=why,
+        html=markup.replace(_NAME, html.escape(first)).replace(_CODE, html.escape(code)),
+        reply_to=reply_to,
+        key=key,
+    )
+
+
+@lru_cache(maxsize=64)
+def _invitation(
+    lang: Language,
+    teacher: str,
+    cohort: str,
+    roles: tuple[str, ...],
+    link: str | None,
+    link_days: int | None,
+    reply: bool,
+    reminder: bool,
+    named: bool,
+) -> tuple[str, str, str, str]:
+    """The invitation's text, HTML, subject and why-line, with stand-ins for name and code."""
+    greeting = t(lang, "mail.invitation.hello_name", name=_NAME) if named else ""
     parts = [greeting or t(lang, "mail.invitation.hello")]
-    if reminder:
-        parts.append(t(lang, "mail.invitation.reminder_intro", teacher=teacher, cohort=cohort))
-    else:
-        parts.append(t(lang, "mail.invitation.intro", teacher=teacher, cohort=cohort))
+    intro = "mail.invitation.reminder_intro" if reminder else "mail.invitation.intro"
+    parts.append(t(lang, intro, teacher=teacher, cohort=cohort))
     if link:
         step = t(lang, "mail.invitation.step_link", link=link)
         if link_days:
@@ -57,10 +89,10 @@ def invitation_email(
     else:
         step = t(lang, "mail.invitation.step_no_link", teacher=teacher)
     parts.append(step)
-    parts.append(t(lang, "mail.invitation.step_code", code=code))
+    parts.append(t(lang, "mail.invitation.step_code", code=_CODE))
     parts.append(t(lang, "mail.invitation.after", roles=join(lang, list(roles))))
     parts.append(t(lang, "mail.invitation.personal"))
-    if reply_to:
+    if reply:
         parts.append(t(lang, "mail.invitation.reply", teacher=teacher))
     text = "\n\n".join(parts)
     markup = html_paragraphs(text)
@@ -69,15 +101,9 @@ def invitation_email(
         shown = html.escape(link)
         markup = markup.replace(shown, f'<a href="{html.escape(link, quote=True)}">{shown}</a>')
     subject_key = "mail.invitation.reminder_subject" if reminder else "mail.invitation.subject"
-    return Email(
-        to=invitee.email,
-        subject=t(lang, subject_key, teacher=teacher, cohort=cohort),
-        text=text,
-        why=t(lang, "mail.invitation.why", teacher=teacher, cohort=cohort),
-        html=markup,
-        reply_to=reply_to,
-        key=key,
-    )
+    subject = t(lang, subject_key, teacher=teacher, cohort=cohort)
+    why = t(lang, "mail.invitation.why", teacher=teacher, cohort=cohort)
+    return text, markup, subject, why
 
 
 def invite_lines(lang: Language, report: InviteReport, cohort: str) -> list[str]:

@@ -10,9 +10,7 @@ import csv
 import re
 from collections.abc import Iterable, Sequence
 
-from email_validator import EmailNotValidError, validate_email
-
-from bot.safety import clip
+from bot.safety import clip, email_address
 
 # Header cells, compared lower case without spaces, hyphens, underscores or dots.
 EMAIL_HEADERS = frozenset(
@@ -35,12 +33,7 @@ Roster = tuple[list[tuple[str, str]], list[tuple[int, str]]]
 
 def check_address(text: str) -> str | None:
     """The address lower-cased if its syntax is valid (no DNS look-up), else None."""
-    try:
-        valid = validate_email(text.strip(), check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError:
-        return None
-    # As the outbox keeps addresses (bot.cogs.mail.service.normalise): what can be emailed.
-    return (valid.ascii_email or valid.normalized).lower()
+    return email_address(text)
 
 
 def _cells_of(line: str, delimiter: str) -> list[str]:

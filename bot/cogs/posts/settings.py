@@ -8,7 +8,8 @@ from bot.group_settings import FeatureSettings
 
 
 class PostsSettings(FeatureSettings):
-    """How long rentals, sales and borrow requests stay open."""
+    """How long sales, borrow requests and rentals without an end date stay open (a rental
+    with one is open through its period)."""
 
     namespace = "posts"
     listing_days: int = Field(default=30, ge=1, le=365)

@@ -185,3 +185,21 @@ async def test_the_audit_records_who_what_when_newest_first(w: World) -> None:
     assert newest.at - oldest.at == timedelta(minutes=1)
     await w.bot.group("other")
     assert await svc.audit(await w.bot.group("other")) == []
+
+
+async def test_expired_links_and_sessions_are_forgotten_a_day_later(w: World) -> None:
+    svc = _svc(w)
+    signed = await svc.sign_in("local", _token(await svc.link(w.group, STAFF)), "ip")
+    unused = _token(await svc.link(w.group, STAFF))
+    w.later(hours=12, minutes=1)
+    await svc.link(w.group, STAFF)
+    with pytest.raises(SignInRefused) as still_said:
+        await svc.sign_in("local", unused, "ip")
+    assert still_said.value.reason is Refusal.EXPIRED  # within the day: the reason is kept
+    w.later(days=1)
+    await svc.link(w.group, STAFF)
+    async with w.uow() as uow:
+        assert await uow.dashboard.find_session(signed.session.token_hash) is None
+    with pytest.raises(SignInRefused) as gone:
+        await svc.sign_in("local", unused, "ip")
+    assert gone.value.reason is Refusal.UNKNOWN

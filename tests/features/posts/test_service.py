@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -104,6 +105,26 @@ async def test_editing_a_listing_does_not_extend_its_life(w: World) -> None:
     edited = await svc.edit(w.group, INGRID, post.id, {**SALE, "price": "2000 kr"})
     assert edited.expires_at == post.expires_at
     assert ["Price", "2000 kr"] in w.channel("marketplace")[-1]["fields"]  # type: ignore[operator]
+
+
+async def test_a_rentals_period_sets_its_end_when_posted_edited_or_re_dated(w: World) -> None:
+    svc = _svc(w)
+    rental = {"what": "Studio", "where": "Tøyen", "price": "3000 kr", "from": "2027-03-01"}
+    oslo = ZoneInfo("Europe/Oslo")
+    post = (await svc.create(w.group, INGRID, KINDS["rental"], {**rental, "to": "2027-06-01"})).post
+    # Open through 1 June in Oslo: the 2nd begins at 00:00 there (22:00 UTC on the 1st).
+    assert post.expires_at == datetime(2027, 6, 2, tzinfo=oslo)
+    # Editing the period moves the end; the group's listing days do not cut it short.
+    w.later(days=20)
+    edited = await svc.edit(w.group, INGRID, post.id, {**rental, "to": "2027-07-01"})
+    assert edited.expires_at == datetime(2027, 7, 2, tzinfo=oslo)
+    await svc.set_listing_days(w.group, 7)
+    async with w.uow() as uow:
+        stored = await uow.posts.get(w.group.id, post.id)
+    assert stored is not None and stored.expires_at == datetime(2027, 7, 2, tzinfo=oslo)
+    # Without an end date: the listing days, but never before the period's first day is over.
+    open_ended = (await svc.create(w.group, INGRID, KINDS["rental"], rental)).post
+    assert open_ended.expires_at == datetime(2027, 3, 2, tzinfo=oslo)
 
 
 async def test_the_sweep_closes_expired_listings_once(w: World) -> None:
