@@ -430,3 +430,20 @@ async def test_staff_list_live_codes_and_revoke_a_leaked_one(group: LocalGroup) 
     assert group.ws.role_names("kari") == []
     out = await group.run("/alumni codes list")  # a member may not see the codes
     assert "can run `/alumni codes list`. Nothing was changed." in out and "FASHION" not in out
+
+
+async def test_staff_set_a_missing_graduation_date_and_archive_the_cohort(
+    group: LocalGroup,
+) -> None:
+    await group.run("/alumni setup", "/alumni cohort create program:Fashion year:2026")
+    out = await group.run('/alumni cohort edit cohort:"Fashion 2026" graduates:2029-06-15')
+    assert "Fashion 2026 now graduates on 2029-06-15" in out
+    out = await group.run("/alumni cohort list")
+    assert "- Fashion 2026: 2029-06-15" in out
+    out = await group.run('/alumni cohort archive cohort:"Fashion 2026"')
+    assert "Fashion 2026 graduates on 2029-06-15; archive it once it has graduated" in out
+    await group.run("!clock +1033d")  # graduation day has passed
+    out = await group.run('/alumni cohort archive cohort:"Fashion 2026"')
+    assert "Fashion 2026 is archived" in out
+    out = await group.run("/alumni cohort list")
+    assert "There are no cohorts yet" in out

@@ -101,6 +101,32 @@ class SqlCohortRepository(Repository):
         row = await self.session.get(CohortRow, cohort_id)
         return _cohort(row) if row is not None and row.group_id == group_id else None
 
+    async def set_graduation(self, group_id: str, cohort_id: int, graduates_on: date) -> bool:
+        """Conditional on graduated_at being unset, so a graduation that ran is never undone."""
+        result = await self.session.execute(
+            update(CohortRow)
+            .where(
+                CohortRow.group_id == group_id,
+                CohortRow.id == cohort_id,
+                CohortRow.graduated_at.is_(None),
+            )
+            .values(graduates_on=graduates_on)
+        )
+        return _count(result)
+
+    async def archive(self, group_id: str, cohort_id: int, now: datetime) -> bool:
+        """Compare-and-set on archived_at."""
+        result = await self.session.execute(
+            update(CohortRow)
+            .where(
+                CohortRow.group_id == group_id,
+                CohortRow.id == cohort_id,
+                CohortRow.archived_at.is_(None),
+            )
+            .values(archived_at=now)
+        )
+        return _count(result)
+
     async def mark_graduated(self, group_id: str, cohort_id: int, now: datetime) -> bool:
         """Compare-and-set on graduated_at, so a graduation happens exactly once."""
         result = await self.session.execute(

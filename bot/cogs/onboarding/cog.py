@@ -117,6 +117,32 @@ class OnboardingCog(Cog):
                 "onboarding.cohort_created", cohort=c.name, date=c.graduates_on.isoformat()
             )
 
+    @command(
+        "cohort edit",
+        permission=Permission.STAFF,
+        help_key="onboarding.cohort_edit_help",
+        options=(
+            Option("cohort", required=True, max_length=120, complete="cohort"),
+            Option("graduates", OptionType.DATE),
+        ),
+    )
+    async def cohort_edit(self, ctx: Context, cohort: str, graduates: date | None = None) -> None:
+        """Set or change a cohort's graduation date."""
+        c = await self.cohorts.edit(ctx.group, cohort, graduates)
+        assert c.graduates_on is not None
+        await ctx.say("onboarding.cohort_edited", cohort=c.name, date=c.graduates_on.isoformat())
+
+    @command(
+        "cohort archive",
+        permission=Permission.STAFF,
+        help_key="onboarding.cohort_archive_help",
+        options=(Option("cohort", required=True, max_length=120, complete="cohort"),),
+    )
+    async def cohort_archive(self, ctx: Context, cohort: str) -> None:
+        """Hide a finished cohort from lists."""
+        c = await self.cohorts.archive(ctx.group, cohort)
+        await ctx.say("onboarding.cohort_archived", cohort=c.name)
+
     @command("cohort list", permission=Permission.STAFF, help_key="onboarding.cohort_list_help")
     async def cohort_list(self, ctx: Context) -> None:
         """List cohorts with their graduation dates."""

@@ -36,9 +36,9 @@ class CohortService:
         )
 
     async def all(self, group: Group) -> list[Cohort]:
-        """Every cohort, oldest first."""
+        """Every cohort not archived, oldest first."""
         async with self.uow() as uow:
-            return await uow.cohorts.for_group(group.id)
+            return [c for c in await uow.cohorts.for_group(group.id) if c.archived_at is None]
 
     async def of_member(self, group_id: str, user_id: str) -> Cohort | None:
         """The member's cohort."""
@@ -57,9 +57,8 @@ class CohortService:
         program = " ".join(neutralise(program).split())
         if not program:
             raise UserError("onboarding.program_empty")
-        today = self.clock.now().astimezone(ZoneInfo(group.timezone)).date()
-        if graduates is not None and graduates <= today:
-            raise UserError("onboarding.graduates_past", date=graduates.isoformat())
+        if graduates is not None:
+            self._future(group, graduates)
         name = clip(f"{program} {year}", 100)
         async with self.uow() as uow:
             cohort = await uow.cohorts.add(
@@ -72,6 +71,38 @@ class CohortService:
             raise UserError("onboarding.cohort_exists", cohort=existing.name)
         await self.ensure_role(group, cohort)
         return CohortCreated(cohort)
+
+    async def edit(self, group: Group, wanted: str, graduates: date | None) -> Cohort:
+        """Set or change a cohort's graduation date (a cohort made without one graduates once
+        it has one); refused for a date not in the future and for a cohort that graduated."""
+        c = await self.find(group, wanted)
+        if graduates is None:
+            raise UserError("onboarding.cohort_edit_nothing", cohort=c.name)
+        self._future(group, graduates)
+        async with self.uow() as uow:
+            if not await uow.cohorts.set_graduation(group.id, c.id, graduates):
+                raise UserError("onboarding.cohort_graduated_already", cohort=c.name)
+            edited = await uow.cohorts.get(group.id, c.id)
+        assert edited is not None
+        return edited
+
+    async def archive(self, group: Group, wanted: str) -> Cohort:
+        """Hide a finished cohort from lists (its members and history stay); refused while it
+        is still to graduate."""
+        c = await self.find(group, wanted)
+        if c.graduates_on is not None and c.graduated_at is None:
+            raise UserError(
+                "onboarding.cohort_not_finished", cohort=c.name, date=c.graduates_on.isoformat()
+            )
+        async with self.uow() as uow:
+            if not await uow.cohorts.archive(group.id, c.id, self.clock.now()):
+                raise UserError("onboarding.cohort_archived_already", cohort=c.name)
+        return c
+
+    def _future(self, group: Group, graduates: date) -> None:
+        today = self.clock.now().astimezone(ZoneInfo(group.timezone)).date()
+        if graduates <= today:
+            raise UserError("onboarding.graduates_past", date=graduates.isoformat())
 
     async def ensure_role(self, group: Group, cohort: Cohort) -> bool:
         """Create the cohort's platform role if it is missing; True if it was created."""

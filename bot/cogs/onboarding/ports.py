@@ -41,6 +41,13 @@ class CohortRepository(Protocol):
     async def get(self, group_id: str, cohort_id: int) -> Cohort | None:
         """One cohort."""
 
+    async def set_graduation(self, group_id: str, cohort_id: int, graduates_on: date) -> bool:
+        """Set or change the graduation date of a cohort that has not graduated; False if
+        it has."""
+
+    async def archive(self, group_id: str, cohort_id: int, now: datetime) -> bool:
+        """Hide a cohort from lists; False if it was archived already."""
+
     async def mark_graduated(self, group_id: str, cohort_id: int, now: datetime) -> bool:
         """Record the graduation; False if it was already recorded (exactly once)."""
 

@@ -115,6 +115,43 @@ async def test_create_refuses_an_empty_programme_and_a_past_date(w: World) -> No
     assert await svc.all(w.group) == []
 
 
+async def test_a_cohort_made_without_a_date_graduates_once_it_has_one(w: World) -> None:
+    c = await _cohort(w, graduates=None)
+    svc = w.bot.service(CohortService)
+    with pytest.raises(UserError) as nothing:
+        await svc.edit(w.group, c.name, None)
+    assert nothing.value.key == "onboarding.cohort_edit_nothing"
+    with pytest.raises(UserError) as past:
+        await svc.edit(w.group, c.name, w.bot.clock.now().date())
+    assert past.value.key == "onboarding.graduates_past"
+    edited = await svc.edit(w.group, c.name, date(2026, 9, 1))
+    assert edited.graduates_on == date(2026, 9, 1)
+    await join(w, KARI, None, "student", cohort_key(c.id))
+    async with w.uow() as uow:
+        await uow.cohorts.set_member_cohort(w.group.id, "kari", c.id)
+    assert await w.bot.service(GraduationService).graduate(w.group, date(2026, 9, 1))
+    assert w.ws.role_names("kari") == ["Fashion 2026", "alumni"]
+    with pytest.raises(UserError) as done:  # a graduation that ran is never undone
+        await svc.edit(w.group, c.name, date(2030, 1, 1))
+    assert done.value.key == "onboarding.cohort_graduated_already"
+
+
+async def test_archive_hides_a_finished_cohort_from_the_list_only(w: World) -> None:
+    c = await _cohort(w)
+    svc = w.bot.service(CohortService)
+    with pytest.raises(UserError) as early:
+        await svc.archive(w.group, c.name)
+    assert early.value.key == "onboarding.cohort_not_finished"
+    async with w.uow() as uow:
+        await uow.cohorts.mark_graduated(w.group.id, c.id, w.bot.clock.now())
+    await svc.archive(w.group, c.name)
+    assert await svc.all(w.group) == []
+    assert (await svc.find(w.group, c.name)).archived_at is not None  # still there
+    with pytest.raises(UserError) as again:
+        await svc.archive(w.group, c.name)
+    assert again.value.key == "onboarding.cohort_archived_already"
+
+
 async def test_find_names_the_cohorts_there_are(w: World) -> None:
     await _cohort(w)
     svc = w.bot.service(CohortService)
