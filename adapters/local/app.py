@@ -63,9 +63,10 @@ async def run_terminal(
     local = dataclasses.replace(web, web_host=web.web_host or "127.0.0.1")
     server = await serve_web(bot, life, local)
     interactive = sys.stdin.isatty()
+    # Read once, so the banner, the dashboard line and the first prompt are in the group's
+    # language (the group is cached; a database that is down gives the default language).
+    language = await terminal.language()
     if interactive:
-        # Read once, so the banner and the first prompt are in the group's language.
-        language = await terminal.language()
         print(t(language, "local.banner"))
         print(help_text(language))
     if server is not None:

@@ -43,7 +43,7 @@ async def test_approve_one_and_deny_many_and_the_members_are_told() -> None:
         assert (
             decided is not None and decided.status == "approved" and decided.decided_by == "owner"
         )
-        assert any("direct message to ingrid" in line for line in d.world.seen)
+        assert any("direct message to ingrid" in line for line in d.world.seen), d.world.seen[-5:]
         many = await d.post(
             "/dashboard/approvals",
             "/dashboard/approvals/decide",

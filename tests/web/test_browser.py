@@ -182,7 +182,7 @@ async def test_keyboard_only_tab_to_a_suggestion_and_accept_it(
     await page.wait_for_load_state("load")
     assert "its author has been told" in await page.get_by_role("status").inner_text()
     # The member hears it as the review buttons would have told them.
-    await local.expect(r"\[DM to ingrid\].*")
+    await local.expect(r"\[direct message to ingrid\].*")
 
 
 async def test_revoked_staff_are_signed_out_at_their_next_click(
@@ -292,6 +292,6 @@ async def test_keyboard_only_tab_to_a_request_approve_it_and_the_member_gets_the
     assert "approved" in (await page.get_by_role("status").inner_text()).lower()
     assert await page.get_by_text("No role requests are waiting.").is_visible()
     # In the workspace: ingrid has the role, and was told as the buttons tell.
-    await local.expect(r"\[DM to ingrid\]")
+    await local.expect(r"\[direct message to ingrid\]")
     await local.type("!show roles ingrid")
     await local.expect(r"ingrid: .*student")
