@@ -152,6 +152,17 @@ async def test_archive_hides_a_finished_cohort_from_the_list_only(w: World) -> N
     assert again.value.key == "onboarding.cohort_archived_already"
 
 
+async def test_an_archived_cohort_is_no_longer_suggested(w: World) -> None:
+    c = await _cohort(w)
+    owner = UserRef(STAFF.id, STAFF.name, is_admin=True)
+    words = ("invite", "cohort")
+    assert await w.bot.suggest(w.group.id, owner, words, "cohort", "") == [(c.name, c.name)]
+    async with w.uow() as uow:
+        await uow.cohorts.mark_graduated(w.group.id, c.id, w.bot.clock.now())
+    await w.bot.service(CohortService).archive(w.group, c.name)
+    assert await w.bot.suggest(w.group.id, owner, words, "cohort", "") == []
+
+
 async def test_find_names_the_cohorts_there_are(w: World) -> None:
     await _cohort(w)
     svc = w.bot.service(CohortService)
