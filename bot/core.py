@@ -25,6 +25,8 @@ from bot.events import (
     CommandInvoked,
     Event,
     FormSubmitted,
+    MemberJoined,
+    MemberLeft,
     MessagePosted,
     UserRef,
 )
@@ -46,6 +48,9 @@ log = logging.getLogger(__name__)
 # How long the message path may use a group read earlier (other processes' setting changes
 # show up within this time; this process's own commands invalidate it at once).
 GROUP_CACHE_SECONDS = 5.0
+# Events that never change a group's settings: they may use a group read moments ago (a busy
+# channel, a class joining at once), so they cost no database round trip for the group alone.
+_SETTINGS_UNCHANGED = (MessagePosted, MemberJoined, MemberLeft)
 # The same form with the same values from the same member within this time is handled once.
 SUBMIT_WINDOW = timedelta(minutes=1)
 
@@ -270,7 +275,7 @@ class Bot:
         responder = getattr(event, "responder", None)
         user = getattr(event, "user", None) or UserRef(id="?")
         try:
-            group = await self.group(event.group_id, cached=isinstance(event, MessagePosted))
+            group = await self.group(event.group_id, cached=isinstance(event, _SETTINGS_UNCHANGED))
         except StorageUnavailable:
             await _storage_down(responder, self.config.default_language, event)
             return
@@ -286,7 +291,7 @@ class Bot:
             await call(0)
         finally:
             # Commands, forms and buttons may change settings: messages after them re-read.
-            if not isinstance(event, MessagePosted):
+            if not isinstance(event, _SETTINGS_UNCHANGED):
                 self._group_cache.pop(event.group_id, None)
 
     async def _dispatch(self, ctx: Context, event: Event) -> None:

@@ -132,3 +132,4 @@ class Cohort:
     name: str
     graduates_on: date | None
     graduated_at: datetime | None = None
+    archived_at: datetime | None = None

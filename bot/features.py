@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.cogs.dashboard.cog import DashboardCog
 from bot.cogs.home.cog import HomeCog
 from bot.cogs.mail.cog import MailCog
-from bot.cogs.members import MembersCog
-from bot.cogs.onboarding import OnboardingCog
+from bot.cogs.members.cog import MembersCog
+from bot.cogs.onboarding.cog import OnboardingCog
 from bot.cogs.pairs.cog import PairsCog
 from bot.cogs.posts.cog import PostsCog
 from bot.cogs.privacy.cog import PrivacyCog
@@ -16,16 +16,16 @@ from bot.cogs.setup.cog import SetupCog
 from bot.cogs.stats.cog import StatsCog
 from bot.core import Bot
 
-# Onboarding sees a join before MembersCog records it, to tell a newcomer from a replay.
 # A service handed to other features' services loads before them: privacy first (every
-# feature records through it which of the bot's messages name whom), mail before stats (the
-# digest goes by email too), profiles before pairs.
+# feature records through it which of the bot's messages name whom), members before onboarding
+# and profiles (they find members through it), mail before stats (the digest goes by email
+# too), profiles before pairs.
 COGS = (
     SetupCog,
     PrivacyCog,
     MailCog,
-    OnboardingCog,
     MembersCog,
+    OnboardingCog,
     PromptsCog,
     PostsCog,
     StatsCog,

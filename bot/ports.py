@@ -5,26 +5,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.cogs.dashboard.ports import DashboardRepository
+from bot.cogs.onboarding.ports import (
+    CohortRepository,
+    GrantRepository,
+    InvitationRepository,
+    RequestRepository,
+    RosterRepository,
+)
 from bot.cogs.pairs.ports import PairRepository
 from bot.cogs.posts.ports import PostRepository
 from bot.cogs.privacy.ports import PrivacyRepository
 from bot.cogs.profiles.ports import ProfileRepository
 from bot.cogs.prompts.ports import PromptRepository
 from bot.cogs.stats.ports import ActivityRepository
-from bot.domain import Category, Cohort, Group, Member, RoleRecord
+from bot.domain import Category, Group, Member, RoleRecord
 from bot.events import ChannelRef, MessageRef
 from bot.group_settings import FeatureSettings
 from bot.messages import ChannelSpec, FormSpec, OutgoingMessage, RoleSpec
-from bot.onboarding_records import Invitation, QueuedGrant, RoleChange, RoleRequest, RosterEntry
 
 if TYPE_CHECKING:
-    from bot.cogs.mail.ports import InvitationRepository, MailPreferences, OutboxRepository
+    from bot.cogs.mail.ports import InvitationRepository as MailInvitationRepository
+    from bot.cogs.mail.ports import MailPreferences, OutboxRepository
 
 
 @dataclass(frozen=True)
@@ -378,179 +385,6 @@ class KeyValue(Protocol):
         """Store a value."""
 
 
-class OnboardingRepository(Protocol):
-    """Cohorts, join codes, rosters, role requests, code attempts and the grant queue."""
-
-    async def add_cohort(
-        self,
-        group_id: str,
-        program: str,
-        year: int,
-        name: str,
-        graduates_on: date | None,
-        by: str | None,
-        now: datetime,
-    ) -> Cohort | None:
-        """Store a new cohort; None if the group already has one for that programme and year."""
-
-    async def cohorts(self, group_id: str) -> list[Cohort]:
-        """Every cohort of the group, oldest first."""
-
-    async def cohort(self, group_id: str, cohort_id: int) -> Cohort | None:
-        """One cohort."""
-
-    async def mark_graduated(self, group_id: str, cohort_id: int, now: datetime) -> bool:
-        """Record the graduation; False if it was already recorded (exactly once)."""
-
-    async def set_member_cohort(self, group_id: str, user_id: str, cohort_id: int) -> None:
-        """Put a member in a cohort."""
-
-    async def member_cohort(self, group_id: str, user_id: str) -> int | None:
-        """The member's cohort id."""
-
-    async def cohort_member_ids(self, group_id: str, cohort_id: int) -> list[str]:
-        """User ids of the cohort's members (including those who left)."""
-
-    async def members_by_email(self, group_id: str, emails: Sequence[str]) -> dict[str, str]:
-        """Lower-cased email -> user id, for members currently in the group."""
-
-    async def add_invitation(
-        self,
-        group_id: str,
-        code: str,
-        kind: str,
-        cohort_id: int | None,
-        role_key: str,
-        max_uses: int,
-        expires_at: datetime | None,
-        by: str | None,
-        now: datetime,
-    ) -> Invitation:
-        """Store a new join code."""
-
-    async def invitation(self, group_id: str, code: str) -> Invitation | None:
-        """A code of the group (case-insensitive)."""
-
-    async def invitation_by_id(self, group_id: str, invitation_id: int) -> Invitation | None:
-        """A code by id."""
-
-    async def redemption(self, invitation_id: int, user_id: str) -> str | None:
-        """The state of the member's use of a code ("granting", "pending-platform", "granted",
-        "revoked"; see bot.onboarding_records); None if never used."""
-
-    async def use_invitation(
-        self, group_id: str, invitation_id: int, user_id: str, now: datetime
-    ) -> bool:
-        """Count one use (as "granting") if any are left and the member never used the code;
-        False otherwise. Atomic against parallel redemptions."""
-
-    async def claim_redemption(
-        self, invitation_id: int, user_id: str, now: datetime, stale_before: datetime
-    ) -> bool:
-        """Take a use the platform refused (or whose granting was cut off before
-        `stale_before`) to finish it; False if granted, revoked or being granted now."""
-
-    async def redemption_done(self, invitation_id: int, user_id: str, accepted: bool) -> None:
-        """The platform answered: granting -> granted, or -> pending-platform if it refused."""
-
-    async def revoke_pending_redemptions(
-        self, group_id: str, user_id: str, role_keys: Sequence[str]
-    ) -> int:
-        """Uses still pending that carry one of these roles can no longer be finished."""
-
-    async def set_invited_by(self, group_id: str, user_id: str, inviter: str) -> None:
-        """Record who invited a member, unless someone already is."""
-
-    async def code_uses(self, group_id: str, cohort_id: int) -> int:
-        """How many times codes of a cohort were redeemed."""
-
-    async def add_roster(
-        self,
-        group_id: str,
-        cohort_id: int,
-        entries: Sequence[tuple[str, str]],
-        role_key: str,
-        invitation_id: int | None,
-    ) -> int:
-        """Store (name, email) entries; returns how many were new."""
-
-    async def roster(self, group_id: str, cohort_id: int) -> list[RosterEntry]:
-        """A cohort's roster."""
-
-    async def unmatched_roster_for(self, group_id: str, email: str) -> list[RosterEntry]:
-        """Roster entries waiting for this email, newest cohort first."""
-
-    async def match_roster(self, entry_id: int, user_id: str, now: datetime) -> bool:
-        """Mark an entry matched; False if it already was."""
-
-    async def lock_member(self, group_id: str, user_id: str) -> None:
-        """Serialise the member's code entries until the unit of work ends (call it first)."""
-
-    async def record_attempt(self, group_id: str, user_id: str, ok: bool, now: datetime) -> None:
-        """Remember a code entry."""
-
-    async def failed_attempts_since(self, group_id: str, user_id: str, since: datetime) -> int:
-        """Wrong codes entered by the member since a time."""
-
-    async def add_request(
-        self, group_id: str, user_id: str, role_key: str, cohort_id: int | None, now: datetime
-    ) -> RoleRequest:
-        """Store a pending role request."""
-
-    async def request(self, group_id: str, request_id: int) -> RoleRequest | None:
-        """One role request."""
-
-    async def pending_request(self, group_id: str, user_id: str) -> RoleRequest | None:
-        """The member's pending request, if any."""
-
-    async def pending_count(self, group_id: str, cohort_id: int | None = None) -> int:
-        """Pending requests for a cohort (None: all of the group's)."""
-
-    async def pending_requests(self, group_id: str, limit: int) -> list[RoleRequest]:
-        """The group's pending requests, oldest first (the dashboard's approvals page)."""
-
-    async def set_request_message(self, request_id: int, channel_id: str, message_id: str) -> None:
-        """Remember where the request was posted for review."""
-
-    async def decide_request(
-        self, group_id: str, request_id: int, status: str, by: str, now: datetime
-    ) -> bool:
-        """Approve or deny a pending request; False if it was already decided."""
-
-    async def enqueue(
-        self, group_id: str, batch: str, changes: Sequence[RoleChange], now: datetime
-    ) -> None:
-        """Add role changes to the paced queue."""
-
-    async def claim_grants(
-        self,
-        group_id: str,
-        batch: str | None,
-        limit: int,
-        owner: str,
-        now: datetime,
-        lease_now: datetime,
-        lease_until: datetime,
-    ) -> list[QueuedGrant]:
-        """Claim the oldest free, due pending changes (of one batch, or of all) for `owner`:
-        a row is held by one drain at a time; a lease (real time) frees a dead drain's rows."""
-
-    async def renew_grants(self, owner: str, lease_until: datetime) -> None:
-        """Extend the lease of the rows `owner` still holds."""
-
-    async def release_grants(self, owner: str) -> None:
-        """Give back the rows `owner` holds but did not finish."""
-
-    async def finish_grant(self, grant_id: int, owner: str, now: datetime) -> bool:
-        """Mark a queued change done, if `owner` still holds it."""
-
-    async def fail_grant(self, grant_id: int, owner: str, retry_at: datetime | None) -> None:
-        """Count a failed attempt: due again at `retry_at`, or given up when it is None."""
-
-    async def batch_progress(self, group_id: str, batch: str) -> tuple[int, int]:
-        """(done, total) rows of a batch: those that took effect, and all."""
-
-
 class UnitOfWork(Protocol):
     """One transaction over every repository; commits on clean exit, rolls back on error."""
 
@@ -561,7 +395,11 @@ class UnitOfWork(Protocol):
     jobs: JobRepository
     events: EventLog
     kv: KeyValue
-    onboarding: OnboardingRepository
+    cohorts: CohortRepository
+    invitations: InvitationRepository
+    roster: RosterRepository
+    requests: RequestRepository
+    grants: GrantRepository
     prompts: PromptRepository
     posts: PostRepository
     activity: ActivityRepository
@@ -570,7 +408,7 @@ class UnitOfWork(Protocol):
     privacy: PrivacyRepository
     outbox: OutboxRepository
     mail_preferences: MailPreferences
-    mail_invitations: InvitationRepository
+    mail_invitations: MailInvitationRepository
     dashboard: DashboardRepository
 
     async def __aenter__(self) -> UnitOfWork:

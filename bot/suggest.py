@@ -16,9 +16,10 @@ MAX_LENGTH = 100
 
 
 async def cohorts(uow: UnitOfWork, group_id: str) -> list[Suggestion]:
-    """The group's cohorts by name, newest first (the one being invited is usually new)."""
-    found = await uow.onboarding.cohorts(group_id)
-    return [(c.name, c.name) for c in reversed(found)]
+    """The group's cohorts by name, newest first (the one being invited is usually new);
+    archived ones are out of the lists, so out of the suggestions too."""
+    found = await uow.cohorts.for_group(group_id)
+    return [(c.name, c.name) for c in reversed(found) if c.archived_at is None]
 
 
 async def categories(uow: UnitOfWork, group_id: str) -> list[Suggestion]:

@@ -137,6 +137,7 @@ class CohortRow(Base):
     graduated_at: Mapped[datetime | None]
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    archived_at: Mapped[datetime | None]  # hidden from lists; members and history stay
 
 
 class InvitationRow(Base):

@@ -18,11 +18,17 @@ from storage.repositories.groups import (
     SqlRoleRepository,
 )
 from storage.repositories.mail import (
-    SqlInvitationRepository,
+    SqlMailInvitationRepository,
     SqlMailPreferences,
     SqlOutboxRepository,
 )
-from storage.repositories.onboarding import SqlOnboardingRepository
+from storage.repositories.onboarding import (
+    SqlCohortRepository,
+    SqlGrantRepository,
+    SqlInvitationRepository,
+    SqlRequestRepository,
+    SqlRosterRepository,
+)
 from storage.repositories.posts import SqlPostRepository
 from storage.repositories.privacy import SqlPrivacyRepository
 from storage.repositories.profiles import SqlPairRepository, SqlProfileRepository
@@ -69,7 +75,11 @@ class SqlUnitOfWork:
         self.jobs = SqlJobRepository(s)
         self.events = SqlEventLog(s)
         self.kv = SqlKeyValue(s)
-        self.onboarding = SqlOnboardingRepository(s)
+        self.cohorts = SqlCohortRepository(s)
+        self.invitations = SqlInvitationRepository(s)
+        self.roster = SqlRosterRepository(s)
+        self.requests = SqlRequestRepository(s)
+        self.grants = SqlGrantRepository(s)
         self.prompts = SqlPromptRepository(s)
         self.posts = SqlPostRepository(s)
         self.activity = SqlActivityRepository(s)
@@ -78,7 +88,7 @@ class SqlUnitOfWork:
         self.privacy = SqlPrivacyRepository(s)
         self.outbox = SqlOutboxRepository(s)
         self.mail_preferences = SqlMailPreferences(s)
-        self.mail_invitations = SqlInvitationRepository(s)
+        self.mail_invitations = SqlMailInvitationRepository(s)
         self.dashboard = SqlDashboardRepository(s)
         return self
 

@@ -25,6 +25,7 @@ from adapters.discord.render import (
     parse_button_custom_id,
     parse_form_custom_id,
 )
+from bot.cogs.onboarding import views
 from bot.events import MessagePosted
 from bot.messages import Button, FormSpec
 from bot.scheduler import Scheduler
@@ -242,13 +243,8 @@ async def test_claimed_student_role_is_approved_by_staff_never_by_the_requester(
 
 async def _welcome_for_existing(h: Harness, user_id: int) -> dict[str, Any]:
     """The welcome DM for a member who was there before (sent as the bot would on join)."""
-    onboarding = h.bot.cog("onboarding")
     group = await h.bot.group(str(h.guild.id))
-    await h.bot.workspace.send_dm(
-        str(h.guild.id),
-        str(user_id),
-        onboarding.welcome_message(group),  # type: ignore[attr-defined]
-    )
+    await h.bot.workspace.send_dm(str(h.guild.id), str(user_id), views.welcome(group.language))
     return h.fake.dms_to(user_id)[-1]
 
 

@@ -46,13 +46,13 @@ async def _cohort(h: Harness) -> int:
     created = await command(h, STAFF_ID, "cohort create", {"program": "Fashion", "year": 2026})
     assert "Fashion 2026" in answer_text(created)
     async with h.uow() as uow:
-        (cohort,) = await uow.onboarding.cohorts(str(h.guild.id))
+        (cohort,) = await uow.cohorts.for_group(str(h.guild.id))
     return cohort.id
 
 
 async def _roster_emails(h: Harness, cohort_id: int) -> list[str]:
     async with h.uow() as uow:
-        return [e.email for e in await uow.onboarding.roster(str(h.guild.id), cohort_id)]
+        return [e.email for e in await uow.roster.entries(str(h.guild.id), cohort_id)]
 
 
 async def test_staff_upload_a_roster_csv_valid_rows_imported_and_the_bad_line_named(
@@ -115,7 +115,7 @@ async def test_a_windows_excel_file_is_read_and_a_binary_or_big_one_refused(
         )
         assert "Linje 3: «Ola Hansen ola@example»" in answer_text(read)
         async with h.uow() as uow:
-            names = [e.name for e in await uow.onboarding.roster(str(h.guild.id), cohort_id)]
+            names = [e.name for e in await uow.roster.entries(str(h.guild.id), cohort_id)]
         assert names == ["Kari Nordmann", "Nils Berg", "Åse Ødegård"]
 
 

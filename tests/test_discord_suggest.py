@@ -35,12 +35,10 @@ def choices(inter: FakeInteraction) -> list[tuple[str, str]]:
 async def add_cohorts(h: Harness, count: int) -> None:
     async with h.uow() as uow:
         for year in range(2000, 2000 + count):
-            await uow.onboarding.add_cohort(
+            await uow.cohorts.add(
                 str(h.guild.id), "Fashion", year, f"Fashion {year}", None, None, START
             )
-        await uow.onboarding.add_cohort(
-            str(h.guild.id), "Knitwear", 2026, "Knitwear 2026", None, None, START
-        )
+        await uow.cohorts.add(str(h.guild.id), "Knitwear", 2026, "Knitwear 2026", None, None, START)
 
 
 async def test_staff_are_offered_the_groups_cohorts_categories_and_roles(

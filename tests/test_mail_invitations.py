@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cogs.mail.invitations import InvitationService
+from bot.cogs.onboarding.codes import LOCK_ATTEMPTS
 from bot.domain import Language
 from storage.models import InvitationRow, MailInvitationRow, RosterEntryRow
 from tests.mail_server import MailServer, eventually
@@ -221,3 +222,32 @@ async def test_a_bounce_is_told_to_the_teacher_once_and_shows_in_status(
         assert dm.count("could not be delivered") == 1
     finally:
         server.stop()
+
+
+async def test_a_forwarded_used_code_is_told_never_locks_out_and_codes_list_keeps_to_shared_codes(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    group = mail_group(engine, tmp_path)
+    out = await group.run("/alumni setup", COHORT, THREE)
+    shared = re.search(r"`([A-Z0-9]{8})`", out)
+    assert shared, out
+    held = await codes_in_db(engine)
+    kari = held["kari@example.com"]
+    await group.run("!join kari", "!as kari", f"/alumni join code:{kari}")
+    # Mallory enters Kari's forwarded code more often than the lockout allows: it was a real
+    # code, so each time she is told it was used, and no wrong guess is counted.
+    await group.run("!join mallory", "!as mallory")
+    for _ in range(LOCK_ATTEMPTS + 1):
+        out = await group.run(f"/alumni join code:{kari}")
+        assert "personal invitation, and it has been used" in out, out
+    out = await group.run("/alumni join code:NOSUCHCODE")
+    assert f"{LOCK_ATTEMPTS - 1} tries left" in out, out
+    assert "student" not in await group.run("!show roles mallory")
+    # Staff's list of codes that work names the cohort's code, not each address's own.
+    out = await group.run("!as owner", "/alumni codes list")
+    assert shared.group(1) in out, out
+    assert not any(code in out for code in held.values()), out
+    assert out.count("uses left") == 1 and "codes_line" not in out, out
+    # A personal code is still ended at once if one leaks.
+    out = await group.run(f"/alumni codes revoke code:{held['ola@example.com']}")
+    assert "no longer works" in out

@@ -41,7 +41,7 @@ async def test_two_processes_inviting_at_once_make_one_code_and_one_email_each(
             await terminal.line(line)
         group = await bots[0].group("local")
         async with bots[0].uow() as uow:
-            [cohort] = await uow.onboarding.cohorts(group.id)
+            [cohort] = await uow.cohorts.for_group(group.id)
         owner = Actor("owner", "owner", Permission.ADMIN)
         reports = await asyncio.gather(
             *(

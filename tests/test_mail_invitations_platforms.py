@@ -107,7 +107,7 @@ async def test_discord_a_student_redeems_the_emailed_code_and_another_is_refused
 
             # The roster entry is Bob's now.
             async with h.uow() as uow:
-                roster = await uow.onboarding.roster(str(h.guild.id), 1)
+                roster = await uow.roster.entries(str(h.guild.id), 1)
             assert {e.email: e.matched_user_id for e in roster}["bob@example.com"] == str(BOB_ID)
             status = await command(h, STAFF_ID, "cohort status", {"cohort": "Fashion 2026"})
             table = answer_text(status)

@@ -184,9 +184,7 @@ async def test_digest_address_from_the_roster_or_the_platform(
     await _member(memory, EN, "kari", None)
     await _member(memory, EN, "ola", None)
     async with memory() as uow:
-        cohort = await uow.onboarding.add_cohort(
-            "g1", "Fashion", 2026, "Fashion 2026", None, None, START
-        )
+        cohort = await uow.cohorts.add("g1", "Fashion", 2026, "Fashion 2026", None, None, START)
         assert cohort is not None
         uow.session.add(  # type: ignore[attr-defined]
             RosterEntryRow(

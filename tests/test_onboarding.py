@@ -183,7 +183,8 @@ async def test_student_request_goes_to_staff_and_requester_hears_the_outcome(
     await group.run("!join kari", "!as kari")
     group.ws.state["buttons"]["kari"] = group.ws.state["buttons"]["*"]
     out = await group.run("!press Approve")
-    assert "Only staff can decide" in out
+    # The button declares who may press it (`@button(permission=STAFF)`): the core refuses.
+    assert "Only staff can use this button" in out
     assert group.ws.role_names("per") == []
     out = await group.run("!as owner", "!press Approve")
     assert "per got the role student (approved by owner)" in out
@@ -357,3 +358,92 @@ async def test_a_roster_file_is_imported_and_bad_lines_reported(
         f'/alumni invite cohort:"Fashion 2026" roster:file:{tmp_path}/missing.csv'
     )
     assert "I could not read the file given as `roster`" in out
+
+
+async def test_an_expired_code_is_told_as_such_and_never_locks_code_entry(
+    group: LocalGroup,
+) -> None:
+    out = await group.run("/alumni setup", "!join kari", "!as kari", "/alumni invite friend")
+    code = code_in(out)
+    await group.run("!join nils", "!as nils", "!clock +31d")
+    for _ in range(6):  # more than the five wrong codes that lock
+        out = await group.run(f"/alumni join code:{code}")
+        assert "That code has expired" in out and "tries left" not in out
+    out = await group.run("/alumni join code:NOPE1234")
+    assert "4 tries left" in out
+    assert not [m for m in group.messages("staff-review") if "wrong join codes" in str(m["text"])]
+
+
+async def test_approving_someone_who_left_says_so(group: LocalGroup) -> None:
+    await group.run("/alumni setup", "!join per", "!as per", "!press I am a student")
+    await group.run('!form cohort=""', "!leave per", "!as owner")
+    out = await group.run("!press Approve")
+    assert "per has left the group, so nothing changed on the platform" in out
+    assert "per got the role" not in out
+    assert "has left the group" in str(group.messages("staff-review")[-1]["text"])
+
+
+async def test_roster_members_already_here_are_told_what_they_received(
+    group: LocalGroup,
+) -> None:
+    await group.run("/alumni setup", COHORT, "!join ola ola@example.com")
+    before = len(dms(group, "ola"))
+    await group.run('/alumni invite cohort:"Fashion 2026" emails:"ola@example.com"')
+    assert group.ws.role_names("ola") == ["Fashion 2026", "student"]
+    told = dms(group, "ola")[before:]
+    assert [str(m["text"]) for m in told] == [
+        "You are on the roster of Fashion 2026, so you now have: student, Fashion 2026."
+    ]
+
+
+async def test_a_second_cohort_role_asks_before_moving_the_graduation(group: LocalGroup) -> None:
+    await group.run(
+        "/alumni setup",
+        COHORT,
+        "/alumni cohort create program:Design year:2027 graduates:2030-06-15",
+        "!join kari",
+        '/alumni role grant member:kari role:"Fashion 2026"',
+    )
+    out = await group.run('/alumni role grant member:kari role:"Design 2027"')
+    assert "kari now has the role Design 2027" in out
+    assert "is in the cohort Fashion 2026 already" in out
+    out = await group.run("/alumni whois member:kari")
+    assert "Cohort: Fashion 2026" in out
+    out = await group.run("!press Move to Design 2027")
+    assert "kari is now in the cohort Design 2027 and graduates with it" in out
+    out = await group.run("/alumni whois member:kari")
+    assert "Cohort: Design 2027" in out
+
+
+async def test_staff_list_live_codes_and_revoke_a_leaked_one(group: LocalGroup) -> None:
+    await group.run("/alumni setup", COHORT)
+    await group.run('/alumni invite cohort:"Fashion 2026" code:FASHION26')
+    out = await group.run("/alumni codes list")
+    assert "`FASHION26`: Fashion 2026 (student), uses left: 250 of 250" in out
+    assert "made by owner" in out
+    out = await group.run("/alumni codes revoke code:FASHION26")
+    assert "The code FASHION26 no longer works" in out
+    out = await group.run("/alumni codes list")
+    assert "No join codes work right now" in out
+    out = await group.run("!join kari", "!as kari", "/alumni join code:FASHION26")
+    assert "That code has been withdrawn" in out
+    assert group.ws.role_names("kari") == []
+    out = await group.run("/alumni codes list")  # a member may not see the codes
+    assert "can run `/alumni codes list`. Nothing was changed." in out and "FASHION" not in out
+
+
+async def test_staff_set_a_missing_graduation_date_and_archive_the_cohort(
+    group: LocalGroup,
+) -> None:
+    await group.run("/alumni setup", "/alumni cohort create program:Fashion year:2026")
+    out = await group.run('/alumni cohort edit cohort:"Fashion 2026" graduates:2029-06-15')
+    assert "Fashion 2026 now graduates on 2029-06-15" in out
+    out = await group.run("/alumni cohort list")
+    assert "- Fashion 2026: 2029-06-15" in out
+    out = await group.run('/alumni cohort archive cohort:"Fashion 2026"')
+    assert "Fashion 2026 graduates on 2029-06-15; archive it once it has graduated" in out
+    await group.run("!clock +1033d")  # graduation day has passed
+    out = await group.run('/alumni cohort archive cohort:"Fashion 2026"')
+    assert "Fashion 2026 is archived" in out
+    out = await group.run("/alumni cohort list")
+    assert "There are no cohorts yet" in out

@@ -31,7 +31,7 @@ async def test_a_roster_join_is_one_unit_of_work_and_repeated_ticks_skip_finishe
         await group.run("!join ola ola@example.com")
         # The join (with the terminal's scheduler tick after it): recorded, matched, granted.
         assert group.ws.role_names("ola") == ["Fashion 2026", "student"]
-        assert len(statements) <= 12, statements
+        assert len(statements) <= 4, statements
         assert not [s for s in statements if "job_runs" in s]  # every job's period is done
 
         statements.clear()

@@ -76,7 +76,7 @@ async def test_rows_from_before_0002_are_spent_uses_and_old_claims(tmp_path: Pat
         from storage.uow import UnitOfWorkFactory
 
         async with UnitOfWorkFactory(engine)() as uow:
-            assert await uow.onboarding.redemption(1, "kari") == "granted"
+            assert await uow.invitations.redemption(1, "kari") == "granted"
             late = then + timedelta(minutes=11)
             assert await uow.jobs.claim("g", "digest", "2026-W34", "new", late, 600) == 1
     finally:

@@ -456,5 +456,5 @@ async def test_a_roster_file_option_is_explained_on_slack(engine: AsyncEngine) -
         (answer,) = await h.command(h.admin, 'invite cohort:"Fashion 2026" roster:students.csv')
         assert "Slack commands can't carry files" in answer and "emails:" in answer
         async with h.uow() as uow:
-            (cohort,) = await uow.onboarding.cohorts(h.fake.team["id"])
-            assert await uow.onboarding.roster(h.fake.team["id"], cohort.id) == []
+            (cohort,) = await uow.cohorts.for_group(h.fake.team["id"])
+            assert await uow.roster.entries(h.fake.team["id"], cohort.id) == []

@@ -20,7 +20,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from bot.cogs.mail.records import (
     DONE,
-    PERSONAL,
     AddressState,
     AddressStatus,
     Bounce,
@@ -30,6 +29,7 @@ from bot.cogs.mail.records import (
     OutboxStatus,
     Subscription,
 )
+from bot.cogs.onboarding.records import CodeKind
 from storage.models import (
     InvitationRow,
     MailInvitationRow,
@@ -415,8 +415,8 @@ class SqlMailPreferences(Repository):
         )
 
 
-class SqlInvitationRepository(Repository):
-    """Personal codes of roster entries: join codes (kind "roster", one use) plus a link row."""
+class SqlMailInvitationRepository(Repository):
+    """Personal codes of roster entries: join codes (CodeKind.PERSONAL, one use) plus a link row."""
 
     async def invitees(self, group_id: str, cohort_id: int) -> list[Invitee]:
         """One statement: the roster left-joined to its links and codes."""
@@ -461,7 +461,7 @@ class SqlInvitationRepository(Repository):
                 {
                     "group_id": group_id,
                     "code": code,
-                    "kind": PERSONAL,
+                    "kind": CodeKind.PERSONAL,
                     "cohort_id": cohort_id,
                     "role_key": invitee.role_key,
                     "max_uses": 1,

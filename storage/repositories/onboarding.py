@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields, replace
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import String, and_, cast, delete, func, insert, literal, or_, select, update
 
-from bot.domain import Cohort
-from bot.onboarding_records import (
-    GRANTING,
-    PENDING_PLATFORM,
+from bot.cogs.onboarding.records import (
+    CodeKind,
     Invitation,
     QueuedGrant,
+    RequestStatus,
     RoleChange,
     RoleRequest,
     RosterEntry,
+    RosterMatch,
+    UseState,
+    cohort_key,
 )
+from bot.domain import Cohort, Member, RoleRecord
 from storage.models import (
     CodeAttemptRow,
     CohortRow,
     GrantQueueRow,
     InvitationRow,
     InvitationUseRow,
+    MemberRoleRow,
     MemberRow,
     RoleRequestRow,
+    RoleRow,
     RosterEntryRow,
 )
 from storage.repositories.base import Repository, _count, as_record
@@ -35,7 +42,7 @@ def _cohort(row: CohortRow) -> Cohort:
 
 
 def _invitation(row: InvitationRow) -> Invitation:
-    return as_record(Invitation, row)
+    return replace(as_record(Invitation, row), kind=CodeKind(row.kind))
 
 
 def _roster(row: RosterEntryRow) -> RosterEntry:
@@ -43,15 +50,13 @@ def _roster(row: RosterEntryRow) -> RosterEntry:
 
 
 def _request(row: RoleRequestRow) -> RoleRequest:
-    return as_record(RoleRequest, row)
+    return replace(as_record(RoleRequest, row), status=RequestStatus(row.status))
 
 
-class SqlOnboardingRepository(Repository):
-    """Everything onboarding stores, over the unit of work's session."""
+class SqlCohortRepository(Repository):
+    """Cohorts and which cohort a member is in."""
 
-    # -- cohorts ----------------------------------------------------------------------------
-
-    async def add_cohort(
+    async def add(
         self,
         group_id: str,
         program: str,
@@ -84,17 +89,43 @@ class SqlOnboardingRepository(Repository):
         )
         return _cohort(row) if row else None
 
-    async def cohorts(self, group_id: str) -> list[Cohort]:
+    async def for_group(self, group_id: str) -> list[Cohort]:
         """Every cohort, oldest first."""
         rows = await self.session.scalars(
             select(CohortRow).where(CohortRow.group_id == group_id).order_by(CohortRow.id)
         )
         return [_cohort(r) for r in rows]
 
-    async def cohort(self, group_id: str, cohort_id: int) -> Cohort | None:
+    async def get(self, group_id: str, cohort_id: int) -> Cohort | None:
         """One cohort."""
         row = await self.session.get(CohortRow, cohort_id)
         return _cohort(row) if row is not None and row.group_id == group_id else None
+
+    async def set_graduation(self, group_id: str, cohort_id: int, graduates_on: date) -> bool:
+        """Conditional on graduated_at being unset, so a graduation that ran is never undone."""
+        result = await self.session.execute(
+            update(CohortRow)
+            .where(
+                CohortRow.group_id == group_id,
+                CohortRow.id == cohort_id,
+                CohortRow.graduated_at.is_(None),
+            )
+            .values(graduates_on=graduates_on)
+        )
+        return _count(result)
+
+    async def archive(self, group_id: str, cohort_id: int, now: datetime) -> bool:
+        """Compare-and-set on archived_at."""
+        result = await self.session.execute(
+            update(CohortRow)
+            .where(
+                CohortRow.group_id == group_id,
+                CohortRow.id == cohort_id,
+                CohortRow.archived_at.is_(None),
+            )
+            .values(archived_at=now)
+        )
+        return _count(result)
 
     async def mark_graduated(self, group_id: str, cohort_id: int, now: datetime) -> bool:
         """Compare-and-set on graduated_at, so a graduation happens exactly once."""
@@ -117,6 +148,22 @@ class SqlOnboardingRepository(Repository):
             .values(cohort_id=cohort_id)
         )
 
+    async def enter_cohort(self, group_id: str, user_id: str, cohort_id: int) -> int | None:
+        """Put a member in a cohort unless they are in another; returns that other one."""
+        result = await self.session.execute(
+            update(MemberRow)
+            .where(
+                MemberRow.group_id == group_id,
+                MemberRow.user_id == user_id,
+                MemberRow.cohort_id.is_(None),
+            )
+            .values(cohort_id=cohort_id)
+        )
+        if _count(result):
+            return None
+        current = await self.member_cohort(group_id, user_id)
+        return current if current != cohort_id else None
+
     async def member_cohort(self, group_id: str, user_id: str) -> int | None:
         """The member's cohort id."""
         return await self.session.scalar(
@@ -125,7 +172,7 @@ class SqlOnboardingRepository(Repository):
             )
         )
 
-    async def cohort_member_ids(self, group_id: str, cohort_id: int) -> list[str]:
+    async def member_ids(self, group_id: str, cohort_id: int) -> list[str]:
         """User ids in a cohort, including members who left."""
         rows = await self.session.scalars(
             select(MemberRow.user_id)
@@ -134,27 +181,15 @@ class SqlOnboardingRepository(Repository):
         )
         return list(rows)
 
-    async def members_by_email(self, group_id: str, emails: Sequence[str]) -> dict[str, str]:
-        """Lower-cased email -> user id of members in the group now."""
-        wanted = {e.lower() for e in emails}
-        if not wanted:
-            return {}
-        rows = await self.session.execute(
-            select(MemberRow.email, MemberRow.user_id).where(
-                MemberRow.group_id == group_id,
-                MemberRow.left_at.is_(None),
-                func.lower(MemberRow.email).in_(wanted),
-            )
-        )
-        return {str(email).lower(): user_id for email, user_id in rows}
 
-    # -- invitations ------------------------------------------------------------------------
+class SqlInvitationRepository(Repository):
+    """Join codes, their uses and the code entries counted for the lockout."""
 
-    async def add_invitation(
+    async def add(
         self,
         group_id: str,
         code: str,
-        kind: str,
+        kind: CodeKind,
         cohort_id: int | None,
         role_key: str,
         max_uses: int,
@@ -180,7 +215,7 @@ class SqlOnboardingRepository(Repository):
         await self.session.flush()
         return _invitation(row)
 
-    async def invitation(self, group_id: str, code: str) -> Invitation | None:
+    async def by_code(self, group_id: str, code: str) -> Invitation | None:
         """A code of the group (codes are stored upper case)."""
         row = await self.session.scalar(
             select(InvitationRow).where(
@@ -189,12 +224,50 @@ class SqlOnboardingRepository(Repository):
         )
         return _invitation(row) if row else None
 
-    async def invitation_by_id(self, group_id: str, invitation_id: int) -> Invitation | None:
+    async def get(self, group_id: str, invitation_id: int) -> Invitation | None:
         """A code by id."""
         row = await self.session.get(InvitationRow, invitation_id)
         return _invitation(row) if row is not None and row.group_id == group_id else None
 
-    async def redemption(self, invitation_id: int, user_id: str) -> str | None:
+    async def live(self, group_id: str, now: datetime) -> list[Invitation]:
+        """Shared codes that still work, newest first."""
+        rows = await self.session.scalars(
+            select(InvitationRow)
+            .where(
+                InvitationRow.group_id == group_id,
+                InvitationRow.kind != CodeKind.PERSONAL,
+                InvitationRow.revoked.is_(False),
+                InvitationRow.uses < InvitationRow.max_uses,
+                or_(InvitationRow.expires_at.is_(None), InvitationRow.expires_at > now),
+            )
+            .order_by(InvitationRow.id.desc())
+        )
+        return [_invitation(r) for r in rows]
+
+    async def revoke(self, group_id: str, invitation_id: int) -> bool:
+        """Compare-and-set, so a code is revoked once."""
+        result = await self.session.execute(
+            update(InvitationRow)
+            .where(
+                InvitationRow.group_id == group_id,
+                InvitationRow.id == invitation_id,
+                InvitationRow.revoked.is_(False),
+            )
+            .values(revoked=True)
+        )
+        return _count(result)
+
+    async def retire(self, group_id: str, invitation_id: int) -> None:
+        """Rename a dead code "~<id>~<code>" (codes are letters and digits only, so nobody
+        types it; the id keeps it unique within the column's 32 characters) and revoke it."""
+        row = await self.session.get(InvitationRow, invitation_id)
+        if row is None or row.group_id != group_id or row.code.startswith("~"):
+            return
+        row.code = f"~{row.id}~{row.code}"[:32]
+        row.revoked = True
+        await self.session.flush()
+
+    async def redemption(self, invitation_id: int, user_id: str) -> UseState | None:
         """The state of the member's use of a code (None: never used)."""
         state = await self.session.scalar(
             select(InvitationUseRow.state).where(
@@ -202,11 +275,9 @@ class SqlOnboardingRepository(Repository):
                 InvitationUseRow.user_id == user_id,
             )
         )
-        return str(state) if state is not None else None
+        return UseState(state) if state is not None else None
 
-    async def use_invitation(
-        self, group_id: str, invitation_id: int, user_id: str, now: datetime
-    ) -> bool:
+    async def use(self, group_id: str, invitation_id: int, user_id: str, now: datetime) -> bool:
         """Count one use for a member who never used the code; False if used up or used.
 
         The use row goes first: its unique (invitation, member) key makes parallel redemptions
@@ -220,7 +291,7 @@ class SqlOnboardingRepository(Repository):
                 group_id=group_id,
                 user_id=user_id,
                 used_at=now,
-                state=GRANTING,
+                state=UseState.GRANTING,
             )
             .on_conflict_do_nothing()
         )
@@ -256,13 +327,14 @@ class SqlOnboardingRepository(Repository):
                 InvitationUseRow.invitation_id == invitation_id,
                 InvitationUseRow.user_id == user_id,
                 or_(
-                    InvitationUseRow.state == PENDING_PLATFORM,
+                    InvitationUseRow.state == UseState.PENDING_PLATFORM,
                     and_(
-                        InvitationUseRow.state == GRANTING, InvitationUseRow.used_at < stale_before
+                        InvitationUseRow.state == UseState.GRANTING,
+                        InvitationUseRow.used_at < stale_before,
                     ),
                 ),
             )
-            .values(state=GRANTING, used_at=now)
+            .values(state=UseState.GRANTING, used_at=now)
         )
         return _count(result)
 
@@ -273,9 +345,9 @@ class SqlOnboardingRepository(Repository):
             .where(
                 InvitationUseRow.invitation_id == invitation_id,
                 InvitationUseRow.user_id == user_id,
-                InvitationUseRow.state == GRANTING,
+                InvitationUseRow.state == UseState.GRANTING,
             )
-            .values(state="granted" if accepted else PENDING_PLATFORM)
+            .values(state=UseState.GRANTED if accepted else UseState.PENDING_PLATFORM)
         )
 
     async def revoke_pending_redemptions(
@@ -290,18 +362,20 @@ class SqlOnboardingRepository(Repository):
             .where(
                 InvitationUseRow.group_id == group_id,
                 InvitationUseRow.user_id == user_id,
-                InvitationUseRow.state.in_((PENDING_PLATFORM, GRANTING)),
+                InvitationUseRow.state.in_((UseState.PENDING_PLATFORM, UseState.GRANTING)),
             )
         )
         ids = [
             use_id
             for use_id, role_key, cohort_id in rows
-            if role_key in keys or (cohort_id is not None and f"cohort:{cohort_id}" in keys)
+            if role_key in keys or (cohort_id is not None and cohort_key(cohort_id) in keys)
         ]
         if not ids:
             return 0
         await self.session.execute(
-            update(InvitationUseRow).where(InvitationUseRow.id.in_(ids)).values(state="revoked")
+            update(InvitationUseRow)
+            .where(InvitationUseRow.id.in_(ids))
+            .values(state=UseState.REVOKED)
         )
         return len(ids)
 
@@ -317,7 +391,7 @@ class SqlOnboardingRepository(Repository):
             .values(invited_by=inviter)
         )
 
-    async def code_uses(self, group_id: str, cohort_id: int) -> int:
+    async def cohort_uses(self, group_id: str, cohort_id: int) -> int:
         """Redemptions of a cohort's codes."""
         count = await self.session.scalar(
             select(func.count(InvitationUseRow.id))
@@ -325,79 +399,6 @@ class SqlOnboardingRepository(Repository):
             .where(InvitationRow.group_id == group_id, InvitationRow.cohort_id == cohort_id)
         )
         return int(count or 0)
-
-    # -- roster -----------------------------------------------------------------------------
-
-    async def add_roster(
-        self,
-        group_id: str,
-        cohort_id: int,
-        entries: Sequence[tuple[str, str]],
-        role_key: str,
-        invitation_id: int | None,
-    ) -> int:
-        """Insert entries in one statement; duplicates of earlier imports are ignored."""
-        if not entries:
-            return 0
-        before = await self._roster_count(group_id, cohort_id)
-        # Parameters apart from the statement (executemany): a 500-line roster is not compiled
-        # into one 3,000-placeholder statement on every import.
-        await self.session.execute(
-            self.insert_ignore(RosterEntryRow).on_conflict_do_nothing(),
-            [
-                {
-                    "group_id": group_id,
-                    "cohort_id": cohort_id,
-                    "email": email.lower(),
-                    "name": name,
-                    "role_key": role_key,
-                    "invitation_id": invitation_id,
-                }
-                for name, email in entries
-            ],
-        )
-        return await self._roster_count(group_id, cohort_id) - before
-
-    async def _roster_count(self, group_id: str, cohort_id: int) -> int:
-        count = await self.session.scalar(
-            select(func.count(RosterEntryRow.id)).where(
-                RosterEntryRow.group_id == group_id, RosterEntryRow.cohort_id == cohort_id
-            )
-        )
-        return int(count or 0)
-
-    async def roster(self, group_id: str, cohort_id: int) -> list[RosterEntry]:
-        """A cohort's roster in import order."""
-        rows = await self.session.scalars(
-            select(RosterEntryRow)
-            .where(RosterEntryRow.group_id == group_id, RosterEntryRow.cohort_id == cohort_id)
-            .order_by(RosterEntryRow.id)
-        )
-        return [_roster(r) for r in rows]
-
-    async def unmatched_roster_for(self, group_id: str, email: str) -> list[RosterEntry]:
-        """Entries waiting for this email, newest cohort first."""
-        rows = await self.session.scalars(
-            select(RosterEntryRow)
-            .where(
-                RosterEntryRow.group_id == group_id,
-                RosterEntryRow.email == email.lower(),
-                RosterEntryRow.matched_user_id.is_(None),
-            )
-            .order_by(RosterEntryRow.cohort_id.desc())
-        )
-        return [_roster(r) for r in rows]
-
-    async def match_roster(self, entry_id: int, user_id: str, now: datetime) -> bool:
-        """Mark an entry matched, once."""
-        result = await self.session.execute(
-            update(RosterEntryRow)
-            .where(RosterEntryRow.id == entry_id, RosterEntryRow.matched_user_id.is_(None))
-            .values(matched_user_id=user_id, matched_at=now)
-        )
-        return _count(result)
-
-    # -- code attempts ----------------------------------------------------------------------
 
     async def lock_member(self, group_id: str, user_id: str) -> None:
         """Serialise this member's code entries until the unit of work ends.
@@ -429,9 +430,170 @@ class SqlOnboardingRepository(Repository):
         )
         return int(count or 0)
 
-    # -- role requests ----------------------------------------------------------------------
 
-    async def add_request(
+class SqlRosterRepository(Repository):
+    """Class lists, matched by email when members join."""
+
+    async def add(
+        self,
+        group_id: str,
+        cohort_id: int,
+        entries: Sequence[tuple[str, str]],
+        role_key: str,
+        invitation_id: int | None,
+    ) -> int:
+        """Insert entries in one statement; duplicates of earlier imports are ignored."""
+        if not entries:
+            return 0
+        before = await self._size(group_id, cohort_id)
+        # Parameters apart from the statement (executemany): a 500-line roster is not compiled
+        # into one 3,000-placeholder statement on every import.
+        await self.session.execute(
+            self.insert_ignore(RosterEntryRow).on_conflict_do_nothing(),
+            [
+                {
+                    "group_id": group_id,
+                    "cohort_id": cohort_id,
+                    "email": email.lower(),
+                    "name": name,
+                    "role_key": role_key,
+                    "invitation_id": invitation_id,
+                }
+                for name, email in entries
+            ],
+        )
+        return await self._size(group_id, cohort_id) - before
+
+    async def _size(self, group_id: str, cohort_id: int) -> int:
+        count = await self.session.scalar(
+            select(func.count(RosterEntryRow.id)).where(
+                RosterEntryRow.group_id == group_id, RosterEntryRow.cohort_id == cohort_id
+            )
+        )
+        return int(count or 0)
+
+    async def entries(self, group_id: str, cohort_id: int) -> list[RosterEntry]:
+        """A cohort's roster in import order."""
+        rows = await self.session.scalars(
+            select(RosterEntryRow)
+            .where(RosterEntryRow.group_id == group_id, RosterEntryRow.cohort_id == cohort_id)
+            .order_by(RosterEntryRow.id)
+        )
+        return [_roster(r) for r in rows]
+
+    async def members_by_email(self, group_id: str, emails: Sequence[str]) -> dict[str, str]:
+        """Lower-cased email -> user id of members in the group now."""
+        wanted = {e.lower() for e in emails}
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(MemberRow.email, MemberRow.user_id).where(
+                MemberRow.group_id == group_id,
+                MemberRow.left_at.is_(None),
+                func.lower(MemberRow.email).in_(wanted),
+            )
+        )
+        return {str(email).lower(): user_id for email, user_id in rows}
+
+    async def match_email(
+        self, group_id: str, email: str, user_id: str, now: datetime
+    ) -> RosterMatch | None:
+        """The newest cohort's entry waiting for this email, matched to the member once, with
+        who made its code and the two roles it gives: one UPDATE ... RETURNING (SQLite 3.35+,
+        PostgreSQL), so a class joining costs no extra round trips for the look-ups.
+
+        The newest entry is chosen inside the statement and the update is conditional on it
+        being unmatched still, so two joins with one address match it once.
+        """
+        newest = (
+            select(RosterEntryRow.id)
+            .where(
+                RosterEntryRow.group_id == group_id,
+                RosterEntryRow.email == email.lower(),
+                RosterEntryRow.matched_user_id.is_(None),
+            )
+            .order_by(RosterEntryRow.cohort_id.desc(), RosterEntryRow.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        inviter = (
+            select(InvitationRow.created_by)
+            .where(InvitationRow.id == RosterEntryRow.invitation_id)
+            .scalar_subquery()
+        )
+        cohort_role = literal(cohort_key(0)[:-1]) + cast(RosterEntryRow.cohort_id, String)
+
+        def role(key: Any, column: Any) -> Any:
+            return (
+                select(column)
+                .where(RoleRow.group_id == RosterEntryRow.group_id, RoleRow.key == key)
+                .scalar_subquery()
+            )
+
+        row = (
+            await self.session.execute(
+                update(RosterEntryRow)
+                .where(RosterEntryRow.id == newest, RosterEntryRow.matched_user_id.is_(None))
+                .values(matched_user_id=user_id, matched_at=now)
+                .returning(
+                    *RosterEntryRow.__table__.c,
+                    inviter.label("inviter"),
+                    role(RosterEntryRow.role_key, RoleRow.name).label("role_name"),
+                    role(RosterEntryRow.role_key, RoleRow.platform_id).label("role_pid"),
+                    role(cohort_role, RoleRow.name).label("cohort_name"),
+                    role(cohort_role, RoleRow.platform_id).label("cohort_pid"),
+                )
+                .execution_options(synchronize_session=False)
+            )
+        ).first()
+        if row is None:
+            return None
+        v = row._mapping
+        entry = RosterEntry(**{f.name: v[f.name] for f in fields(RosterEntry)})
+        role_key, cohort = entry.role_keys
+        roles = {
+            key: RoleRecord(group_id, key, name, pid)
+            for key, name, pid in (
+                (role_key, v["role_name"], v["role_pid"]),
+                (cohort, v["cohort_name"], v["cohort_pid"]),
+            )
+            if name is not None
+        }
+        return RosterMatch(entry, v["inviter"], roles)
+
+    async def admit(self, member: Member, cohort_id: int | None) -> bool:
+        """Record a newcomer with their cohort in one statement; False if the member is
+        recorded already (a replay, a return, or a first command that came first)."""
+        result = await self.session.execute(
+            self.insert_ignore(MemberRow)
+            .values(
+                group_id=member.group_id,
+                user_id=member.user_id,
+                name=member.name,
+                email=member.email,
+                joined_at=member.joined_at,
+                left_at=None,
+                invited_by=member.invited_by,
+                cohort_id=cohort_id,
+            )
+            .on_conflict_do_nothing()
+        )
+        return _count(result)
+
+    async def match(self, entry_id: int, user_id: str, now: datetime) -> bool:
+        """Mark an entry matched, once."""
+        result = await self.session.execute(
+            update(RosterEntryRow)
+            .where(RosterEntryRow.id == entry_id, RosterEntryRow.matched_user_id.is_(None))
+            .values(matched_user_id=user_id, matched_at=now)
+        )
+        return _count(result)
+
+
+class SqlRequestRepository(Repository):
+    """Requests for a trusted role."""
+
+    async def add(
         self, group_id: str, user_id: str, role_key: str, cohort_id: int | None, now: datetime
     ) -> RoleRequest:
         """Store a pending request."""
@@ -440,25 +602,25 @@ class SqlOnboardingRepository(Repository):
             user_id=user_id,
             role_key=role_key,
             cohort_id=cohort_id,
-            status="pending",
+            status=RequestStatus.PENDING,
             created_at=now,
         )
         self.session.add(row)
         await self.session.flush()
         return _request(row)
 
-    async def request(self, group_id: str, request_id: int) -> RoleRequest | None:
+    async def get(self, group_id: str, request_id: int) -> RoleRequest | None:
         """One request."""
         row = await self.session.get(RoleRequestRow, request_id)
         return _request(row) if row is not None and row.group_id == group_id else None
 
-    async def pending_request(self, group_id: str, user_id: str) -> RoleRequest | None:
+    async def pending_of(self, group_id: str, user_id: str) -> RoleRequest | None:
         """The member's pending request."""
         row = await self.session.scalar(
             select(RoleRequestRow).where(
                 RoleRequestRow.group_id == group_id,
                 RoleRequestRow.user_id == user_id,
-                RoleRequestRow.status == "pending",
+                RoleRequestRow.status == RequestStatus.PENDING,
             )
         )
         return _request(row) if row else None
@@ -466,24 +628,27 @@ class SqlOnboardingRepository(Repository):
     async def pending_count(self, group_id: str, cohort_id: int | None = None) -> int:
         """Pending requests naming a cohort (None: all of the group's)."""
         query = select(func.count(RoleRequestRow.id)).where(
-            RoleRequestRow.group_id == group_id, RoleRequestRow.status == "pending"
+            RoleRequestRow.group_id == group_id, RoleRequestRow.status == RequestStatus.PENDING
         )
         if cohort_id is not None:
             query = query.where(RoleRequestRow.cohort_id == cohort_id)
         count = await self.session.scalar(query)
         return int(count or 0)
 
-    async def pending_requests(self, group_id: str, limit: int) -> list[RoleRequest]:
-        """Pending requests, oldest first (LEAD: added for the dashboard's approvals page)."""
+    async def pending(self, group_id: str, limit: int) -> list[RoleRequest]:
+        """Pending requests, oldest first."""
         rows = await self.session.scalars(
             select(RoleRequestRow)
-            .where(RoleRequestRow.group_id == group_id, RoleRequestRow.status == "pending")
+            .where(
+                RoleRequestRow.group_id == group_id,
+                RoleRequestRow.status == RequestStatus.PENDING,
+            )
             .order_by(RoleRequestRow.id)
             .limit(limit)
         )
         return [_request(r) for r in rows]
 
-    async def set_request_message(self, request_id: int, channel_id: str, message_id: str) -> None:
+    async def set_message(self, request_id: int, channel_id: str, message_id: str) -> None:
         """Remember the review post."""
         await self.session.execute(
             update(RoleRequestRow)
@@ -491,8 +656,8 @@ class SqlOnboardingRepository(Repository):
             .values(review_channel_id=channel_id, review_message_id=message_id)
         )
 
-    async def decide_request(
-        self, group_id: str, request_id: int, status: str, by: str, now: datetime
+    async def decide(
+        self, group_id: str, request_id: int, status: RequestStatus, by: str, now: datetime
     ) -> bool:
         """Compare-and-set from pending, so two staff pressing at once decide once."""
         result = await self.session.execute(
@@ -500,13 +665,48 @@ class SqlOnboardingRepository(Repository):
             .where(
                 RoleRequestRow.group_id == group_id,
                 RoleRequestRow.id == request_id,
-                RoleRequestRow.status == "pending",
+                RoleRequestRow.status == RequestStatus.PENDING,
             )
             .values(status=status, decided_by=by, decided_at=now)
         )
         return _count(result)
 
-    # -- grant queue ------------------------------------------------------------------------
+
+class SqlGrantRepository(Repository):
+    """Role grants recorded, and the paced queue of bulk changes."""
+
+    async def record(
+        self,
+        group_id: str,
+        user_id: str,
+        keys: Sequence[str],
+        source: str,
+        by: str | None,
+        now: datetime,
+    ) -> list[str]:
+        """Record grants in one statement; returns the keys the member did not hold yet."""
+        if not keys:
+            return []
+        rows = await self.session.scalars(
+            self.insert_ignore(MemberRoleRow)
+            .values(
+                [
+                    {
+                        "group_id": group_id,
+                        "user_id": user_id,
+                        "role_key": key,
+                        "source": source,
+                        "granted_by": by,
+                        "granted_at": now,
+                    }
+                    for key in dict.fromkeys(keys)
+                ]
+            )
+            .on_conflict_do_nothing()
+            .returning(MemberRoleRow.role_key)
+        )
+        new = set(rows)
+        return [k for k in dict.fromkeys(keys) if k in new]
 
     async def enqueue(
         self, group_id: str, batch: str, changes: Sequence[RoleChange], now: datetime
@@ -535,7 +735,7 @@ class SqlOnboardingRepository(Repository):
             ],
         )
 
-    async def claim_grants(
+    async def claim(
         self,
         group_id: str,
         batch: str | None,
@@ -587,7 +787,7 @@ class SqlOnboardingRepository(Repository):
             out.append(QueuedGrant(r.id, r.batch, change, r.attempts, r.created_at))
         return out
 
-    async def renew_grants(self, owner: str, lease_until: datetime) -> None:
+    async def renew(self, owner: str, lease_until: datetime) -> None:
         """Extend the lease of the rows a drain still holds."""
         await self.session.execute(
             update(GrantQueueRow)
@@ -595,7 +795,7 @@ class SqlOnboardingRepository(Repository):
             .values(claimed_until=lease_until)
         )
 
-    async def release_grants(self, owner: str) -> None:
+    async def release(self, owner: str) -> None:
         """Give back the rows a drain holds but did not finish (it was stopped or failed)."""
         await self.session.execute(
             update(GrantQueueRow)
@@ -603,7 +803,7 @@ class SqlOnboardingRepository(Repository):
             .values(claimed_by=None, claimed_until=None)
         )
 
-    async def finish_grant(self, grant_id: int, owner: str, now: datetime) -> bool:
+    async def finish(self, grant_id: int, owner: str, now: datetime) -> bool:
         """Mark a change done, if this drain still holds it."""
         result = await self.session.execute(
             update(GrantQueueRow)
@@ -616,7 +816,7 @@ class SqlOnboardingRepository(Repository):
         )
         return _count(result)
 
-    async def fail_grant(self, grant_id: int, owner: str, retry_at: datetime | None) -> None:
+    async def fail(self, grant_id: int, owner: str, retry_at: datetime | None) -> None:
         """Count a failed attempt and give the row back: due again at `retry_at`, or given up
         for good when that is None."""
         values: dict[str, object] = {
@@ -633,7 +833,7 @@ class SqlOnboardingRepository(Repository):
             .values(**values)
         )
 
-    async def batch_progress(self, group_id: str, batch: str) -> tuple[int, int]:
+    async def progress(self, group_id: str, batch: str) -> tuple[int, int]:
         """(done, total) of a batch: rows that took effect, and all its rows."""
         rows = await self.session.execute(
             select(GrantQueueRow.status, func.count(GrantQueueRow.id))

@@ -19,7 +19,7 @@ async def _request(
         d.world.ws.add_member(name, None)  # on the platform, so a role can be given
     async with d.world.uow() as uow:
         await uow.members.save(Member(group, user_id, name, joined_at=now))
-        request = await uow.onboarding.add_request(group, user_id, role, None, now)
+        request = await uow.requests.add(group, user_id, role, None, now)
     return request.id
 
 
@@ -37,7 +37,7 @@ async def test_approve_one_and_deny_many_and_the_members_are_told() -> None:
         assert done.status == 303
         async with d.world.uow() as uow:
             ingrid = await uow.members.get("local", "ingrid")
-            decided = await uow.onboarding.request("local", first)
+            decided = await uow.requests.get("local", first)
         assert ingrid is not None and "student" in ingrid.roles
         assert "student" in d.world.ws.role_names("ingrid")
         assert (
@@ -52,7 +52,7 @@ async def test_approve_one_and_deny_many_and_the_members_are_told() -> None:
         )
         assert many.status == 303
         async with d.world.uow() as uow:
-            statuses = [(await uow.onboarding.request("local", i)).status for i in (second, third)]  # type: ignore[union-attr]
+            statuses = [(await uow.requests.get("local", i)).status for i in (second, third)]  # type: ignore[union-attr]
         assert statuses == ["denied", "denied"]
         after = await (await d.client.get("/dashboard/approvals")).text()
         assert "No role requests are waiting." in after
@@ -68,7 +68,7 @@ async def test_another_groups_request_is_not_decided() -> None:
         await d.sign_in()
         await d.post("/dashboard/approvals", "/dashboard/approvals/decide", one=f"{theirs}:approve")
         async with d.world.uow() as uow:
-            still = await uow.onboarding.request("other", theirs)
+            still = await uow.requests.get("other", theirs)
             eve = await uow.members.get("other", "eve")
         assert still is not None and still.status == "pending"
         assert eve is not None and "student" not in eve.roles

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from bot.cogs.onboarding.records import RoleRequest
 from bot.domain import Actor, Group
-from bot.onboarding_records import RoleRequest
 
 
 class Refusal(StrEnum):

@@ -49,7 +49,7 @@ FAILURE_WINDOW = 600.0
 GRADUATING_WITHIN = timedelta(days=120)
 AUDIT_PAGE = 200
 REQUESTS_PAGE = 200
-# The onboarding feature's Approve/Deny buttons (bot/cogs/onboarding/join_flow.py).
+# The onboarding feature's Approve/Deny buttons (bot/cogs/onboarding/views.py).
 DECIDE_ACTION = "onb:decide"
 SIGNIN_PATH = "/dashboard/signin"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
@@ -303,8 +303,8 @@ class DashboardService:
         """
         today = self.clock.now().date()
         async with self.uow() as uow:
-            approvals = await uow.onboarding.pending_count(group.id)
-            cohorts = await uow.onboarding.cohorts(group.id)
+            approvals = await uow.requests.pending_count(group.id)
+            cohorts = await uow.cohorts.for_group(group.id)
         soon: list[tuple[str, date]] = sorted(
             (
                 (c.name, c.graduates_on)
@@ -325,8 +325,8 @@ class DashboardService:
         LEAD: reads onboarding's repository; move to the onboarding service with the reshape.
         """
         async with self.uow() as uow:
-            pending = await uow.onboarding.pending_requests(group.id, REQUESTS_PAGE)
-            cohorts = {c.id: c.name for c in await uow.onboarding.cohorts(group.id)}
+            pending = await uow.requests.pending(group.id, REQUESTS_PAGE)
+            cohorts = {c.id: c.name for c in await uow.cohorts.for_group(group.id)}
             names = {}
             for r in pending:
                 member = await uow.members.get(group.id, r.user_id)

@@ -219,9 +219,6 @@ INVITATION = "invitation"
 # A reminder goes to an address at most this often; a personal code lasts a semester.
 REMIND_EVERY = timedelta(days=3)
 PERSONAL_CODE_DAYS = 120
-# The kind of join code a roster entry's own invitation is (invitations.kind): one person,
-# one use ("friend" and "cohort" are onboarding's other kinds).
-PERSONAL = "roster"
 
 
 @dataclass(frozen=True)

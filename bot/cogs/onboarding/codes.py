@@ -29,11 +29,6 @@ CLAIMABLE = ("student", "alumni", "staff", "industry")
 _CUSTOM_CODE = re.compile(r"^[A-Z0-9]{6,32}$")
 
 
-def cohort_key(cohort_id: int) -> str:
-    """The roles-table key of a cohort's role."""
-    return f"cohort:{cohort_id}"
-
-
 def new_code() -> str:
     """A random, unambiguous join code."""
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from bot.cog import Cog, button, command, form
-from bot.cogs.members import find_member
+from bot.cogs.members.service import MembersService
 from bot.cogs.privacy.service import PrivacyService
 from bot.cogs.profiles import views
 from bot.cogs.profiles.forms import UPDATE_LIMIT
@@ -29,7 +27,7 @@ class ProfilesCog(Cog):
             bot.workspace,
             bot.clock,
             bot.service(PrivacyService),
-            partial(find_member, bot),
+            bot.service(MembersService).find,
         )
         bot.provide(self.service)
 

@@ -121,8 +121,8 @@ class ProfilesService:
             members = [m for m in await uow.members.for_group(group.id) if m.left_at is None]
             profiles = {p.user_id: p for p in await uow.profiles.for_group(group.id)}
             cohort_of: dict[str, str] = {}
-            for c in await uow.onboarding.cohorts(group.id):
-                for user_id in await uow.onboarding.cohort_member_ids(group.id, c.id):
+            for c in await uow.cohorts.for_group(group.id):
+                for user_id in await uow.cohorts.member_ids(group.id, c.id):
                     cohort_of[user_id] = c.name
         hits: list[Hit] = []
         for m in members:

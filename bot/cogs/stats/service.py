@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 
 from bot.activity import ActivityRecorder, Pending
 from bot.cogs.mail.service import MailService
+from bot.cogs.onboarding.records import WELCOME_FALLBACKS_KEY, fallbacks_between
 from bot.cogs.stats import views
 from bot.cogs.stats.figures import summarise, week_starts
 from bot.cogs.stats.records import Digest, DigestSkipped, Report, Stats
 from bot.domain import Group
 from bot.errors import UserError
 from bot.events import MessageRef, UserRef
-from bot.onboarding_records import WELCOME_FALLBACKS_KEY, fallbacks_between
 from bot.ports import ChartRenderer, Clock, UnitOfWork, UnitOfWorkFactory, WeeklyChart, Workspace
 from bot.safety import slug
 from bot.scheduler import Busy, Sent

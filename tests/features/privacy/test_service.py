@@ -306,8 +306,8 @@ async def test_retention_deletes_what_is_kept_briefly_and_old_export_files(w: Wo
     svc = _svc(w)
     now = w.bot.clock.now()
     async with w.uow() as uow:
-        await uow.onboarding.record_attempt(w.group.id, OLA.id, False, now - timedelta(days=2))
-        await uow.onboarding.record_attempt(w.group.id, OLA.id, False, now)
+        await uow.invitations.record_attempt(w.group.id, OLA.id, False, now - timedelta(days=2))
+        await uow.invitations.record_attempt(w.group.id, OLA.id, False, now)
         await uow.events.first_time(w.group.id, "join:ola:old", now - timedelta(days=8))
         await uow.events.first_time(w.group.id, "join:ola:new", now - timedelta(days=6))
     folder = files.export_folder(svc.data_dir)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cogs.onboarding.records import WELCOME_FALLBACKS_KEY, count_fallback
 from bot.cogs.posts.forms import KINDS
 from bot.cogs.posts.service import PostsService
 from bot.cogs.stats.records import DigestSkipped
@@ -16,7 +17,6 @@ from bot.cogs.stats.service import StatsService
 from bot.domain import Language, Member
 from bot.errors import UserError
 from bot.events import ChannelRef, MessagePosted, UserRef
-from bot.onboarding_records import WELCOME_FALLBACKS_KEY, count_fallback
 from bot.ports import WeeklyChart
 from tests.conftest import START
 from tests.features.helpers import INGRID, World, world

@@ -1,0 +1,1 @@
+"""Members: who is in the group, found by name or mention; leaves are recorded, nothing deleted."""

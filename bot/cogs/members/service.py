@@ -1,0 +1,71 @@
+"""The members' use cases: find one, make sure one is recorded, record a leave."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.domain import Member
+from bot.errors import UserError
+from bot.events import UserRef
+from bot.ports import Clock, UnitOfWorkFactory, Workspace
+from bot.safety import neutralise
+
+
+class MembersService:
+    """The group's member records, shared by every feature that names a member."""
+
+    def __init__(self, uow: UnitOfWorkFactory, workspace: Workspace, clock: Clock) -> None:
+        self.uow = uow
+        self.workspace = workspace
+        self.clock = clock
+
+    async def find(self, group_id: str, wanted: str) -> Member | None:
+        """A member by platform id, name or mention (`@kari`, `<@123>`); members who left last."""
+        wanted = wanted.strip().lstrip("@")
+        async with self.uow() as uow:
+            member = await uow.members.get(group_id, wanted)
+            if member is not None:
+                return member
+            matches = [
+                m
+                for m in await uow.members.for_group(group_id)
+                if wanted.lower() in (m.name.lower(), m.user_id.lower())
+            ]
+        matches.sort(key=lambda m: m.left_at is not None)
+        return matches[0] if matches else None
+
+    async def ensure(self, group_id: str, user: UserRef) -> Member:
+        """The member's record, created (once, however many commands race) for members who
+        were there before the bot."""
+        async with self.uow() as uow:
+            member = await uow.members.get(group_id, user.id)
+            if member is None:
+                member = await uow.members.add_if_absent(
+                    Member(group_id, user.id, user.name or user.id)
+                )
+        return member
+
+    async def resolve(self, group_id: str, wanted: str) -> Member:
+        """A member staff named: from the records, else from the platform (then recorded);
+        refused when neither knows them."""
+        member = await self.find(group_id, wanted)
+        if member is not None:
+            return member
+        info = await self.workspace.member_info(group_id, wanted.strip().lstrip("@"))
+        if info is None:
+            raise UserError("members.member_unknown", member=neutralise(wanted))
+        return await self.ensure(group_id, UserRef(info.id, info.name))
+
+    async def names(self, group_id: str) -> dict[str, str]:
+        """User id -> name of every member recorded (those who left too)."""
+        async with self.uow() as uow:
+            return {m.user_id: m.name for m in await uow.members.for_group(group_id)}
+
+    async def left(self, group_id: str, user_id: str) -> bool:
+        """Mark a member as gone (nothing else is deleted); False if unknown or gone already."""
+        async with self.uow() as uow:
+            member = await uow.members.get(group_id, user_id)
+            if member is None or member.left_at is not None:
+                return False
+            await uow.members.save(replace(member, left_at=self.clock.now()))
+        return True
