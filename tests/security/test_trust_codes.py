@@ -156,9 +156,14 @@ async def test_120_concurrent_guesses_check_at_most_five_wrong_codes(
         if accepted:  # only fair if fewer than five wrong codes were checked before it
             assert checked.index(True) < LOCK_ATTEMPTS
         locked = [a for a in answers if "Code entry is locked" in a]
-        others = [a for a in answers if "Code entry is locked" not in a]
+        # A flood wider than the connection pool (15) on a loaded machine: a command that
+        # waited 3 s for a connection is told the database is busy and changed nothing, which
+        # is all an attacker's 120 parallel commands may get. Every other one is locked out.
+        busy = [a for a in answers if "can't reach my database" in a]
+        others = [a for a in answers if a not in locked and a not in busy]
         # the 5th says it too
-        assert len(locked) == 120 - LOCK_ATTEMPTS - len(accepted) + 1, others
+        assert len(locked) + len(busy) == 120 - LOCK_ATTEMPTS - len(accepted) + 1, others
+        assert len(others) == LOCK_ATTEMPTS - 1 + len(accepted), others
         assert not [a for a in answers if "Something went wrong" in a]
 
 

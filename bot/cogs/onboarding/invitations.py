@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
+import weakref
 from datetime import datetime, timedelta
 
 from bot.cogs.members.service import MembersService
@@ -84,6 +86,11 @@ class InvitationService:
         self.cohorts = cohorts
         self.grants = grants
         self.members = members
+        # Per member, the entry being checked: a weak map, so a member's lock goes with their
+        # last waiting entry and the map never grows with the group.
+        self._entering: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def plan_cohort_invite(self, group: Group, cohort: str, code: str | None) -> InvitePlan:
         """Check a cohort invitation before anything is stored: the cohort exists, a chosen
@@ -214,11 +221,25 @@ class InvitationService:
     async def redeem(self, group: Group, user: UserRef, code: str) -> Granted:
         """Check a code (with lockout against guessing) and grant what it carries.
 
-        One member's entries are serialised (`lock_member`), so parallel guesses are counted
-        one after the other and never pass the lockout together. A code's use is recorded as
+        One member's entries are serialised, first in this process (they wait for each other
+        in memory, so a flood of guesses holds one database connection, not the pool) and
+        then across processes (`lock_member`), so parallel guesses are counted one after the
+        other and never pass the lockout together. A code's use is recorded as
         waiting for the platform and spent once the platform accepted its roles: only a use the
         platform refused (and nobody revoked since) may be finished by entering it again.
         """
+        async with self._entry_lock(group.id, user.id):
+            return await self._redeem(group, user, code)
+
+    def _entry_lock(self, group_id: str, user_id: str) -> asyncio.Lock:
+        """The lock one member's code entries queue on in this process (gone when unused)."""
+        lock = self._entering.get((group_id, user_id))
+        if lock is None:
+            lock = self._entering[(group_id, user_id)] = asyncio.Lock()
+        return lock
+
+    async def _redeem(self, group: Group, user: UserRef, code: str) -> Granted:
+        """`redeem` once the member's earlier entries are done."""
         gid, uid = group.id, user.id
         await self.members.ensure(gid, user)
         code = _normalised(code)
