@@ -222,6 +222,12 @@ class Bot:
         self._seen_language[group_id] = group.language
         return group
 
+    async def existing_group(self, group_id: str) -> Group | None:
+        """The group if the bot knows it, else None: for an id from outside (a link's), which
+        must never create a group the way `group` does for a platform's own events."""
+        async with self.uow() as uow:
+            return await uow.groups.get(group_id)
+
     def seen_language(self, group_id: str) -> Language:
         """The group's language as last read, without a round trip (an adapter's own words);
         the default language before the group was first read."""

@@ -189,13 +189,10 @@ class AlumniClient(discord.Client):
         assert self.application_id is not None
         # Not a group's fact: the app's own, under a key no guild id can take.
         owner = f"discord-app:{self.application_id}"
-        async with self.bot.uow() as uow:
-            stored = await uow.kv.get(owner, HASH_KEY)
-        if stored == digest and not force:
+        if await self.bot.kept(owner, HASH_KEY) == digest and not force:
             return False
         await self.http.bulk_upsert_global_commands(self.application_id, payload)
-        async with self.bot.uow() as uow:
-            await uow.kv.set(owner, HASH_KEY, digest)
+        await self.bot.keep(owner, HASH_KEY, digest)
         log.info("synced the staff /alumni commands")
         return True
 

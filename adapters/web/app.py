@@ -305,9 +305,7 @@ def _render(request: web.Request, template: str, viewer: Viewer, **extra: Any) -
 
 async def signin_page(request: web.Request) -> web.StreamResponse:
     """The link's page: one button signs in (a link preview that fetches it signs nobody in)."""
-    bot = request.app[BOT_KEY]
-    async with bot.uow() as uow:
-        group = await uow.groups.get(request.match_info["group"])
+    group = await request.app[BOT_KEY].existing_group(request.match_info["group"])
     check = secrets.token_hex(16)
     response = aiohttp_jinja2.render_template(
         "signin.html", request, _context(request, _lang(group, request), None, check=check)
