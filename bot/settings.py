@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core import CoreConfig
@@ -108,9 +108,8 @@ class Settings(BaseSettings):
         validate_by_alias=True,
     )
 
-    database_url: str = Field(
-        default="sqlite+aiosqlite:///data/alumnibot.db", validation_alias="DATABASE_URL"
-    )
+    # Unset: an SQLite file in `data_dir` (see `_database_in_data_dir`).
+    database_url: str = Field(default="", validation_alias="DATABASE_URL")
     data_dir: Path = Path("data")
     language: Language = Language.EN
     timezone: str = "Europe/Oslo"
@@ -163,6 +162,8 @@ class Settings(BaseSettings):
     @classmethod
     def _async_driver(cls, value: str) -> str:
         value = value.strip()
+        if not value:
+            return value
         # Hosts (Heroku, Render, Fly) set DATABASE_URL as postgres:// or postgresql:// and do
         # not let it be changed; asyncpg is the only PostgreSQL driver the bot ships.
         for plain in ("postgres://", "postgresql://"):
@@ -180,6 +181,15 @@ class Settings(BaseSettings):
             # libpq's name; asyncpg would fail at the first connection with a TypeError.
             raise ValueError("sslmode= is libpq's; asyncpg takes ssl= (e.g. ?ssl=require)")
         return value
+
+    @model_validator(mode="after")
+    def _database_in_data_dir(self) -> Settings:
+        """Without DATABASE_URL the SQLite file lives in the bot's own folder beside the rest
+        of its state, so ALUMNIBOT_DATA_DIR moves all of it and a new folder is a new group
+        (a database left behind in ./data would meet a fresh workspace state)."""
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'alumnibot.db'}"
+        return self
 
     @field_validator("log_level")
     @classmethod

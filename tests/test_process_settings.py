@@ -149,3 +149,18 @@ def test_a_hosts_postgres_url_is_read_with_the_bots_driver() -> None:
     assert heroku.database_url == "postgresql+asyncpg://u:p@db.example.org:5432/d?ssl=require"
     plain = Settings(database_url="postgresql://u@db/d")
     assert plain.database_url == "postgresql+asyncpg://u@db/d"
+
+
+async def test_the_database_lives_in_the_data_dir_so_a_new_folder_is_a_new_group(
+    tmp_path: Path,
+) -> None:
+    """Without DATABASE_URL, ALUMNIBOT_DATA_DIR moves the SQLite file with the workspace's
+    state: a second folder starts from nothing instead of meeting the first one's records."""
+    line = "/alumni cohort create program:Fashion year:2026"
+    for folder in ("one", "two"):
+        env = {"ALUMNIBOT_DATA_DIR": str(tmp_path / folder)}
+        code, out, err = await run(tmp_path, env, "/alumni setup", line)
+        assert code == 0 and "Created the cohort Fashion 2026" in out, (out, err)
+        assert (tmp_path / folder / "alumnibot.db").is_file()
+    s = Settings(_env_file=None, data_dir=tmp_path / "x")  # type: ignore[call-arg]
+    assert s.database_url == f"sqlite+aiosqlite:///{tmp_path / 'x' / 'alumnibot.db'}"
