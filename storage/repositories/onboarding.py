@@ -103,40 +103,29 @@ class SqlCohortRepository(Repository):
 
     async def set_graduation(self, group_id: str, cohort_id: int, graduates_on: date) -> bool:
         """Conditional on graduated_at being unset, so a graduation that ran is never undone."""
-        result = await self.session.execute(
-            update(CohortRow)
-            .where(
-                CohortRow.group_id == group_id,
-                CohortRow.id == cohort_id,
-                CohortRow.graduated_at.is_(None),
-            )
-            .values(graduates_on=graduates_on)
+        return await self._while_unset(
+            group_id, cohort_id, CohortRow.graduated_at, graduates_on=graduates_on
         )
-        return _count(result)
 
     async def archive(self, group_id: str, cohort_id: int, now: datetime) -> bool:
         """Compare-and-set on archived_at."""
-        result = await self.session.execute(
-            update(CohortRow)
-            .where(
-                CohortRow.group_id == group_id,
-                CohortRow.id == cohort_id,
-                CohortRow.archived_at.is_(None),
-            )
-            .values(archived_at=now)
-        )
-        return _count(result)
+        return await self._while_unset(group_id, cohort_id, CohortRow.archived_at, archived_at=now)
 
     async def mark_graduated(self, group_id: str, cohort_id: int, now: datetime) -> bool:
         """Compare-and-set on graduated_at, so a graduation happens exactly once."""
+        return await self._while_unset(
+            group_id, cohort_id, CohortRow.graduated_at, graduated_at=now
+        )
+
+    async def _while_unset(
+        self, group_id: str, cohort_id: int, unset: Any, **values: object
+    ) -> bool:
+        """Update one cohort only while `unset` is still NULL (one statement, so two processes
+        doing it at once change it once); True if this call did."""
         result = await self.session.execute(
             update(CohortRow)
-            .where(
-                CohortRow.group_id == group_id,
-                CohortRow.id == cohort_id,
-                CohortRow.graduated_at.is_(None),
-            )
-            .values(graduated_at=now)
+            .where(CohortRow.group_id == group_id, CohortRow.id == cohort_id, unset.is_(None))
+            .values(**values)
         )
         return _count(result)
 
