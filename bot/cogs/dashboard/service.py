@@ -296,11 +296,8 @@ class DashboardService:
     # -- onboarding figures -------------------------------------------------------------------
 
     async def waiting(self, group: Group) -> Waiting:
-        """Role requests waiting for staff and cohorts graduating soon.
-
-        LEAD: the one read of onboarding the dashboard makes; move it into the onboarding
-        service once r-onboarding's reshape lands, and call that from here.
-        """
+        """Role requests waiting for staff and cohorts graduating soon (read-only: onboarding's
+        ports, a dependency named in pyproject's independence contract)."""
         today = self.clock.now().date()
         async with self.uow() as uow:
             approvals = await uow.requests.pending_count(group.id)
@@ -320,10 +317,8 @@ class DashboardService:
     # -- approvals (through the onboarding feature) -------------------------------------------
 
     async def requests(self, group: Group) -> list[WaitingRequest]:
-        """The role requests waiting for staff, oldest first, with who asked and for what.
-
-        LEAD: reads onboarding's repository; move to the onboarding service with the reshape.
-        """
+        """The role requests waiting for staff, oldest first, with who asked and for what
+        (read-only, through onboarding's ports)."""
         async with self.uow() as uow:
             pending = await uow.requests.pending(group.id, REQUESTS_PAGE)
             cohorts = {c.id: c.name for c in await uow.cohorts.for_group(group.id)}
@@ -343,8 +338,8 @@ class DashboardService:
         the core checks the level, onboarding grants the role, edits the review post and
         tells the member. Each outcome is what the button would have answered.
 
-        LEAD: the one small bridge into onboarding (its button handler holds the use case);
-        call the onboarding service's decide instead once r-onboarding's reshape lands.
+        Through the button rather than `RequestService.decide`: the handler also edits the
+        review post and DMs the member, and one path keeps the dashboard from copying that.
         """
         if self.dispatch is None:
             raise UserError("dashboard.not_served")
