@@ -29,6 +29,7 @@ from yarl import URL
 from adapters.local.app import build
 from adapters.web.server import web_app
 from bot.cogs.dashboard.service import DashboardService
+from bot.cogs.setup.service import SetupService
 from bot.core import CoreConfig
 from bot.domain import Actor, Permission
 from bot.lifecycle import Lifecycle
@@ -156,7 +157,7 @@ async def main() -> None:
         config = CoreConfig(instance_id="bench", data_dir=Path(tmp))
         _, bot, _ = build(uow, state_path=None, start=NOW, config=config)
         group = await bot.group(GROUP)
-        await bot.cog("setup").run(group)  # type: ignore[attr-defined]
+        await bot.service(SetupService).run(group)
         loaded = await asyncio.to_thread(load, db)
         print(
             f"loaded {MEMBERS:,} members, {COHORTS} cohorts, 52 weekly questions and"
