@@ -39,7 +39,7 @@ from storage.uow import UnitOfWorkFactory
 ROWS = int(os.environ.get("ALUMNIBOT_BENCH_ROWS", "1000000"))
 MEMBERS = 2000
 COHORTS = 100
-REQUESTS = 40
+REQUESTS = int(os.environ.get("ALUMNIBOT_BENCH_REQUESTS", "40"))
 NOW = datetime(2026, 8, 17, 7, 0, tzinfo=UTC)
 GROUP = "local"
 CATEGORIES = ["discussion", "jobs", "rentals", "events", "marketplace", "borrow", "showcase"]

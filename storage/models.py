@@ -301,14 +301,18 @@ class ActivityRow(Base):
     """One message counted (never its text): who by role, where, reply or not, when."""
 
     __tablename__ = "activity"
-    __table_args__ = (Index("ix_activity_group_time", "group_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_activity_group_time", "group_id", "created_at"),
+        # Covers the count of a weekly question's replies without reading the table.
+        Index("ix_activity_thread", "thread_id", "group_id", "is_reply", "created_at"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group_id: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[str | None] = mapped_column(String(64))
     author_role: Mapped[str] = mapped_column(String(16))
     category_key: Mapped[str | None] = mapped_column(String(64))
     channel_id: Mapped[str] = mapped_column(String(64))
-    thread_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    thread_id: Mapped[str | None] = mapped_column(String(64))
     is_reply: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime]
 
