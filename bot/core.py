@@ -222,6 +222,12 @@ class Bot:
         self._seen_language[group_id] = group.language
         return group
 
+    def changed(self, group: Group) -> None:
+        """A use case just changed the group: the cache and the adapters' own words follow it
+        at once (the answer to a language change is labelled in the new language)."""
+        self._group_cache[group.id] = (time.monotonic(), group)
+        self._seen_language[group.id] = group.language
+
     async def existing_group(self, group_id: str) -> Group | None:
         """The group if the bot knows it, else None: for an id from outside (a link's), which
         must never create a group the way `group` does for a platform's own events."""

@@ -119,3 +119,14 @@ async def test_a_typed_newline_reaches_the_post(group: LocalGroup) -> None:
     await group.run(r'!form what="Juki" price="2500 kr" details="Works well.\nPick up in Oslo."')
     card = group.messages("marketplace")[-1]
     assert ["Details", "Works well.\nPick up in Oslo."] in card["fields"]
+
+
+async def test_the_answer_to_a_language_change_is_labelled_in_the_new_language(
+    group: LocalGroup,
+) -> None:
+    """The terminal's own words follow the change at once: Norwegian words under an English
+    "[only owner sees]" label read as a half-translated bot."""
+    out = await group.run("/alumni settings language:nb")
+    assert "[bare owner ser] alumnibot: Språk: nb." in out, out
+    out = await group.run("/alumni settings language:en")
+    assert "[only owner sees] alumnibot: Language: en." in out, out

@@ -110,6 +110,7 @@ class SetupCog(Cog):
     ) -> None:
         """Change the group's language, timezone or programme; without options, show them."""
         ctx.group = await self.service.change_basics(ctx.group, language, timezone, programme)
+        self.bot.changed(ctx.group)
         group = ctx.group
         await ctx.say(
             "setup.settings_now",
