@@ -148,7 +148,11 @@ async def test_renaming_a_cohort_renames_its_role_and_find_follows(w: World) -> 
     c = await _cohort(w, graduates=None)
     svc = w.bot.service(CohortService)
     renamed = await svc.edit(w.group, "fashion 2026", name="  Fashion and   Production 2026 ")
-    assert (renamed.id, renamed.name, renamed.program) == (c.id, "Fashion and Production 2026", c.program)
+    assert (renamed.id, renamed.name, renamed.program) == (
+        c.id,
+        "Fashion and Production 2026",
+        c.program,
+    )
     assert await _role(w, c) == ("Fashion and Production 2026", "Fashion and Production 2026")
     assert (await svc.find(w.group, "fashion and production 2026")).id == c.id
     both = await svc.edit(w.group, renamed.name, date(2029, 6, 15), "Mote 2026")
