@@ -808,7 +808,9 @@ async def test_trigger_id_lasts_three_seconds(fake: FakeSlack, client: AsyncWebC
     await client.views_open(trigger_id=fresh, view=modal())
 
 
-async def test_renames_refused_as_slack_refuses_them(fake: FakeSlack, client: AsyncWebClient) -> None:
+async def test_renames_refused_as_slack_refuses_them(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
     """conversations.rename: names Slack takes (lower case, <= 80, no spaces or periods, unique)
     and only the creator's channel; usergroups.update: unique name and handle, its own scope."""
     cid = (await client.conversations_create(name="alumni-role-fashion", is_private=True))[
