@@ -6,6 +6,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cogs.onboarding.records import cohort_key
+from bot.domain import Language
+from bot.i18n import t
 from tests.discord_harness import ALICE_ID, STAFF_ID, answer_text, discord_harness
 from tests.test_discord_features import command, role_id, setup_group
 
@@ -48,3 +50,27 @@ async def test_a_cohort_rename_reaches_discord_and_a_refusal_changes_nothing(
             record = await uow.roles.get(str(h.guild.id), cohort_key(cohorts[0].id))
         assert [c.name for c in cohorts] == ["Mote 2026"]
         assert record is not None and record.name == "Mote 2026"
+
+
+async def test_translate_after_a_language_switch_renames_on_discord(engine: AsyncEngine) -> None:
+    async with discord_harness(engine) as h:
+        await setup_group(h)
+        await command(h, STAFF_ID, "categories rename", {"category": "jobs", "name": "job-board"})
+        staff = role_id(h, "staff")
+        switched = await command(h, STAFF_ID, "settings", {"language": "nb"})
+        assert "#introductions" in answer_text(switched) and "/alumni translate" in answer_text(
+            switched
+        )
+        done = await command(h, STAFF_ID, "translate")
+        text = answer_text(done)
+        assert "- #introductions → #presentasjoner (og beskrivelsen)" in text
+        assert "- @staff → @ansatt" in text and "Beholdt slik dere navnga dem: #job-board" in text
+        names = {c["name"] for c in h.guild.channels.values()}
+        assert {"presentasjoner", "kunngjøringer", "job-board"} <= names
+        assert not {"introductions", "announcements", "jobs"} & names
+        presentations = next(c for c in h.guild.channels.values() if c["name"] == "presentasjoner")
+        assert presentations["topic"] == t(Language.NB, "categories.introductions.description")
+        assert h.fake.role(h.guild.id, staff)["name"] == "ansatt"
+        assert h.fake.role_named(h.guild.id, "bransje") is not None
+        again = await command(h, STAFF_ID, "translate")
+        assert "ingenting fikk nytt navn" in answer_text(again)

@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.domain import Language
+from bot.i18n import t
 from tests.slack_harness import SlackHarness, slack_harness
 
 
@@ -60,3 +62,26 @@ async def test_a_cohort_rename_renames_its_channel_and_user_group_or_nothing(
         answer = await h.command(kari, 'cohort edit cohort:"Mote 2026" name:"Kari 2026"')
         assert "Only staff" in answer[0]
         assert role_channel.name == "alumni-role-mote-2026"
+
+
+async def test_translate_after_a_language_switch_renames_on_slack(engine: AsyncEngine) -> None:
+    async with slack_harness(engine) as h:
+        await h.command(h.admin, "setup")
+        introductions = h.fake.channel_by_name("alumni-introductions")
+        staff_channel = h.fake.channel_by_name("alumni-role-staff")
+        answer = await h.command(h.admin, "settings language:nb")
+        assert "#introductions" in answer[0] and "/alumni translate" in answer[0]
+        member = h.fake.add_user("kari", email="kari@example.com")
+        refused = await h.command(member, "translate")
+        assert "Bare ansatte" in refused[0]
+        assert introductions.name == "alumni-introductions"
+        answer = await h.command(h.admin, "translate")
+        assert "- #introductions → #presentasjoner (og beskrivelsen)" in answer[0]
+        assert introductions.name == "alumni-presentasjoner"
+        description = t(Language.NB, "categories.introductions.description")
+        assert introductions.topic == description[:250]
+        assert staff_channel.name == "alumni-role-ansatt"
+        group = usergroup(h, "Alumni ansatt")
+        assert group["handle"] == "alumni-group-ansatt"
+        again = await h.command(h.admin, "translate")
+        assert "ingenting fikk nytt navn" in again[0]

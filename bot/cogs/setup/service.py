@@ -14,7 +14,7 @@ from bot.cogs.setup.defaults import (
     PINGED_ROLES,
     REQUIRED_CATEGORIES,
 )
-from bot.cogs.setup.records import Renamed, SetupReport, Translation, TranslatePlan
+from bot.cogs.setup.records import Renamed, SetupReport, TranslatePlan, Translation
 from bot.cogs.setup.settings import GroupBasics
 from bot.domain import Category, Group, Language, RoleRecord
 from bot.errors import UserError
