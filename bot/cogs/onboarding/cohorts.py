@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from bot.messages import RoleSpec
 from bot.ports import Clock, UnitOfWorkFactory, Workspace
 from bot.safety import channel_name, clip, neutralise
 
+log = logging.getLogger(__name__)
 # A cohort's name is its role's name too: Discord's role names are the shortest (Modify Guild
 # Role, 1-100 characters, discord-api-docs resources/guild.mdx).
 NAME_MAX = 100
@@ -126,13 +128,20 @@ class CohortService:
                 edited = await uow.cohorts.get(group.id, c.id)
         except BaseException:
             if role is not None and role.platform_id:
-                # The database kept the old name: so does the platform.
-                await self.workspace.rename_role(group.id, role.platform_id, c.name)
+                await self._rename_back(group, role.platform_id, c.name)
             raise
         assert edited is not None
         if new_name != c.name and role is None:
             await self.ensure_role(group, edited)  # its role was missing: made, newly named
         return edited
+
+    async def _rename_back(self, group: Group, role_id: str, name: str) -> None:
+        """The database kept the old name: so does the platform (a refusal now is only logged:
+        the member hears of the first problem, and the role's new name shows in the log)."""
+        try:
+            await self.workspace.rename_role(group.id, role_id, name)
+        except PlatformError:
+            log.exception("could not rename role %s back to %s in %s", role_id, name, group.id)
 
     async def _new_name(self, group: Group, cohort: Cohort, name: str) -> str:
         """The cleaned new name; refused if empty, too long or another cohort's."""
