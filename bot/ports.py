@@ -171,6 +171,10 @@ class Workspace(Protocol):
     async def create_role(self, group_id: str, spec: RoleSpec) -> str:
         """Create a role; returns its platform id."""
 
+    async def rename_role(self, group_id: str, role_id: str, name: str) -> None:
+        """Rename a role (on Slack its projection: the private channel and the user group);
+        PlatformError if the platform refuses, with nothing renamed."""
+
     async def set_roles(
         self, group_id: str, user_id: str, add: Sequence[str], remove: Sequence[str]
     ) -> None:

@@ -124,7 +124,7 @@ class MemberRoleRow(Base):
 
 
 class CohortRow(Base):
-    """A class: programme and start year; its role name is absolute and never renamed."""
+    """A class: programme and start year; its name (and its role's) changes only by staff."""
 
     __tablename__ = "cohorts"
     __table_args__ = (UniqueConstraint("group_id", "program", "year"),)

@@ -444,3 +444,23 @@ async def test_a_command_for_manage_server_is_hidden_from_members_unless_allowed
     await fake.slash_command(guild.id, guild.owner_id, "alumni", ["setup"])
     fake.allow_command(guild.id, "alumni", ["setup"], ALICE_ID)
     await fake.slash_command(guild.id, ALICE_ID, "alumni", ["setup"])
+
+
+async def test_modify_guild_role_name_and_who_may_rename(
+    world: tuple[FakeDiscord, FakeGuild, Api],
+) -> None:
+    """resources/guild.mdx, Modify Guild Role: `name` at most 100 characters; Manage Roles, and
+    only a role below the bot's highest (topics/permissions.mdx, Permission Hierarchy)."""
+    fake, guild, api = world
+    _, low = await api.call("POST", f"/guilds/{guild.id}/roles", {"name": "Fashion 2026"})
+    path = f"/guilds/{guild.id}/roles/{low['id']}"
+    for bad in ("x" * 101, ""):
+        too_long = await api.refused("PATCH", path, {"name": bad}, 400, 50035)
+        assert field_error(too_long, "name") == "BASE_TYPE_BAD_LENGTH"
+    status, renamed = await api.call("PATCH", path, {"name": "x" * 100})
+    assert status == 200 and renamed["name"] == "x" * 100
+    high = fake.add_role(guild.id, "staff", position=50)
+    await api.refused("PATCH", f"/guilds/{guild.id}/roles/{high['id']}", {"name": "s"}, 403, 50013)
+    fake.set_bot_permissions(guild.id, manage_roles=False)
+    await api.refused("PATCH", path, {"name": "Design 2026"}, 403, 50013)
+    assert fake.role(guild.id, int(low["id"]))["name"] == "x" * 100

@@ -447,3 +447,38 @@ async def test_staff_set_a_missing_graduation_date_and_archive_the_cohort(
     assert "Fashion 2026 is archived" in out
     out = await group.run("/alumni cohort list")
     assert "There are no cohorts yet" in out
+
+
+async def test_staff_rename_a_cohort_and_its_role_everywhere(group: LocalGroup) -> None:
+    await group.run("/alumni setup", COHORT, "/alumni cohort create program:Design year:2025")
+    out = await group.run(
+        '/alumni cohort edit cohort:"Fashion 2026" name:"Fashion and Production 2026"'
+    )
+    assert "The cohort is now called Fashion and Production 2026, and so is its role." in out
+    roles = sorted(r["name"] for r in group.ws.state["roles"].values())
+    assert "Fashion and Production 2026" in roles and "Fashion 2026" not in roles
+    out = await group.run("/alumni cohort list")
+    assert "- Fashion and Production 2026: 2029-06-15" in out
+    out = await group.run('/alumni cohort status cohort:"fashion and production 2026"')
+    assert "Fashion and Production 2026" in out
+    out = await group.run(
+        '/alumni cohort edit cohort:"Fashion and Production 2026" name:"design 2025"'
+    )
+    assert "Another cohort is already called Design 2025" in out and "nothing was changed" in out
+    out = await group.run(f'/alumni cohort edit cohort:"Design 2025" name:"{"x" * 200}"')
+    assert "`name` is too long: at most 100 characters." in out
+    assert sorted(r["name"] for r in group.ws.state["roles"].values()) == roles
+    out = await group.run(
+        "!join kari", "!as kari", '/alumni cohort edit cohort:"Design 2025" name:Art'
+    )
+    assert "Only staff" in out
+    assert "Art" not in [r["name"] for r in group.ws.state["roles"].values()]
+
+
+async def test_a_cohort_renamed_in_norwegian(engine: AsyncEngine) -> None:
+    group = make_group(engine, Language.NB)
+    await group.run("/alumni setup", COHORT)
+    out = await group.run('/alumni cohort edit cohort:"Fashion 2026" name:"Mote 2026"')
+    assert "Kullet heter nå Mote 2026, og det gjør rollen også." in out
+    out = await group.run('/alumni cohort edit cohort:"Mote 2026" name:"   "')
+    assert "Gi Mote 2026 et nytt navn med bokstaver eller sifre" in out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain import Language
+from bot.i18n import t
 from tests.conftest import LocalGroup, make_group
 
 EXPECTED_EN = [
@@ -136,3 +137,42 @@ async def test_member_text_cannot_ping_everyone(group: LocalGroup) -> None:
     out = await group.run('/alumni categories add name:topic description:"@everyone look <!here>"')
     assert "@everyone" not in str(group.ws.state["channels"])
     assert "#topic" in out
+
+
+async def test_switching_language_offers_translate_which_renames_once_and_keeps_own_names(
+    group: LocalGroup,
+) -> None:
+    await group.run("/alumni setup", "/alumni categories rename category:jobs name:job-board")
+    out = await group.run("/alumni settings language:nb")
+    assert "botens navn eller beskrivelser fra det andre språket: #welcome, #announcements" in out
+    assert "@staff" in out and "#job-board" in out  # its name is theirs, its description ours
+    assert "Kjør `/alumni translate` for å gi dem navn på norsk bokmål" in out
+    out = await group.run("!join kari", "!as kari", "/alumni translate", "!as owner")
+    assert "translate" in out and "Bare ansatte" in out
+    assert "introductions" in group.channel_names()
+    out = await group.run("/alumni translate")
+    assert "Nye navn på norsk bokmål:" in out
+    assert "- #introductions → #presentasjoner (og beskrivelsen)" in out
+    assert "- @staff → @ansatt" in out and "- @industry → @bransje" in out
+    assert "- #job-board: ny beskrivelse" in out
+    assert "Beholdt slik dere navnga dem: #job-board" in out
+    names = group.channel_names()
+    assert "presentasjoner" in names and "kunngjøringer" in names and "job-board" in names
+    assert "introductions" not in names and "jobb" not in names
+    presentations = group.ws.state["channels"][group.ws.channel_by_name("presentasjoner")]
+    assert presentations["topic"] == t(Language.NB, "categories.introductions.description")
+    roles = sorted(r["name"] for r in group.ws.state["roles"].values())
+    assert roles == ["alumni", "ansatt", "bransje", "diskusjon", "student"]
+    out = await group.run("/alumni categories list")
+    assert "#presentasjoner" in out and "#introductions" not in out
+    before = (dict(group.ws.state["channels"]), dict(group.ws.state["roles"]))
+    out = await group.run("/alumni translate")
+    assert "Alt boten har navngitt, er allerede på norsk bokmål: ingenting fikk nytt navn." in out
+    assert (dict(group.ws.state["channels"]), dict(group.ws.state["roles"])) == before
+    out = await group.run("/alumni setup")  # setup keeps the new names: nothing made twice
+    assert "Opprettet" not in out and len(group.channel_names()) == len(EXPECTED_EN)
+    out = await group.run("/alumni settings language:en")
+    assert "#presentasjoner" in out and "`/alumni translate`" in out
+    out = await group.run("/alumni translate")
+    assert "- #presentasjoner → #introductions (and its description)" in out
+    assert "introductions" in group.channel_names()

@@ -806,3 +806,42 @@ async def test_trigger_id_lasts_three_seconds(fake: FakeSlack, client: AsyncWebC
     fresh = fake.issue_trigger_id()
     fake.trigger_ids[fresh] -= 2.9
     await client.views_open(trigger_id=fresh, view=modal())
+
+
+async def test_renames_refused_as_slack_refuses_them(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    """conversations.rename: names Slack takes (lower case, <= 80, no spaces or periods, unique)
+    and only the creator's channel; usergroups.update: unique name and handle, its own scope."""
+    cid = (await client.conversations_create(name="alumni-role-fashion", is_private=True))[
+        "channel"
+    ]["id"]
+    for bad, error in (
+        ("Fashion", "invalid_name_specials"),
+        ("fashion 2026", "invalid_name_specials"),
+        ("fashion.2026", "invalid_name_specials"),
+        ("x" * 81, "invalid_name_maxlength"),
+        ("general", "name_taken"),
+    ):
+        e = await err(client.conversations_rename(channel=cid, name=bad))
+        assert e.response["error"] == error, bad
+    members = [uid(fake, "alice"), fake.bot_user_id]
+    theirs = fake.add_channel("their-channel", members=members, bot_member=False)
+    e = await err(client.conversations_rename(channel=theirs, name="ours-now"))
+    assert e.response["error"] == "not_authorized"
+    gid = (await client.usergroups_create(name="Alumni Fashion", handle="fashion"))["usergroup"]
+    await client.usergroups_create(name="Alumni Design", handle="design")
+    e = await err(client.usergroups_update(usergroup=gid["id"], name="Alumni Design"))
+    assert e.response["error"] == "name_already_exists"
+    for taken in ("design", "general", "alice"):
+        e = await err(client.usergroups_update(usergroup=gid["id"], handle=taken))
+        assert e.response["error"] == "name_taken", taken
+    done = await client.usergroups_update(usergroup=gid["id"], name="Alumni Art", handle="art")
+    assert (done["usergroup"]["name"], done["usergroup"]["handle"]) == ("Alumni Art", "art")
+    fake.add_token("xoxb-read-only", fake.bot_user_id, {"usergroups:read"})
+    reader = AsyncWebClient(token="xoxb-read-only", base_url=fake.api_url)
+    e = await err(reader.usergroups_update(usergroup=gid["id"], name="Alumni X"))
+    assert e.response["error"] == "missing_scope" and e.response["needed"] == "usergroups:write"
+    fake.plan = "free"
+    e = await err(client.usergroups_update(usergroup=gid["id"], name="Alumni Y"))
+    assert e.response["error"] == "paid_teams_only"

@@ -253,6 +253,19 @@ class DiscordWorkspace:
             raise platform_error(exc, missing=MANAGE_ROLES, what="create role") from exc
         return str(role.id)
 
+    async def rename_role(self, group_id: str, role_id: str, name: str) -> None:
+        """Modify Guild Role with a new name (1-100 characters; Manage Roles, and only a role
+        below the bot's highest: discord-api-docs resources/guild.mdx, Modify Guild Role)."""
+        guild = self.guild(group_id)
+        role = guild.get_role(int(role_id))
+        if role is None:
+            raise PlatformError(f"role {role_id} is not in the server")
+        self._check_hierarchy(guild, {role.id})
+        try:
+            await role.edit(name=clip(name, 100))
+        except discord.HTTPException as exc:
+            raise self._role_error(guild, exc, {role.id}) from exc
+
     async def apply_role_spec(self, group_id: str, role_id: str, spec: RoleSpec) -> bool:
         """Make a role the bot pings mentionable again (a role mention notifies only when the
         role is mentionable or the bot has Mention Everyone, which it does not ask for:

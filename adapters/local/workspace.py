@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain import Language
+from bot.errors import PlatformError
 from bot.events import ChannelRef, MessageRef
 from bot.i18n import t
 from bot.messages import ChannelSpec, FormSpec, OutgoingMessage, RoleSpec
@@ -225,6 +226,13 @@ class LocalWorkspace:
         rid = self._id("R")
         self.state["roles"][rid] = {"name": spec.name}
         return rid
+
+    async def rename_role(self, group_id: str, role_id: str, name: str) -> None:
+        """Rename a role; a role that is gone is refused, as a platform would."""
+        role = self.state["roles"].get(role_id)
+        if role is None:
+            raise PlatformError(f"unknown role {role_id}")
+        role["name"] = name
 
     async def set_roles(
         self, group_id: str, user_id: str, add: Sequence[str], remove: Sequence[str]

@@ -20,10 +20,10 @@ BOT_SCOPES = (
     "files:write",  # files_upload_v2: the stats chart, the privacy export
     "groups:history",  # message.groups events: posts in private channels
     "groups:read",  # conversations.list/info/members, private channels (roles, staff)
-    "groups:write",  # private channels: create, invite, kick, topic
+    "groups:write",  # private channels: create, rename, invite, kick, topic
     "im:write",  # conversations.open: DMs (welcome, answers, files)
     "usergroups:read",  # usergroups.list/users.list: adopt an existing group
-    "usergroups:write",  # usergroups.create/users.update: roles on paid plans
+    "usergroups:write",  # usergroups.create/update/users.update: roles on paid plans
     "users:read",  # users.info/list, team_join and user_change events
     "users:read.email",  # team_join emails matched against the roster
 )

@@ -355,6 +355,29 @@ class SlackWorkspace:
         usergroup = await self._usergroup(group_id, spec.name)
         return f"{channel_id}:{usergroup}" if usergroup else channel_id
 
+    async def rename_role(self, group_id: str, role_id: str, name: str) -> None:
+        """Rename the role's private channel (conversations.rename), then its user group's name
+        and handle (usergroups.update); a refused user group renames the channel back, so a
+        refusal leaves the role as it was."""
+        channel, usergroup = split_role_id(role_id)
+        info = await self._call(group_id, "conversations.info", channel=channel)
+        old = str(info["channel"].get("name", ""))
+        new = (ROLE_PREFIX + channel_name(name))[:80].rstrip("-")
+        await self._call(group_id, "conversations.rename", channel=channel, name=new)
+        if usergroup:
+            data, error = await self._try(
+                group_id,
+                "usergroups.update",
+                usergroup=usergroup,
+                name=f"Alumni {name}",
+                handle=(HANDLE_PREFIX + channel_name(name))[:80].rstrip("-"),
+            )
+            if error and error not in _NO_USERGROUPS:
+                if old and old != new:
+                    await self._call(group_id, "conversations.rename", channel=channel, name=old)
+                raise _refusal(data, error)
+        self._role_names[channel] = name
+
     async def _usergroup(self, group_id: str, name: str) -> str | None:
         base = HANDLE_PREFIX + channel_name(name)
         # A workspace may still hold a channel or member of that name: the next free number.

@@ -111,6 +111,14 @@ class SqlCohortRepository(Repository):
         """Compare-and-set on archived_at."""
         return await self._while_unset(group_id, cohort_id, CohortRow.archived_at, archived_at=now)
 
+    async def rename(self, group_id: str, cohort_id: int, name: str) -> None:
+        """A new display name."""
+        await self.session.execute(
+            update(CohortRow)
+            .where(CohortRow.group_id == group_id, CohortRow.id == cohort_id)
+            .values(name=name)
+        )
+
     async def mark_graduated(self, group_id: str, cohort_id: int, now: datetime) -> bool:
         """Compare-and-set on graduated_at, so a graduation happens exactly once."""
         return await self._while_unset(

@@ -13,7 +13,7 @@ from bot.cogs.mail.views import invite_lines
 from bot.cogs.members.service import MembersService
 from bot.cogs.onboarding import views
 from bot.cogs.onboarding.codes import CLAIMABLE
-from bot.cogs.onboarding.cohorts import CohortService
+from bot.cogs.onboarding.cohorts import NAME_MAX, CohortService
 from bot.cogs.onboarding.graduation import GraduationService
 from bot.cogs.onboarding.grants import GrantService
 from bot.cogs.onboarding.invitations import InvitationService
@@ -124,13 +124,21 @@ class OnboardingCog(Cog):
         options=(
             Option("cohort", required=True, max_length=120, complete="cohort"),
             Option("graduates", OptionType.DATE),
+            Option("name", max_length=NAME_MAX),
         ),
     )
-    async def cohort_edit(self, ctx: Context, cohort: str, graduates: date | None = None) -> None:
-        """Set or change a cohort's graduation date."""
-        c = await self.cohorts.edit(ctx.group, cohort, graduates)
-        assert c.graduates_on is not None
-        await ctx.say("onboarding.cohort_edited", cohort=c.name, date=c.graduates_on.isoformat())
+    async def cohort_edit(
+        self, ctx: Context, cohort: str, graduates: date | None = None, name: str | None = None
+    ) -> None:
+        """Set or change a cohort's graduation date, or rename it and its role."""
+        c = await self.cohorts.edit(ctx.group, cohort, graduates, name)
+        if name is not None:
+            await ctx.say("onboarding.cohort_renamed", cohort=c.name)
+        if graduates is not None:
+            assert c.graduates_on is not None
+            await ctx.say(
+                "onboarding.cohort_edited", cohort=c.name, date=c.graduates_on.isoformat()
+            )
 
     @command(
         "cohort archive",

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from bot.cogs.onboarding.records import CohortCreated, CohortStatus, cohort_key
 from bot.domain import Actor, Cohort, Group, RoleRecord
-from bot.errors import UserError
+from bot.errors import PlatformError, UserError
 from bot.messages import RoleSpec
 from bot.ports import Clock, UnitOfWorkFactory, Workspace
-from bot.safety import clip, neutralise
+from bot.safety import channel_name, clip, neutralise
+
+log = logging.getLogger(__name__)
+# A cohort's name is its role's name too: Discord's role names are the shortest (Modify Guild
+# Role, 1-100 characters, discord-api-docs resources/guild.mdx).
+NAME_MAX = 100
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Names a member could not tell apart: case, spacing and punctuation aside (on Slack they
+    would be one role channel, `alumni-role-fashion-2026`)."""
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split()) or (
+        channel_name(a) == channel_name(b)
+    )
 
 
 class CohortService:
@@ -26,8 +41,12 @@ class CohortService:
         wanted_l = " ".join(wanted.split()).lower()
         async with self.uow() as uow:
             cohorts = await uow.cohorts.for_group(group.id)
+        # Names first: after a rename, another cohort's programme and year must not win.
         for c in cohorts:
-            if wanted_l in (c.name.lower(), str(c.id), f"{c.program} {c.year}".lower()):
+            if wanted_l == c.name.lower():
+                return c
+        for c in cohorts:
+            if wanted_l in (str(c.id), f"{c.program} {c.year}".lower()):
                 return c
         raise UserError(
             "onboarding.cohort_unknown",
@@ -49,7 +68,7 @@ class CohortService:
     async def create(
         self, group: Group, actor: Actor, program: str, year: int, graduates: date | None
     ) -> CohortCreated:
-        """Create a cohort and its platform role (named absolutely, never renamed).
+        """Create a cohort and its platform role, both named "programme year" (`edit` renames).
 
         The same programme and year again is refused, unless its role went missing: then the
         role is made again.
@@ -72,19 +91,91 @@ class CohortService:
         await self.ensure_role(group, cohort)
         return CohortCreated(cohort)
 
-    async def edit(self, group: Group, wanted: str, graduates: date | None) -> Cohort:
+    async def edit(
+        self,
+        group: Group,
+        wanted: str,
+        graduates: date | None = None,
+        name: str | None = None,
+    ) -> Cohort:
         """Set or change a cohort's graduation date (a cohort made without one graduates once
-        it has one); refused for a date not in the future and for a cohort that graduated."""
+        it has one) and/or rename it and its platform role; the cohort now.
+
+        Refused, with nothing changed: no change asked, a date not in the future, a cohort
+        that graduated (for a date), an empty or too long name, another cohort's name, a name
+        the platform refuses. The platform role is renamed first, so a refusal there leaves
+        the database as it was.
+        """
         c = await self.find(group, wanted)
-        if graduates is None:
+        if graduates is None and name is None:
             raise UserError("onboarding.cohort_edit_nothing", cohort=c.name)
-        self._future(group, graduates)
-        async with self.uow() as uow:
-            if not await uow.cohorts.set_graduation(group.id, c.id, graduates):
+        if graduates is not None:
+            self._future(group, graduates)
+            if c.graduated_at is not None:
                 raise UserError("onboarding.cohort_graduated_already", cohort=c.name)
-            edited = await uow.cohorts.get(group.id, c.id)
+        new_name = c.name if name is None else await self._new_name(group, c, name)
+        role = await self._rename_role(group, c, new_name) if new_name != c.name else None
+        try:
+            async with self.uow() as uow:
+                if graduates is not None and not await uow.cohorts.set_graduation(
+                    group.id, c.id, graduates
+                ):
+                    raise UserError("onboarding.cohort_graduated_already", cohort=c.name)
+                if new_name != c.name:
+                    await uow.cohorts.rename(group.id, c.id, new_name)
+                    if role is not None:
+                        await uow.roles.save(replace(role, name=new_name))
+                edited = await uow.cohorts.get(group.id, c.id)
+        except BaseException:
+            if role is not None and role.platform_id:
+                await self._rename_back(group, role.platform_id, c.name)
+            raise
         assert edited is not None
+        if new_name != c.name and role is None:
+            await self.ensure_role(group, edited)  # its role was missing: made, newly named
         return edited
+
+    async def _rename_back(self, group: Group, role_id: str, name: str) -> None:
+        """The database kept the old name: so does the platform (a refusal now is only logged:
+        the member hears of the first problem, and the role's new name shows in the log)."""
+        try:
+            await self.workspace.rename_role(group.id, role_id, name)
+        except PlatformError:
+            log.exception("could not rename role %s back to %s in %s", role_id, name, group.id)
+
+    async def _new_name(self, group: Group, cohort: Cohort, name: str) -> str:
+        """The cleaned new name; refused if empty, too long or another cohort's."""
+        cleaned = " ".join(neutralise(name).split())
+        if not channel_name(cleaned):
+            raise UserError("onboarding.cohort_name_empty", cohort=cohort.name)
+        if len(cleaned) > NAME_MAX:
+            raise UserError("onboarding.cohort_name_too_long", cohort=cohort.name)
+        async with self.uow() as uow:
+            others = [o for o in await uow.cohorts.for_group(group.id) if o.id != cohort.id]
+        clash = next((o for o in others if _same_name(o.name, cleaned)), None)
+        if clash is not None:
+            raise UserError("onboarding.cohort_name_taken", name=cleaned, other=clash.name)
+        return cleaned
+
+    async def _rename_role(self, group: Group, cohort: Cohort, name: str) -> RoleRecord | None:
+        """Rename the cohort's platform role; None if it has none (yet). A refusal naming a
+        missing permission goes on as it is; any other becomes the member's clear message."""
+        async with self.uow() as uow:
+            role = await uow.roles.get(group.id, cohort_key(cohort.id))
+        ws = self.workspace
+        if role is None or not role.platform_id:
+            return None
+        if not await ws.role_exists(group.id, role.platform_id):
+            return None
+        try:
+            await ws.rename_role(group.id, role.platform_id, name)
+        except PlatformError as exc:
+            if exc.missing_permission or exc.transient:
+                raise
+            raise UserError(
+                "onboarding.cohort_name_refused", cohort=cohort.name, name=name, detail=str(exc)
+            ) from exc
+        return role
 
     async def archive(self, group: Group, wanted: str) -> Cohort:
         """Hide a finished cohort from lists (its members and history stay); refused while it

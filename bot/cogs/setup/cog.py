@@ -11,6 +11,7 @@ from bot.core import Bot, Context
 from bot.domain import Permission
 from bot.events import MessagePosted
 from bot.group_settings import PROGRAMME_MAX, GroupProfile
+from bot.i18n import join
 from bot.messages import OutgoingMessage
 
 
@@ -108,16 +109,55 @@ class SetupCog(Cog):
         timezone: str | None = None,
         programme: str | None = None,
     ) -> None:
-        """Change the group's language, timezone or programme; without options, show them."""
+        """Change the group's language, timezone or programme; without options, show them.
+        A new language lists the bot's names still in the other one and offers to translate."""
+        before = ctx.group.language
         ctx.group = await self.service.change_basics(ctx.group, language, timezone, programme)
         self.bot.changed(ctx.group)
         group = ctx.group
-        await ctx.say(
-            "setup.settings_now",
-            language=group.language.value,
-            timezone=group.timezone,
-            programme=GroupProfile.of(group).programme or ctx.t("setup.programme_unset"),
-        )
+        lines = [
+            ctx.t(
+                "setup.settings_now",
+                language=group.language.value,
+                timezone=group.timezone,
+                programme=GroupProfile.of(group).programme or ctx.t("setup.programme_unset"),
+            )
+        ]
+        if group.language is not before:
+            plan = await self.service.untranslated(group)
+            if plan.renamed:
+                names = join(ctx.lang, [m.old for m in plan.renamed])
+                lines.append(
+                    ctx.t("setup.translate_offer", names=names, language=self._language(ctx))
+                )
+        await ctx.reply(OutgoingMessage("\n".join(lines)))
+
+    @staticmethod
+    def _language(ctx: Context) -> str:
+        return ctx.t(f"setup.commands.settings.choices.language.{ctx.lang.value}")
+
+    @command("translate", permission=Permission.STAFF, help_key="setup.translate_help")
+    async def translate(self, ctx: Context) -> None:
+        """Rename the bot's channels, descriptions and default roles into the group's language."""
+        if ctx.responder is not None:
+            await ctx.responder.defer()
+        plan = await self.service.translate(ctx.group)
+        language = self._language(ctx)
+        lines = [
+            ctx.t("setup.translated_title", language=language)
+            if plan.renamed
+            else ctx.t("setup.translated_nothing", language=language)
+        ]
+        for m in plan.renamed:
+            if m.old == m.new:
+                lines.append(ctx.t("setup.translated_description", name=m.new))
+            elif m.described:
+                lines.append(ctx.t("setup.translated_name_and_description", old=m.old, new=m.new))
+            else:
+                lines.append(ctx.t("setup.translated_name", old=m.old, new=m.new))
+        if plan.kept:
+            lines.append(ctx.t("setup.translated_kept", names=join(ctx.lang, list(plan.kept))))
+        await ctx.reply(OutgoingMessage("\n".join(lines)))
 
     @listen(MessagePosted)
     async def staff_only_posts(self, ctx: Context, event: MessagePosted) -> None:

@@ -22,3 +22,21 @@ class Renamed:
 
     old_name: str
     category: Category
+
+
+@dataclass(frozen=True)
+class Translation:
+    """One of the bot's names moving into the group's language: "#welcome" -> "#velkommen"
+    (the same on both sides when only the description changes)."""
+
+    old: str
+    new: str
+    described: bool = False
+
+
+@dataclass(frozen=True)
+class TranslatePlan:
+    """What `/alumni translate` renames (or renamed) and the names staff chose, kept."""
+
+    renamed: tuple[Translation, ...] = ()
+    kept: tuple[str, ...] = ()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from pydantic import ValidationError
 
@@ -14,7 +14,7 @@ from bot.cogs.setup.defaults import (
     PINGED_ROLES,
     REQUIRED_CATEGORIES,
 )
-from bot.cogs.setup.records import Renamed, SetupReport
+from bot.cogs.setup.records import Renamed, SetupReport, TranslatePlan, Translation
 from bot.cogs.setup.settings import GroupBasics
 from bot.domain import Category, Group, Language, RoleRecord
 from bot.errors import UserError
@@ -56,6 +56,21 @@ def channel_spec(category: Category, staff_role_id: str | None, section: str) ->
         listing=category.listing,
         staff_role_id=staff_role_id,
     )
+
+
+def _in_other_languages(group: Group, key: str, *, channel: bool = False) -> set[str]:
+    """The bot's default for a catalogue key in every language but the group's."""
+    texts = {t(lang, key) for lang in Language if lang is not group.language}
+    return {channel_name(x) for x in texts} if channel else texts
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One thing `translate` changes: a category (new name and description) or a role."""
+
+    translation: Translation
+    category: Category | None = None
+    role: RoleRecord | None = None
 
 
 class SetupService:
@@ -124,6 +139,85 @@ class SetupService:
             len(fixed),
         )
         return SetupReport(tuple(created), tuple(found), tuple(fixed))
+
+    async def untranslated(self, group: Group) -> TranslatePlan:
+        """What `translate` would rename: the bot's channels, descriptions and default roles
+        still named as the bot names them in another language; staff's own names are kept."""
+        steps, kept = await self._translation_steps(group)
+        return TranslatePlan(tuple(s.translation for s in steps), kept)
+
+    async def translate(self, group: Group) -> TranslatePlan:
+        """Rename into the group's language what `untranslated` lists, platform first, each
+        stored as soon as it is renamed (a refusal half-way keeps what was done; running it
+        again does the rest and renames nothing twice)."""
+        steps, kept = await self._translation_steps(group)
+        ws = self.workspace
+        async with self.uow() as uow:
+            staff = await uow.roles.get(group.id, "staff")
+        section = t(group.language, "setup.section")
+        for step in steps:
+            if step.category is not None:
+                category = step.category
+                if category.channel_id:
+                    if step.translation.old != step.translation.new:
+                        await ws.rename_channel(group.id, category.channel_id, category.name)
+                    spec = channel_spec(category, staff.platform_id if staff else None, section)
+                    await ws.apply_channel_spec(group.id, category.channel_id, spec)
+                async with self.uow() as uow:
+                    await uow.categories.save(category)
+            elif step.role is not None:
+                role = step.role
+                if role.platform_id and await ws.role_exists(group.id, role.platform_id):
+                    await ws.rename_role(group.id, role.platform_id, role.name)
+                async with self.uow() as uow:
+                    await uow.roles.save(role)
+        log.info("translated %d names for %s into %s", len(steps), group.id, group.language)
+        return TranslatePlan(tuple(s.translation for s in steps), kept)
+
+    async def _translation_steps(self, group: Group) -> tuple[list[_Step], tuple[str, ...]]:
+        """The steps `translate` takes (each with the record as it will be) and what it keeps."""
+        lang = group.language
+        async with self.uow() as uow:
+            categories = await uow.categories.for_group(group.id)
+            roles = {r.key: r for r in await uow.roles.for_group(group.id)}
+        builtin = {d.key for d in DEFAULT_CATEGORIES}
+        steps: list[_Step] = []
+        kept: list[str] = []
+        for c in categories:
+            if not c.builtin or c.key not in builtin:
+                continue
+            name = channel_name(t(lang, f"categories.{c.key}.name"))
+            description = t(lang, f"categories.{c.key}.description")
+            key = f"categories.{c.key}"
+            renamed = c.name != name and c.name in _in_other_languages(
+                group, f"{key}.name", channel=True
+            )
+            described = c.description != description and c.description in _in_other_languages(
+                group, f"{key}.description"
+            )
+            if c.name != name and not renamed:
+                kept.append("#" + c.name)
+            if renamed or described:
+                new = replace(
+                    c,
+                    name=name if renamed else c.name,
+                    description=description if described else c.description,
+                )
+                move = Translation("#" + c.name, "#" + new.name, described)
+                steps.append(_Step(move, category=new))
+        for key in DEFAULT_ROLES:
+            role = roles.get(key)
+            if role is None:
+                continue
+            name = t(lang, f"roles.{key}")
+            if role.name == name:
+                continue
+            if role.name not in _in_other_languages(group, f"roles.{key}"):
+                kept.append("@" + role.name)
+                continue
+            move = Translation("@" + role.name, "@" + name)
+            steps.append(_Step(move, role=replace(role, name=name)))
+        return steps, tuple(kept)
 
     async def _repair_role(self, group: Group, role_id: str, spec: RoleSpec) -> bool:
         ws = self.workspace

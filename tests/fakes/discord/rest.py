@@ -509,6 +509,9 @@ class RestMixin(FakeState):
         self.require(guild, "manage_roles")
         self.require_above(guild, [int(role["id"])])
         body = req.json
+        # resources/guild.mdx, Modify Guild Role: `name` "max 100 characters" (and, as for
+        # Create Guild Role, not empty); Manage Roles, on a role below the bot's highest.
+        _validate_name(body, required=False)
         for key in ("name", "hoist", "mentionable", "icon", "unicode_emoji"):
             if key in body:
                 role[key] = body[key]

@@ -40,6 +40,7 @@ FIXED: dict[str, str | None] = {
     "users.list": "users:read",
     "users.lookupByEmail": "users:read.email",
     "usergroups.create": "usergroups:write",
+    "usergroups.update": "usergroups:write",  # reference/methods/usergroups.update
     "usergroups.list": "usergroups:read",
     "usergroups.users.update": "usergroups:write",
     "usergroups.users.list": "usergroups:read",

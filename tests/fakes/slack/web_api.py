@@ -197,10 +197,15 @@ class WebApiMixin:
         return {"channel": self._channel(p).to_dict(self.bot_user_id)}
 
     async def api_conversations_rename(self, p: Params) -> dict[str, Any]:
-        """conversations.rename"""
+        """conversations.rename: lower-case letters, digits, hyphens, underscores, at most 80
+        (invalid_name_*), unique (name_taken); only the channel's creator, a workspace admin or a
+        channel manager may rename it, others get not_authorized (docs.slack.dev/reference/
+        methods/conversations.rename, Usage info). The bot is neither admin nor manager."""
         ch = self._channel(p)
         self._require_member(ch)
         self._not_archived(ch)
+        if ch.creator != self.bot_user_id:
+            raise SlackError("not_authorized")
         name = validate_channel_name(as_str(p.get("name")))
         self._name_free(name, exclude=ch.id)
         ch.name = name
@@ -654,6 +659,37 @@ class WebApiMixin:
             "user_count": 0,
         }
         self.usergroups[group["id"]] = group
+        return {"usergroup": group}
+
+    async def api_usergroups_update(self, p: Params) -> dict[str, Any]:
+        """usergroups.update (paid plans only): name and handle as usergroups.create checks them.
+
+        docs.slack.dev/reference/methods/usergroups.update: `name` "Must be unique among User
+        Groups" (name_already_exists, the error usergroups.create documents for it); `handle`
+        "Must be unique among channels, users and User Groups" (name_taken, as for create).
+        """
+        group = self._group(p)
+        name = as_str(p.get("name"))
+        handle = as_str(p.get("handle"))
+        others = [g for g in self.usergroups.values() if g["id"] != group["id"]]
+        if name is not None:
+            if not name.strip():
+                raise SlackError("invalid_arguments")
+            if any(g["name"] == name for g in others):
+                raise SlackError("name_already_exists")
+        if handle is not None:
+            taken = {g["handle"] for g in others}
+            taken |= {c.name for c in self.channels.values() if not c.is_im}
+            taken |= {u.name for u in self.users.values()}
+            taken |= {u.shown_name.lower() for u in self.users.values()}
+            if not handle or handle in taken:
+                raise SlackError("name_taken")
+        if name is not None:
+            group["name"] = name
+        if handle is not None:
+            group["handle"] = handle
+        group["date_update"] = int(time.time())
+        group["updated_by"] = self.bot_user_id
         return {"usergroup": group}
 
     async def api_usergroups_list(self, p: Params) -> dict[str, Any]:

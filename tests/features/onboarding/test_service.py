@@ -136,6 +136,102 @@ async def test_a_cohort_made_without_a_date_graduates_once_it_has_one(w: World) 
     assert done.value.key == "onboarding.cohort_graduated_already"
 
 
+async def _role(w: World, cohort: Cohort) -> tuple[str, str]:
+    """The cohort role's stored name and its name on the platform."""
+    async with w.uow() as uow:
+        role = await uow.roles.get(w.group.id, cohort_key(cohort.id))
+    assert role is not None and role.platform_id
+    return role.name, w.ws.state["roles"][role.platform_id]["name"]
+
+
+async def test_renaming_a_cohort_renames_its_role_and_find_follows(w: World) -> None:
+    c = await _cohort(w, graduates=None)
+    svc = w.bot.service(CohortService)
+    renamed = await svc.edit(w.group, "fashion 2026", name="  Fashion and   Production 2026 ")
+    assert (renamed.id, renamed.name, renamed.program) == (
+        c.id,
+        "Fashion and Production 2026",
+        c.program,
+    )
+    assert await _role(w, c) == ("Fashion and Production 2026", "Fashion and Production 2026")
+    assert (await svc.find(w.group, "fashion and production 2026")).id == c.id
+    both = await svc.edit(w.group, renamed.name, date(2029, 6, 15), "Mote 2026")
+    assert (both.name, both.graduates_on) == ("Mote 2026", date(2029, 6, 15))
+    assert await _role(w, c) == ("Mote 2026", "Mote 2026")
+    # Another cohort may now take the old name: the name, not the old programme, finds it.
+    design = await svc.create(w.group, STAFF, "Design", 2025, None)
+    await svc.edit(w.group, "Design 2025", name="Fashion 2026")
+    assert (await svc.find(w.group, "Fashion 2026")).id == design.cohort.id
+
+
+async def test_a_rename_is_refused_for_bad_names_and_another_cohorts_name(w: World) -> None:
+    c = await _cohort(w)
+    svc = w.bot.service(CohortService)
+    design = await svc.create(w.group, STAFF, "Design", 2025, None)
+    cases = [
+        ("   ", "onboarding.cohort_name_empty"),
+        ("!!!", "onboarding.cohort_name_empty"),
+        ("x" * 101, "onboarding.cohort_name_too_long"),
+        ("DESIGN 2025", "onboarding.cohort_name_taken"),
+        ("design-2025", "onboarding.cohort_name_taken"),
+    ]
+    for bad, key in cases:
+        with pytest.raises(UserError) as refused:
+            await svc.edit(w.group, c.name, name=bad)
+        assert refused.value.key == key, bad
+    assert refused.value.params["other"] == design.cohort.name
+    assert (await svc.find(w.group, c.name)).name == "Fashion 2026"
+    assert await _role(w, c) == ("Fashion 2026", "Fashion 2026")
+    # Member text never pings, in the cohort's name or its role's.
+    pinged = await svc.edit(w.group, c.name, name="@everyone 2026")
+    assert "@everyone" not in pinged.name and "everyone" in pinged.name
+    assert "@everyone" not in (await _role(w, c))[1]
+
+
+async def test_a_platform_refusing_the_rename_changes_nothing(
+    w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = await _cohort(w)
+    svc = w.bot.service(CohortService)
+
+    async def refuse(group_id: str, role_id: str, name: str) -> None:
+        raise PlatformError("slack: name_taken")
+
+    monkeypatch.setattr(w.ws, "rename_role", refuse)
+    with pytest.raises(UserError) as refused:
+        await svc.edit(w.group, c.name, date(2030, 1, 1), "Design 2026")
+    assert refused.value.key == "onboarding.cohort_name_refused"
+    assert refused.value.params["detail"] == "slack: name_taken"
+    kept = await svc.find(w.group, "Fashion 2026")
+    assert (kept.name, kept.graduates_on) == ("Fashion 2026", date(2029, 6, 15))
+    assert await _role(w, c) == ("Fashion 2026", "Fashion 2026")
+
+    async def no_permission(group_id: str, role_id: str, name: str) -> None:
+        raise PlatformError("missing Manage Roles", missing_permission="manage_roles")
+
+    monkeypatch.setattr(w.ws, "rename_role", no_permission)
+    with pytest.raises(PlatformError):  # the core names the permission to the member
+        await svc.edit(w.group, c.name, name="Design 2026")
+    assert (await svc.find(w.group, "Fashion 2026")).name == "Fashion 2026"
+
+
+async def test_a_rename_the_database_refuses_renames_the_role_back(w: World) -> None:
+    c = await _cohort(w)
+    svc = w.bot.service(CohortService)
+    async with w.uow() as uow:  # graduated meanwhile, by another process
+        await uow.cohorts.mark_graduated(w.group.id, c.id, w.bot.clock.now())
+    real = svc.find
+
+    async def stale(group: object, wanted: str) -> Cohort:
+        return replace(await real(w.group, wanted), graduated_at=None)
+
+    svc.find = stale  # type: ignore[method-assign]
+    with pytest.raises(UserError) as refused:
+        await svc.edit(w.group, c.name, date(2030, 1, 1), "Design 2026")
+    assert refused.value.key == "onboarding.cohort_graduated_already"
+    assert await _role(w, c) == ("Fashion 2026", "Fashion 2026")
+
+
 async def test_archive_hides_a_finished_cohort_from_the_list_only(w: World) -> None:
     c = await _cohort(w)
     svc = w.bot.service(CohortService)
