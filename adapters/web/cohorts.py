@@ -237,7 +237,9 @@ def _upload(request: web.Request, viewer: Viewer, cohort: Cohort) -> Upload:
     if kept is None or not fresh or not secrets.compare_digest(kept.id, wanted):
         raise UserError("dashboard.web.cohorts.upload_gone")
     if kept.cohort_id != cohort.id:
-        log.warning("dashboard: an upload for cohort %s confirmed for %s", kept.cohort_id, cohort.id)
+        log.warning(
+            "dashboard: an upload for cohort %s confirmed for %s", kept.cohort_id, cohort.id
+        )
         raise UserError("dashboard.web.cohorts.upload_other", cohort=cohort.name)
     return kept
 
@@ -341,13 +343,10 @@ async def confirm(request: web.Request, viewer: Viewer, form: dict[str, str]) ->
     del request.app[UPLOADS_KEY][viewer.session.token_hash]
     ref = f"upload:{kept.id}"
     options = {"cohort": str(cohort.id), ROSTER_OPTION: ref, "send": "yes" if kept.send else "no"}
-    answered = await dash._service(request).run(
-        viewer, IMPORT_COMMAND, options, {ref: kept.text}
-    )
+    answered = await dash._service(request).run(viewer, IMPORT_COMMAND, options, {ref: kept.text})
     for _, body in answered.files:
         _keep_file(request, viewer, cohort, body)
     said = "\n".join(answered.texts)
     request[dash.SAID_KEY] = said
     request[dash.NEXT_KEY] = _local(cohort)
     return f"#{cohort.id}: {kept.file_name} | {said}"
-

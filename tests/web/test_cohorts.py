@@ -17,7 +17,9 @@ from tests.web.helpers import Dash, dashboard
 
 pytestmark = pytest.mark.asyncio
 
-ROSTER = "navn;e-post\nKari Nordmann;kari@example.no\nPer Hansen;per(at)example.no\nOla;ola@example.no\n"
+ROSTER = (
+    "navn;e-post\nKari Nordmann;kari@example.no\nPer Hansen;per(at)example.no\nOla;ola@example.no\n"
+)
 _UPLOAD = re.compile(r"/dashboard/cohorts/(\d+)/roster/([0-9a-f]{32})")
 
 
@@ -73,7 +75,12 @@ async def test_create_upload_preview_and_import_a_roster_with_a_bad_line() -> No
         audit = await (await d.client.get("/dashboard/audit")).text()
         assert "Created a cohort" in audit and "Imported a roster" in audit
         # The upload is spent: the same confirm again imports nothing a second time.
-        again = await d.client.post(where, data=await d.form(f"/dashboard/cohorts/{cohort}", f"/dashboard/cohorts/{cohort}/remind"))
+        again = await d.client.post(
+            where,
+            data=await d.form(
+                f"/dashboard/cohorts/{cohort}", f"/dashboard/cohorts/{cohort}/remind"
+            ),
+        )
         assert again.status == 400 and "no longer waiting" in await again.text()
 
 

@@ -344,12 +344,12 @@ class DashboardService:
         Through the button rather than `RequestService.decide`: the handler also edits the
         review post and DMs the member, and one path keeps the dashboard from copying that.
         """
-        user = self._user(viewer)
+        user, dispatch = self._caller(viewer)
         verdict = "approve" if approve else "deny"
         outcomes = []
         for request_id in dict.fromkeys(request_ids):  # each once, in the order given
             answer = _Answer()
-            await self.dispatch(
+            await dispatch(
                 ButtonPressed(
                     viewer.group.id,
                     user=user,
@@ -361,17 +361,19 @@ class DashboardService:
             outcomes.append(Outcome(request_id, " ".join(answer.said)))
         return outcomes
 
-    def _user(self, viewer: Viewer) -> UserRef:
-        """The viewer as the core sees a member pressing or typing (it checks the level again)."""
+    def _caller(self, viewer: Viewer) -> tuple[UserRef, Callable[[Event], Awaitable[None]]]:
+        """The viewer as the core sees a member pressing or typing (it checks the level
+        again), and the core's entry to hand the event to."""
         if self.dispatch is None:
             raise UserError("dashboard.not_served")
         if not viewer.actor.is_staff:
             raise PermissionDenied("dashboard.denied")
-        return UserRef(
+        user = UserRef(
             viewer.actor.id,
             viewer.actor.name,
             is_admin=viewer.actor.permission is Permission.ADMIN,
         )
+        return user, self.dispatch
 
     # -- commands (through the core) ------------------------------------------------------------
 
@@ -390,10 +392,9 @@ class DashboardService:
         roster, emails the invitations and grants the roles of members already here, and
         one path keeps the dashboard from copying that.
         """
-        user = self._user(viewer)
+        user, dispatch = self._caller(viewer)
         answer = _Answer(files or {})
-        assert self.dispatch is not None
-        await self.dispatch(
+        await dispatch(
             CommandInvoked(
                 viewer.group.id,
                 user=user,
