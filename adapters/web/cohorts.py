@@ -10,6 +10,7 @@ cohort, until it is confirmed: the confirm posts no roster, only which upload it
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
@@ -17,6 +18,7 @@ import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -285,8 +287,8 @@ async def remind(request: web.Request, viewer: Viewer, form: dict[str, str]) -> 
     report = await personal.remind(viewer.group, cohort, viewer.actor)
     try:
         if report.file:
-            with open(report.file, "rb") as handed:  # noqa: ASYNC230 - a small CSV just written
-                _keep_file(request, viewer, cohort, handed.read())
+            handed = await asyncio.to_thread(Path(report.file).read_bytes)
+            _keep_file(request, viewer, cohort, handed)
     finally:
         await personal.forget_file(report.file)
     said = "\n".join(invite_lines(viewer.group.language, report, cohort.name))
@@ -329,7 +331,11 @@ async def upload(request: web.Request, viewer: Viewer, form: dict[str, str]) -> 
         form.get("send") == "on",
         time.monotonic(),
     )
-    request.app[UPLOADS_KEY][viewer.session.token_hash] = kept
+    uploads: dict[str, Upload] = request.app[UPLOADS_KEY]
+    # One upload per session; those never confirmed go once they are stale.
+    for key in [k for k, u in uploads.items() if kept.at - u.at >= UPLOAD_SECONDS]:
+        del uploads[key]
+    uploads[viewer.session.token_hash] = kept
     request[dash.NEXT_KEY] = f"{_local(cohort)}/roster/{kept.id}"
     request[dash.SAID_KEY] = t(viewer.group.language, "dashboard.web.cohorts.previewed")
     return f"#{cohort.id}: {name} {len(valid)} + {len(invalid)}"

@@ -107,12 +107,63 @@ async def test_an_oversized_upload_is_refused_in_the_groups_language() -> None:
         assert await _roster(d, cohort) == []
 
 
-async def test_a_file_that_is_no_text_is_refused_and_recorded() -> None:
+async def test_an_oversized_upload_without_a_length_is_refused_too() -> None:
     async with dashboard() as d:
         await d.sign_in()
         cohort = await _create(d)
-        status, text = await _upload(d, cohort, b"PK\x03\x04\x00\x00kari@example.no", "class.xlsx")
-        assert status == 400 and "is not a text file" in text and "class.xlsx" in text
+        page = f"/dashboard/cohorts/{cohort}"
+        tokens = await d.form(page, f"{page}/roster")
+        boundary = "b0undary"
+        head = "".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+            for k, v in tokens.items()
+        )
+        file_head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="roster"; '
+            'filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n'
+        )
+
+        async def chunks():  # type: ignore[no-untyped-def]
+            yield (head + file_head).encode()
+            for _ in range(MAX_UPLOAD // 65536 + 2):
+                yield b"x@example.no\n" * 5042
+            yield f"\r\n--{boundary}--\r\n".encode()
+
+        refused = await d.client.post(
+            f"{page}/roster",
+            data=chunks(),
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            allow_redirects=False,
+        )
+        assert refused.status == 413 and "too large" in await refused.text()
+        assert await _roster(d, cohort) == []
+
+
+async def test_a_roster_with_windows_line_ends_and_no_last_newline_reads_every_line() -> None:
+    async with dashboard() as d:
+        await d.sign_in()
+        cohort = await _create(d)
+        data = "Navn;E-post\r\nÅse Ødegård;ase@example.no\r\nBjørn;bjorn@example.no".encode()
+        _, where = await _upload(d, cohort, data)
+        preview = await (await d.client.get(where)).text()
+        assert "Åse Ødegård" in preview and "bjorn@example.no" in preview
+        assert "2 addresses will be imported" in preview and "0 lines are refused" in preview
+
+
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [
+        (b"PK\x03\x04\x00\x00kari@example.no", "class.xlsx"),  # a spreadsheet, not its CSV
+        (b"\xff\xfek\x00a\x00r", "class.csv"),  # UTF-16 by its BOM, cut mid-character
+    ],
+)
+async def test_a_file_that_is_no_text_is_refused_and_recorded(data: bytes, name: str) -> None:
+    async with dashboard() as d:
+        await d.sign_in()
+        cohort = await _create(d)
+        status, text = await _upload(d, cohort, data, name)
+        assert status == 400 and "is not a text file" in text and name in text
+        assert await _roster(d, cohort) == []
         audit = await (await d.client.get("/dashboard/audit")).text()
         assert "Uploaded a roster (not imported yet) (refused, nothing changed)" in audit
 
@@ -138,7 +189,10 @@ async def test_another_groups_cohort_is_refused_for_every_form_and_logged() -> N
         page = f"/dashboard/cohorts/{mine}"
         assert (await d.client.get(f"/dashboard/cohorts/{theirs.id}")).status == 400
         assert (await d.client.get(f"/dashboard/cohorts/{theirs.id}/status.csv")).status == 400
-        for action in ("archive", "remind", "edit"):
+        _, where = await _upload(d, mine, ROSTER.encode())
+        upload = _UPLOAD.fullmatch(where)
+        assert upload
+        for action in ("archive", "remind", "edit", "roster", f"roster/{upload[2]}"):
             form = await d.form(page, f"{page}/edit") | {"graduates": "2031-06-15"}
             refused = await d.client.post(
                 f"/dashboard/cohorts/{theirs.id}/{action}", data=form, allow_redirects=False
@@ -180,3 +234,14 @@ async def test_a_wrong_date_is_refused_as_the_command_refuses_it() -> None:
         assert refused.status == 400 and "must be a date" in await refused.text()
         async with d.world.uow() as uow:
             assert await uow.cohorts.for_group(d.world.group.id) == []
+
+
+async def test_a_big_roster_within_the_cap_is_read_whole() -> None:
+    async with dashboard() as d:
+        await d.sign_in()
+        cohort = await _create(d)
+        lines = [f"Student {n};s{n}@example.no" for n in range(4000)]  # ~100 kB
+        status, where = await _upload(d, cohort, "\n".join(lines).encode())
+        assert status == 303, where
+        preview = await (await d.client.get(where)).text()
+        assert "4,000 addresses will be imported" in preview
