@@ -140,8 +140,7 @@ def _local(cohort: Cohort) -> str:
 async def cohorts_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """Every cohort not archived: graduation date, joined, waiting, not yet joined; a form
     to create one."""
-    service = _cohorts(request)
-    rows = [await service.status(viewer.group, str(c.id)) for c in await service.all(viewer.group)]
+    rows = await _cohorts(request).statuses(viewer.group)
     return dash._render(request, "cohorts.html", viewer, rows=rows)
 
 
