@@ -236,6 +236,9 @@ async def test_screenshots_of_every_page_in_both_languages(
     await local.type("!as owner")
     await local.type("/alumni prompt now")
     await local.expect("owner sees")
+    # A cohort, so the Cohorts page shows its table.
+    await local.type('/alumni cohort create program:"Fashion and Production" year:2026')
+    await local.expect("Fashion and Production 2026")
     out = tmp_path / "shots"
     out.mkdir()
     for lang in ("en", "nb"):

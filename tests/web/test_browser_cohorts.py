@@ -68,6 +68,10 @@ async def test_create_a_cohort_upload_its_roster_check_the_preview_and_import(
     figures = await page.locator("dl.figures").inner_text()
     assert re.search(r"Invited \(on the roster\)\s+2", figures), figures
     assert re.search(r"Not yet joined\s+2", figures), figures
+    # On a phone the page fits its width (the wide tables scroll inside their own box).
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.reload()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
     assert watched.errors == []
     # The bot holds the roster as the command would have: the terminal's status says so.
     await local.type('/alumni cohort status cohort:"Fashion and Production 2026"')
