@@ -12,6 +12,7 @@ import pytest
 from aiohttp import FormData
 
 from adapters.web.app import MAX_UPLOAD
+from bot.cogs.mail.invitations import InvitationService
 from bot.domain import Language
 from tests.web.helpers import Dash, dashboard
 
@@ -245,3 +246,23 @@ async def test_a_big_roster_within_the_cap_is_read_whole() -> None:
         assert status == 303, where
         preview = await (await d.client.get(where)).text()
         assert "4,000 addresses will be imported" in preview
+
+
+async def test_where_no_email_goes_the_codes_file_downloads_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As on Discord or Slack without a mail server: the teacher gets the codes to hand out.
+    monkeypatch.setattr(InvitationService, "emails_go", lambda self, group: False)
+    async with dashboard() as d:
+        await d.sign_in()
+        cohort = await _create(d)
+        _, where = await _upload(d, cohort, ROSTER.encode(), send="on")
+        await d.post(where, where)
+        page = await (await d.client.get(f"/dashboard/cohorts/{cohort}")).text()
+        found = re.search(rf'href="(/dashboard/cohorts/{cohort}/file/[^"]+\.csv)"', page)
+        assert found, page
+        sheet = await d.client.get(found[1])
+        assert sheet.status == 200
+        text = (await sheet.read()).decode("utf-8-sig")
+        assert "kari@example.no" in text and "ola@example.no" in text
+        assert (await d.client.get(found[1])).status == 404  # once: it holds live codes
