@@ -10,6 +10,8 @@ posted; and it sets the headers that keep the pages out of frames and other orig
 from __future__ import annotations
 
 import csv
+import email.parser
+import email.policy
 import io
 import logging
 import secrets
@@ -24,6 +26,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from adapters.web import cohorts
 from bot.cogs.dashboard.records import Viewer
 from bot.cogs.dashboard.service import DashboardService, NotSignedIn, SignInRefused
 from bot.cogs.prompts.bank import OPEN_THEME
@@ -45,6 +48,9 @@ COOKIE = "alumnibot_session"
 SIGNIN_COOKIE = "alumnibot_signin"
 # A form here is a few fields of text: anything bigger is refused before it is parsed.
 MAX_BODY = 16 * 1024
+# A roster's upload (multipart, on its one route): the file as Discord's attachments are
+# capped (adapters/discord/translate.py MAX_ATTACHMENT_BYTES), plus the form's fields.
+MAX_UPLOAD = 1_000_000 + MAX_BODY
 OVERVIEW_WEEKS = 8
 DEFAULT_WEEKS = 8
 HEADERS = {
@@ -68,6 +74,10 @@ FLASH_KEY = web.AppKey("flash", dict)
 FORM_KEY = web.RequestKey("form", dict)
 # What a form's handler has to say after it (else the action's own "done" words).
 SAID_KEY = web.RequestKey("said", str)
+# Where a form's handler sends the browser next (a path it made, never one the form posted).
+NEXT_KEY = web.RequestKey("next", str)
+# An uploaded file's name and bytes (the upload route's multipart form only).
+FILE_KEY = web.RequestKey("file", tuple)
 
 
 def add_dashboard(app: web.Application, bot: Bot, public_url: str) -> None:
@@ -106,6 +116,7 @@ def add_dashboard(app: web.Application, bot: Bot, public_url: str) -> None:
         web.get("/numbers", page(numbers)),
         web.get("/numbers/{kind}.csv", page(numbers_csv)),
         web.get("/audit", page(audit)),
+        *cohorts.routes(sub),
     ]
     sub.router.add_routes(routes)
 
@@ -140,23 +151,35 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
 
 @web.middleware
 async def _limits(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """A posted body is read here, at most MAX_BODY bytes, and only as a plain form."""
+    """A posted body is read here, at most MAX_BODY bytes, and only as a plain form; the
+    roster's upload route alone takes a multipart form of at most MAX_UPLOAD bytes."""
     if request.method == "POST":
+        upload = request.match_info.route.name == cohorts.UPLOAD_ROUTE
+        limit = MAX_UPLOAD if upload else MAX_BODY
         declared = request.content_length
-        if declared is not None and declared > MAX_BODY:
+        if declared is not None and declared > limit:
             log.warning("dashboard: a %d-byte post refused", declared)
-            return _message(request, None, "dashboard.web.too_big", status=413)
+            return await _too_big(request, upload)
+        if upload:
+            # The application's own cap is a plain form's; this route's is its own.
+            request = request.clone(client_max_size=limit)
         try:
             # read(), not the stream: on Slack's server its own limit has read the body
             # already (aiohttp keeps it); the app's client_max_size bounds a body without
             # a length.
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            body = b"x" * (MAX_BODY + 1)
-        if len(body) > MAX_BODY:
+            body = b"x" * (limit + 1)
+        if len(body) > limit:
             log.warning("dashboard: an oversized post refused (no length given)")
-            return _message(request, None, "dashboard.web.too_big", status=413)
+            return await _too_big(request, upload)
         kind = request.content_type
+        if upload and kind == "multipart/form-data":
+            parsed = _multipart(request.headers.get("Content-Type", ""), body)
+            if parsed is None:
+                return _message(request, None, "dashboard.web.bad_form", status=400)
+            request[FORM_KEY], request[FILE_KEY] = parsed
+            return await handler(request)
         if kind != "application/x-www-form-urlencoded":
             return _message(request, None, "dashboard.web.bad_form", status=415)
         try:
@@ -166,6 +189,45 @@ async def _limits(request: web.Request, handler: Handler) -> web.StreamResponse:
             return _message(request, None, "dashboard.web.bad_form", status=400)
         request[FORM_KEY] = fields
     return await handler(request)
+
+
+async def _too_big(request: web.Request, upload: bool) -> web.Response:
+    """An oversized post refused; an upload's in its group's language, saying the limit."""
+    if not upload:
+        return _message(request, None, "dashboard.web.too_big", status=413)
+    try:
+        group: Group | None = (await _viewer(request)).group
+    except NotSignedIn as exc:
+        group = exc.group
+    megabytes = number(_lang(group, request), (MAX_UPLOAD - MAX_BODY) / 1_000_000)
+    return _message(request, group, "dashboard.web.cohorts.too_big", status=413, size=megabytes)
+
+
+def _multipart(content_type: str, body: bytes) -> tuple[dict[str, str], tuple[str, bytes]] | None:
+    """The text fields and the one file of a multipart form; None if it is not one (a
+    field that is no UTF-8, two files, a part without a name)."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    if not parsed.is_multipart() or parsed.defects:
+        return None
+    fields: dict[str, str] = {}
+    found: tuple[str, bytes] | None = None
+    for part in parsed.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(data, bytes):
+            return None
+        filename = part.get_filename()
+        if filename is not None:
+            if found is not None:
+                return None
+            found = (filename, data)
+            continue
+        try:
+            fields[name] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return fields, found or ("", b"")
 
 
 # -- who is looking ---------------------------------------------------------------------------
@@ -219,7 +281,8 @@ def action(name: str, handler: Action) -> Handler:
         said = request.get(SAID_KEY) or t(viewer.group.language, f"dashboard.web.done.{name}")
         _flash(request, viewer, said)
         back = form.get("back", "")
-        raise web.HTTPSeeOther(back if back in _BACK else f"{PREFIX}/questions")
+        chosen = request.get(NEXT_KEY)
+        raise web.HTTPSeeOther(chosen or (back if back in _BACK else f"{PREFIX}/questions"))
 
     return run
 
@@ -230,6 +293,7 @@ _BACK = {
     f"{PREFIX}/approvals",
     f"{PREFIX}/numbers",
     f"{PREFIX}/audit",
+    f"{PREFIX}/cohorts",
 }
 
 

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.asyncio
 PAGES = (
     "/dashboard/",
     "/dashboard/approvals",
+    "/dashboard/cohorts",
     "/dashboard/questions",
     "/dashboard/numbers",
     "/dashboard/audit",
@@ -114,6 +115,7 @@ async def test_sign_in_from_the_terminals_link_once_and_every_page_is_clean(
 _NAV = {
     "/dashboard/": "Overview",
     "/dashboard/approvals": "Approvals",
+    "/dashboard/cohorts": "Cohorts",
     "/dashboard/questions": "Weekly questions",
     "/dashboard/numbers": "Numbers",
     "/dashboard/audit": "Changes",
@@ -234,6 +236,9 @@ async def test_screenshots_of_every_page_in_both_languages(
     await local.type("!as owner")
     await local.type("/alumni prompt now")
     await local.expect("owner sees")
+    # A cohort, so the Cohorts page shows its table.
+    await local.type('/alumni cohort create program:"Fashion and Production" year:2026')
+    await local.expect("Fashion and Production 2026")
     out = tmp_path / "shots"
     out.mkdir()
     for lang in ("en", "nb"):
@@ -261,7 +266,7 @@ async def test_screenshots_of_every_page_in_both_languages(
         assert watched.errors == []
         await context.close()
     shots = sorted(out.glob("*.png"))
-    assert len(shots) == 12 and all(p.stat().st_size > 10_000 for p in shots)
+    assert len(shots) == 14 and all(p.stat().st_size > 10_000 for p in shots)
     if os.environ.get("ALUMNIBOT_SCREENSHOTS") == "docs":
         SHOTS.mkdir(parents=True, exist_ok=True)
         for shot in shots:

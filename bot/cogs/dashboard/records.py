@@ -101,3 +101,12 @@ class Outcome:
 
     request_id: int
     text: str
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What a command run from the dashboard answered: its texts and the files it attached
+    (name, content), read before the command deleted them."""
+
+    texts: tuple[str, ...]
+    files: tuple[tuple[str, bytes], ...] = ()

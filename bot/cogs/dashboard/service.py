@@ -8,6 +8,7 @@ staff role is revoked loses the dashboard at their next click.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -17,9 +18,11 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
+from pathlib import Path
 from urllib.parse import quote
 
 from bot.cogs.dashboard.records import (
+    Answered,
     AuditEntry,
     Link,
     Outcome,
@@ -32,7 +35,7 @@ from bot.cogs.dashboard.records import (
 )
 from bot.domain import Actor, Group, Permission, TrustedRole
 from bot.errors import PermissionDenied, UserError
-from bot.events import ButtonPressed, Event, UserRef
+from bot.events import ButtonPressed, CommandInvoked, Event, UserRef
 from bot.messages import FormSpec, OutgoingMessage
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory, Workspace
 from bot.safety import neutralise
@@ -341,20 +344,12 @@ class DashboardService:
         Through the button rather than `RequestService.decide`: the handler also edits the
         review post and DMs the member, and one path keeps the dashboard from copying that.
         """
-        if self.dispatch is None:
-            raise UserError("dashboard.not_served")
-        if not viewer.actor.is_staff:
-            raise PermissionDenied("dashboard.denied")
-        user = UserRef(
-            viewer.actor.id,
-            viewer.actor.name,
-            is_admin=viewer.actor.permission is Permission.ADMIN,
-        )
+        user, dispatch = self._caller(viewer)
         verdict = "approve" if approve else "deny"
         outcomes = []
         for request_id in dict.fromkeys(request_ids):  # each once, in the order given
             answer = _Answer()
-            await self.dispatch(
+            await dispatch(
                 ButtonPressed(
                     viewer.group.id,
                     user=user,
@@ -366,15 +361,66 @@ class DashboardService:
             outcomes.append(Outcome(request_id, " ".join(answer.said)))
         return outcomes
 
+    def _caller(self, viewer: Viewer) -> tuple[UserRef, Callable[[Event], Awaitable[None]]]:
+        """The viewer as the core sees a member pressing or typing (it checks the level
+        again), and the core's entry to hand the event to."""
+        if self.dispatch is None:
+            raise UserError("dashboard.not_served")
+        if not viewer.actor.is_staff:
+            raise PermissionDenied("dashboard.denied")
+        user = UserRef(
+            viewer.actor.id,
+            viewer.actor.name,
+            is_admin=viewer.actor.permission is Permission.ADMIN,
+        )
+        return user, self.dispatch
+
+    # -- commands (through the core) ------------------------------------------------------------
+
+    async def run(
+        self,
+        viewer: Viewer,
+        words: tuple[str, ...],
+        options: dict[str, str],
+        files: dict[str, str] | None = None,
+    ) -> Answered:
+        """Run a command exactly as the staff member typing it would (the core checks the
+        level and options; the cog does the rest): what it answered, and the files it sent.
+        `files` holds the text of each attachment option, by the reference given in options.
+
+        Through the command rather than its services: `/alumni invite cohort` imports the
+        roster, emails the invitations and grants the roles of members already here, and
+        one path keeps the dashboard from copying that.
+        """
+        user, dispatch = self._caller(viewer)
+        answer = _Answer(files or {})
+        await dispatch(
+            CommandInvoked(
+                viewer.group.id,
+                user=user,
+                channel=None,
+                words=words,
+                options=options,
+                responder=answer,
+            )
+        )
+        return Answered(tuple(answer.said), tuple(answer.sent))
+
 
 class _Answer:
-    """Keeps what the button's handler answered (the verdict, or why it refused)."""
+    """Keeps what a button's or command's handler answered (the outcome, or why it refused),
+    and the files it attached (read at once: the cog deletes them after sending)."""
 
-    def __init__(self) -> None:
+    def __init__(self, files: dict[str, str] | None = None) -> None:
         self.said: list[str] = []
+        self.sent: list[tuple[str, bytes]] = []
+        self.files = files or {}
 
     async def reply(self, message: OutgoingMessage, *, private: bool = True) -> None:
         self.said.append(message.text)
+        if message.file_path:
+            path = Path(message.file_path)
+            self.sent.append((path.name, await asyncio.to_thread(path.read_bytes)))
 
     async def edit_reply(self, message: OutgoingMessage) -> None:
         self.said.append(message.text)
@@ -386,4 +432,6 @@ class _Answer:
         return None
 
     async def read_attachment(self, ref: str, option: str) -> str:
-        raise UserError("core.attachment_unreadable", option=option)
+        if ref not in self.files:
+            raise UserError("core.attachment_unreadable", option=option)
+        return self.files[ref]

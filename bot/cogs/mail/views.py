@@ -150,29 +150,40 @@ def status_table(lang: Language, rows: Sequence[InviteeStatus]) -> tuple[str, st
     row when there are more than fit (None otherwise)."""
     if not rows:
         return "", None
-    head = [
-        t(lang, "mail.invitation.status.address"),
-        t(lang, "mail.invitation.status.emailed"),
-        t(lang, "mail.invitation.status.email"),
-        t(lang, "mail.invitation.status.joined"),
-    ]
-    body = [_status_cells(lang, r) for r in rows]
+    head = _status_head(lang)
+    body = [status_cells(lang, r) for r in rows]
     shown = [head, *[[_clip(c[0], ADDRESS_WIDTH), *c[1:]] for c in body[:STATUS_ROWS]]]
     widths = [max(len(r[i]) for r in shown) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in shown]
     block = "```\n" + "\n".join(lines) + "\n```"
     if len(rows) > STATUS_ROWS:
         block += "\n" + t(lang, "mail.invitation.status.more", shown=STATUS_ROWS, count=len(rows))
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";" if lang is Language.NB else ",")
-        writer.writerow([t(lang, "mail.invitation.status.name"), *head])
-        for r, cells in zip(rows, body, strict=True):
-            writer.writerow([r.name, *cells])
-        return block, buffer.getvalue()
+        return block, status_csv(lang, rows)
     return block, None
 
 
-def _status_cells(lang: Language, row: InviteeStatus) -> list[str]:
+def _status_head(lang: Language) -> list[str]:
+    return [
+        t(lang, "mail.invitation.status.address"),
+        t(lang, "mail.invitation.status.emailed"),
+        t(lang, "mail.invitation.status.email"),
+        t(lang, "mail.invitation.status.joined"),
+    ]
+
+
+def status_csv(lang: Language, rows: Sequence[InviteeStatus]) -> str:
+    """The per-address table as CSV: name, address, emailed, email, joined (`;` in Norwegian,
+    as spreadsheets there expect)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";" if lang is Language.NB else ",")
+    writer.writerow([t(lang, "mail.invitation.status.name"), *_status_head(lang)])
+    for r in rows:
+        writer.writerow([r.name, *status_cells(lang, r)])
+    return buffer.getvalue()
+
+
+def status_cells(lang: Language, row: InviteeStatus) -> list[str]:
+    """One address's cells: the address, when it was emailed, what its email did, joined."""
     if row.emailed_at is not None:
         emailed = t(
             lang, "mail.invitation.status.times", count=row.emails, day=day(lang, row.emailed_at)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.cogs.dashboard.records import Refusal
+from bot.cogs.dashboard.records import Refusal, Viewer
 from bot.cogs.dashboard.service import (
     LINK_LIFETIME,
     SESSION_LIFETIME,
@@ -15,6 +15,7 @@ from bot.cogs.dashboard.service import (
     NotSignedIn,
     SignInRefused,
 )
+from bot.cogs.onboarding.cohorts import CohortService
 from bot.domain import Member, Permission
 from bot.errors import PermissionDenied, UserError
 from bot.events import CommandInvoked, UserRef
@@ -203,3 +204,51 @@ async def test_expired_links_and_sessions_are_forgotten_a_day_later(w: World) ->
     with pytest.raises(SignInRefused) as gone:
         await svc.sign_in("local", unused, "ip")
     assert gone.value.reason is Refusal.UNKNOWN
+
+
+async def _viewer(w: World) -> Viewer:
+    svc = _svc(w)
+    token = (await svc.sign_in("local", _token(await svc.link(w.group, STAFF)), "ip")).token
+    return await svc.viewer(token)
+
+
+async def test_a_command_run_from_the_dashboard_reads_its_file_and_keeps_the_answer(
+    w: World,
+) -> None:
+    made = await w.bot.service(CohortService).create(w.group, STAFF, "Fashion", 2026, None)
+    viewer = await _viewer(w)
+    answered = await _svc(w).run(
+        viewer,
+        ("invite", "cohort"),
+        {"cohort": str(made.cohort.id), "roster": "upload:1", "send": "no"},
+        {"upload:1": "kari@example.no\nnot an address\n"},
+    )
+    assert "Invitation for Fashion 2026" in answered.texts[0]
+    assert "Line 2" in answered.texts[0]
+    async with w.uow() as uow:
+        entries = await uow.roster.entries(w.group.id, made.cohort.id)
+    assert [e.email for e in entries] == ["kari@example.no"]
+
+
+async def test_a_command_with_a_file_it_was_not_given_is_refused_and_imports_nothing(
+    w: World,
+) -> None:
+    made = await w.bot.service(CohortService).create(w.group, STAFF, "Fashion", 2026, None)
+    answered = await _svc(w).run(
+        await _viewer(w),
+        ("invite", "cohort"),
+        {"cohort": str(made.cohort.id), "roster": "upload:forged"},
+        {"upload:1": "kari@example.no\n"},
+    )
+    assert answered.texts and "could not read the file" in answered.texts[0]
+    async with w.uow() as uow:
+        assert await uow.roster.entries(w.group.id, made.cohort.id) == []
+        assert await uow.invitations.live(w.group.id, w.ws.clock.now()) == []
+
+
+async def test_statuses_match_each_cohorts_status(w: World) -> None:
+    cohorts = w.bot.service(CohortService)
+    first = (await cohorts.create(w.group, STAFF, "Fashion", 2026, None)).cohort
+    second = (await cohorts.create(w.group, STAFF, "Design", 2027, None)).cohort
+    await cohorts.archive(w.group, str(second.id))
+    assert await cohorts.statuses(w.group) == [await cohorts.status(w.group, str(first.id))]
