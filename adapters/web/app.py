@@ -68,6 +68,9 @@ FLASH_KEY = web.AppKey("flash", dict)
 FORM_KEY = web.RequestKey("form", dict)
 # What a form's handler has to say after it (else the action's own "done" words).
 SAID_KEY = web.RequestKey("said", str)
+# Where a form's handler sends the browser after it (a page built from ids it checked),
+# before the form's own `back` field.
+GO_KEY = web.RequestKey("go", str)
 
 
 def add_dashboard(app: web.Application, bot: Bot, public_url: str) -> None:
@@ -107,6 +110,9 @@ def add_dashboard(app: web.Application, bot: Bot, public_url: str) -> None:
         web.get("/numbers/{kind}.csv", page(numbers_csv)),
         web.get("/audit", page(audit)),
     ]
+    from adapters.web import people  # imports this module's wrappers: imported once they exist
+
+    routes += people.routes()
     sub.router.add_routes(routes)
 
     async def to_overview(request: web.Request) -> web.StreamResponse:
@@ -219,7 +225,8 @@ def action(name: str, handler: Action) -> Handler:
         said = request.get(SAID_KEY) or t(viewer.group.language, f"dashboard.web.done.{name}")
         _flash(request, viewer, said)
         back = form.get("back", "")
-        raise web.HTTPSeeOther(back if back in _BACK else f"{PREFIX}/questions")
+        go = request.get(GO_KEY) or (back if back in _BACK else f"{PREFIX}/questions")
+        raise web.HTTPSeeOther(go)
 
     return run
 
@@ -230,6 +237,8 @@ _BACK = {
     f"{PREFIX}/approvals",
     f"{PREFIX}/numbers",
     f"{PREFIX}/audit",
+    f"{PREFIX}/members",
+    f"{PREFIX}/codes",
 }
 
 

@@ -698,4 +698,4 @@ async def test_moving_is_for_staff_and_for_queued_questions_only(w: World) -> No
     other = Group("other-group", "local", Language.EN, "Europe/Oslo")
     with pytest.raises(UserError):
         await svc.move(other, STAFF, queued.id, up=True)
-    assert [p.id for p in (await svc.overview(w.group)).queue][0] == queued.id
+    assert (await svc.overview(w.group)).queue[0].id == queued.id
