@@ -178,7 +178,7 @@ async def codes(request: web.Request, viewer: Viewer) -> web.StreamResponse:
         more=max(0, len(live.codes) - CODES_SHOWN),
         zone=ZoneInfo(group.timezone),
         label=lambda key: role_label(lang, key, live.roles),
-        maker=lambda by: neutralise(live.names.get(by, by)) if by else "-",
+        maker=lambda by: neutralise(live.names.get(by) or by) if by else "-",
     )
 
 

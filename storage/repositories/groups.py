@@ -309,7 +309,9 @@ class SqlMemberRepository(Repository):
         total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
         rows = list(
             await self.session.scalars(
-                query.order_by(MemberRow.name, MemberRow.user_id).offset(offset).limit(limit)
+                query.order_by(func.lower(MemberRow.name), MemberRow.user_id)
+                .offset(offset)
+                .limit(limit)
             )
         )
         roles: dict[str, set[str]] = {}
