@@ -51,6 +51,9 @@ async def test_search_pages_by_name_in_the_database_and_counts_all(w: World) -> 
     # LIKE's wildcards in what is typed are only characters.
     assert [m.name for m in (await svc.search(w.group.id, "%_")).members] == ["Åse 100%_ok"]
     assert (await svc.search(w.group.id, "_")).total == 1
+    # Any case, æøå too (SQLite's own lower() folds only A-Z).
+    await _members(w, ["Øyvind Ås"])
+    assert [m.name for m in (await svc.search(w.group.id, "øyvind ås")).members] == ["Øyvind Ås"]
     # Another group's member is never found here.
     assert (await svc.search(w.group.id, "999")).total == 0
 
