@@ -24,7 +24,7 @@ from bot.cogs.onboarding.grants import GrantService
 from bot.cogs.onboarding.invitations import InvitationService
 from bot.cogs.onboarding.records import cohort_key, cohort_of
 from bot.cogs.onboarding.roles import RoleService
-from bot.cogs.onboarding.views import role_label
+from bot.cogs.onboarding.views import role_granted, role_label
 from bot.cogs.prompts.service import PromptsService
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import t
@@ -144,9 +144,16 @@ async def _change(
     call = service.grant if grant else service.revoke
     done = await call(group, viewer.actor, found.user_id, key)
     request[GO_KEY] = member_path(found.user_id)
-    said = "onboarding.role_granted" if grant else "onboarding.role_revoked"
-    request[SAID_KEY] = t(
-        group.language, said, member=neutralise(done.member.name), role=done.role.name
+    # The command's own answer (a repaired grant, a second cohort kept, say so too).
+    request[SAID_KEY] = (
+        role_granted(group.language, done).text
+        if grant
+        else t(
+            group.language,
+            "onboarding.role_revoked",
+            member=neutralise(done.member.name),
+            role=done.role.name,
+        )
     )
     return f"{done.member.user_id} {'+' if grant else '-'}{done.role.key}"
 
