@@ -333,6 +333,9 @@ class MemberRepository(Protocol):
     async def for_group(self, group_id: str) -> list[Member]:
         """Every member."""
 
+    async def names(self, group_id: str, user_ids: Sequence[str]) -> dict[str, str]:
+        """User id -> name of the members named (those recorded)."""
+
     async def search(
         self, group_id: str, text: str, role_keys: Sequence[str], offset: int, limit: int
     ) -> tuple[list[Member], int]:

@@ -287,6 +287,17 @@ class SqlMemberRepository(Repository):
             roles.setdefault(user_id, set()).add(key)
         return [_member(r, frozenset(roles.get(r.user_id, ()))) for r in rows]
 
+    async def names(self, group_id: str, user_ids: Sequence[str]) -> dict[str, str]:
+        """User id -> name of the members named (those recorded), in one query."""
+        if not user_ids:
+            return {}
+        rows = await self.session.execute(
+            select(MemberRow.user_id, MemberRow.name).where(
+                MemberRow.group_id == group_id, MemberRow.user_id.in_(list(set(user_ids)))
+            )
+        )
+        return {user_id: name for user_id, name in rows}
+
     async def search(
         self, group_id: str, text: str, role_keys: Sequence[str], offset: int, limit: int
     ) -> tuple[list[Member], int]:

@@ -140,9 +140,10 @@ async def test_codes_are_listed_and_another_groups_code_is_not_revoked() -> None
     async with dashboard() as d:
         await d.world.bot.group("other")
         now = d.world.ws.clock.now()
+        await _member(d, "kari", "Kari Nordmann")
         async with d.world.uow() as uow:
             mine = await uow.invitations.add(
-                "local", "MINE2345", CodeKind.FRIEND, None, "industry", 5, None, "owner", now
+                "local", "MINE2345", CodeKind.FRIEND, None, "industry", 5, None, "kari", now
             )
             theirs = await uow.invitations.add(
                 "other", "THEIRS23", CodeKind.FRIEND, None, "industry", 5, None, "eve", now
@@ -150,7 +151,7 @@ async def test_codes_are_listed_and_another_groups_code_is_not_revoked() -> None
         await d.sign_in()
         page = await (await d.client.get("/dashboard/codes")).text()
         assert "MINE2345" in page and "THEIRS23" not in page
-        assert "5 of 5" in page and "No end date" in page
+        assert "5 of 5" in page and "No end date" in page and "Kari Nordmann" in page
         refused = await d.post("/dashboard/codes", "/dashboard/codes/revoke", code=theirs.code)
         assert refused.status == 400
         async with d.world.uow() as uow:

@@ -90,9 +90,12 @@ class MembersService:
             raise UserError("members.member_unknown", member=neutralise(wanted))
         return await self.ensure(group_id, UserRef(info.id, info.name))
 
-    async def names(self, group_id: str) -> dict[str, str]:
-        """User id -> name of every member recorded (those who left too)."""
+    async def names(self, group_id: str, user_ids: Sequence[str] | None = None) -> dict[str, str]:
+        """User id -> name of every member recorded (those who left too), or of those named
+        (a page needs a few names, not the whole group's)."""
         async with self.uow() as uow:
+            if user_ids is not None:
+                return await uow.members.names(group_id, user_ids)
             return {m.user_id: m.name for m in await uow.members.for_group(group_id)}
 
     async def left(self, group_id: str, user_id: str) -> bool:
