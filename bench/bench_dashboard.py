@@ -51,6 +51,8 @@ PAGES = (
     "/dashboard/numbers/weekly.csv?weeks=52",
     "/dashboard/chart.png?weeks=8",
     "/dashboard/audit",
+    "/dashboard/members?q=a",
+    "/dashboard/codes",
 )
 
 

@@ -337,6 +337,15 @@ class MemberRepository(Protocol):
     async def for_group(self, group_id: str) -> list[Member]:
         """Every member."""
 
+    async def names(self, group_id: str, user_ids: Sequence[str]) -> dict[str, str]:
+        """User id -> name of the members named (those recorded)."""
+
+    async def search(
+        self, group_id: str, text: str, role_keys: Sequence[str], offset: int, limit: int
+    ) -> tuple[list[Member], int]:
+        """One page of the members whose name holds `text` (any case) and who hold every role
+        named, by name; and how many match in all."""
+
 
 class JobRepository(Protocol):
     """Claims that make scheduled work happen once per period: leased, and fenced by a token."""

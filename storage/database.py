@@ -36,6 +36,12 @@ MIGRATION_LOCK_SECONDS = 120.0
 MIGRATION_LOCK_KEY = 0x616C756D6E696274
 
 
+def unicode_lower(value: object) -> object:
+    """SQLite's lower() in full Unicode, as PostgreSQL's: SQLite's own folds only A-Z, so a
+    search for "øyvind" would miss "Øyvind" (installed over the built-in on every connection)."""
+    return value.lower() if isinstance(value, str) else value
+
+
 def create_engine(url: str, *, statement_seconds: float | None = STATEMENT_SECONDS) -> AsyncEngine:
     """An async engine with connect and statement timeouts (None: no statement timeout).
 
@@ -58,6 +64,7 @@ def create_engine(url: str, *, statement_seconds: float | None = STATEMENT_SECON
             # WAL + synchronous=NORMAL stays consistent after a crash, without an fsync per commit.
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+            dbapi_conn.create_function("lower", 1, unicode_lower, deterministic=True)
 
         return engine
     connect_args: dict[str, Any] = {"timeout": CONNECT_SECONDS}

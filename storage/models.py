@@ -123,6 +123,22 @@ class MemberRoleRow(Base):
     granted_at: Mapped[datetime]
 
 
+class RoleEventRow(Base):
+    """A role granted or taken, kept after a revocation (member_roles keeps only what is held):
+    a member's history of who gave or took what, when."""
+
+    __tablename__ = "role_events"
+    __table_args__ = (Index("ix_role_events_member", "group_id", "user_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    role_key: Mapped[str] = mapped_column(String(64))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(32))
+    by: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
 class CohortRow(Base):
     """A class: programme and start year; its name (and its role's) changes only by staff."""
 
@@ -256,6 +272,9 @@ class PromptRow(Base):
     created_at: Mapped[datetime]
     last_posted_at: Mapped[datetime | None]
     score: Mapped[int] = mapped_column(Integer, default=0)
+    # The queue order staff chose (None: after those, staff's own before the bank's, oldest
+    # first); cleared when the question is posted, so it comes back at the end.
+    position: Mapped[int | None] = mapped_column(Integer)
 
 
 class PromptRunRow(Base):

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from storage.database import unicode_lower
 from storage.models import Base
 
 
@@ -39,6 +40,7 @@ def memory_engine(data: bytes | None = None) -> AsyncEngine:
         conn = await aiosqlite.connect(":memory:")
         await conn._execute(conn._conn.deserialize, data)
         await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.create_function("lower", 1, unicode_lower, deterministic=True)
         return conn
 
     return create_async_engine("sqlite+aiosqlite://", async_creator=connect, poolclass=StaticPool)

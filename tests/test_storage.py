@@ -107,3 +107,35 @@ async def test_first_sight_of_a_group_from_concurrent_events_creates_it_once(pg_
             assert [g.id for g in await uow.groups.all()] == ["T-new"]
     finally:
         await engine.dispose()
+
+
+async def test_member_search_and_role_history_on_postgres(pg_url: str) -> None:
+    """The Members page's query on PostgreSQL: any case (æøå too), LIKE's characters typed
+    taken literally, a role filter, a page; and grants kept in the role history."""
+    from bot.cogs.onboarding.records import RoleEvent
+    from bot.domain import Group, Language, Member
+
+    engine = create_engine(pg_url)
+    await upgrade(engine)
+    try:
+        async with UnitOfWorkFactory(engine)() as uow:
+            await uow.groups.add(Group("g", "local", Language.NB, "Europe/Oslo", created_at=START))
+            for i, name in enumerate(["Åse Ødegård", "åse 100%", "Per", "Pål_x"]):
+                await uow.members.save(Member("g", f"u{i}", name))
+            await uow.roles.grant("g", "u0", "student", "staff", "u2", START)
+            await uow.grants.log("g", [RoleEvent("u0", "student", True, "staff", "u2", START)])
+        async with UnitOfWorkFactory(engine)() as uow:
+            found, total = await uow.members.search("g", "ÅSE", [], 0, 10)
+            assert total == 2 and {m.name for m in found} == {"åse 100%", "Åse Ødegård"}
+            assert (await uow.members.search("g", "%", [], 0, 10))[1] == 1
+            assert (await uow.members.search("g", "_", [], 0, 10))[1] == 1
+            student, count = await uow.members.search("g", "", ["student"], 0, 10)
+            assert count == 1 and student[0].roles == {"student"}
+            # The order is the database's collation of the names; a page is a slice of it.
+            everyone, _ = await uow.members.search("g", "", [], 0, 10)
+            page, count = await uow.members.search("g", "", [], 1, 2)
+            assert count == 4 and page == everyone[1:3]
+            history = await uow.grants.history("g", "u0", 10)
+            assert [(e.role_key, e.granted, e.by) for e in history] == [("student", True, "u2")]
+    finally:
+        await engine.dispose()

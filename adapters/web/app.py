@@ -26,7 +26,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from adapters.web import cohorts
+from adapters.web import cohorts, people
 from bot.cogs.dashboard.records import Viewer
 from bot.cogs.dashboard.service import DashboardService, NotSignedIn, SignInRefused
 from bot.cogs.prompts.bank import OPEN_THEME
@@ -117,6 +117,7 @@ def add_dashboard(app: web.Application, bot: Bot, public_url: str) -> None:
         web.get("/numbers/{kind}.csv", page(numbers_csv)),
         web.get("/audit", page(audit)),
         *cohorts.routes(sub),
+        *people.routes(),
     ]
     sub.router.add_routes(routes)
 
@@ -294,6 +295,8 @@ _BACK = {
     f"{PREFIX}/numbers",
     f"{PREFIX}/audit",
     f"{PREFIX}/cohorts",
+    f"{PREFIX}/members",
+    f"{PREFIX}/codes",
 }
 
 

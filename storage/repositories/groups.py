@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Category, Group, Language, Member, RoleRecord
@@ -285,6 +286,55 @@ class SqlMemberRepository(Repository):
         ):
             roles.setdefault(user_id, set()).add(key)
         return [_member(r, frozenset(roles.get(r.user_id, ()))) for r in rows]
+
+    async def names(self, group_id: str, user_ids: Sequence[str]) -> dict[str, str]:
+        """User id -> name of the members named (those recorded), in one query."""
+        if not user_ids:
+            return {}
+        rows = await self.session.execute(
+            select(MemberRow.user_id, MemberRow.name).where(
+                MemberRow.group_id == group_id, MemberRow.user_id.in_(list(set(user_ids)))
+            )
+        )
+        return {user_id: name for user_id, name in rows}
+
+    async def search(
+        self, group_id: str, text: str, role_keys: Sequence[str], offset: int, limit: int
+    ) -> tuple[list[Member], int]:
+        """One page of matching members by name, and the count: the database filters and
+        pages (a group of thousands is never read whole), the page's roles in one query."""
+        query = select(MemberRow).where(MemberRow.group_id == group_id)
+        if text:
+            # LIKE's own characters in a name typed are meant literally.
+            escaped = "".join("\\" + c if c in "\\%_" else c for c in text.lower())
+            pattern = f"%{escaped}%"
+            query = query.where(func.lower(MemberRow.name).like(pattern, escape="\\"))
+        for key in role_keys:
+            query = query.where(
+                exists().where(
+                    MemberRoleRow.group_id == group_id,
+                    MemberRoleRow.user_id == MemberRow.user_id,
+                    MemberRoleRow.role_key == key,
+                )
+            )
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = list(
+            await self.session.scalars(
+                query.order_by(func.lower(MemberRow.name), MemberRow.user_id)
+                .offset(offset)
+                .limit(limit)
+            )
+        )
+        roles: dict[str, set[str]] = {}
+        if rows:
+            for user_id, key in await self.session.execute(
+                select(MemberRoleRow.user_id, MemberRoleRow.role_key).where(
+                    MemberRoleRow.group_id == group_id,
+                    MemberRoleRow.user_id.in_([r.user_id for r in rows]),
+                )
+            ):
+                roles.setdefault(user_id, set()).add(key)
+        return [_member(r, frozenset(roles.get(r.user_id, ()))) for r in rows], total or 0
 
 
 def _member(row: MemberRow, roles: frozenset[str]) -> Member:

@@ -15,6 +15,7 @@ from bot.cogs.onboarding.records import (
     QueuedGrant,
     RequestStatus,
     RoleChange,
+    RoleEvent,
     RoleRequest,
     RosterEntry,
     RosterMatch,
@@ -30,6 +31,7 @@ from storage.models import (
     InvitationUseRow,
     MemberRoleRow,
     MemberRow,
+    RoleEventRow,
     RoleRequestRow,
     RoleRow,
     RosterEntryRow,
@@ -704,6 +706,48 @@ class SqlGrantRepository(Repository):
         )
         new = set(rows)
         return [k for k in dict.fromkeys(keys) if k in new]
+
+    async def log(self, group_id: str, events: Sequence[RoleEvent]) -> None:
+        """Keep grants and revocations in the member's role history, in one statement."""
+        if events:
+            await self.session.execute(
+                insert(RoleEventRow).values(
+                    [
+                        {
+                            "group_id": group_id,
+                            "user_id": e.user_id,
+                            "role_key": e.role_key,
+                            "granted": e.granted,
+                            "source": e.source,
+                            "by": e.by,
+                            "at": e.at,
+                        }
+                        for e in events
+                    ]
+                )
+            )
+
+    async def held(self, group_id: str, user_id: str) -> list[RoleEvent]:
+        """The roles a member holds, each with where it came from, by whom, when."""
+        rows = await self.session.scalars(
+            select(MemberRoleRow)
+            .where(MemberRoleRow.group_id == group_id, MemberRoleRow.user_id == user_id)
+            .order_by(MemberRoleRow.granted_at, MemberRoleRow.role_key)
+        )
+        return [
+            RoleEvent(r.user_id, r.role_key, True, r.source, r.granted_by, r.granted_at)
+            for r in rows
+        ]
+
+    async def history(self, group_id: str, user_id: str, limit: int) -> list[RoleEvent]:
+        """A member's grants and revocations, newest first."""
+        rows = await self.session.scalars(
+            select(RoleEventRow)
+            .where(RoleEventRow.group_id == group_id, RoleEventRow.user_id == user_id)
+            .order_by(RoleEventRow.id.desc())
+            .limit(limit)
+        )
+        return [RoleEvent(r.user_id, r.role_key, r.granted, r.source, r.by, r.at) for r in rows]
 
     async def enqueue(
         self, group_id: str, batch: str, changes: Sequence[RoleChange], now: datetime

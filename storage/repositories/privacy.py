@@ -82,6 +82,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "roles": (),
     "members": (Rule("user_id", "delete"), Rule("invited_by", "null")),
     "member_roles": (Rule("user_id", "delete"), Rule("granted_by", "null")),
+    # A member's role history goes with them; the roles they gave others stay, anonymised.
+    "role_events": (Rule("user_id", "delete"), Rule("by", "null")),
     "cohorts": (Rule("created_by", "null"),),
     "invitations": (Rule("created_by", "disown"),),
     "invitation_uses": (Rule("user_id", "delete"),),
@@ -159,6 +161,7 @@ EXTERNAL: dict[str, External] = {
 PEOPLE: dict[str, dict[str, str]] = {
     "members": {"user_id": "id", "invited_by": "id", "name": "name:user_id", "email": "email"},
     "member_roles": {"user_id": "id", "granted_by": "id"},
+    "role_events": {"user_id": "id", "by": "id"},
     "cohorts": {"created_by": "id"},
     "invitations": {"created_by": "id"},
     "invitation_uses": {"user_id": "id"},

@@ -25,6 +25,7 @@ def _prompt(row: PromptRow) -> Prompt:
         decided_by=row.decided_by,
         last_posted_at=row.last_posted_at,
         score=row.score,
+        position=row.position,
     )
 
 
@@ -104,6 +105,15 @@ class SqlPromptRepository(Repository):
         )
         return _count(result)
 
+    async def set_positions(self, group_id: str, positions: dict[int, int]) -> None:
+        """The queue order staff chose: a place for each question named."""
+        for prompt_id, position in positions.items():
+            await self.session.execute(
+                update(PromptRow)
+                .where(PromptRow.id == prompt_id, PromptRow.group_id == group_id)
+                .values(position=position)
+            )
+
     async def requeue(self, group_id: str, prompt_id: int) -> None:
         """Back into the accepted queue."""
         await self.session.execute(
@@ -117,7 +127,7 @@ class SqlPromptRepository(Repository):
         await self.session.execute(
             update(PromptRow)
             .where(PromptRow.id == prompt_id, PromptRow.group_id == group_id)
-            .values(status=PromptStatus.POSTED.value, last_posted_at=now)
+            .values(status=PromptStatus.POSTED.value, last_posted_at=now, position=None)
         )
 
     async def set_score(self, group_id: str, prompt_id: int, score: int) -> None:

@@ -21,6 +21,8 @@ PAGES = (
     "/dashboard/approvals",
     "/dashboard/cohorts",
     "/dashboard/questions",
+    "/dashboard/members",
+    "/dashboard/codes",
     "/dashboard/numbers",
     "/dashboard/audit",
 )
@@ -117,6 +119,8 @@ _NAV = {
     "/dashboard/approvals": "Approvals",
     "/dashboard/cohorts": "Cohorts",
     "/dashboard/questions": "Weekly questions",
+    "/dashboard/members": "Members",
+    "/dashboard/codes": "Join codes",
     "/dashboard/numbers": "Numbers",
     "/dashboard/audit": "Changes",
 }
@@ -223,6 +227,9 @@ async def test_screenshots_of_every_page_in_both_languages(
 ) -> None:
     """Each page as a teacher sees it on a laptop (and the overview on a phone); with
     ALUMNIBOT_SCREENSHOTS=docs they replace the ones in docs/images."""
+    await local.type('/alumni cohort create program:"Fashion and Production" year:2026')
+    await local.type('/alumni invite cohort:"Fashion and Production 2026"')
+    await local.expect("Join code")
     await local.type("!join ingrid")
     await local.type("!as ingrid")
     await local.type('/alumni prompt suggest text:"What would you teach first-years?"')
@@ -266,7 +273,7 @@ async def test_screenshots_of_every_page_in_both_languages(
         assert watched.errors == []
         await context.close()
     shots = sorted(out.glob("*.png"))
-    assert len(shots) == 14 and all(p.stat().st_size > 10_000 for p in shots)
+    assert len(shots) == 18 and all(p.stat().st_size > 10_000 for p in shots)
     if os.environ.get("ALUMNIBOT_SCREENSHOTS") == "docs":
         SHOTS.mkdir(parents=True, exist_ok=True)
         for shot in shots:

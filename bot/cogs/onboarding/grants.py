@@ -26,6 +26,7 @@ from bot.cogs.onboarding.records import (
     Granted,
     QueuedGrant,
     RoleChange,
+    RoleEvent,
     cohort_of,
 )
 from bot.domain import Group, Member, RoleRecord
@@ -106,8 +107,15 @@ class GrantService:
         granted = await uow.grants.record(
             group_id, change.user_id, change.add, change.source, change.by, now
         )
-        for key in change.remove:
-            await uow.roles.revoke(group_id, change.user_id, key)
+        revoked = [k for k in change.remove if await uow.roles.revoke(group_id, change.user_id, k)]
+        # member_roles keeps only what is held: the history keeps what was given and taken.
+        await uow.grants.log(
+            group_id,
+            [
+                RoleEvent(change.user_id, key, key in granted, change.source, change.by, now)
+                for key in (*granted, *revoked)
+            ],
+        )
         if change.remove:
             # A code whose roles the platform refused so far is spent once staff take them away.
             await uow.invitations.revoke_pending_redemptions(

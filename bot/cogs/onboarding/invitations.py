@@ -205,7 +205,9 @@ class InvitationService:
             roles = {r.key: r for r in await uow.roles.for_group(group.id)}
         if wanted is not None:
             codes = [c for c in codes if c.cohort_id == wanted.id]
-        return LiveCodes(tuple(codes), cohorts, await self.members.names(group.id), roles, wanted)
+        makers = [c.created_by for c in codes if c.created_by]
+        names = await self.members.names(group.id, makers)
+        return LiveCodes(tuple(codes), cohorts, names, roles, wanted)
 
     async def revoke(self, group: Group, code: str) -> Invitation:
         """End a code at once (a leaked code stops working); refused for codes that do not

@@ -12,6 +12,7 @@ from bot.cogs.onboarding.records import (
     QueuedGrant,
     RequestStatus,
     RoleChange,
+    RoleEvent,
     RoleRequest,
     RosterEntry,
     RosterMatch,
@@ -218,6 +219,15 @@ class GrantRepository(Protocol):
     ) -> list[str]:
         """Record grants the platform took, in one statement; returns the keys the member did
         not hold yet."""
+
+    async def log(self, group_id: str, events: Sequence[RoleEvent]) -> None:
+        """Keep grants and revocations in the member's role history."""
+
+    async def held(self, group_id: str, user_id: str) -> list[RoleEvent]:
+        """The roles a member holds, each with where it came from, by whom, when."""
+
+    async def history(self, group_id: str, user_id: str, limit: int) -> list[RoleEvent]:
+        """A member's grants and revocations, newest first."""
 
     async def enqueue(
         self, group_id: str, batch: str, changes: Sequence[RoleChange], now: datetime

@@ -361,6 +361,29 @@ class Whois:
 
 
 @dataclass(frozen=True)
+class RoleEvent:
+    """A role given (`granted`) or taken from a member: where from, by whom, when."""
+
+    user_id: str
+    role_key: str
+    granted: bool
+    source: str
+    by: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RoleHistory:
+    """A member's page for staff: who they are, the roles they hold (how each came), and every
+    grant and revocation recorded, newest first, with the names to show them by."""
+
+    whois: Whois
+    held: tuple[RoleEvent, ...]
+    events: tuple[RoleEvent, ...]
+    names: dict[str, str]
+
+
+@dataclass(frozen=True)
 class HomeFacts:
     """Onboarding's lines on a member's home view: their cohort; for staff, requests waiting."""
 

@@ -8,6 +8,7 @@ from bot.cogs.onboarding.records import (
     HomeFacts,
     RoleChange,
     RoleGrant,
+    RoleHistory,
     Whois,
     cohort_key,
     cohort_of,
@@ -16,6 +17,8 @@ from bot.domain import Actor, Cohort, Group, RoleRecord
 from bot.errors import UserError
 from bot.ports import UnitOfWorkFactory, Workspace
 from bot.safety import neutralise
+
+HISTORY_PAGE = 200
 
 
 class RoleService:
@@ -115,6 +118,24 @@ class RoleService:
             inviter = await uow.members.get(group.id, m.invited_by) if m.invited_by else None
             roles = {r.key: r for r in await uow.roles.for_group(group.id)}
         return Whois(m, cohort, inviter.name if inviter else m.invited_by, roles)
+
+    async def history(self, group: Group, user_id: str) -> RoleHistory:
+        """A recorded member of the group (by id only: nobody else's), the roles they hold and
+        who gave or took which role when, newest first."""
+        m = await self.members.get(group.id, user_id)
+        async with self.uow() as uow:
+            cohort_id = await uow.cohorts.member_cohort(group.id, m.user_id)
+            cohort = await uow.cohorts.get(group.id, cohort_id) if cohort_id else None
+            roles = {r.key: r for r in await uow.roles.for_group(group.id)}
+            held = await uow.grants.held(group.id, m.user_id)
+            events = await uow.grants.history(group.id, m.user_id, HISTORY_PAGE)
+            people = {e.by for e in (*held, *events) if e.by} | {m.invited_by or ""}
+            names = {}
+            for person in people - {""}:
+                found = await uow.members.get(group.id, person)
+                names[person] = neutralise(found.name) if found else person
+        inviter = names.get(m.invited_by) if m.invited_by else None
+        return RoleHistory(Whois(m, cohort, inviter, roles), tuple(held), tuple(events), names)
 
     async def home(self, group: Group, actor: Actor) -> HomeFacts:
         """The member's cohort; for staff, how many requests wait."""

@@ -93,18 +93,35 @@ def parse_day(value: str) -> int | None:
     return None
 
 
-def choose(queue: Iterable[Prompt], last_theme: str | None, now: datetime) -> Prompt | None:
-    """The next question: never the last one's theme, never one posted within a year.
+def queue_order(prompt: Prompt) -> tuple[bool, int, bool, int]:
+    """Where a question stands in the queue: the places staff chose first, then questions
+    staff added or accepted before the bank's, oldest first."""
+    placed = prompt.position is not None
+    return (not placed, prompt.position or 0, prompt.bank_id is not None, prompt.id)
 
-    Questions staff added or accepted come before the bank's; then oldest first.
-    """
+
+def moved_order(queue: Iterable[Prompt], prompt_id: int, up: bool) -> dict[int, int] | None:
+    """Every queued question's place after moving one a step; None if it is not queued."""
+    ordered = sorted(queue, key=queue_order)
+    index = next((i for i, p in enumerate(ordered) if p.id == prompt_id), None)
+    if index is None:
+        return None
+    other = index - 1 if up else index + 1
+    if 0 <= other < len(ordered):
+        ordered[index], ordered[other] = ordered[other], ordered[index]
+    return {p.id: i + 1 for i, p in enumerate(ordered)}
+
+
+def choose(queue: Iterable[Prompt], last_theme: str | None, now: datetime) -> Prompt | None:
+    """The next question in queue order: never the last one's theme, never one posted
+    within a year."""
     year_ago = now - NOT_AGAIN_WITHIN
     eligible = [
         p
         for p in queue
         if p.theme != last_theme and (p.last_posted_at is None or p.last_posted_at <= year_ago)
     ]
-    eligible.sort(key=lambda p: (p.bank_id is not None, p.id))
+    eligible.sort(key=queue_order)
     return eligible[0] if eligible else None
 
 

@@ -31,6 +31,9 @@ class PromptRepository(Protocol):
     async def set_text(self, group_id: str, prompt_id: int, text: str, text_nb: str | None) -> bool:
         """Change a question's words unless it was posted or rejected; False if not changed."""
 
+    async def set_positions(self, group_id: str, positions: dict[int, int]) -> None:
+        """Give each question named its place in the queue."""
+
     async def requeue(self, group_id: str, prompt_id: int) -> None:
         """Put a posted question back in the accepted queue."""
 

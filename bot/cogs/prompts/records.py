@@ -35,6 +35,7 @@ class Prompt:
     decided_by: str | None = None
     last_posted_at: datetime | None = None
     score: int = 0
+    position: int | None = None  # the queue place staff chose, if they moved questions
 
     def text_in(self, language: str) -> str:
         """The question in the group's language where a translation exists."""

@@ -18,11 +18,13 @@ from bot.cogs.prompts.plan import (
     MAX_LENGTH,
     MIN_GAP,
     choose,
+    moved_order,
     next_slot,
     normalised,
     parse_day,
     parse_time,
     plan_refill,
+    queue_order,
     scheduled,
 )
 from bot.cogs.prompts.records import (
@@ -410,6 +412,20 @@ class PromptsService:
                 raise UserError("prompts.not_editable")
         return replace(prompt, text=clean, text_nb=clean_nb)
 
+    async def move(self, group: Group, actor: Actor, prompt_id: int, up: bool) -> Prompt:
+        """Staff move a queued question one place earlier (`up`) or later; the first stays
+        first, the last stays last."""
+        if not actor.is_staff:
+            raise PermissionDenied("prompts.staff_only")
+        async with self.uow() as uow:
+            queue = await uow.prompts.for_group(group.id, PromptStatus.ACCEPTED)
+            positions = moved_order(queue, prompt_id, up)
+            if positions is None:
+                raise UserError("prompts.not_queued")
+            await uow.prompts.set_positions(group.id, positions)
+        moved = next(p for p in queue if p.id == prompt_id)
+        return replace(moved, position=positions[prompt_id])
+
     async def this_week(self, group: Group) -> ThisWeek | None:
         """The latest question posted and its replies so far by role; None before the first."""
         if self.flush is not None:
@@ -515,7 +531,7 @@ class PromptsService:
             pending = await uow.prompts.for_group(group.id, PromptStatus.SUGGESTED)
             runs = await uow.prompts.runs(group.id)
         settings = PromptsSettings.of(group)
-        queue.sort(key=lambda p: (p.bank_id is not None, p.id))
+        queue.sort(key=queue_order)
         slot = Slot(settings, next_slot(settings, scheduled(runs), now))
         return Overview(slot, tuple(queue), tuple(pending), len(runs))
 

@@ -5,14 +5,14 @@ index on thread_id alone each of those rows was read from the table (28 ms for 1
 in a 1,000,000-row year); this index answers the count by itself (under 1 ms).
 
 Revision ID: 0014
-Revises: 0007
+Revises: 0011
 Create Date: 2026-12-02 04:20:00
 """
 
 from alembic import op
 
 revision = "0014"
-down_revision = "0007"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -657,3 +657,45 @@ async def test_this_weeks_question_and_its_replies_so_far(w: World) -> None:
         prompt, status=PromptStatus.POSTED, last_posted_at=START
     )
     assert current.counts == {"student": 1, "member": 1} and current.total == 2
+
+
+# -- queue order: staff move questions ------------------------------------------------------
+
+
+async def test_staff_move_a_question_and_it_is_posted_in_that_order(w: World) -> None:
+    svc = _svc(w)
+    first = await svc.add(w.group, STAFF, "First staff question?", "careers")
+    second = await svc.add(w.group, STAFF, "Second staff question?", "industry")
+    queue = [p.id for p in (await svc.overview(w.group)).queue]
+    assert queue[:2] == [first.id, second.id]
+    # A bank question moves up past a staff question: the order is staff's, not the rule's.
+    bank = queue[2]
+    await svc.move(w.group, STAFF, bank, up=True)
+    await svc.move(w.group, STAFF, bank, up=True)
+    order = [p.id for p in (await svc.overview(w.group)).queue]
+    assert order[:3] == [bank, first.id, second.id]
+    # The first stays first; moving down swaps with the next.
+    await svc.move(w.group, STAFF, bank, up=True)
+    await svc.move(w.group, STAFF, second.id, up=False)
+    order = [p.id for p in (await svc.overview(w.group)).queue]
+    assert order[0] == bank and order[2] != second.id and order[3] == second.id
+    posted = await svc.post(w.group, "2026-W40")
+    assert posted is not None and posted.id == bank
+    # Posted, it leaves the order; the rest keep theirs.
+    after = [p.id for p in (await svc.overview(w.group)).queue]
+    assert after[:2] == [first.id, order[2]]
+
+
+async def test_moving_is_for_staff_and_for_queued_questions_only(w: World) -> None:
+    svc = _svc(w)
+    queued = (await svc.overview(w.group)).queue[0]
+    with pytest.raises(PermissionDenied):
+        await svc.move(w.group, OLA, queued.id, up=False)
+    suggestion = await _suggested(w)
+    with pytest.raises(UserError) as refused:
+        await svc.move(w.group, STAFF, suggestion.id, up=True)
+    assert refused.value.key == "prompts.not_queued"
+    other = Group("other-group", "local", Language.EN, "Europe/Oslo")
+    with pytest.raises(UserError):
+        await svc.move(other, STAFF, queued.id, up=True)
+    assert (await svc.overview(w.group)).queue[0].id == queued.id
