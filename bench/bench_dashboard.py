@@ -53,6 +53,8 @@ PAGES = (
     "/dashboard/audit",
     "/dashboard/members?q=a",
     "/dashboard/codes",
+    "/dashboard/cohorts",
+    "/dashboard/cohorts/50",
 )
 
 
@@ -86,6 +88,21 @@ def load(db: Path) -> float:
                     _ts(start),
                 )
                 for i in range(COHORTS)
+            ],
+        )
+        # Each member in a cohort, and a roster of 30 per cohort, two thirds of it joined:
+        # the Cohorts page counts them all.
+        conn.executemany(
+            "UPDATE members SET cohort_id = ? WHERE group_id = ? AND user_id = ?",
+            [(i % COHORTS + 1, GROUP, f"u{i}") for i in range(MEMBERS)],
+        )
+        conn.executemany(
+            "INSERT INTO roster_entries (group_id, cohort_id, email, name, role_key,"
+            " matched_user_id) VALUES (?, ?, ?, ?, 'student', ?)",
+            [
+                (GROUP, c + 1, f"s{c}-{n}@example.no", f"Student {n}", None if n % 3 else f"u{c}")
+                for c in range(COHORTS)
+                for n in range(30)
             ],
         )
         conn.executemany(

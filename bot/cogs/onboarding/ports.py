@@ -68,6 +68,9 @@ class CohortRepository(Protocol):
     async def member_ids(self, group_id: str, cohort_id: int) -> list[str]:
         """User ids of the cohort's members (including those who left)."""
 
+    async def present_by_cohort(self, group_id: str) -> dict[int, int]:
+        """Members of each cohort still in the group, in one read."""
+
 
 class InvitationRepository(Protocol):
     """Join codes, their uses, and the code entries that count toward the lockout."""
@@ -131,6 +134,9 @@ class InvitationRepository(Protocol):
     async def cohort_uses(self, group_id: str, cohort_id: int) -> int:
         """How many times codes of a cohort were redeemed."""
 
+    async def uses_by_cohort(self, group_id: str) -> dict[int, int]:
+        """`cohort_uses` of every cohort of the group, in one read."""
+
     async def lock_member(self, group_id: str, user_id: str) -> None:
         """Serialise the member's code entries until the unit of work ends (call it first)."""
 
@@ -156,6 +162,9 @@ class RosterRepository(Protocol):
 
     async def entries(self, group_id: str, cohort_id: int) -> list[RosterEntry]:
         """A cohort's roster."""
+
+    async def tallies(self, group_id: str) -> dict[int, tuple[int, list[str]]]:
+        """Each cohort's roster size and the addresses not joined yet, in one read."""
 
     async def members_by_email(self, group_id: str, emails: Sequence[str]) -> dict[str, str]:
         """Lower-cased email -> user id, for members currently in the group."""
@@ -191,6 +200,9 @@ class RequestRepository(Protocol):
 
     async def pending_count(self, group_id: str, cohort_id: int | None = None) -> int:
         """Pending requests for a cohort (None: all of the group's)."""
+
+    async def pending_by_cohort(self, group_id: str) -> dict[int, int]:
+        """`pending_count` of every cohort of the group, in one read."""
 
     async def pending(self, group_id: str, limit: int) -> list[RoleRequest]:
         """The group's pending requests, oldest first (the dashboard's approvals page)."""

@@ -280,6 +280,24 @@ async def test_status_counts_roster_joins_and_who_is_missing(w: World) -> None:
     assert status.missing == ("ola@example.com",)
 
 
+async def test_statuses_of_all_cohorts_read_together_match_each_cohorts_status(w: World) -> None:
+    """The dashboard's list reads every cohort at once; it must count as `status` does."""
+    c = await _cohort(w)
+    svc = w.bot.service(CohortService)
+    other = (await svc.create(w.group, STAFF, "Design", 2027, None)).cohort
+    inv = w.bot.service(InvitationService)
+    for cohort, emails in ((c, "kari@example.com, ola@example.com"), (other, "per@example.com")):
+        plan = await inv.plan_cohort_invite(w.group, cohort.name, None)
+        await inv.invite_cohort(w.group, STAFF, plan, "student", emails)
+    await _arrive(w, KARI, "kari@example.com")
+    statuses = await svc.statuses(w.group)
+    assert statuses == [await svc.status(w.group, str(x.id)) for x in (c, other)]
+    assert [(s.invited, s.joined, s.missing) for s in statuses] == [
+        (2, 1, ("ola@example.com",)),
+        (1, 0, ("per@example.com",)),
+    ]
+
+
 # -- invitations and codes ------------------------------------------------------------------
 
 
