@@ -83,3 +83,15 @@ def email_address(text: str) -> str | None:
     except EmailNotValidError:
         return None
     return (valid.ascii_email or valid.normalized).lower()
+
+
+def spreadsheet_cell(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one it would run as a formula (a roster name
+    "=HYPERLINK(...)", a channel "@x") gets a leading apostrophe; numbers like -3 stay numbers."""
+    if value[:1] not in ("=", "+", "-", "@", "\t", "\r"):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value

@@ -38,7 +38,7 @@ from bot.core import Bot
 from bot.domain import Group, Language, Permission
 from bot.errors import StorageUnavailable, UserError
 from bot.i18n import day, locale, number, t
-from bot.safety import clip
+from bot.safety import clip, spreadsheet_cell
 
 log = logging.getLogger(__name__)
 
@@ -651,7 +651,7 @@ async def numbers_csv(request: web.Request, viewer: Viewer) -> web.StreamRespons
     writer = csv.writer(out)
     writer.writerow(header)
     # A cell a spreadsheet would run as a formula (a channel named "=...") is quoted as text.
-    writer.writerows([tuple(_cell(c) for c in row) for row in rows])
+    writer.writerows([tuple(spreadsheet_cell(c) for c in row) for row in rows])
     name = f"{t(lang, f'dashboard.web.csv_name.{kind}')}-{weeks}.csv"
     return web.Response(
         body=("\ufeff" + out.getvalue()).encode("utf-8"),
@@ -659,22 +659,6 @@ async def numbers_csv(request: web.Request, viewer: Viewer) -> web.StreamRespons
         charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def _cell(value: str) -> str:
-    return (
-        "'" + value
-        if value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _numeric(value)
-        else value
-    )
-
-
-def _numeric(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
 
 
 async def approvals(request: web.Request, viewer: Viewer) -> web.StreamResponse:

@@ -11,8 +11,6 @@ cohort, until it is confirmed: the confirm posts no roster, only which upload it
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import logging
 import secrets
 import time
@@ -178,20 +176,8 @@ async def status_download(request: web.Request, viewer: Viewer) -> web.StreamRes
     cohort = await _cohort(request, viewer)
     invitees = await _personal(request).status(viewer.group, cohort)
     lang = viewer.group.language
-    text = status_csv(lang, invitees)
-    # A name or address a spreadsheet would run as a formula is quoted as text.
-    rows = list(csv.reader(io.StringIO(text), delimiter=_delimiter(text)))
-    out = io.StringIO()
-    csv.writer(out, delimiter=_delimiter(text)).writerows(
-        [[dash._cell(c) for c in row] for row in rows]
-    )
     name = f"{t(lang, 'dashboard.web.cohorts.csv_name')}-{cohort.id}.csv"
-    return _csv(out.getvalue().encode("utf-8"), name)
-
-
-def _delimiter(text: str) -> str:
-    head = text.split("\n", 1)[0]
-    return ";" if head.count(";") > head.count(",") else ","
+    return _csv(status_csv(lang, invitees).encode("utf-8"), name)
 
 
 def _csv(body: bytes, name: str) -> web.Response:

@@ -20,6 +20,7 @@ from bot.cogs.mail.records import (
 )
 from bot.domain import Language
 from bot.i18n import day, join, t
+from bot.safety import spreadsheet_cell
 
 # Rows of the status table shown in the message (Discord's 2,000 characters); the rest, and
 # all of them, go in the attached CSV.
@@ -178,7 +179,8 @@ def status_csv(lang: Language, rows: Sequence[InviteeStatus]) -> str:
     writer = csv.writer(buffer, delimiter=";" if lang is Language.NB else ",")
     writer.writerow([t(lang, "mail.invitation.status.name"), *_status_head(lang)])
     for r in rows:
-        writer.writerow([r.name, *status_cells(lang, r)])
+        # A name or address a spreadsheet would run as a formula is kept as text.
+        writer.writerow([spreadsheet_cell(c) for c in (r.name, *status_cells(lang, r))])
     return buffer.getvalue()
 
 
@@ -217,5 +219,5 @@ def codes_csv(lang: Language, rows: Sequence[tuple[str, str, str]]) -> str:
             t(lang, "mail.invitation.status.code"),
         ]
     )
-    writer.writerows(rows)
+    writer.writerows([[spreadsheet_cell(c) for c in row] for row in rows])
     return buffer.getvalue()
