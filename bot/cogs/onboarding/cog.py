@@ -114,7 +114,7 @@ class OnboardingCog(Cog):
             await ctx.say("onboarding.cohort_created_open", cohort=c.name)
         else:
             await ctx.say(
-                "onboarding.cohort_created", cohort=c.name, date=c.graduates_on.isoformat()
+                "onboarding.cohort_created", cohort=c.name, date=c.graduates_on
             )
 
     @command(
@@ -130,7 +130,7 @@ class OnboardingCog(Cog):
         """Set or change a cohort's graduation date."""
         c = await self.cohorts.edit(ctx.group, cohort, graduates)
         assert c.graduates_on is not None
-        await ctx.say("onboarding.cohort_edited", cohort=c.name, date=c.graduates_on.isoformat())
+        await ctx.say("onboarding.cohort_edited", cohort=c.name, date=c.graduates_on)
 
     @command(
         "cohort archive",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from bot.activity import ROLES
+from bot.cogs.posts.views import event_when
 from bot.cogs.stats.records import Digest, Report, Stats
 from bot.domain import Language
 from bot.i18n import catalogue, day, join, number, percent, t, week
@@ -253,7 +254,7 @@ def digest(lang: Language, digest: Digest) -> OutgoingMessage:
         f"{p.fields.get('title', '')} ({p.fields.get('employer', '')})" for p in digest.jobs
     )
     events = "\n".join(
-        f"{p.fields.get('when', '')} {p.fields.get('title', '')}" for p in digest.events
+        f"{event_when(lang, p)} {p.fields.get('title', '')}" for p in digest.events
     )
     rentals = "\n".join(
         f"{p.fields.get('what', '')}, {p.fields.get('where', '')}: {p.fields.get('price', '')}"
