@@ -398,7 +398,7 @@ async def test_app_home_shows_cohort_next_question_and_pending_requests(
         await h.fake.wait_for(lambda: kari in h.fake.home_views)
         home = text_of(h.fake.home_views[kari])
         assert "Your cohort: Fashion 2026" in home
-        assert "Next question of the week: 2026-08-17 10:00 (Europe/Oslo)" in home
+        assert "Next question of the week: 17 August 2026, 10:00 (Europe/Oslo)" in home
         assert "waiting for approval" not in home
         await h.driver.app_home_opened(h.admin)
         await h.fake.wait_for(lambda: h.admin in h.fake.home_views)
