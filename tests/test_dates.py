@@ -75,7 +75,7 @@ async def test_a_cohort_graduates_on_a_date_typed_in_norwegian(engine) -> None: 
     assert "Studentene blir alumni 15. juni 2029." in out, out
     out = await g.run("/alumni cohort create program:Mote year:2027 graduates:15.13.2029")
     assert (
-        "må være en dato, skrevet som 15.06.2029, 2029-06-15, 15/6/2029 eller 15. juni 2029" in out
+        "må være en dato, skrevet som 15.06.2029, 15/6/2029 eller 15. juni 2029" in out
     )
     assert "«15.13.2029»" in out
 
@@ -84,7 +84,7 @@ async def test_the_refusal_shows_the_accepted_forms_in_english(group: LocalGroup
     out = await group.run(
         "/alumni setup", "/alumni cohort create program:Fashion year:2026 graduates:June"
     )
-    assert "written like 15.06.2029, 2029-06-15, 15/6/2029 or 15 June 2029" in out
+    assert "written like 15/6/2029, 15.06.2029 or 15 June 2029" in out
 
 
 async def test_a_job_deadline_typed_day_first_with_slashes(group: LocalGroup) -> None:
