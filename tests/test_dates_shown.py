@@ -91,7 +91,9 @@ def test_a_past_date_in_a_form_is_refused_in_words() -> None:
 
 def test_a_career_update_says_its_day() -> None:
     update = {"text": "Ny jobb", "at": "2029-06-29T07:00:00+00:00"}
-    view = ProfileView("u", "kari", Profile("g", "u", datetime(2029, 6, 29, tzinfo=UTC), {"updates": [update]}))
+    view = ProfileView(
+        "u", "kari", Profile("g", "u", datetime(2029, 6, 29, tzinfo=UTC), {"updates": [update]})
+    )
     assert ("Siste nytt", "Ny jobb (29. juni 2029)") in profile_fields(NB, view)
 
 

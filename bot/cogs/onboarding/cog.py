@@ -113,9 +113,7 @@ class OnboardingCog(Cog):
         elif c.graduates_on is None:
             await ctx.say("onboarding.cohort_created_open", cohort=c.name)
         else:
-            await ctx.say(
-                "onboarding.cohort_created", cohort=c.name, date=c.graduates_on
-            )
+            await ctx.say("onboarding.cohort_created", cohort=c.name, date=c.graduates_on)
 
     @command(
         "cohort edit",
@@ -409,8 +407,8 @@ class OnboardingCog(Cog):
     @form(views.INTRO_FORM)
     async def intro_form(self, ctx: Context, event: FormSubmitted) -> None:
         """Post the introduction in #introductions."""
-        await self.join_service.introduce(ctx.group, ctx.actor, event.values)
-        await ctx.say("onboarding.intro_posted")
+        where = await self.join_service.introduce(ctx.group, ctx.actor, event.values)
+        await ctx.say("onboarding.intro_posted", channel=where.name)
 
     # -- scheduled work ---------------------------------------------------------------------
 

@@ -91,9 +91,7 @@ class CohortService:
         is still to graduate."""
         c = await self.find(group, wanted)
         if c.graduates_on is not None and c.graduated_at is None:
-            raise UserError(
-                "onboarding.cohort_not_finished", cohort=c.name, date=c.graduates_on
-            )
+            raise UserError("onboarding.cohort_not_finished", cohort=c.name, date=c.graduates_on)
         async with self.uow() as uow:
             if not await uow.cohorts.archive(group.id, c.id, self.clock.now()):
                 raise UserError("onboarding.cohort_archived_already", cohort=c.name)

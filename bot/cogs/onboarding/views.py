@@ -494,7 +494,9 @@ def whois(lang: Language, found: Whois, timezone: str) -> OutgoingMessage:
         (t(lang, "onboarding.whois_joined"), joined),
     ]
     if m.left_at is not None:
-        fields.append((t(lang, "onboarding.whois_left"), day(lang, m.left_at.astimezone(tz), "long")))
+        fields.append(
+            (t(lang, "onboarding.whois_left"), day(lang, m.left_at.astimezone(tz), "long"))
+        )
     return OutgoingMessage("", title=neutralise(m.name), fields=tuple(fields))
 
 

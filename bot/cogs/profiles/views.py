@@ -84,7 +84,10 @@ def fields(lang: Language, view: ProfileView) -> list[tuple[str, str]]:
         if updates:
             latest = updates[0]
             out.append(
-                (t(lang, "profiles.latest_update"), f"{latest.get('text', '')} ({_on(lang, latest)})")
+                (
+                    t(lang, "profiles.latest_update"),
+                    f"{latest.get('text', '')} ({_on(lang, latest)})",
+                )
             )
     if view.email:
         out.append((t(lang, "profiles.field.email"), view.email))

@@ -140,7 +140,9 @@ class PromptsCog(Cog):
         if isinstance(posted, AskedThisWeek):
             await ctx.reply(views.ask_another(ctx.lang, posted))
             return
-        await ctx.say("prompts.posted_now", text=clip(posted.text_in(ctx.lang.value), 200))
+        channel = await self.service.channel(ctx.group)
+        text = clip(posted.text_in(ctx.lang.value), 200)
+        await ctx.say("prompts.posted_now", text=text, channel=channel)
 
     @command("prompt join", permission=Permission.MEMBER, help_key="prompts.join_help")
     async def join(self, ctx: Context) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.channels import CategoryChannels
 from bot.cogs.privacy.service import PrivacyService
 from bot.cogs.prompts import views
 from bot.cogs.prompts.bank import OPEN_THEME, THEMES, BankQuestion, load_bank
@@ -125,7 +126,9 @@ class PromptsService:
         if prompt is None:
             async with self.uow() as uow:
                 taken = any(r.period == period for r in await uow.prompts.runs(group.id))
-            raise UserError("prompts.now_taken" if taken else "prompts.nothing_posted")
+            if taken:
+                raise UserError("prompts.now_taken")
+            raise UserError("prompts.nothing_posted", channel=await self.channel(group))
         return prompt
 
     async def post(self, group: Group, period: str) -> Prompt | None:
@@ -516,7 +519,7 @@ class PromptsService:
             runs = await uow.prompts.runs(group.id)
         settings = PromptsSettings.of(group)
         queue.sort(key=lambda p: (p.bank_id is not None, p.id))
-        slot = Slot(settings, next_slot(settings, scheduled(runs), now))
+        slot = Slot(settings, next_slot(settings, scheduled(runs), now), await self.channel(group))
         return Overview(slot, tuple(queue), tuple(pending), len(runs))
 
     # -- schedule -----------------------------------------------------------------------------
@@ -526,7 +529,13 @@ class PromptsService:
         settings = settings or PromptsSettings.of(group)
         async with self.uow() as uow:
             runs = scheduled(await uow.prompts.runs(group.id))
-        return Slot(settings, next_slot(settings, runs, self.clock.now()))
+        return Slot(
+            settings, next_slot(settings, runs, self.clock.now()), await self.channel(group)
+        )
+
+    async def channel(self, group: Group) -> str:
+        """The name of the channel questions go to, as the group has it (no "#")."""
+        return await CategoryChannels(self.uow, self.workspace).name(group, "discussion")
 
     async def schedule(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.activity import ROLES
+from bot.channels import default_name
 from bot.cogs.prompts.bank import BankQuestion
 from bot.cogs.prompts.records import (
     AskedThisWeek,
@@ -216,6 +217,7 @@ def schedule_line(lang: Language, slot: Slot) -> str:
         time=f"{s.time:%H:%M}",
         timezone=s.timezone,
         next=moment(lang, slot.next, s.timezone),
+        channel=slot.channel or default_name(lang, "discussion"),
     )
 
 
@@ -243,7 +245,8 @@ def home_notes(lang: Language, slot: Slot) -> list[str]:
     if s.paused:
         return [t(lang, "prompts.home_paused")]
     when = moment(lang, slot.next, s.timezone)
-    return [t(lang, "prompts.home_next", next=when, timezone=s.timezone)]
+    channel = slot.channel or default_name(lang, "discussion")
+    return [t(lang, "prompts.home_next", next=when, timezone=s.timezone, channel=channel)]
 
 
 def ask_another(lang: Language, asked: AskedThisWeek) -> OutgoingMessage:
