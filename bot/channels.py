@@ -6,6 +6,8 @@ renamed it, or in the group's language), never a name baked into a catalogue str
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.domain import Category, Group, Language
 from bot.i18n import catalogue, t
 from bot.ports import UnitOfWorkFactory, Workspace
@@ -22,6 +24,24 @@ def default_name(language: Language, key: str) -> str:
 def shown_name(language: Language, category: Category | None, key: str) -> str:
     """The name messages give a category's channel: its own, else the default one."""
     return category.name if category is not None else default_name(language, key)
+
+
+def links(name: str, channel_id: str | None) -> tuple[tuple[str, str], ...]:
+    """What an OutgoingMessage's `channels` needs to link "#name" to its channel."""
+    return ((name, channel_id),) if channel_id else ()
+
+
+@dataclass(frozen=True)
+class Named:
+    """A category's channel as a message names it: its name and, if it has one, its id."""
+
+    name: str
+    channel_id: str | None = None
+
+    @property
+    def links(self) -> tuple[tuple[str, str], ...]:
+        """The message's `channels`, so platforms that link channels link this one."""
+        return links(self.name, self.channel_id)
 
 
 class CategoryChannels:
@@ -50,6 +70,8 @@ class CategoryChannels:
         category = await self.live(group_id, key)
         return category.channel_id if category is not None else None
 
-    async def name(self, group: Group, key: str) -> str:
-        """The name of the category's channel as messages give it (no "#")."""
-        return shown_name(group.language, await self.category(group.id, key), key)
+    async def named(self, group: Group, key: str) -> Named:
+        """The category's channel as messages name it (no "#") and link it."""
+        category = await self.category(group.id, key)
+        shown = shown_name(group.language, category, key)
+        return Named(shown, category.channel_id if category is not None else None)

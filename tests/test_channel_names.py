@@ -4,18 +4,20 @@ Norwegian, and never a name baked into a catalogue string."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.discord.render import message_parts
+from adapters.slack.blocks import fallback_text, message_blocks
 from bot.cogs.setup.defaults import DEFAULT_CATEGORIES
 from bot.domain import Language
 from bot.i18n import catalogue
+from bot.messages import OutgoingMessage, link_channels
 from tests.conftest import LocalGroup, make_group
 
-INTRO = (
-    '!form name="Ida Berg" programme="Fashion 2019" work="Pattern maker" looking="Interns"',
-)
+INTRO = ('!form name="Ida Berg" programme="Fashion 2019" work="Pattern maker" looking="Interns"',)
 
 
 def _default_names() -> set[str]:
@@ -78,3 +80,26 @@ async def test_a_missing_channel_is_named_as_the_group_has_it(group: LocalGroup)
     assert "The #showcase channel isn't set up yet" in out, out
     out = await group.run("/alumni prompt now")
     assert "either #discussion is missing" in out, out
+
+
+def test_discord_and_slack_link_the_channel_a_message_names() -> None:
+    said = OutgoingMessage(
+        "Posted in #hello-class (not #hello). <#999> typed by a member stays text",
+        fields=(("Where", "#hello-class"),),
+        channels=(("hello-class", "123"), ("hello", "456")),
+    )
+    embed = message_parts(said)[0]["embed"].to_dict()
+    assert embed["description"].startswith("Posted in <#123> (not <#456>).")
+    assert [f["value"] for f in embed["fields"]] == ["<#123>"]
+    blocks = message_blocks(replace(said, fields=()))
+    assert blocks[0]["text"]["text"].startswith("Posted in <#123> (not <#456>). &lt;#999&gt;")
+    assert fallback_text(said).startswith("Posted in <#123> (not <#456>). &lt;#999&gt;")
+    # A name that only starts like a linked one is left alone; no channels, nothing changes.
+    assert link_channels("#hello-world", (("hello", "1"),), lambda c: f"<#{c}>") == "#hello-world"
+    assert message_parts(OutgoingMessage("in #jobs"))[0]["content"] == "in #jobs"
+
+
+async def test_the_terminal_shows_the_name_the_platforms_link(group: LocalGroup) -> None:
+    await group.run("/alumni setup", "!join ida", "!as ida", "!press Introduce yourself")
+    out = await group.run(*INTRO)
+    assert "Your introduction is posted in #introductions." in out, out

@@ -446,7 +446,8 @@ async def test_post_job_modal_forum_card_thread_and_close_by_author_only(
                 "link": "https://example.com/job",
             },
         )
-        assert answer.ephemeral and "Posted in #jobs" in answer_text(answer)
+        # The answer links the channel the card went to (Discord shows <#id> as its name).
+        assert answer.ephemeral and f"Posted in <#{jobs['id']}>" in answer_text(answer)
 
         posts = [t for t in h.guild.threads.values() if t["parent_id"] == jobs["id"]]
         assert len(posts) == 1 and posts[0]["name"] == "Job: Pattern cutter"

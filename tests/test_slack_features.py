@@ -328,8 +328,9 @@ async def test_post_job_modal_card_close_and_nudge(engine: AsyncEngine) -> None:
             deadline="2026-09-30",
             link="https://example.org/job",
         )
-        assert "Posted in #alumni-jobs" in json.dumps(ack)
         jobs = channel(h, "alumni-jobs")
+        # The answer links the channel the card went to (Slack shows <#C…> as its name).
+        assert f"Posted in <#{jobs.id}>" in json.dumps(ack)
         card = jobs.messages[0]
         assert "Pattern cutter" in text_of(card) and "Posted by kari" in text_of(card)
         assert any(m.get("thread_ts") == card["ts"] for m in jobs.messages[1:])

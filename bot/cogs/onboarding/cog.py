@@ -7,6 +7,7 @@ from datetime import date, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
 
+from bot.channels import links
 from bot.cog import Cog, button, command, form, job, listen
 from bot.cogs.mail.invitations import InvitationService as PersonalInvitations
 from bot.cogs.mail.views import invite_lines
@@ -408,7 +409,8 @@ class OnboardingCog(Cog):
     async def intro_form(self, ctx: Context, event: FormSubmitted) -> None:
         """Post the introduction in #introductions."""
         where = await self.join_service.introduce(ctx.group, ctx.actor, event.values)
-        await ctx.say("onboarding.intro_posted", channel=where.name)
+        channels = links(where.name, where.channel_id)
+        await ctx.say("onboarding.intro_posted", channel=where.name, channels=channels)
 
     # -- scheduled work ---------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from bot.channels import links
 from bot.cogs.posts.forms import KINDS, FieldDef, FieldType, Kind, last_open_day
 from bot.cogs.posts.records import Listing, Post
 from bot.cogs.privacy.records import ERASED
@@ -173,4 +174,6 @@ def listings(lang: Language, found: Sequence[Listing], timezone: str) -> Outgoin
             )
             + f" ({author(lang, post)})"
         )
-    return OutgoingMessage("\n".join(lines))
+    named = {(x.channel_name, x.post.channel_id) for x in found if x.channel_name}
+    channels = tuple(pair for name, cid in sorted(named, key=str) for pair in links(name, cid))
+    return OutgoingMessage("\n".join(lines), channels=channels)

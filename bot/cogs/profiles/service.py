@@ -168,7 +168,7 @@ class ProfilesService:
                 profile, fields={**profile.fields, UPDATES: updates[:KEEP_UPDATES]}, updated_at=now
             )
             await uow.profiles.save(profile)
-        return UpdatePosted(showcase.name, profile)
+        return UpdatePosted(showcase.name, profile, showcase.channel_id)
 
 
 def _view(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.channels import CategoryChannels
+from bot.channels import CategoryChannels, Named
 from bot.cogs.privacy.service import PrivacyService
 from bot.cogs.prompts import views
 from bot.cogs.prompts.bank import OPEN_THEME, THEMES, BankQuestion, load_bank
@@ -128,7 +128,7 @@ class PromptsService:
                 taken = any(r.period == period for r in await uow.prompts.runs(group.id))
             if taken:
                 raise UserError("prompts.now_taken")
-            raise UserError("prompts.nothing_posted", channel=await self.channel(group))
+            raise UserError("prompts.nothing_posted", channel=(await self.channel(group)).name)
         return prompt
 
     async def post(self, group: Group, period: str) -> Prompt | None:
@@ -519,7 +519,8 @@ class PromptsService:
             runs = await uow.prompts.runs(group.id)
         settings = PromptsSettings.of(group)
         queue.sort(key=lambda p: (p.bank_id is not None, p.id))
-        slot = Slot(settings, next_slot(settings, scheduled(runs), now), await self.channel(group))
+        channel = (await self.channel(group)).name
+        slot = Slot(settings, next_slot(settings, scheduled(runs), now), channel)
         return Overview(slot, tuple(queue), tuple(pending), len(runs))
 
     # -- schedule -----------------------------------------------------------------------------
@@ -529,13 +530,12 @@ class PromptsService:
         settings = settings or PromptsSettings.of(group)
         async with self.uow() as uow:
             runs = scheduled(await uow.prompts.runs(group.id))
-        return Slot(
-            settings, next_slot(settings, runs, self.clock.now()), await self.channel(group)
-        )
+        channel = (await self.channel(group)).name
+        return Slot(settings, next_slot(settings, runs, self.clock.now()), channel)
 
-    async def channel(self, group: Group) -> str:
-        """The name of the channel questions go to, as the group has it (no "#")."""
-        return await CategoryChannels(self.uow, self.workspace).name(group, "discussion")
+    async def channel(self, group: Group) -> Named:
+        """The channel questions go to, as the group names it."""
+        return await CategoryChannels(self.uow, self.workspace).named(group, "discussion")
 
     async def schedule(
         self,
