@@ -271,8 +271,10 @@ async def test_introduction_modal_from_the_welcome_dm_posts_to_introductions(
                 "looking": "A studio to share",
             },
         )
-        assert answer.ephemeral and "#introductions" in answer_text(answer)
-        intros = h.fake.channel_messages(int(channel_named(h, "introductions")["id"]))
+        introductions = channel_named(h, "introductions")
+        # Named by its mention, which Discord shows as the channel's name, linked.
+        assert answer.ephemeral and f"<#{introductions['id']}>" in answer_text(answer)
+        intros = h.fake.channel_messages(int(introductions["id"]))
         assert len(intros) == 1
         posted = message_text(intros[0])
         assert "Bob Berg" in posted and "A studio to share" in posted
