@@ -6,7 +6,7 @@ renamed it, or in the group's language), never a name baked into a catalogue str
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.domain import Category, Group, Language
 from bot.i18n import catalogue, t
@@ -57,13 +57,15 @@ class CategoryChannels:
             return await uow.categories.get(group_id, key)
 
     async def live(self, group_id: str, key: str) -> Category | None:
-        """The category, only if its channel still exists on the platform."""
+        """The category, only if its channel still exists on the platform; named as the
+        platform names the channel now (an admin may have renamed it behind the bot's back)."""
         category = await self.category(group_id, key)
         if category is None or not category.channel_id:
             return None
-        if await self.workspace.channel_exists(group_id, category.channel_id) is None:
+        existing = await self.workspace.channel_exists(group_id, category.channel_id)
+        if existing is None:
             return None
-        return category
+        return replace(category, name=existing.name) if existing.name else category
 
     async def channel(self, group_id: str, key: str) -> str | None:
         """The id of the category's channel, if it still exists on the platform."""

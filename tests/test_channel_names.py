@@ -64,6 +64,16 @@ async def test_after_a_rename_the_bot_names_the_new_channel(group: LocalGroup) -
     assert group.messages("hello-class")[-1]["title"] == "Ida Berg"
     out = await group.run("/alumni update text:Started at Studio Nord")
     assert "Posted in #our-work" in out, out
+    out = await group.run(
+        "!as owner",
+        "/alumni categories rename category:jobs name:careers-board",
+        "!as ida",
+        "/alumni post job",
+        '!form title=Cutter employer=Nord place=Oslo deadline="1. oktober 2026"',
+        "/alumni listings show",
+    )
+    assert "Posted in #careers-board (post 1)" in out, out
+    assert "- #1 Job: Cutter (last day 1 October 2026) in #careers-board (ida)" in out, out
 
 
 async def test_a_norwegian_group_names_its_own_channels(engine: AsyncEngine) -> None:
@@ -103,3 +113,11 @@ async def test_the_terminal_shows_the_name_the_platforms_link(group: LocalGroup)
     await group.run("/alumni setup", "!join ida", "!as ida", "!press Introduce yourself")
     out = await group.run(*INTRO)
     assert "Your introduction is posted in #introductions." in out, out
+
+
+async def test_a_channel_renamed_behind_the_bots_back_is_named_as_it_is_now(
+    group: LocalGroup,
+) -> None:
+    await group.run("/alumni setup", "!rename #introductions hei-alle", "!join ida", "!as ida")
+    out = await group.run("!press Introduce yourself", *INTRO)
+    assert "Your introduction is posted in #hei-alle." in out, out
