@@ -113,9 +113,18 @@ class Context:
             return
         await self.responder.reply(message, private=private)
 
-    async def say(self, key: str, /, *, private: bool = True, **params: Any) -> None:
-        """Answer the member with a catalogue string."""
-        await self.reply(OutgoingMessage(self.t(key, **params)), private=private)
+    async def say(
+        self,
+        key: str,
+        /,
+        *,
+        private: bool = True,
+        channels: tuple[tuple[str, str], ...] = (),
+        **params: Any,
+    ) -> None:
+        """Answer the member with a catalogue string (`channels`: the "#name"s it links)."""
+        message = OutgoingMessage(self.t(key, **params), channels=channels)
+        await self.reply(message, private=private)
 
 
 class Bot:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -50,6 +52,21 @@ class OutgoingMessage:
     ping_roles: tuple[str, ...] = ()
     ping_users: tuple[str, ...] = ()
     poll: Poll | None = None
+    # Channels the text names as "#name", with their ids: where the platform links a channel
+    # (Discord and Slack write <#id>) the name becomes a link; elsewhere "#name" stays.
+    channels: tuple[tuple[str, str], ...] = ()
+
+
+def link_channels(
+    text: str, channels: tuple[tuple[str, str], ...], mention: Callable[[str], str]
+) -> str:
+    """The text with each "#name" of `channels` written as the platform's mention of its id."""
+    for name, channel_id in channels:
+        # A whole name only: "#jobs" is not the start of "#jobs-and-internships".
+        # re.sub reads a replacement string's backslashes; a mention is text, so escape it.
+        linked = mention(channel_id).replace("\\", "\\\\")
+        text = re.sub(rf"#{re.escape(name)}(?![\w-])", linked, text)
+    return text
 
 
 @dataclass(frozen=True)

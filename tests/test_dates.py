@@ -72,11 +72,9 @@ async def test_a_cohort_graduates_on_a_date_typed_in_norwegian(engine) -> None: 
     out = await g.run(
         "/alumni setup", '/alumni cohort create program:Mote year:2026 graduates:"15. juni 2029"'
     )
-    assert "15. juni 2029" in out or "15.06.2029" in out or "2029-06-15" in out, out
+    assert "Studentene blir alumni 15. juni 2029." in out, out
     out = await g.run("/alumni cohort create program:Mote year:2027 graduates:15.13.2029")
-    assert (
-        "må være en dato, skrevet som 15.06.2029, 2029-06-15, 15/6/2029 eller 15. juni 2029" in out
-    )
+    assert "må være en dato, skrevet som 15.06.2029, 15/6/2029 eller 15. juni 2029" in out
     assert "«15.13.2029»" in out
 
 
@@ -84,7 +82,7 @@ async def test_the_refusal_shows_the_accepted_forms_in_english(group: LocalGroup
     out = await group.run(
         "/alumni setup", "/alumni cohort create program:Fashion year:2026 graduates:June"
     )
-    assert "written like 15.06.2029, 2029-06-15, 15/6/2029 or 15 June 2029" in out
+    assert "written like 15/6/2029, 15.06.2029 or 15 June 2029" in out
 
 
 async def test_a_job_deadline_typed_day_first_with_slashes(group: LocalGroup) -> None:
@@ -92,4 +90,4 @@ async def test_a_job_deadline_typed_day_first_with_slashes(group: LocalGroup) ->
     out = await group.run('!form title=Cutter employer=Nord place=Oslo deadline="1. oktober 2026"')
     assert "Posted in #jobs" in out, out
     card = group.messages("jobs")[-1]
-    assert "2026-10-01" in str(card["fields"]) or "1 Oct 2026" in str(card["fields"]), card
+    assert ["Application deadline", "1 October 2026"] in card["fields"], card  # type: ignore[operator]

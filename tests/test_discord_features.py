@@ -271,8 +271,10 @@ async def test_introduction_modal_from_the_welcome_dm_posts_to_introductions(
                 "looking": "A studio to share",
             },
         )
-        assert answer.ephemeral and "#introductions" in answer_text(answer)
-        intros = h.fake.channel_messages(int(channel_named(h, "introductions")["id"]))
+        introductions = channel_named(h, "introductions")
+        # Named by its mention, which Discord shows as the channel's name, linked.
+        assert answer.ephemeral and f"<#{introductions['id']}>" in answer_text(answer)
+        intros = h.fake.channel_messages(int(introductions["id"]))
         assert len(intros) == 1
         posted = message_text(intros[0])
         assert "Bob Berg" in posted and "A studio to share" in posted
@@ -446,7 +448,8 @@ async def test_post_job_modal_forum_card_thread_and_close_by_author_only(
                 "link": "https://example.com/job",
             },
         )
-        assert answer.ephemeral and "Posted in #jobs" in answer_text(answer)
+        # The answer links the channel the card went to (Discord shows <#id> as its name).
+        assert answer.ephemeral and f"Posted in <#{jobs['id']}>" in answer_text(answer)
 
         posts = [t for t in h.guild.threads.values() if t["parent_id"] == jobs["id"]]
         assert len(posts) == 1 and posts[0]["name"] == "Job: Pattern cutter"

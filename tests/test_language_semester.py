@@ -150,3 +150,23 @@ async def test_a_whole_semester_speaks_only_the_groups_language(
     transcript = await _semester(engine, language)
     assert [m for m in MILESTONES[language] if m not in transcript] == []
     assert _giveaways(_bot_words(transcript, language), giveaways) == {}
+    assert _raw_dates(_bot_words(transcript, language)) == []
+
+
+# What machines read (ISO dates, week and period keys) never reaches a person: the bot writes
+# "15. juni 2029" / "15 June 2029" and "uke 46" / "week 46".
+_RAW_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4}-W\d{2}")
+
+
+def _raw_dates(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if _RAW_DATE.search(line)]
+
+
+def test_raw_dates_are_caught() -> None:
+    said = "Kull Mote 2026 er laget: uteksamineres 2029-06-15.\nRunde 2029-W27: 3 par"
+    assert _raw_dates(said) == [
+        "Kull Mote 2026 er laget: uteksamineres 2029-06-15.",
+        "Runde 2029-W27: 3 par",
+    ]
+    shown = _bot_words("data/export-2029-06-15.json er klar\nuke 46, 15. juni 2029", Language.NB)
+    assert _raw_dates(shown) == []

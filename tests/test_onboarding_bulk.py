@@ -108,7 +108,7 @@ async def test_graduation_turns_students_into_alumni_once(group: LocalGroup) -> 
     assert len(posts) == 1
     assert "has graduated" in str(posts[0]["text"])
     out = await group.run("/alumni cohort list")
-    assert "Fashion 2026: 2029-06-15 (graduated)" in out
+    assert "Fashion 2026: 15 June 2029 (graduated)" in out
 
 
 ANNOUNCEMENTS, REVIEW = "kunngjøringer", "godkjenning"  # the Norwegian group's channels

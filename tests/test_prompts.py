@@ -256,7 +256,7 @@ async def test_schedule_pause_resume_and_permissions(group: LocalGroup) -> None:
     out = await group.run("/alumni prompt schedule timezone:Mars/Base")
     assert "Mars/Base" in out
     out = await group.run("/alumni prompt schedule day:wednesday time:18:30")
-    assert "every wednesday at 18:30 (Europe/Oslo). Next: 2026-08-19 18:30" in out
+    assert "every Wednesday at 18:30 (Europe/Oslo). Next: 19 August 2026, 18:30" in out
     await group.run("!clock +1d")  # Tuesday: nothing on Monday any more
     assert questions(group) == []
     await group.run("!clock +1d", "!clock +10h")  # Wednesday 19:00

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import discord
 
 from bot.errors import DirectMessagesClosed, PlatformError
-from bot.messages import Button, ButtonStyle, FormSpec, OutgoingMessage
+from bot.messages import Button, ButtonStyle, FormSpec, OutgoingMessage, link_channels
 from bot.safety import clip
 
 log = logging.getLogger(__name__)
@@ -212,6 +213,19 @@ def _embeds(message: OutgoingMessage, text: str) -> list[discord.Embed]:
     return embeds
 
 
+def _linked(message: OutgoingMessage) -> OutgoingMessage:
+    """The channels the text names as Discord mentions, which it shows as links (and which
+    notify nobody)."""
+    if not message.channels:
+        return message
+
+    def link(text: str) -> str:
+        return link_channels(text, message.channels, lambda channel_id: f"<#{channel_id}>")
+
+    fields = tuple((name, link(value)) for name, value in message.fields)
+    return replace(message, text=link(message.text), fields=fields)
+
+
 def message_parts(
     message: OutgoingMessage,
     *,
@@ -232,6 +246,7 @@ def message_parts(
     every part says so in `allowed_mentions`, and the pings go in `content` because mentions
     inside embeds never notify.
     """
+    message = _linked(message)
     pings = " ".join(
         [f"<@{u}>" for u in message.ping_users] + [f"<@&{r}>" for r in message.ping_roles]
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -285,7 +285,7 @@ class Terminal:
         n, unit = int(match.group(1)), match.group(2)
         delta = {"d": timedelta(days=n), "h": timedelta(hours=n), "m": timedelta(minutes=n)}[unit]
         self.ws.clock.advance(delta)
-        self._say("clock_now", time=f"{self.bot.clock.now():%Y-%m-%d %H:%M}")
+        self._say("clock_now", time=self.bot.clock.now().astimezone(UTC))
 
     async def _do_form(self, args: list[str]) -> None:
         uid = self.user.id

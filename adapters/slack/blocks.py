@@ -6,7 +6,7 @@ import copy
 import re
 from typing import Any
 
-from bot.messages import ButtonStyle, FormSpec, OutgoingMessage
+from bot.messages import ButtonStyle, FormSpec, OutgoingMessage, link_channels
 from bot.safety import clip
 
 ACTION_PREFIX = "alumni:"
@@ -68,21 +68,28 @@ def parse_action_id(value: str) -> str | None:
     return action or None
 
 
+def _linked(channels: tuple[tuple[str, str], ...], escaped: str) -> str:
+    """Escaped text with the channels it names as Slack's links (`<#C123>`, after escaping, so
+    no member text can make one)."""
+    return link_channels(escaped, channels, lambda channel_id: f"<#{channel_id}>")
+
+
 def message_blocks(message: OutgoingMessage, mentions: str = "") -> list[dict[str, Any]]:
     """Header, sections (text, then fields), and an actions block with the buttons."""
     blocks: list[dict[str, Any]] = []
     if message.title:
         # plain_text is never parsed for mentions, so the title needs no escaping here.
         blocks.append({"type": "header", "text": _plain(message.title, 150)})
-    body = mrkdwn(message.text)
+    body = _linked(message.channels, mrkdwn(message.text))
     if mentions:
         # Mentions are built by the adapter from ids, after escaping: the only way to notify.
         body = f"{mentions} {body}"
     if body.strip():
         for chunk in _chunks(body, _SECTION):
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+    linked = message.channels
     fields = [
-        {"type": "mrkdwn", "text": f"*{escape(name)}*\n{mrkdwn(value)}"[:2000]}
+        {"type": "mrkdwn", "text": f"*{escape(name)}*\n{_linked(linked, mrkdwn(value))}"[:2000]}
         for name, value in message.fields
     ]
     for i in range(0, len(fields), 10):
@@ -118,7 +125,7 @@ def fallback_text(message: OutgoingMessage, mentions: str = "") -> str:
     adapter from ids, stay live.
     """
     head = f"{escape(message.title)}: " if message.title else ""
-    text = f"{mentions} {head}{escape(message.text)}".strip()
+    text = f"{mentions} {head}{_linked(message.channels, escape(message.text))}".strip()
     return _chunks(text, 3000)[0] or " "
 
 
@@ -194,15 +201,17 @@ def home_view(message: OutgoingMessage) -> dict[str, Any]:
     return {"type": "home", "blocks": blocks[:VIEW_BLOCKS]}
 
 
-def notice_view(title: str, text: str, close: str) -> dict[str, Any]:
-    """A modal that only shows text (what a submitted form turns into)."""
+def notice_view(
+    title: str, text: str, close: str, channels: tuple[tuple[str, str], ...] = ()
+) -> dict[str, Any]:
+    """A modal that only shows text (what a submitted form turns into), linking `channels`."""
     return {
         "type": "modal",
         "title": _plain(title, 24),
         "close": _plain(close, 24),
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": chunk}}
-            for chunk in _chunks(mrkdwn(text), _SECTION)
+            for chunk in _chunks(_linked(channels, mrkdwn(text)), _SECTION)
         ][:VIEW_BLOCKS],
     }
 

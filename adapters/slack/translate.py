@@ -245,6 +245,7 @@ class FormResponder(Responder):
         self.finished = False
         self.errors: dict[str, str] = {}
         self.notices: list[str] = []
+        self.channels: list[tuple[str, str]] = []  # what the notices name, to link them
 
     def reject(self, text: str, field: str | None = None) -> bool:
         """Show a validation error on a field of the open modal; False once it is too late."""
@@ -258,6 +259,7 @@ class FormResponder(Responder):
         """Until `finish`: the modal's answer; afterwards a DM."""
         if not self.finished:
             self.notices.append(message.text)
+            self.channels.extend(message.channels)
             await _attach(self.workspace, self.group_id, self.user_id, message, None, True)
             return
         await self.workspace.send_dm(self.group_id, self.user_id, message)
@@ -287,7 +289,8 @@ class FormResponder(Responder):
         else:
             text = "\n".join(self.notices) or t(self.lang, "slack.form_saved")
             title = str((self.view.get("title") or {}).get("text", "")) or "alumnibot"
-            view = notice_view(title, text, t(self.lang, "slack.form_done"))
+            done = t(self.lang, "slack.form_done")
+            view = notice_view(title, text, done, tuple(self.channels))
         try:
             if not view_id:
                 raise RuntimeError("no view id to update")
@@ -297,7 +300,9 @@ class FormResponder(Responder):
             lines = [*self.errors.values(), *self.notices]
             if lines:
                 await self.workspace.send_dm(
-                    self.group_id, self.user_id, OutgoingMessage("\n".join(lines))
+                    self.group_id,
+                    self.user_id,
+                    OutgoingMessage("\n".join(lines), channels=tuple(self.channels)),
                 )
 
 

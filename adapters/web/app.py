@@ -37,7 +37,7 @@ from bot.cogs.stats.service import MAX_WEEKS, StatsService
 from bot.core import Bot
 from bot.domain import Group, Language, Permission
 from bot.errors import StorageUnavailable, UserError
-from bot.i18n import day, locale, number, t
+from bot.i18n import day, locale, moment, number, t
 from bot.safety import clip, spreadsheet_cell
 
 log = logging.getLogger(__name__)
@@ -595,7 +595,7 @@ async def pause(request: web.Request, viewer: Viewer, form: dict[str, str]) -> s
 async def resume(request: web.Request, viewer: Viewer, form: dict[str, str]) -> str:
     """Resume the weekly question."""
     slot = await _bot(request).service(PromptsService).resume(viewer.group)
-    return slot.next.isoformat()
+    return moment(viewer.group.language, slot.next, slot.settings.timezone)
 
 
 async def post_now(request: web.Request, viewer: Viewer, form: dict[str, str]) -> str:

@@ -16,9 +16,10 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_skeleton, format_time
 from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
 
@@ -95,7 +96,9 @@ def t(language: Language | str, key: str, /, **params: Any) -> str:
     """The string for key in the language, formatted; falls back to English, then the key.
 
     With a `count` param and a key that has plural forms, the form the count takes; an int
-    count is shown formatted for the language ("1 500" in bokmål).
+    count is shown formatted for the language ("1 500" in bokmål). A date param reads
+    "15 June 2029" / "15. juni 2029", a datetime adds its time of day in its own zone (convert
+    it to the group's first): people never see an ISO date.
     """
     lang = Language(language)
     text = _lookup(lang, key)
@@ -107,11 +110,20 @@ def t(language: Language | str, key: str, /, **params: Any) -> str:
         return key
     if isinstance(count, int | float) and not isinstance(count, bool):
         params = {**params, "count": number(lang, count)}
+    params = {name: _shown(lang, value) for name, value in params.items()}
     try:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):
         log.exception("catalogue key %s could not be formatted", key)
         return text
+
+
+def _shown(lang: Language, value: Any) -> Any:
+    if isinstance(value, datetime):
+        return moment(lang, value)
+    if isinstance(value, date):
+        return day(lang, value, "long")
+    return value
 
 
 def number(language: Language | str, value: float, digits: int = 1) -> str:
@@ -130,14 +142,30 @@ def day(language: Language | str, when: date | datetime, form: str = "medium") -
     return format_date(when, format=form, locale=locale(language))
 
 
+def moment(language: Language | str, when: datetime, timezone: str | None = None) -> str:
+    """A day and time as the language writes them ("20 September 2029, 18:00" /
+    "20. september 2029, 18:00"), in the timezone when given."""
+    if timezone is not None and when.tzinfo is not None:
+        when = when.astimezone(ZoneInfo(timezone))
+    # Naive from here: Babel would otherwise move an aware time into the machine's own zone.
+    when = when.replace(tzinfo=None)
+    loc = locale(language)
+    pattern = str(loc.datetime_formats["long"]).replace("'", "")
+    return pattern.format(format_time(when, "short", locale=loc), day(language, when, "long"))
+
+
 def short_day(language: Language | str, when: date | datetime) -> str:
     """Day and month without the year ("9 Nov" / "9. nov.")."""
     return format_skeleton("MMMd", when, locale=locale(language))
 
 
-def week(language: Language | str, when: date | datetime) -> str:
-    """The ISO week of a date, as people say it ("week 46" / "uke 46")."""
-    return t(language, "core.week", number=when.isocalendar().week)
+def week(language: Language | str, when: date | datetime, with_year: bool = False) -> str:
+    """The ISO week of a date, as people say it ("week 46" / "uke 46"; with its year "week 46
+    of 2026" / "uke 46 i 2026"), never as the key machines use ("2026-W46")."""
+    year, number, _ = when.isocalendar()
+    if with_year:
+        return t(language, "core.week_of_year", number=number, year=str(year))
+    return t(language, "core.week", number=number)
 
 
 def join(language: Language | str, items: Sequence[str]) -> str:

@@ -75,8 +75,8 @@ async def test_discord_job_card_and_career_update_keep_links_plain(engine: Async
                 "link": "https://example.com/job",
             },
         )
-        assert "Posted in #jobs" in answer_text(answer), answer_text(answer)
         jobs = channel_named(h, "jobs")
+        assert f"Posted in <#{jobs['id']}>" in answer_text(answer), answer_text(answer)
         (post,) = [t for t in h.guild.threads.values() if t["parent_id"] == jobs["id"]]
         card = h.fake.channel_messages(int(post["id"]))[0]
         shown = message_text(card)

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
 
+from bot.channels import links
 from bot.cog import Cog, button, command, form, job, listen
 from bot.cogs.mail.invitations import InvitationService as PersonalInvitations
 from bot.cogs.mail.views import invite_lines
@@ -113,9 +114,7 @@ class OnboardingCog(Cog):
         elif c.graduates_on is None:
             await ctx.say("onboarding.cohort_created_open", cohort=c.name)
         else:
-            await ctx.say(
-                "onboarding.cohort_created", cohort=c.name, date=c.graduates_on.isoformat()
-            )
+            await ctx.say("onboarding.cohort_created", cohort=c.name, date=c.graduates_on)
 
     @command(
         "cohort edit",
@@ -136,9 +135,7 @@ class OnboardingCog(Cog):
             await ctx.say("onboarding.cohort_renamed", cohort=c.name)
         if graduates is not None:
             assert c.graduates_on is not None
-            await ctx.say(
-                "onboarding.cohort_edited", cohort=c.name, date=c.graduates_on.isoformat()
-            )
+            await ctx.say("onboarding.cohort_edited", cohort=c.name, date=c.graduates_on)
 
     @command(
         "cohort archive",
@@ -417,8 +414,9 @@ class OnboardingCog(Cog):
     @form(views.INTRO_FORM)
     async def intro_form(self, ctx: Context, event: FormSubmitted) -> None:
         """Post the introduction in #introductions."""
-        await self.join_service.introduce(ctx.group, ctx.actor, event.values)
-        await ctx.say("onboarding.intro_posted")
+        where = await self.join_service.introduce(ctx.group, ctx.actor, event.values)
+        channels = links(where.name, where.channel_id)
+        await ctx.say("onboarding.intro_posted", channel=where.name, channels=channels)
 
     # -- scheduled work ---------------------------------------------------------------------
 

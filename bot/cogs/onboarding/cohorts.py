@@ -182,9 +182,7 @@ class CohortService:
         is still to graduate."""
         c = await self.find(group, wanted)
         if c.graduates_on is not None and c.graduated_at is None:
-            raise UserError(
-                "onboarding.cohort_not_finished", cohort=c.name, date=c.graduates_on.isoformat()
-            )
+            raise UserError("onboarding.cohort_not_finished", cohort=c.name, date=c.graduates_on)
         async with self.uow() as uow:
             if not await uow.cohorts.archive(group.id, c.id, self.clock.now()):
                 raise UserError("onboarding.cohort_archived_already", cohort=c.name)
@@ -193,7 +191,7 @@ class CohortService:
     def _future(self, group: Group, graduates: date) -> None:
         today = self.clock.now().astimezone(ZoneInfo(group.timezone)).date()
         if graduates <= today:
-            raise UserError("onboarding.graduates_past", date=graduates.isoformat())
+            raise UserError("onboarding.graduates_past", date=graduates)
 
     async def ensure_role(self, group: Group, cohort: Cohort) -> bool:
         """Create the cohort's platform role if it is missing; True if it was created."""

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
+from bot.channels import CategoryChannels
 from bot.cogs.onboarding import views
 from bot.cogs.onboarding.codes import (
     BACKOFF_CAP,
@@ -288,13 +289,7 @@ class GrantService:
 
     async def channel(self, group_id: str, key: str) -> str | None:
         """The channel of a category, if it still exists on the platform."""
-        async with self.uow() as uow:
-            category = await uow.categories.get(group_id, key)
-        if category is None or not category.channel_id:
-            return None
-        if await self.workspace.channel_exists(group_id, category.channel_id) is None:
-            return None
-        return category.channel_id
+        return await CategoryChannels(self.uow, self.workspace).channel(group_id, key)
 
     async def tell_staff(self, group_id: str, message: OutgoingMessage | None) -> None:
         """Post in the staff-only review channel (logged when there is none)."""

@@ -7,6 +7,7 @@ import logging
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
+from bot.channels import CategoryChannels
 from bot.cogs.onboarding import views
 from bot.cogs.onboarding.grants import GrantService
 from bot.cogs.onboarding.records import (
@@ -21,9 +22,9 @@ from bot.cogs.onboarding.records import (
     count_fallback,
 )
 from bot.cogs.privacy.service import PrivacyService
-from bot.domain import Actor, Group, Member, RoleRecord
+from bot.domain import Actor, Category, Group, Member, RoleRecord
 from bot.errors import DirectMessagesClosed, UserError
-from bot.events import MemberJoined, MessageRef
+from bot.events import MemberJoined
 from bot.messages import OutgoingMessage
 from bot.ports import Clock, UnitOfWorkFactory, Workspace
 from bot.safety import clip, neutralise
@@ -183,16 +184,17 @@ class JoinService:
             raw = await uow.kv.get(group.id, WELCOME_FALLBACKS_KEY)
             await uow.kv.set(group.id, WELCOME_FALLBACKS_KEY, count_fallback(raw, today))
 
-    async def introduce(self, group: Group, actor: Actor, values: dict[str, str]) -> MessageRef:
+    async def introduce(self, group: Group, actor: Actor, values: dict[str, str]) -> Category:
         """Post a member's introduction in #introductions; erasing the member later replaces
-        it with a short note."""
-        channel = await self.grants.channel(group.id, "introductions")
-        if channel is None:
+        it with a short note. Returns the category it went to, so the answer names its channel."""
+        where = await CategoryChannels(self.uow, self.workspace).live(group.id, "introductions")
+        if where is None or where.channel_id is None:
             raise UserError("onboarding.no_introductions")
+        channel = where.channel_id
         checked = {k: neutralise(clip(values.get(k, "").strip(), 600)) for k in views.INTRO_FIELDS}
         if not checked["name"]:
             raise UserError("onboarding.intro_name_missing")
         post = views.intro_post(group.language, actor.name, checked)
         ref = await self.workspace.send(group.id, channel, post)
         await self.privacy.remember(group.id, ref, [actor.id])
-        return ref
+        return where

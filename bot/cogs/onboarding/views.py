@@ -24,7 +24,7 @@ from bot.cogs.onboarding.records import (
     cohort_of,
 )
 from bot.domain import Cohort, Language, RoleRecord, TrustedRole
-from bot.i18n import permission_label, t
+from bot.i18n import day, permission_label, t
 from bot.messages import Button, ButtonStyle, FormField, FormSpec, OutgoingMessage
 from bot.safety import clip, neutralise
 
@@ -274,7 +274,7 @@ def live_codes(lang: Language, found: LiveCodes, timezone: str) -> OutgoingMessa
     for inv in found.codes[:CODES_SHOWN]:
         cohort = found.cohorts.get(inv.cohort_id) if inv.cohort_id else None
         maker = found.names.get(inv.created_by, inv.created_by) if inv.created_by else None
-        until = inv.expires_at.astimezone(tz).date().isoformat() if inv.expires_at else "-"
+        until = day(lang, inv.expires_at.astimezone(tz), "long") if inv.expires_at else "-"
         lines.append(
             t(
                 lang,
@@ -320,7 +320,7 @@ def cohorts(lang: Language, found: list[Cohort]) -> OutgoingMessage:
         return OutgoingMessage(t(lang, "onboarding.no_cohorts"))
     lines = [t(lang, "onboarding.cohorts_title")]
     for c in found:
-        when = c.graduates_on.isoformat() if c.graduates_on else "-"
+        when = day(lang, c.graduates_on, "long") if c.graduates_on else "-"
         done = t(lang, "onboarding.graduated") if c.graduated_at else ""
         lines.append(f"- {c.name}: {when} {done}".rstrip())
     return OutgoingMessage("\n".join(lines))
@@ -486,7 +486,7 @@ def role_granted(lang: Language, done: RoleGrant) -> OutgoingMessage:
 def whois(lang: Language, found: Whois, timezone: str) -> OutgoingMessage:
     """Roles, cohort, who invited them, when they joined (and left)."""
     m, tz = found.member, ZoneInfo(timezone)
-    joined = m.joined_at.astimezone(tz).date().isoformat() if m.joined_at else "-"
+    joined = day(lang, m.joined_at.astimezone(tz), "long") if m.joined_at else "-"
     fields = [
         (t(lang, "onboarding.whois_roles"), labels(lang, tuple(sorted(m.roles)), found.roles)),
         (t(lang, "onboarding.whois_cohort"), found.cohort.name if found.cohort else "-"),
@@ -495,7 +495,7 @@ def whois(lang: Language, found: Whois, timezone: str) -> OutgoingMessage:
     ]
     if m.left_at is not None:
         fields.append(
-            (t(lang, "onboarding.whois_left"), m.left_at.astimezone(tz).date().isoformat())
+            (t(lang, "onboarding.whois_left"), day(lang, m.left_at.astimezone(tz), "long"))
         )
     return OutgoingMessage("", title=neutralise(m.name), fields=tuple(fields))
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from bot.cogs.pairs.matching import round_monday
 from bot.cogs.pairs.records import Answer, Joined, Stats, Status
 from bot.cogs.profiles.records import ProfileView
 from bot.cogs.profiles.views import fields as profile_fields
 from bot.domain import Language
-from bot.i18n import catalogue, t
+from bot.i18n import catalogue, t, week
 from bot.messages import Button, ButtonStyle, OutgoingMessage
 
 MET_ACTION = "pairs-met"
@@ -23,6 +24,14 @@ def parse_met(value: str) -> tuple[int, Answer]:
     if not raw_id.isdigit():
         raise ValueError(f"not a pair id: {raw_id!r}")
     return int(raw_id), Answer(answer)
+
+
+def round_name(lang: Language, key: str, with_year: bool = False) -> str:
+    """A round as people say it ("week 27" / "uke 27"), never its key ("2029-W27")."""
+    try:
+        return week(lang, round_monday(key), with_year)
+    except ValueError:
+        return key  # not a week key: no round the scheduler makes, shown as it is
 
 
 def joined(lang: Language, result: Joined) -> OutgoingMessage:
@@ -40,19 +49,22 @@ def status(lang: Language, result: Status) -> OutgoingMessage:
     lines = [t(lang, key, count=result.count, schedule=schedule)]
     if result.last_round is not None:
         names = ", ".join(result.last_with)
-        lines.append(t(lang, "pairs.status_last", round=result.last_round, names=names))
+        round_ = round_name(lang, result.last_round)
+        lines.append(t(lang, "pairs.status_last", round=round_, names=names))
     return OutgoingMessage("\n".join(lines))
 
 
 def stats(lang: Language, result: Stats) -> OutgoingMessage:
     """Per round: pairs made, people, and how many said they met."""
     lines = [t(lang, "pairs.stats_title", count=result.opted_in)]
+    # Rounds of more than one year say their year, so week 2 of the new year reads right.
+    with_year = len({r.round.partition("-W")[0] for r in result.rounds}) > 1
     for r in result.rounds:
         lines.append(
             t(
                 lang,
                 "pairs.stats_round",
-                round=r.round,
+                round=round_name(lang, r.round, with_year),
                 pairs=t(lang, "pairs.pair_count", count=r.pairs),
                 people=t(lang, "pairs.people_count", count=r.people),
                 met=t(lang, "pairs.pair_count", count=r.met),

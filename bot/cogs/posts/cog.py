@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.channels import links
 from bot.cog import Cog, button, command, form, job, listen
 from bot.cogs.posts import views
 from bot.cogs.posts.forms import KINDS
@@ -76,7 +77,8 @@ class PostsCog(Cog):
         if kind is None:
             raise UserError("core.form_unknown")
         posted = await self.service.create(ctx.group, ctx.actor, kind, event.values)
-        await ctx.say("posts.posted", channel=posted.channel_name, id=posted.post.id)
+        name, channels = posted.channel_name, links(posted.channel_name, posted.post.channel_id)
+        await ctx.say("posts.posted", channel=name, id=posted.post.id, channels=channels)
 
     @button(views.CLOSE_ACTION, value=int)
     async def close_pressed(self, ctx: Context, event: ButtonPressed, value: int) -> None:

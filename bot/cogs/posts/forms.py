@@ -252,7 +252,7 @@ def check(
             if parsed is None:
                 raise UserError("posts.field_not_date", field=f.name, value=neutralise(value))
             if parsed < today:
-                raise UserError("posts.field_date_past", field=f.name, value=parsed.isoformat())
+                raise UserError("posts.field_date_past", field=f.name, value=parsed)
             dates[f.name] = parsed
             value = parsed.isoformat()
         elif f.type is FieldType.DATETIME:
@@ -261,7 +261,7 @@ def check(
             if day is not None:
                 # An all-day event: it starts with its day and is on until the day ends.
                 if day < today:
-                    raise UserError("posts.field_date_past", field=f.name, value=day.isoformat())
+                    raise UserError("posts.field_date_past", field=f.name, value=day)
                 event_at = datetime.combine(day, time(0, 0), tzinfo=tz)
                 value = day.isoformat()
             elif moment is None:
@@ -269,9 +269,7 @@ def check(
             else:
                 aware = moment.replace(tzinfo=tz)
                 if aware < now:
-                    raise UserError(
-                        "posts.field_date_past", field=f.name, value=f"{moment:%Y-%m-%d %H:%M}"
-                    )
+                    raise UserError("posts.field_date_past", field=f.name, value=moment)
                 event_at = aware
                 value = f"{moment:%Y-%m-%d %H:%M}"
         elif f.type is FieldType.URL:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.cogs.posts.forms import KINDS, FieldType, Kind, last_open_day
+from bot.channels import links
+from bot.cogs.posts.forms import KINDS, FieldDef, FieldType, Kind, last_open_day
 from bot.cogs.posts.records import Listing, Post
 from bot.cogs.privacy.records import ERASED
 from bot.domain import Language
 from bot.errors import UserError
-from bot.i18n import t
+from bot.i18n import day, moment, t
 from bot.messages import Button, ButtonStyle, FormField, FormSpec, OutgoingMessage
 
 CLOSE_ACTION = "post_close"
@@ -29,6 +31,36 @@ def shown(lang: Language, value: object) -> str:
     return str(value).replace(ERASED, t(lang, "privacy.erased_mark"))
 
 
+def field_value(lang: Language, field: FieldDef, value: object) -> str:
+    """A stored field as people read it: its ISO date "15 June 2029" / "15. juni 2029", an
+    event's time "20 September 2029, 18:00" (the database keeps ISO; forms read both back)."""
+    text = shown(lang, value)
+    try:
+        if field.type is FieldType.DATE:
+            return day(lang, date.fromisoformat(text), "long")
+        if field.type is FieldType.DATETIME:
+            if len(text) == len("2029-09-20"):  # an all-day event
+                return day(lang, date.fromisoformat(text), "long")
+            return moment(lang, datetime.fromisoformat(text))
+    except ValueError:
+        pass  # not a date the form stored (erased, or older text): shown as it is
+    return text
+
+
+def event_when(lang: Language, post: Post) -> str:
+    """When an event is, as people read it ("" for a post with no such field)."""
+    return _field(lang, KINDS[post.kind], post, "when")
+
+
+def _field(lang: Language, kind: Kind, post: Post, name: str) -> str:
+    """A post's field by name, as people read it ("" when it has none)."""
+    value = post.fields.get(name)
+    if not value:
+        return ""
+    found = next((f for f in kind.fields if f.name == name), None)
+    return field_value(lang, found, value) if found else shown(lang, value)
+
+
 def kind_name(lang: Language, kind: str) -> str:
     """A kind of post as members call it ("Job", "Studio rental")."""
     return t(lang, f"posts.kind.{kind}")
@@ -39,7 +71,7 @@ def card(lang: Language, post: Post, timezone: str) -> OutgoingMessage:
     kind = KINDS[post.kind]
     title = kind_name(lang, kind.key) + ": " + shown(lang, post.fields.get(kind.title_field, ""))
     fields = tuple(
-        (t(lang, f"posts.field.{f.name}"), shown(lang, post.fields[f.name]))
+        (t(lang, f"posts.field.{f.name}"), field_value(lang, f, post.fields[f.name]))
         for f in kind.fields
         if f.name != kind.title_field and post.fields.get(f.name)
     )
@@ -59,7 +91,7 @@ def card(lang: Language, post: Post, timezone: str) -> OutgoingMessage:
             ),
         )
     closed = post.closed_at or post.created_at
-    when = f"{closed.astimezone(ZoneInfo(timezone)):%Y-%m-%d}" if closed else ""
+    when = day(lang, closed.astimezone(ZoneInfo(timezone)), "long") if closed else ""
     reason = reason_name(lang, post)
     return OutgoingMessage(
         t(lang, "posts.card_closed_text", author=author(lang, post), reason=reason, date=when),
@@ -85,7 +117,9 @@ def form(
             long=f.type is FieldType.LONG,
             max_length=f.max_length,
             placeholder=t(lang, f"posts.hint.{f.type}") if f.type is not FieldType.TEXT else "",
-            default=str(current.fields.get(f.name, "")) if current else "",
+            default=field_value(lang, f, current.fields[f.name])
+            if current and current.fields.get(f.name)
+            else "",
         )
         for f in kind.fields
     )
@@ -108,7 +142,7 @@ def reminder(lang: Language, post: Post, anonymous: bool = False) -> OutgoingMes
         t(
             lang,
             "posts.reminder_text",
-            when=post.fields.get("when", ""),
+            when=event_when(lang, post),
             place=post.fields.get("place", ""),
             author=t(lang, "privacy.another_member") if anonymous else author(lang, post),
         ),
@@ -125,11 +159,11 @@ def listings(lang: Language, found: Sequence[Listing], timezone: str) -> Outgoin
         post = listing.post
         k = KINDS[post.kind]
         until = (
-            f" ({t(lang, 'posts.until', date=f'{last_open_day(post.expires_at, timezone)}')})"
+            f" ({t(lang, 'posts.until', date=last_open_day(post.expires_at, timezone))})"
             if post.expires_at and k.expires in ("deadline", "days")
             else ""
         )
-        when = f" {post.fields['when']}" if k.key == "event" else ""
+        when = f" {_field(lang, k, post, 'when')}" if k.key == "event" else ""
         lines.append(
             f"- #{post.id} {kind_name(lang, k.key)}: "
             f"{post.fields.get(k.title_field, '')}{when}{until}"
@@ -140,4 +174,6 @@ def listings(lang: Language, found: Sequence[Listing], timezone: str) -> Outgoin
             )
             + f" ({author(lang, post)})"
         )
-    return OutgoingMessage("\n".join(lines))
+    named = {(x.channel_name, x.post.channel_id) for x in found if x.channel_name}
+    channels = tuple(pair for name, cid in sorted(named, key=str) for pair in links(name, cid))
+    return OutgoingMessage("\n".join(lines), channels=channels)

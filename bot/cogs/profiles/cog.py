@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.channels import links
 from bot.cog import Cog, button, command, form
 from bot.cogs.members.service import MembersService
 from bot.cogs.privacy.service import PrivacyService
@@ -98,4 +99,5 @@ class ProfilesCog(Cog):
     async def update(self, ctx: Context, text: str) -> None:
         """Post a career update in #showcase and keep it on the profile."""
         posted = await self.service.post_update(ctx.group, ctx.actor, text)
-        await ctx.say("profiles.update_posted", channel=posted.channel_name)
+        channels = links(posted.channel_name, posted.channel_id)
+        await ctx.say("profiles.update_posted", channel=posted.channel_name, channels=channels)

@@ -46,3 +46,4 @@ class UpdatePosted:
 
     channel_name: str
     profile: Profile
+    channel_id: str | None = None

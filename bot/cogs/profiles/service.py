@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 
+from bot.channels import shown_name
 from bot.cogs.privacy.service import PrivacyService
 from bot.cogs.profiles import views
 from bot.cogs.profiles.forms import (
@@ -147,7 +148,10 @@ class ProfilesService:
             showcase = await uow.categories.get(group.id, "showcase")
             member = await uow.members.get(group.id, actor.id)
         if showcase is None or showcase.removed or showcase.channel_id is None:
-            raise UserError("profiles.showcase_missing")
+            known = showcase if showcase is not None and not showcase.removed else None
+            raise UserError(
+                "profiles.showcase_missing", channel=shown_name(group.language, known, "showcase")
+            )
         name = member.name if member else actor.name
         safe = neutralise(text.strip())
         ref = await self.workspace.send(
@@ -164,7 +168,7 @@ class ProfilesService:
                 profile, fields={**profile.fields, UPDATES: updates[:KEEP_UPDATES]}, updated_at=now
             )
             await uow.profiles.save(profile)
-        return UpdatePosted(showcase.name, profile)
+        return UpdatePosted(showcase.name, profile, showcase.channel_id)
 
 
 def _view(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from bot.cogs.profiles.forms import MENTORING, PROFILE_FIELDS, UPDATES
 from bot.cogs.profiles.records import Hit, Profile, ProfileView
 from bot.domain import Language
 from bot.errors import UserError
-from bot.i18n import t
+from bot.i18n import day, t
 from bot.messages import Button, FormField, FormSpec, OutgoingMessage
 from bot.safety import clip, neutralise
 
@@ -82,11 +83,23 @@ def fields(lang: Language, view: ProfileView) -> list[tuple[str, str]]:
         updates = profile.fields.get(UPDATES) or []
         if updates:
             latest = updates[0]
-            when = str(latest.get("at", ""))[:10]
-            out.append((t(lang, "profiles.latest_update"), f"{latest.get('text', '')} ({when})"))
+            out.append(
+                (
+                    t(lang, "profiles.latest_update"),
+                    f"{latest.get('text', '')} ({_on(lang, latest)})",
+                )
+            )
     if view.email:
         out.append((t(lang, "profiles.field.email"), view.email))
     return out
+
+
+def _on(lang: Language, update: dict[str, object]) -> str:
+    """The day of a profile update ("29 June 2029"); the store keeps its ISO time."""
+    try:
+        return day(lang, datetime.fromisoformat(str(update.get("at", ""))), "long")
+    except ValueError:
+        return "-"
 
 
 def lines(lang: Language, view: ProfileView) -> list[str]:

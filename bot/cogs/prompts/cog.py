@@ -140,7 +140,9 @@ class PromptsCog(Cog):
         if isinstance(posted, AskedThisWeek):
             await ctx.reply(views.ask_another(ctx.lang, posted))
             return
-        await ctx.say("prompts.posted_now", text=clip(posted.text_in(ctx.lang.value), 200))
+        where = await self.service.channel(ctx.group)
+        text = clip(posted.text_in(ctx.lang.value), 200)
+        await ctx.say("prompts.posted_now", text=text, channel=where.name, channels=where.links)
 
     @command("prompt join", permission=Permission.MEMBER, help_key="prompts.join_help")
     async def join(self, ctx: Context) -> None:

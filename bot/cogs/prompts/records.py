@@ -63,6 +63,7 @@ class Slot:
 
     settings: PromptsSettings
     next: datetime
+    channel: str = ""  # the discussion channel's name as the group has it (no "#")
 
 
 @dataclass(frozen=True)

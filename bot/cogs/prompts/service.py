@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.channels import CategoryChannels, Named
 from bot.cogs.privacy.service import PrivacyService
 from bot.cogs.prompts import views
 from bot.cogs.prompts.bank import OPEN_THEME, THEMES, BankQuestion, load_bank
@@ -127,7 +128,9 @@ class PromptsService:
         if prompt is None:
             async with self.uow() as uow:
                 taken = any(r.period == period for r in await uow.prompts.runs(group.id))
-            raise UserError("prompts.now_taken" if taken else "prompts.nothing_posted")
+            if taken:
+                raise UserError("prompts.now_taken")
+            raise UserError("prompts.nothing_posted", channel=(await self.channel(group)).name)
         return prompt
 
     async def post(self, group: Group, period: str) -> Prompt | None:
@@ -532,7 +535,8 @@ class PromptsService:
             runs = await uow.prompts.runs(group.id)
         settings = PromptsSettings.of(group)
         queue.sort(key=queue_order)
-        slot = Slot(settings, next_slot(settings, scheduled(runs), now))
+        channel = (await self.channel(group)).name
+        slot = Slot(settings, next_slot(settings, scheduled(runs), now), channel)
         return Overview(slot, tuple(queue), tuple(pending), len(runs))
 
     # -- schedule -----------------------------------------------------------------------------
@@ -542,7 +546,12 @@ class PromptsService:
         settings = settings or PromptsSettings.of(group)
         async with self.uow() as uow:
             runs = scheduled(await uow.prompts.runs(group.id))
-        return Slot(settings, next_slot(settings, runs, self.clock.now()))
+        channel = (await self.channel(group)).name
+        return Slot(settings, next_slot(settings, runs, self.clock.now()), channel)
+
+    async def channel(self, group: Group) -> Named:
+        """The channel questions go to, as the group names it."""
+        return await CategoryChannels(self.uow, self.workspace).named(group, "discussion")
 
     async def schedule(
         self,

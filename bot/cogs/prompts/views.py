@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.activity import ROLES
+from bot.channels import default_name
 from bot.cogs.prompts.bank import BankQuestion
-from bot.cogs.prompts.plan import DAYS, DAYS_NB
 from bot.cogs.prompts.records import (
     AskedThisWeek,
     Decision,
@@ -18,7 +18,7 @@ from bot.cogs.prompts.records import (
 )
 from bot.domain import Language
 from bot.errors import UserError
-from bot.i18n import join, number, percent, t
+from bot.i18n import join, locale, moment, number, percent, t
 from bot.messages import Button, ButtonStyle, OutgoingMessage, Poll
 from bot.safety import clip
 
@@ -202,8 +202,8 @@ def another_member(lang: Language) -> str:
 
 
 def day_name(lang: Language, day: int) -> str:
-    """A weekday as the schedule names it ("wednesday" / "onsdag")."""
-    return (DAYS_NB if lang is Language.NB else DAYS)[day]
+    """A weekday as the language writes it in a sentence ("Wednesday" / "onsdag")."""
+    return str(locale(lang).days["format"]["wide"][day])
 
 
 def schedule_line(lang: Language, slot: Slot) -> str:
@@ -216,7 +216,8 @@ def schedule_line(lang: Language, slot: Slot) -> str:
         day=day_name(lang, s.day),
         time=f"{s.time:%H:%M}",
         timezone=s.timezone,
-        next=f"{slot.next:%Y-%m-%d %H:%M}",
+        next=moment(lang, slot.next, s.timezone),
+        channel=slot.channel or default_name(lang, "discussion"),
     )
 
 
@@ -243,8 +244,9 @@ def home_notes(lang: Language, slot: Slot) -> list[str]:
     s = slot.settings
     if s.paused:
         return [t(lang, "prompts.home_paused")]
-    local = slot.next.astimezone(s.zone)
-    return [t(lang, "prompts.home_next", next=f"{local:%Y-%m-%d %H:%M}", timezone=s.timezone)]
+    when = moment(lang, slot.next, s.timezone)
+    channel = slot.channel or default_name(lang, "discussion")
+    return [t(lang, "prompts.home_next", next=when, timezone=s.timezone, channel=channel)]
 
 
 def ask_another(lang: Language, asked: AskedThisWeek) -> OutgoingMessage:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 from bot.activity import ROLES
+from bot.channels import default_name
+from bot.cogs.posts.views import event_when
 from bot.cogs.stats.records import Digest, Report, Stats
 from bot.domain import Language
 from bot.i18n import catalogue, day, join, number, percent, t, week
@@ -106,7 +108,7 @@ def channel_name(lang: Language, names: dict[str, str], key: str) -> str:
         return f"#{names[key]}"
     # A dropped category still has its default name; messages outside any are "other".
     known = f"categories.{key}.name"
-    return f"#{t(lang, known)}" if key != "-" and known in catalogue(lang) else ""
+    return f"#{default_name(lang, key)}" if key != "-" and known in catalogue(lang) else ""
 
 
 TABLES = ("weekly", "channels", "roles")
@@ -223,7 +225,7 @@ def fields(lang: Language, report: Report) -> tuple[tuple[str, str], ...]:
         (t(lang, "stats.f_questions"), questions),
         (t(lang, "stats.f_forms"), forms or "-"),
         (
-            t(lang, "stats.f_welcome_fallbacks"),
+            t(lang, "stats.f_welcome_fallbacks", channel=channel("welcome")),
             t(
                 lang,
                 "stats.welcome_fallbacks_value",
@@ -252,9 +254,7 @@ def digest(lang: Language, digest: Digest) -> OutgoingMessage:
     jobs = "\n".join(
         f"{p.fields.get('title', '')} ({p.fields.get('employer', '')})" for p in digest.jobs
     )
-    events = "\n".join(
-        f"{p.fields.get('when', '')} {p.fields.get('title', '')}" for p in digest.events
-    )
+    events = "\n".join(f"{event_when(lang, p)} {p.fields.get('title', '')}" for p in digest.events)
     rentals = "\n".join(
         f"{p.fields.get('what', '')}, {p.fields.get('where', '')}: {p.fields.get('price', '')}"
         for p in digest.rentals

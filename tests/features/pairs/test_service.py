@@ -76,7 +76,7 @@ async def test_status_counts_members_and_names_the_latest_pair(w: World) -> None
     assert (status.opted_in, status.count, status.weeks) == (True, 2, 2)
     assert (status.last_round, status.last_with) == (ROUND, ("Ingrid",))
     text = views.status(w.group.language, status).text
-    assert "Your latest pair (2026-W34): Ingrid." in text
+    assert "Your latest pair (week 34): Ingrid." in text
 
 
 async def test_the_interval_is_a_typed_setting_under_its_namespace(w: World) -> None:

@@ -514,7 +514,7 @@ async def test_pause_stops_the_question_and_resume_skips_the_missed_slot(w: Worl
     assert due_period(group, w.ws.clock.now()) is None  # Monday's slot is not owed
     assert slot.next == dt.datetime(2026, 8, 24, 8, 0, tzinfo=dt.UTC)
     assert await svc.home_notes(group, INGRID) == [
-        "Next question of the week: 2026-08-24 10:00 (Europe/Oslo), in #discussion."
+        "Next question of the week: 24 August 2026, 10:00 (Europe/Oslo), in #discussion."
     ]
     w.later(days=6)
     assert due_period(group, w.ws.clock.now()) == "2026-W35"

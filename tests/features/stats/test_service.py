@@ -200,7 +200,7 @@ async def test_the_digest_lists_the_week_once_in_announcements(w: World) -> None
     assert msg["id"] == digest.posted.id
     assert dict(msg["fields"]) == {
         "New jobs": "Tailor (Studio Nord)",
-        "Coming events": "2026-08-27 18:00 Graduate show",
+        "Coming events": "27 August 2026, 18:00 Graduate show",
         "Studio space for rent": "none this week",
         "Welcome to our new members": "Kari",
     }
