@@ -458,7 +458,7 @@ async def test_staff_rename_a_cohort_and_its_role_everywhere(group: LocalGroup) 
     roles = sorted(r["name"] for r in group.ws.state["roles"].values())
     assert "Fashion and Production 2026" in roles and "Fashion 2026" not in roles
     out = await group.run("/alumni cohort list")
-    assert "- Fashion and Production 2026: 2029-06-15" in out
+    assert "- Fashion and Production 2026: 15 June 2029" in out
     out = await group.run('/alumni cohort status cohort:"fashion and production 2026"')
     assert "Fashion and Production 2026" in out
     out = await group.run(
