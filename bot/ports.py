@@ -95,6 +95,16 @@ class BatchesRoles(Protocol):
 
 
 @runtime_checkable
+class HasSections(Protocol):
+    """A workspace whose channels sit in a named section (optional): Discord's categories, the
+    local workspace's; Slack has none."""
+
+    async def rename_section(self, group_id: str, channel_id: str, old: str, new: str) -> bool:
+        """Rename the section holding a channel if it is still called `old` (any case); True
+        if it was renamed."""
+
+
+@runtime_checkable
 class RepairsRoles(Protocol):
     """A workspace whose roles have settings that can drift (optional): Discord's roles."""
 

@@ -72,5 +72,8 @@ async def test_translate_after_a_language_switch_renames_on_discord(engine: Asyn
         assert presentations["topic"] == t(Language.NB, "categories.introductions.description")
         assert h.fake.role(h.guild.id, staff)["name"] == "ansatt"
         assert h.fake.role_named(h.guild.id, "bransje") is not None
+        assert "- Alumni group → Alumnigruppe" in text
+        sections = {c["name"] for c in h.guild.channels.values() if c["type"] == 4}
+        assert sections == {"Alumnigruppe"}, sections
         again = await command(h, STAFF_ID, "translate")
         assert "ingenting fikk nytt navn" in answer_text(again)

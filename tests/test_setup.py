@@ -155,6 +155,9 @@ async def test_switching_language_offers_translate_which_renames_once_and_keeps_
     assert "- #introductions → #presentasjoner (og beskrivelsen)" in out
     assert "- @staff → @ansatt" in out and "- @industry → @bransje" in out
     assert "- #job-board: ny beskrivelse" in out
+    # The section the channels sit in follows: no "Alumni group" left in a Norwegian group.
+    assert "- Alumni group → Alumnigruppe" in out
+    assert {c["section"] for c in group.ws.state["channels"].values()} == {"Alumnigruppe"}
     assert "Beholdt slik dere navnga dem: #job-board" in out
     names = group.channel_names()
     assert "presentasjoner" in names and "kunngjøringer" in names and "job-board" in names

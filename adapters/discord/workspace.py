@@ -227,6 +227,21 @@ class DiscordWorkspace:
         except discord.HTTPException as exc:
             raise platform_error(exc, missing=MANAGE_CHANNELS, what="rename channel") from exc
 
+    async def rename_section(self, group_id: str, channel_id: str, old: str, new: str) -> bool:
+        """Rename the category a channel sits in if it is still called `old` (a category
+        staff renamed is theirs); Modify Channel, names 1-100 characters."""
+        channel = await self._channel(group_id, channel_id)
+        section = getattr(channel, "category", None)
+        if section is None or section.name.lower() != old.lower():
+            return False
+        try:
+            await section.edit(name=clip(new, 100))
+        except discord.RateLimited as exc:
+            raise rename_limited(exc) from exc
+        except discord.HTTPException as exc:
+            raise platform_error(exc, missing=MANAGE_CHANNELS, what="rename category") from exc
+        return True
+
     # -- roles -----------------------------------------------------------------------------
     async def role_exists(self, group_id: str, role_id: str) -> bool:
         """True if the role exists; asks Discord when the cache does not know it."""

@@ -217,6 +217,16 @@ class LocalWorkspace:
         """Rename a channel."""
         self.state["channels"][channel_id]["name"] = name
 
+    async def rename_section(self, group_id: str, channel_id: str, old: str, new: str) -> bool:
+        """Rename the section of a channel (and so of every channel in it) if still `old`."""
+        section = self.state["channels"][channel_id]["section"]
+        if section.lower() != old.lower():
+            return False
+        for channel in self.state["channels"].values():
+            if channel["section"] == section:
+                channel["section"] = new
+        return True
+
     async def role_exists(self, group_id: str, role_id: str) -> bool:
         """True if the role exists."""
         return role_id in self.state["roles"]

@@ -21,7 +21,7 @@ from bot.errors import UserError
 from bot.group_settings import PROGRAMME_MAX, GroupProfile
 from bot.i18n import t
 from bot.messages import ChannelSpec, Posting, RoleSpec
-from bot.ports import RepairsRoles, UnitOfWorkFactory, Workspace
+from bot.ports import HasSections, RepairsRoles, UnitOfWorkFactory, Workspace
 from bot.safety import channel_name, neutralise, slug
 
 log = logging.getLogger(__name__)
@@ -171,8 +171,31 @@ class SetupService:
                     await ws.rename_role(group.id, role.platform_id, role.name)
                 async with self.uow() as uow:
                     await uow.roles.save(role)
-        log.info("translated %d names for %s into %s", len(steps), group.id, group.language)
-        return TranslatePlan(tuple(s.translation for s in steps), kept)
+        moved = [s.translation for s in steps]
+        renamed_section = await self._translate_section(group)
+        if renamed_section is not None:
+            moved.append(renamed_section)
+        log.info("translated %d names for %s into %s", len(moved), group.id, group.language)
+        return TranslatePlan(tuple(moved), kept)
+
+    async def _translate_section(self, group: Group) -> Translation | None:
+        """The section the bot's channels sit in, renamed into the group's language when it
+        still has the bot's name in another (on platforms with sections)."""
+        ws = self.workspace
+        if not isinstance(ws, HasSections):
+            return None
+        async with self.uow() as uow:
+            channel = next(
+                (c.channel_id for c in await uow.categories.for_group(group.id) if c.channel_id),
+                None,
+            )
+        if channel is None:
+            return None
+        new = t(group.language, "setup.section")
+        for old in sorted(_in_other_languages(group, "setup.section")):
+            if old != new and await ws.rename_section(group.id, channel, old, new):
+                return Translation(old, new)
+        return None
 
     async def _translation_steps(self, group: Group) -> tuple[list[_Step], tuple[str, ...]]:
         """The steps `translate` takes (each with the record as it will be) and what it keeps."""
