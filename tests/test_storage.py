@@ -139,3 +139,36 @@ async def test_member_search_and_role_history_on_postgres(pg_url: str) -> None:
             assert [(e.role_key, e.granted, e.by) for e in history] == [("student", True, "u2")]
     finally:
         await engine.dispose()
+
+
+async def test_the_cohorts_lists_grouped_reads_on_postgres(pg_url: str) -> None:
+    """The dashboard's Cohorts list reads every cohort's counts at once: the same figures on
+    PostgreSQL as cohort by cohort (members who left not counted, requests only pending)."""
+    from bot.domain import Group, Language, Member
+
+    engine = create_engine(pg_url)
+    await upgrade(engine)
+    try:
+        async with UnitOfWorkFactory(engine)() as uow:
+            await uow.groups.add(Group("g", "local", Language.NB, "Europe/Oslo", created_at=START))
+            a = await uow.cohorts.add("g", "Mote", 2026, "Mote 2026", None, "u0", START)
+            b = await uow.cohorts.add("g", "Design", 2027, "Design 2027", None, "u0", START)
+            assert a is not None and b is not None
+            await uow.roster.add(
+                "g", a.id, [("Kari", "kari@x.no"), ("Ola", "ola@x.no")], "student", None
+            )
+            await uow.roster.add("g", b.id, [("Per", "per@x.no")], "student", None)
+            for i, left in enumerate((None, START, None)):
+                await uow.members.save(Member("g", f"u{i}", f"M{i}", left_at=left))
+                await uow.cohorts.enter_cohort("g", f"u{i}", a.id if i < 2 else b.id)
+            await uow.requests.add("g", "u2", "student", b.id, START)
+        async with UnitOfWorkFactory(engine)() as uow:
+            assert await uow.cohorts.present_by_cohort("g") == {a.id: 1, b.id: 1}
+            assert await uow.roster.tallies("g") == {
+                a.id: (2, ["kari@x.no", "ola@x.no"]),
+                b.id: (1, ["per@x.no"]),
+            }
+            assert await uow.requests.pending_by_cohort("g") == {b.id: 1}
+            assert await uow.invitations.uses_by_cohort("g") == {}
+    finally:
+        await engine.dispose()
