@@ -8,8 +8,9 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from bot.cogs.onboarding.records import CohortCreated, CohortStatus, cohort_key
-from bot.domain import Actor, Cohort, Group, RoleRecord
+from bot.domain import Actor, Cohort, Group, Language, RoleRecord, TrustedRole
 from bot.errors import PlatformError, UserError
+from bot.i18n import t
 from bot.messages import RoleSpec
 from bot.ports import Clock, UnitOfWorkFactory, Workspace
 from bot.safety import channel_name, clip, neutralise
@@ -152,9 +153,16 @@ class CohortService:
             raise UserError("onboarding.cohort_name_too_long", cohort=cohort.name)
         async with self.uow() as uow:
             others = [o for o in await uow.cohorts.for_group(group.id) if o.id != cohort.id]
+            roles = [r.name for r in await uow.roles.for_group(group.id)]
         clash = next((o for o in others if _same_name(o.name, cleaned)), None)
         if clash is not None:
             raise UserError("onboarding.cohort_name_taken", name=cleaned, other=clash.name)
+        # Students would hold a cohort role that reads as staff's or alumni's: a role's name
+        # (the group's own, or the bot's default in any language) is never a cohort's.
+        defaults = [t(lang, f"roles.{role.value}") for lang in Language for role in TrustedRole]
+        taken = next((r for r in [*roles, *defaults] if _same_name(r, cleaned)), None)
+        if taken is not None:
+            raise UserError("onboarding.cohort_name_role", name=cleaned, role=taken)
         return cleaned
 
     async def _rename_role(self, group: Group, cohort: Cohort, name: str) -> RoleRecord | None:

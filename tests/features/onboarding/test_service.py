@@ -180,6 +180,12 @@ async def test_a_rename_is_refused_for_bad_names_and_another_cohorts_name(w: Wor
             await svc.edit(w.group, c.name, name=bad)
         assert refused.value.key == key, bad
     assert refused.value.params["other"] == design.cohort.name
+    # A cohort called "Staff" would hand its students a role that reads as staff's (in either
+    # language, whatever the group named its roles).
+    for trusted in ("Staff", "ansatt", "alumni"):
+        with pytest.raises(UserError) as refused:
+            await svc.edit(w.group, c.name, name=trusted)
+        assert refused.value.key == "onboarding.cohort_name_role", trusted
     assert (await svc.find(w.group, c.name)).name == "Fashion 2026"
     assert await _role(w, c) == ("Fashion 2026", "Fashion 2026")
     # Member text never pings, in the cohort's name or its role's.
