@@ -143,7 +143,11 @@ class CohortRow(Base):
     """A class: programme and start year; its name (and its role's) changes only by staff."""
 
     __tablename__ = "cohorts"
-    __table_args__ = (UniqueConstraint("group_id", "program", "year"),)
+    __table_args__ = (
+        UniqueConstraint("group_id", "program", "year"),
+        # A name is one cohort's (and its role's): a rename racing another loses here.
+        UniqueConstraint("group_id", "name", name="uq_cohorts_group_name"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
     program: Mapped[str] = mapped_column(String(100))

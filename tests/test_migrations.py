@@ -7,10 +7,12 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.database import create_engine, upgrade
 from storage.models import Base
+from tests.conftest import START
 
 
 async def _drift(engine: AsyncEngine) -> list[Any]:
@@ -43,3 +45,36 @@ async def test_models_match_the_migrations_on_postgresql(pg_url: str) -> None:
         assert await _drift(engine) == []
     finally:
         await engine.dispose()
+
+
+async def test_cohorts_clipped_to_one_name_upgrade_with_the_later_one_renamed(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """Before 0015 two long programmes could clip to one cohort name; the upgrade to one name
+    per group keeps the first and gives the later one its id, on SQLite and PostgreSQL."""
+    for url in (f"sqlite+aiosqlite:///{tmp_path}/c.db", pg_url):
+        engine = create_engine(url)
+        try:
+            await upgrade(engine, "0014")
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO groups (id, platform, language, timezone, settings,"
+                        " created_at) VALUES ('g', 'local', 'en', 'UTC', '{}', :t)"
+                    ),
+                    {"t": START},
+                )
+                for program in ("A" * 99 + "x", "A" * 99 + "y"):
+                    await conn.execute(
+                        text(
+                            "INSERT INTO cohorts (group_id, program, year, name, created_at)"
+                            " VALUES ('g', :p, 2026, :n, :t)"
+                        ),
+                        {"p": program, "n": "A" * 99 + "…", "t": START},
+                    )
+            await upgrade(engine)
+            async with engine.connect() as conn:
+                names = (await conn.execute(text("SELECT name FROM cohorts ORDER BY id"))).all()
+            assert [n for (n,) in names] == ["A" * 99 + "…", "A" * 90 + " #2"]
+        finally:
+            await engine.dispose()

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import String, and_, cast, delete, func, insert, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot.cogs.onboarding.records import (
     CodeKind,
@@ -113,13 +114,18 @@ class SqlCohortRepository(Repository):
         """Compare-and-set on archived_at."""
         return await self._while_unset(group_id, cohort_id, CohortRow.archived_at, archived_at=now)
 
-    async def rename(self, group_id: str, cohort_id: int, name: str) -> None:
-        """A new display name."""
-        await self.session.execute(
-            update(CohortRow)
-            .where(CohortRow.group_id == group_id, CohortRow.id == cohort_id)
-            .values(name=name)
-        )
+    async def rename(self, group_id: str, cohort_id: int, name: str) -> bool:
+        """A new display name; False if another cohort of the group has it (the unique name
+        decides a race: the unit of work is then rolled back by the caller's refusal)."""
+        try:
+            await self.session.execute(
+                update(CohortRow)
+                .where(CohortRow.group_id == group_id, CohortRow.id == cohort_id)
+                .values(name=name)
+            )
+        except IntegrityError:
+            return False
+        return True
 
     async def mark_graduated(self, group_id: str, cohort_id: int, now: datetime) -> bool:
         """Compare-and-set on graduated_at, so a graduation happens exactly once."""

@@ -81,6 +81,13 @@ class CohortService:
             self._future(group, graduates)
         name = clip(f"{program} {year}", 100)
         async with self.uow() as uow:
+            # A renamed cohort may hold this name (any case): one name, one cohort.
+            named = next(
+                (c for c in await uow.cohorts.for_group(group.id) if _same_name(c.name, name)),
+                None,
+            )
+            if named is not None and (named.program, named.year) != (program, year):
+                raise UserError("onboarding.cohort_exists", cohort=named.name)
             cohort = await uow.cohorts.add(
                 group.id, program, year, name, graduates, actor.id, self.clock.now()
             )
@@ -123,7 +130,11 @@ class CohortService:
                 ):
                     raise UserError("onboarding.cohort_graduated_already", cohort=c.name)
                 if new_name != c.name:
-                    await uow.cohorts.rename(group.id, c.id, new_name)
+                    if not await uow.cohorts.rename(group.id, c.id, new_name):
+                        # Another rename took the name since it was checked.
+                        raise UserError(
+                            "onboarding.cohort_name_taken", name=new_name, other=new_name
+                        )
                     if role is not None:
                         await uow.roles.save(replace(role, name=new_name))
                 edited = await uow.cohorts.get(group.id, c.id)

@@ -49,8 +49,9 @@ class CohortRepository(Protocol):
     async def archive(self, group_id: str, cohort_id: int, now: datetime) -> bool:
         """Hide a cohort from lists; False if it was archived already."""
 
-    async def rename(self, group_id: str, cohort_id: int, name: str) -> None:
-        """Give a cohort a new display name (programme and year stay)."""
+    async def rename(self, group_id: str, cohort_id: int, name: str) -> bool:
+        """Give a cohort a new display name (programme and year stay); False if another
+        cohort of the group has it."""
 
     async def mark_graduated(self, group_id: str, cohort_id: int, now: datetime) -> bool:
         """Record the graduation; False if it was already recorded (exactly once)."""

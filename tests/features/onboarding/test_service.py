@@ -194,6 +194,20 @@ async def test_a_rename_is_refused_for_bad_names_and_another_cohorts_name(w: Wor
     assert "@everyone" not in (await _role(w, c))[1]
 
 
+async def test_a_new_cohort_may_not_take_a_renamed_cohorts_name(w: World) -> None:
+    """ "Design 2027" made by a rename is that cohort's: creating Design 2027 (any case) would
+    give the group two cohorts, and two roles, that no one can tell apart."""
+    c = await _cohort(w)
+    svc = w.bot.service(CohortService)
+    await svc.edit(w.group, c.name, name="Design 2027")
+    for program in ("Design", "design"):
+        with pytest.raises(UserError) as refused:
+            await svc.create(w.group, STAFF, program, 2027, None)
+        assert refused.value.key == "onboarding.cohort_exists"
+        assert refused.value.params["cohort"] == "Design 2027"
+    assert [x.name for x in await svc.all(w.group)] == ["Design 2027"]
+
+
 async def test_a_platform_refusing_the_rename_changes_nothing(
     w: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
