@@ -12,6 +12,7 @@ from bot.dates import parse_date
 from bot.domain import Language, Permission
 from bot.errors import UserError
 from bot.i18n import catalogue, either
+from bot.i18n import number as formatted
 
 ROOT = "alumni"
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -249,11 +250,18 @@ def convert_options(
     return out
 
 
+def check_length(opt: Option, value: str, language: Language) -> None:
+    """Refuse a value (or an attached file's text) longer than the option takes, the limit
+    written as the language writes numbers ("500 000" in bokmål)."""
+    if len(value) > opt.max_length:
+        limit = formatted(language, opt.max_length)
+        raise UserError("core.option_too_long", option=opt.name, limit=limit)
+
+
 def _convert(opt: Option, value: str, language: Language) -> Any:
     if opt.type is OptionType.ATTACHMENT:
         return value  # a reference the adapter resolves after the permission check
-    if len(value) > opt.max_length:
-        raise UserError("core.option_too_long", option=opt.name, limit=opt.max_length)
+    check_length(opt, value, language)
     if opt.type is OptionType.INTEGER:
         try:
             number = int(value)

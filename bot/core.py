@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from bot.activity import ActivityRecorder
 from bot.cog import ButtonMeta, Cog, CommandMeta, JobMeta
-from bot.commands import Command, CommandTree, Option, OptionType, convert_options
+from bot.commands import Command, CommandTree, Option, OptionType, check_length, convert_options
 from bot.domain import Actor, Group, Language, Permission, TrustedRole
 from bot.errors import PermissionDenied, PlatformError, StorageUnavailable, UserError
 from bot.events import (
@@ -410,8 +410,7 @@ class Bot:
         if ctx.responder is None:
             raise UserError("core.attachment_unreadable", option=opt.name)
         text = await ctx.responder.read_attachment(ref, opt.name)
-        if len(text) > opt.max_length:
-            raise UserError("core.option_too_long", option=opt.name, limit=opt.max_length)
+        check_length(opt, text, ctx.group.language)
         return text
 
     async def suggest(

@@ -49,7 +49,7 @@ from adapters.slack.translate import (
     user_ref,
 )
 from adapters.slack.workspace import SlackWorkspace
-from adapters.web.app import add_dashboard
+from adapters.web.app import MAX_UPLOAD, PREFIX, add_dashboard
 from adapters.web.server import WebServer, serve_web
 from adapters.web.unsubscribe import add_unsubscribe
 from bot.cog import Cog
@@ -306,15 +306,21 @@ def _limit_body(limits: HttpLimits, acks: AckFirst) -> Any:
     async def limit_body(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        if request.content_length is not None and request.content_length > limits.max_body:
-            raise web.HTTPRequestEntityTooLarge(
-                max_size=limits.max_body, actual_size=request.content_length
-            )
-        if request.can_read_body:
+        # The dashboard shares this server: its roster upload may be larger than anything
+        # Slack sends, and it refuses a body over its own limits in the group's language.
+        dashboard = request.path.startswith(PREFIX + "/")
+        limit = max(limits.max_body, MAX_UPLOAD) if dashboard else limits.max_body
+        declared = request.content_length
+        if declared is not None and declared > limit and not dashboard:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=declared)
+        if dashboard and limit != limits.max_body:
+            request = request.clone(client_max_size=limit)
+        if request.can_read_body and not (dashboard and declared and declared > limit):
             try:
-                # Read here, under the time limit; Bolt then reads the cached body.
+                # Read here, under the time limit; Bolt (or the dashboard) reads the cached body.
                 async with asyncio.timeout(limits.body_seconds):
-                    await request.read()
+                    with contextlib.suppress(web.HTTPRequestEntityTooLarge):
+                        await request.read()
             except TimeoutError:
                 log.info("a request body did not arrive within %.1f s", limits.body_seconds)
                 raise web.HTTPRequestTimeout() from None

@@ -161,8 +161,9 @@ async def _limits(request: web.Request, handler: Handler) -> web.StreamResponse:
         if declared is not None and declared > limit:
             log.warning("dashboard: a %d-byte post refused", declared)
             return await _too_big(request, upload)
-        if upload:
-            # The application's own cap is a plain form's; this route's is its own.
+        if upload and request.client_max_size < limit:
+            # The application's own cap is a plain form's; this route's is its own (Slack's
+            # server in front has raised it already, and read the body under it).
             request = request.clone(client_max_size=limit)
         try:
             # read(), not the stream: on Slack's server its own limit has read the body

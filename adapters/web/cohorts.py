@@ -28,7 +28,7 @@ from bot.cogs.mail.records import AddressState, InviteeStatus
 from bot.cogs.mail.views import invite_lines, status_cells, status_csv
 from bot.cogs.onboarding.cohorts import CohortService
 from bot.cogs.onboarding.roster import merge_rosters
-from bot.commands import convert_options
+from bot.commands import check_length, convert_options
 from bot.core import Bot
 from bot.domain import Cohort
 from bot.errors import UserError
@@ -310,9 +310,8 @@ async def upload(request: web.Request, viewer: Viewer, form: dict[str, str]) -> 
     if not text.strip():
         raise UserError("dashboard.web.cohorts.upload_empty")
     command, _ = _bot(request).tree.resolve(IMPORT_COMMAND)
-    limit = next(o.max_length for o in command.options if o.name == ROSTER_OPTION)
-    if len(text) > limit:
-        raise UserError("core.option_too_long", option=ROSTER_OPTION, limit=limit)
+    option = next(o for o in command.options if o.name == ROSTER_OPTION)
+    check_length(option, text, viewer.group.language)
     valid, invalid = merge_rosters(text)
     kept = Upload(
         secrets.token_hex(16),
