@@ -135,7 +135,7 @@ async def test_the_answer_to_a_language_change_is_labelled_in_the_new_language(
 async def test_a_too_long_option_is_refused_with_the_limit_as_the_language_writes_it(
     group: LocalGroup,
 ) -> None:
-    """"høyst 4 000 tegn", not "4000": a number in a Norwegian sentence has its space."""
+    """ "høyst 4 000 tegn", not "4000": a number in a Norwegian sentence has its space."""
     await group.run("/alumni settings language:nb", "/alumni setup")
     out = await group.run(f'/alumni prompt suggest text:"{"x" * 4001}"')
     assert "`text` er for langt: høyst 4 000 tegn." in out.replace("\u00a0", " "), out[-300:]

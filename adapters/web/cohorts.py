@@ -253,13 +253,15 @@ async def edit(request: web.Request, viewer: Viewer, form: dict[str, str]) -> st
     left empty or unchanged is no change)."""
     cohort = await _cohort(request, viewer)
     asked = {k: v for k, v in form.items() if v.strip()}
-    if asked.get("name", "").strip() == cohort.name:
-        del asked["name"]
-    if cohort.graduates_on and asked.get("graduates") == cohort.graduates_on.isoformat():
-        del asked["graduates"]
     opts = _options(request, viewer, ("cohort", "edit"), {**asked, "cohort": str(cohort.id)})
+    # The form comes back filled in ("15. juni 2029", the name): what it still says is no change.
+    graduates = opts.get("graduates")
+    name = opts.get("name")
     edited = await _cohorts(request).edit(
-        viewer.group, str(cohort.id), opts.get("graduates"), opts.get("name")
+        viewer.group,
+        str(cohort.id),
+        None if graduates == cohort.graduates_on else graduates,
+        None if name is None or " ".join(name.split()) == cohort.name else name,
     )
     request[dash.NEXT_KEY] = _local(edited)
     return f"#{edited.id}: {cohort.name} -> {edited.name} {edited.graduates_on}"

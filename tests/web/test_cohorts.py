@@ -275,7 +275,11 @@ async def test_renaming_a_cohort_renames_its_role_and_an_unchanged_name_changes_
         page = f"/dashboard/cohorts/{cohort}"
         shown = await (await d.client.get(page)).text()
         assert 'name="name" maxlength="100" required value="Fashion 2026"' in shown
-        form = await d.form(page, f"{page}/edit") | {"name": "Fashion 2026", "graduates": ""}
+        assert 'name="graduates" maxlength="40" value="15 June 2030"' in shown
+        form = await d.form(page, f"{page}/edit") | {
+            "name": "Fashion 2026",
+            "graduates": "15 June 2030",
+        }
         same = await d.client.post(f"{page}/edit", data=form, allow_redirects=False)
         assert same.status == 400 and "Say what to change" in await same.text(), await same.text()
         renamed = await d.post(page, f"{page}/edit", name="Mote 2026", graduates="")
