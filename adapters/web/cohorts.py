@@ -32,7 +32,7 @@ from bot.commands import convert_options
 from bot.core import Bot
 from bot.domain import Cohort
 from bot.errors import UserError
-from bot.i18n import t
+from bot.i18n import number, t
 from bot.safety import clip, decode_upload
 
 log = logging.getLogger(__name__)
@@ -312,7 +312,8 @@ async def upload(request: web.Request, viewer: Viewer, form: dict[str, str]) -> 
     command, _ = _bot(request).tree.resolve(IMPORT_COMMAND)
     limit = next(o.max_length for o in command.options if o.name == ROSTER_OPTION)
     if len(text) > limit:
-        raise UserError("core.option_too_long", option=ROSTER_OPTION, limit=limit)
+        size = number(viewer.group.language, len(text))
+        raise UserError("dashboard.web.cohorts.too_long", count=limit, size=size)
     valid, invalid = merge_rosters(text)
     kept = Upload(
         secrets.token_hex(16),

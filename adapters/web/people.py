@@ -112,7 +112,7 @@ async def member(request: web.Request, viewer: Viewer) -> web.StreamResponse:
         m=history.whois.member,
         zone=ZoneInfo(group.timezone),
         label=lambda key: role_label(lang, key, roles),
-        grantable=[r for r in roles.values() if r.key not in held],
+        grantable=[r for r in roles.values() if r.key not in held | history.archived],
         held=[r for r in roles.values() if r.key in held],
         who=lambda by: history.names.get(by, by) if by else "-",
         source=lambda raw: (
