@@ -51,6 +51,9 @@ MAX_BODY = 16 * 1024
 # A roster's upload (multipart, on its one route): the file as Discord's attachments are
 # capped (adapters/discord/translate.py MAX_ATTACHMENT_BYTES), plus the form's fields.
 MAX_UPLOAD = 1_000_000 + MAX_BODY
+# The upload form's parts (its tokens, "send", the file): more is no form of ours, refused
+# before it is parsed (the email parser takes seconds over 20,000 parts, on the bot's loop).
+MAX_PARTS = 8
 OVERVIEW_WEEKS = 8
 DEFAULT_WEEKS = 8
 HEADERS = {
@@ -206,9 +209,16 @@ async def _too_big(request: web.Request, upload: bool) -> web.Response:
 
 def _multipart(content_type: str, body: bytes) -> tuple[dict[str, str], tuple[str, bytes]] | None:
     """The text fields and the one file of a multipart form; None if it is not one (a
-    field that is no UTF-8, two files, a part without a name)."""
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
-    parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    field that is no UTF-8, two files, a part without a name, more than MAX_PARTS parts)."""
+    try:
+        head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    parser = email.parser.BytesParser(policy=email.policy.HTTP)
+    boundary = parser.parsebytes(head).get_boundary()
+    if not boundary or body.count(f"--{boundary}".encode("latin-1")) > MAX_PARTS + 1:
+        return None
+    parsed = parser.parsebytes(head + body)
     if not parsed.is_multipart() or parsed.defects:
         return None
     fields: dict[str, str] = {}

@@ -354,3 +354,45 @@ async def test_moving_past_either_end_or_a_posted_question_changes_nothing() -> 
 
 # Moves at once are tested on PostgreSQL (tests/test_prompts_move_pg.py): the in-memory SQLite
 # of these tests shares one connection between requests, so it cannot show a race.
+
+
+async def test_a_multipart_post_of_many_thousand_fields_is_refused_at_once() -> None:
+    async with dashboard() as d:
+        await d.sign_in()
+        cohort = await _create(d)
+        page = f"/dashboard/cohorts/{cohort}"
+        tokens = await d.form(page, f"{page}/roster")
+        boundary = "b0undary"
+        fields = {**tokens, **{f"f{i}": "x" for i in range(15_000)}}
+        body = "".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+            for k, v in fields.items()
+        ) + (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="roster"; '
+            f'filename="r.csv"\r\n\r\nkari@example.no\r\n--{boundary}--\r\n'
+        )
+        started = time.monotonic()
+        # Parsing 15,000 parts held the bot's one event loop for seconds, before any sign-in
+        # was checked: anyone could stall the bot (and the Slack events it serves) this way.
+        refused = await d.client.post(
+            f"{page}/roster",
+            data=body.encode(),
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            allow_redirects=False,
+        )
+        assert refused.status == 400 and "That form could not be read" in await refused.text()
+        assert time.monotonic() - started < 2
+        assert await _roster(d, cohort) == []
+
+
+async def test_a_multipart_boundary_outside_latin1_is_a_form_refused() -> None:
+    async with dashboard() as d:
+        await d.sign_in()
+        cohort = await _create(d)
+        refused = await d.client.post(
+            f"/dashboard/cohorts/{cohort}/roster",
+            data=b"--\xc3\xb8\r\n",
+            headers={"Content-Type": "multipart/form-data; boundary=\u00f8\u2603"},
+            allow_redirects=False,
+        )
+        assert refused.status == 400 and "That form could not be read" in await refused.text()
