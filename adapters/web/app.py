@@ -156,7 +156,11 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
 @web.middleware
 async def _limits(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A posted body is read here, at most MAX_BODY bytes, and only as a plain form; the
-    roster's upload route alone takes a multipart form of at most MAX_UPLOAD bytes."""
+    roster's upload route alone takes a multipart form of at most MAX_UPLOAD bytes. A NUL
+    character anywhere (address, query, a field, a file's name) is refused: it is no text
+    anyone types, and PostgreSQL refuses it in any text column (a server error otherwise)."""
+    if _nul(request.path, *request.query.keys(), *request.query.values()):
+        return _message(request, None, "dashboard.web.bad_address", status=400)
     if request.method == "POST":
         upload = request.match_info.route.name == cohorts.UPLOAD_ROUTE
         limit = MAX_UPLOAD if upload else MAX_BODY
@@ -180,7 +184,7 @@ async def _limits(request: web.Request, handler: Handler) -> web.StreamResponse:
         kind = request.content_type
         if upload and kind == "multipart/form-data":
             parsed = _multipart(request.headers.get("Content-Type", ""), body)
-            if parsed is None:
+            if parsed is None or _nul(*parsed[0].keys(), *parsed[0].values(), parsed[1][0]):
                 return _message(request, None, "dashboard.web.bad_form", status=400)
             request[FORM_KEY], request[FILE_KEY] = parsed
             return await handler(request)
@@ -191,8 +195,14 @@ async def _limits(request: web.Request, handler: Handler) -> web.StreamResponse:
             fields = dict(parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text)))
         except (UnicodeDecodeError, ValueError):
             return _message(request, None, "dashboard.web.bad_form", status=400)
+        if _nul(*fields.keys(), *fields.values()):
+            return _message(request, None, "dashboard.web.bad_form", status=400)
         request[FORM_KEY] = fields
     return await handler(request)
+
+
+def _nul(*texts: str) -> bool:
+    return any("\x00" in text for text in texts)
 
 
 async def _too_big(request: web.Request, upload: bool) -> web.Response:

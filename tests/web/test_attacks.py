@@ -426,3 +426,38 @@ async def test_revoking_the_owners_or_ones_own_staff_role_works_as_the_command()
         assert gone.status == 303
         after = await d.client.get("/dashboard/members")
         assert after.status == 401 and "no longer staff" in await after.text()
+
+
+async def test_a_nul_character_anywhere_is_refused_clearly_and_nothing_is_stored() -> None:
+    # PostgreSQL refuses NUL in any text column: each of these was a server error there.
+    async with dashboard() as d:
+        await d.sign_in()
+        for path in ("/dashboard/members?q=a%00b", "/dashboard/members/a%00b"):
+            refused = await d.client.get(path)
+            assert refused.status == 400, path
+            assert "holds a character no page of ours takes" in await refused.text()
+        added = await d.post(
+            "/dashboard/questions", "/dashboard/questions/add", text="What\x00 now?"
+        )
+        assert added.status == 400 and "That form could not be read" in await added.text()
+        cohort = await _create(d)
+        page = f"/dashboard/cohorts/{cohort}"
+        tokens = await d.form(page, f"{page}/roster")
+        body = "".join(
+            f'--b0\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+            for k, v in tokens.items()
+        ) + (
+            "--b0\r\nContent-Disposition: form-data; name=\"roster\"; "
+            "filename*=utf-8''a%00.csv\r\n\r\nkari@example.no\r\n--b0--\r\n"
+        )
+        named = await d.client.post(
+            f"{page}/roster",
+            data=body.encode(),
+            headers={"Content-Type": "multipart/form-data; boundary=b0"},
+            allow_redirects=False,
+        )
+        assert named.status == 400 and "That form could not be read" in await named.text()
+        async with d.world.uow() as uow:
+            prompts = await uow.prompts.for_group("local")
+        assert not any("now?" in p.text for p in prompts)
+        assert await _roster(d, cohort) == []
