@@ -532,7 +532,7 @@ async def questions(request: web.Request, viewer: Viewer) -> web.StreamResponse:
 async def edit_question(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """One waiting question's words in both languages."""
     view = await _bot(request).service(PromptsService).overview(viewer.group)
-    wanted = int(request.match_info["id"])
+    wanted = row_id(request.match_info["id"])
     found = next((p for p in (*view.queue, *view.pending) if p.id == wanted), None)
     if found is None:
         return _message(request, viewer.group, "prompts.unknown", status=404)
@@ -555,8 +555,24 @@ async def add_question(request: web.Request, viewer: Viewer, form: dict[str, str
     return f"#{prompt.id}: {prompt.text}"
 
 
+# The largest id a database row can have (a 64-bit integer): a longer one is nobody's.
+MAX_ID = 2**63 - 1
+
+
+def row_id(raw: str) -> int | None:
+    """A posted or addressed id as a number, None if it can be no row's (not ASCII digits,
+    past MAX_ID; "²" is a digit to isdigit() but no number to int())."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_ID)):
+        return None
+    wanted = int(raw)
+    return wanted if wanted <= MAX_ID else None
+
+
 def _prompt_id(request: web.Request) -> int:
-    return int(request.match_info["id"])
+    wanted = row_id(request.match_info["id"])
+    if wanted is None:
+        raise UserError("prompts.unknown")
+    return wanted
 
 
 async def save_question(request: web.Request, viewer: Viewer, form: dict[str, str]) -> str:
@@ -697,12 +713,13 @@ async def decide_requests(request: web.Request, viewer: Viewer, form: dict[str, 
     else:
         verdict = form.get("verdict", "")
         ids = [k.removeprefix("req_") for k in form if k.startswith("req_")]
-    if verdict not in ("approve", "deny") or not all(i.isdigit() for i in ids):
+    wanted = [row_id(i) for i in ids]
+    if verdict not in ("approve", "deny") or None in wanted:
         raise UserError("core.button_unknown")
     if not ids:
         raise UserError("dashboard.web.none_ticked")
     outcomes = await _service(request).decide(
-        viewer, [int(i) for i in ids], approve=verdict == "approve"
+        viewer, [i for i in wanted if i is not None], approve=verdict == "approve"
     )
     request[SAID_KEY] = " ".join(o.text for o in outcomes)
     return f"{verdict}: " + "; ".join(f"#{o.request_id}: {o.text}" for o in outcomes)

@@ -461,3 +461,39 @@ async def test_a_nul_character_anywhere_is_refused_clearly_and_nothing_is_stored
             prompts = await uow.prompts.for_group("local")
         assert not any("now?" in p.text for p in prompts)
         assert await _roster(d, cohort) == []
+
+
+async def test_odd_numbers_in_addresses_and_fields_are_refused_clearly() -> None:
+    async with dashboard() as d:
+        await d.sign_in()
+        # "²" is a digit to str.isdigit() but no number to int().
+        for page in ("²", "١٢", "9" * 6, "9" * 5000):
+            shown = await d.client.get(f"/dashboard/members?page={page}")
+            assert shown.status == 200, page
+        huge = "9" * 20  # beyond a 64-bit id: no question's
+        for move in ("up", "down"):
+            form = await d.form("/dashboard/questions", "/dashboard/questions/add")
+            refused = await d.client.post(
+                f"/dashboard/questions/{huge}/{move}", data=form, allow_redirects=False
+            )
+            assert refused.status == 400
+            assert "That question does not exist in this group" in await refused.text()
+        for action in ("accept", "reject", "edit"):
+            form = await d.form("/dashboard/questions", "/dashboard/questions/add")
+            refused = await d.client.post(
+                f"/dashboard/questions/{huge}/{action}",
+                data=form | {"text": "Q?"},
+                allow_redirects=False,
+            )
+            assert refused.status == 400, action
+            assert "That question does not exist in this group" in await refused.text()
+        assert (await d.client.get(f"/dashboard/questions/{huge}/edit")).status == 404
+        for req in (huge, "9" * 5000, "²"):
+            form = await d.form("/dashboard/questions", "/dashboard/questions/add")
+            refused = await d.client.post(
+                "/dashboard/approvals/decide",
+                data=form | {f"req_{req}": "on", "verdict": "approve"},
+                allow_redirects=False,
+            )
+            assert refused.status == 400, req
+            assert "That button no longer works" in await refused.text(), req
