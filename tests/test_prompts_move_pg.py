@@ -23,7 +23,9 @@ async def test_moves_at_once_are_all_kept(pg_url: str) -> None:
         async with group.bot.uow() as uow:
             made = [
                 await uow.prompts.add(
-                    Prompt(0, "local", "open", f"Q{i}?", PromptStatus.ACCEPTED, group.ws.clock.now())
+                    Prompt(
+                        0, "local", "open", f"Q{i}?", PromptStatus.ACCEPTED, group.ws.clock.now()
+                    )
                 )
                 for i in range(6)
             ]

@@ -13,13 +13,13 @@ from aiohttp import FormData
 
 from adapters.web.people import member_path
 from bot.cogs.onboarding.records import CodeKind
-from bot.cogs.prompts.records import Prompt, PromptStatus
 from bot.cogs.onboarding.roles import RoleService
+from bot.cogs.prompts.records import Prompt, PromptStatus
 from bot.domain import Member
 from bot.errors import UserError
 from tests.features.helpers import STAFF
 from tests.web.helpers import Dash, dashboard, make_staff
-from tests.web.test_cohorts import ROSTER, _UPLOAD, _create, _roster, _upload
+from tests.web.test_cohorts import ROSTER, _create, _roster, _upload
 
 pytestmark = pytest.mark.asyncio
 
@@ -95,7 +95,7 @@ async def test_search_takes_like_characters_literally_and_odd_pages_and_filters(
         assert "Ola Nordmann" in await names("page=99999")
         # Another group's cohort id as a filter is no filter: everyone here is listed.
         assert "Ola Nordmann" in await names(f"cohort={theirs.id}")
-        assert "Ola Nordmann" in await names("role=cohort:{theirs.id}")
+        assert "Ola Nordmann" in await names(f"role=cohort:{theirs.id}")
 
 
 # -- markup in names ----------------------------------------------------------------------------
@@ -132,8 +132,9 @@ async def test_markup_in_every_name_is_shown_as_text() -> None:
         preview = await (await d.client.get(where)).text()
         _no_markup(preview)
         assert "kari@example.no" in preview
-        added = await d.post("/dashboard/questions", "/dashboard/questions/add", text=SCRIPT)
-        assert added.status == 303
+        for text in (SCRIPT, IMG):
+            added = await d.post("/dashboard/questions", "/dashboard/questions/add", text=text)
+            assert added.status == 303
         _no_markup(await (await d.client.get("/dashboard/questions")).text())
         _no_markup(await (await d.client.get("/dashboard/audit")).text())
         _no_markup(await (await d.client.get("/dashboard/")).text())
@@ -447,7 +448,7 @@ async def test_a_nul_character_anywhere_is_refused_clearly_and_nothing_is_stored
             f'--b0\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
             for k, v in tokens.items()
         ) + (
-            "--b0\r\nContent-Disposition: form-data; name=\"roster\"; "
+            '--b0\r\nContent-Disposition: form-data; name="roster"; '
             "filename*=utf-8''a%00.csv\r\n\r\nkari@example.no\r\n--b0--\r\n"
         )
         named = await d.client.post(
