@@ -12,6 +12,7 @@ import pytest
 from aiohttp import FormData
 
 from adapters.web.people import member_path
+from bot.cogs.onboarding.invitations import InvitationService
 from bot.cogs.onboarding.records import CodeKind
 from bot.cogs.onboarding.roles import RoleService
 from bot.cogs.prompts.records import Prompt, PromptStatus
@@ -498,3 +499,32 @@ async def test_odd_numbers_in_addresses_and_fields_are_refused_clearly() -> None
             )
             assert refused.status == 400, req
             assert "That button no longer works" in await refused.text(), req
+
+
+async def test_an_archived_cohort_takes_no_roster_by_its_address() -> None:
+    async with dashboard() as d:
+        await d.sign_in()
+        d.world.ws.add_member("Kari", "kari@example.no")
+        await _member(d, "kari", "Kari")
+        cohort = await _create(d, program="Old", year="2020")
+        page = f"/dashboard/cohorts/{cohort}"
+        assert (await d.post(page, f"{page}/archive")).status == 303
+        # Hidden from the list, but its address still opens: an import there would give its
+        # role to members already here (kari), the grant refused on the member page.
+        status, where = await _upload(d, cohort, b"kari@example.no\nola@example.no\n")
+        assert status == 303, where
+        refused = await d.post(where, where)
+        assert refused.status in (303, 400)
+        shown = await (
+            await d.client.get(refused.headers.get("Location", page))
+        ).text() + await refused.text()
+        assert "Old 2020 is archived: it takes no new members" in shown
+        assert await _roster(d, cohort) == []
+        async with d.world.uow() as uow:
+            kari = await uow.members.get("local", "kari")
+        assert kari is not None and f"cohort:{cohort}" not in kari.roles
+        with pytest.raises(UserError) as typed:
+            await d.world.bot.service(InvitationService).plan_cohort_invite(
+                d.world.group, str(cohort), None
+            )
+        assert typed.value.key == "onboarding.invite_cohort_archived"
