@@ -515,9 +515,10 @@ async def test_an_archived_cohort_takes_no_roster_by_its_address() -> None:
         assert status == 303, where
         refused = await d.post(where, where)
         assert refused.status in (303, 400)
-        shown = await (
-            await d.client.get(refused.headers.get("Location", page))
-        ).text() + await refused.text()
+        shown = (
+            await (await d.client.get(refused.headers.get("Location", page))).text()
+            + await refused.text()
+        )
         assert "Old 2020 is archived: it takes no new members" in shown
         assert await _roster(d, cohort) == []
         async with d.world.uow() as uow:
