@@ -51,6 +51,9 @@ MAX_BODY = 16 * 1024
 # A roster's upload (multipart, on its one route): the file as Discord's attachments are
 # capped (adapters/discord/translate.py MAX_ATTACHMENT_BYTES), plus the form's fields.
 MAX_UPLOAD = 1_000_000 + MAX_BODY
+# The upload form's parts (its tokens, "send", the file): more is no form of ours, refused
+# before it is parsed (the email parser takes seconds over 20,000 parts, on the bot's loop).
+MAX_PARTS = 8
 OVERVIEW_WEEKS = 8
 DEFAULT_WEEKS = 8
 HEADERS = {
@@ -153,7 +156,11 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
 @web.middleware
 async def _limits(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A posted body is read here, at most MAX_BODY bytes, and only as a plain form; the
-    roster's upload route alone takes a multipart form of at most MAX_UPLOAD bytes."""
+    roster's upload route alone takes a multipart form of at most MAX_UPLOAD bytes. A NUL
+    character anywhere (address, query, a field, a file's name) is refused: it is no text
+    anyone types, and PostgreSQL refuses it in any text column (a server error otherwise)."""
+    if _nul(request.path, *request.query.keys(), *request.query.values()):
+        return _message(request, None, "dashboard.web.bad_address", status=400)
     if request.method == "POST":
         upload = request.match_info.route.name == cohorts.UPLOAD_ROUTE
         limit = MAX_UPLOAD if upload else MAX_BODY
@@ -178,7 +185,7 @@ async def _limits(request: web.Request, handler: Handler) -> web.StreamResponse:
         kind = request.content_type
         if upload and kind == "multipart/form-data":
             parsed = _multipart(request.headers.get("Content-Type", ""), body)
-            if parsed is None:
+            if parsed is None or _nul(*parsed[0].keys(), *parsed[0].values(), parsed[1][0]):
                 return _message(request, None, "dashboard.web.bad_form", status=400)
             request[FORM_KEY], request[FILE_KEY] = parsed
             return await handler(request)
@@ -189,8 +196,14 @@ async def _limits(request: web.Request, handler: Handler) -> web.StreamResponse:
             fields = dict(parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text)))
         except (UnicodeDecodeError, ValueError):
             return _message(request, None, "dashboard.web.bad_form", status=400)
+        if _nul(*fields.keys(), *fields.values()):
+            return _message(request, None, "dashboard.web.bad_form", status=400)
         request[FORM_KEY] = fields
     return await handler(request)
+
+
+def _nul(*texts: str) -> bool:
+    return any("\x00" in text for text in texts)
 
 
 async def _too_big(request: web.Request, upload: bool) -> web.Response:
@@ -207,9 +220,16 @@ async def _too_big(request: web.Request, upload: bool) -> web.Response:
 
 def _multipart(content_type: str, body: bytes) -> tuple[dict[str, str], tuple[str, bytes]] | None:
     """The text fields and the one file of a multipart form; None if it is not one (a
-    field that is no UTF-8, two files, a part without a name)."""
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
-    parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    field that is no UTF-8, two files, a part without a name, more than MAX_PARTS parts)."""
+    try:
+        head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    parser = email.parser.BytesParser(policy=email.policy.HTTP)
+    boundary = parser.parsebytes(head).get_boundary()
+    if not boundary or body.count(f"--{boundary}".encode("latin-1")) > MAX_PARTS + 1:
+        return None
+    parsed = parser.parsebytes(head + body)
     if not parsed.is_multipart() or parsed.defects:
         return None
     fields: dict[str, str] = {}
@@ -513,7 +533,7 @@ async def questions(request: web.Request, viewer: Viewer) -> web.StreamResponse:
 async def edit_question(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """One waiting question's words in both languages."""
     view = await _bot(request).service(PromptsService).overview(viewer.group)
-    wanted = int(request.match_info["id"])
+    wanted = row_id(request.match_info["id"])
     found = next((p for p in (*view.queue, *view.pending) if p.id == wanted), None)
     if found is None:
         return _message(request, viewer.group, "prompts.unknown", status=404)
@@ -536,8 +556,24 @@ async def add_question(request: web.Request, viewer: Viewer, form: dict[str, str
     return f"#{prompt.id}: {prompt.text}"
 
 
+# The largest id a database row can have (a 64-bit integer): a longer one is nobody's.
+MAX_ID = 2**63 - 1
+
+
+def row_id(raw: str) -> int | None:
+    """A posted or addressed id as a number, None if it can be no row's (not ASCII digits,
+    past MAX_ID; "²" is a digit to isdigit() but no number to int())."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_ID)):
+        return None
+    wanted = int(raw)
+    return wanted if wanted <= MAX_ID else None
+
+
 def _prompt_id(request: web.Request) -> int:
-    return int(request.match_info["id"])
+    wanted = row_id(request.match_info["id"])
+    if wanted is None:
+        raise UserError("prompts.unknown")
+    return wanted
 
 
 async def save_question(request: web.Request, viewer: Viewer, form: dict[str, str]) -> str:
@@ -678,12 +714,13 @@ async def decide_requests(request: web.Request, viewer: Viewer, form: dict[str, 
     else:
         verdict = form.get("verdict", "")
         ids = [k.removeprefix("req_") for k in form if k.startswith("req_")]
-    if verdict not in ("approve", "deny") or not all(i.isdigit() for i in ids):
+    wanted = [row_id(i) for i in ids]
+    if verdict not in ("approve", "deny") or None in wanted:
         raise UserError("core.button_unknown")
     if not ids:
         raise UserError("dashboard.web.none_ticked")
     outcomes = await _service(request).decide(
-        viewer, [int(i) for i in ids], approve=verdict == "approve"
+        viewer, [i for i in wanted if i is not None], approve=verdict == "approve"
     )
     request[SAID_KEY] = " ".join(o.text for o in outcomes)
     return f"{verdict}: " + "; ".join(f"#{o.request_id}: {o.text}" for o in outcomes)

@@ -28,11 +28,11 @@ from bot.cogs.mail.records import AddressState, InviteeStatus
 from bot.cogs.mail.views import invite_lines, status_cells, status_csv
 from bot.cogs.onboarding.cohorts import CohortService
 from bot.cogs.onboarding.roster import merge_rosters
-from bot.commands import check_length, convert_options
+from bot.commands import convert_options
 from bot.core import Bot
 from bot.domain import Cohort
 from bot.errors import UserError
-from bot.i18n import t
+from bot.i18n import number, t
 from bot.safety import clip, decode_upload
 
 log = logging.getLogger(__name__)
@@ -312,8 +312,10 @@ async def upload(request: web.Request, viewer: Viewer, form: dict[str, str]) -> 
     if not text.strip():
         raise UserError("dashboard.web.cohorts.upload_empty")
     command, _ = _bot(request).tree.resolve(IMPORT_COMMAND)
-    option = next(o for o in command.options if o.name == ROSTER_OPTION)
-    check_length(option, text, viewer.group.language)
+    limit = next(o.max_length for o in command.options if o.name == ROSTER_OPTION)
+    if len(text) > limit:
+        size = number(viewer.group.language, len(text))
+        raise UserError("dashboard.web.cohorts.too_long", count=limit, size=size)
     valid, invalid = merge_rosters(text)
     kept = Upload(
         secrets.token_hex(16),

@@ -68,7 +68,7 @@ async def members(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     cohort = next((c for c in cohorts if str(c.id) == raw_cohort), None)
     keys = [k for k in (role, cohort_key(cohort.id) if cohort else "") if k]
     raw_page = query.get("page", "1")
-    number = int(raw_page) if raw_page.isdigit() and len(raw_page) < 7 else 1
+    number = min(dash.row_id(raw_page) or 1, 999_999)
     found = await bot.service(MembersService).search(group.id, text, keys, number)
     lang = group.language
 
@@ -112,7 +112,7 @@ async def member(request: web.Request, viewer: Viewer) -> web.StreamResponse:
         m=history.whois.member,
         zone=ZoneInfo(group.timezone),
         label=lambda key: role_label(lang, key, roles),
-        grantable=[r for r in roles.values() if r.key not in held],
+        grantable=[r for r in roles.values() if r.key not in held | history.archived],
         held=[r for r in roles.values() if r.key in held],
         who=lambda by: history.names.get(by, by) if by else "-",
         source=lambda raw: (
@@ -210,7 +210,7 @@ def move(up: bool) -> dash.Action:
     """Move a queued question one place earlier or later."""
 
     async def run(request: web.Request, viewer: Viewer, form: dict[str, str]) -> str:
-        prompt_id = int(request.match_info["id"])
+        prompt_id = dash._prompt_id(request)
         moved = (
             await dash._bot(request)
             .service(PromptsService)

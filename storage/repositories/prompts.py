@@ -105,6 +105,22 @@ class SqlPromptRepository(Repository):
         )
         return _count(result)
 
+    async def lock_queue(self, group_id: str) -> None:
+        """Serialise reorders of the group's queue until the unit of work ends.
+
+        A no-op UPDATE of the queued rows, as the unit's first statement (as lock_member):
+        PostgreSQL holds their row locks and SQLite its write lock until commit, so a second
+        move reads the order the first one left, not the one both started from.
+        """
+        await self.session.execute(
+            update(PromptRow)
+            .where(
+                PromptRow.group_id == group_id,
+                PromptRow.status == PromptStatus.ACCEPTED.value,
+            )
+            .values(position=PromptRow.position)
+        )
+
     async def set_positions(self, group_id: str, positions: dict[int, int]) -> None:
         """The queue order staff chose: a place for each question named."""
         for prompt_id, position in positions.items():

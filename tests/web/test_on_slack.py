@@ -82,6 +82,6 @@ async def test_a_roster_upload_up_to_the_dashboards_limit_passes_slacks_smaller_
                     text = await sent.text()
                     assert sent.status == expected, (size, sent.status, text[-300:])
                     if expected == 400:
-                        assert "`roster` is too long: at most 500,000 characters." in text
+                        assert "a roster can hold at most 500,000 characters" in text
                     if expected == 413:
                         assert "too large" in text

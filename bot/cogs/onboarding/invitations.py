@@ -96,6 +96,9 @@ class InvitationService:
         """Check a cohort invitation before anything is stored: the cohort exists, a chosen
         code is well formed and free; the cohort's role is made if it went missing."""
         c = await self.cohorts.find(group, cohort)
+        if c.archived_at is not None:
+            # Finished: a roster would give its role to members already here.
+            raise UserError("onboarding.invite_cohort_archived", cohort=c.name)
         chosen = _normalised(code or "")
         if code is not None and not _CUSTOM_CODE.match(chosen):
             raise UserError("onboarding.code_invalid", code=neutralise(code))

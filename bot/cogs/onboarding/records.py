@@ -381,6 +381,8 @@ class RoleHistory:
     held: tuple[RoleEvent, ...]
     events: tuple[RoleEvent, ...]
     names: dict[str, str]
+    # The roles of archived cohorts: no longer given (RoleService.grant refuses them).
+    archived: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,10 @@ class RoleService:
             # A second cohort's role never moves the member's graduation by itself: staff are
             # asked (RoleGrant.kept) and move them with `move_cohort`.
             async with self.uow() as uow:
+                cohort = await uow.cohorts.get(group.id, cohort_id)
+                if cohort is not None and cohort.archived_at is not None:
+                    # An archived cohort is finished: nobody new joins it.
+                    raise UserError("onboarding.role_cohort_archived", cohort=cohort.name)
                 first = await uow.cohorts.enter_cohort(group.id, m.user_id, cohort_id)
                 kept = await uow.cohorts.get(group.id, first) if first else None
         change = RoleChange(m.user_id, (r.key,), (), "staff", actor.id)
@@ -127,6 +131,11 @@ class RoleService:
             cohort_id = await uow.cohorts.member_cohort(group.id, m.user_id)
             cohort = await uow.cohorts.get(group.id, cohort_id) if cohort_id else None
             roles = {r.key: r for r in await uow.roles.for_group(group.id)}
+            archived = frozenset(
+                cohort_key(c.id)
+                for c in await uow.cohorts.for_group(group.id)
+                if c.archived_at is not None
+            )
             held = await uow.grants.held(group.id, m.user_id)
             events = await uow.grants.history(group.id, m.user_id, HISTORY_PAGE)
             people = {e.by for e in (*held, *events) if e.by} | {m.invited_by or ""}
@@ -135,7 +144,9 @@ class RoleService:
                 found = await uow.members.get(group.id, person)
                 names[person] = neutralise(found.name) if found else person
         inviter = names.get(m.invited_by) if m.invited_by else None
-        return RoleHistory(Whois(m, cohort, inviter, roles), tuple(held), tuple(events), names)
+        return RoleHistory(
+            Whois(m, cohort, inviter, roles), tuple(held), tuple(events), names, archived
+        )
 
     async def home(self, group: Group, actor: Actor) -> HomeFacts:
         """The member's cohort; for staff, how many requests wait."""

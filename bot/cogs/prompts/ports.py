@@ -31,6 +31,9 @@ class PromptRepository(Protocol):
     async def set_text(self, group_id: str, prompt_id: int, text: str, text_nb: str | None) -> bool:
         """Change a question's words unless it was posted or rejected; False if not changed."""
 
+    async def lock_queue(self, group_id: str) -> None:
+        """Hold the group's queue until the unit of work ends (one reorder at a time)."""
+
     async def set_positions(self, group_id: str, positions: dict[int, int]) -> None:
         """Give each question named its place in the queue."""
 

@@ -421,6 +421,8 @@ class PromptsService:
         if not actor.is_staff:
             raise PermissionDenied("prompts.staff_only")
         async with self.uow() as uow:
+            # Two staff moving at once: the second reads the order the first left.
+            await uow.prompts.lock_queue(group.id)
             queue = await uow.prompts.for_group(group.id, PromptStatus.ACCEPTED)
             positions = moved_order(queue, prompt_id, up)
             if positions is None:
