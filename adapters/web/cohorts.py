@@ -30,6 +30,7 @@ from bot.cogs.onboarding.cohorts import CohortService
 from bot.cogs.onboarding.roster import merge_rosters
 from bot.commands import convert_options
 from bot.core import Bot
+from bot.dates import parse_date
 from bot.domain import Cohort
 from bot.errors import UserError
 from bot.i18n import t
@@ -255,7 +256,8 @@ async def edit(request: web.Request, viewer: Viewer, form: dict[str, str]) -> st
     asked = {k: v for k, v in form.items() if v.strip()}
     if asked.get("name", "").strip() == cohort.name:
         del asked["name"]
-    if cohort.graduates_on and asked.get("graduates") == cohort.graduates_on.isoformat():
+    # The form shows the date as the group writes it ("15 June 2029"); resent as shown, no change.
+    if cohort.graduates_on and parse_date(asked.get("graduates", "")) == cohort.graduates_on:
         del asked["graduates"]
     opts = _options(request, viewer, ("cohort", "edit"), {**asked, "cohort": str(cohort.id)})
     edited = await _cohorts(request).edit(
