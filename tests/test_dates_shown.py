@@ -115,8 +115,8 @@ async def test_cohorts_codes_and_refusals_show_days_in_norwegian(engine) -> None
     assert "Studentene blir alumni 15. juni 2029." in out, out
     assert "- Mote 2026: 15. juni 2029" in out, out
     assert "250 av 250, til 16. september 2026, laget av owner" in out, out  # 30 days from now
-    assert "Mote 2026 avslutter 15. juni 2029; arkiver kullet" in out, out
-    assert "Datoen 1. januar 2001 er ikke fram i tid" in out, out
+    assert "Mote 2026 blir uteksaminert 15. juni 2029; arkiver kullet etter det." in out, out
+    assert "Datoen 1. januar 2001 er ikke frem i tid" in out, out
     assert "for eksempel 15. juni 2029." in out, out
 
 

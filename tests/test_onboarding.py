@@ -464,7 +464,7 @@ async def test_staff_rename_a_cohort_and_its_role_everywhere(group: LocalGroup) 
     out = await group.run(
         '/alumni cohort edit cohort:"Fashion and Production 2026" name:"design 2025"'
     )
-    assert "Another cohort is already called Design 2025" in out and "nothing was changed" in out
+    assert "Another cohort is already called Design 2025" in out and "Nothing was changed." in out
     out = await group.run(f'/alumni cohort edit cohort:"Design 2025" name:"{"x" * 200}"')
     assert "`name` is too long: at most 100 characters." in out
     assert sorted(r["name"] for r in group.ws.state["roles"].values()) == roles

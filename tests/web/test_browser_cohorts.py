@@ -37,7 +37,7 @@ async def test_create_a_cohort_upload_its_roster_check_the_preview_and_import(
     await page.get_by_label("Graduation date (optional)", exact=True).fill("15. juni 2030")
     await page.get_by_role("button", name="Create the cohort").click()
     await page.wait_for_url(re.compile(r".*/dashboard/cohorts/\d+$"))
-    assert await page.get_by_role("status").inner_text() == "The cohort is created, with its role."
+    assert await page.get_by_role("status").inner_text() == "The cohort and its role are created."
     assert await page.get_by_role("heading", name="Fashion and Production 2026").is_visible()
     assert await page.get_by_text("Graduates 15 Jun 2030.").is_visible()
     labels = await _inputs_by_label(page)
@@ -67,7 +67,7 @@ async def test_create_a_cohort_upload_its_roster_check_the_preview_and_import(
     assert "kari@example.no" in shown and "ola@example.no" in shown and "per(at)" not in shown
     figures = await page.locator("dl.figures").inner_text()
     assert re.search(r"Invited \(on the roster\)\s+2", figures), figures
-    assert re.search(r"Not yet joined\s+2", figures), figures
+    assert re.search(r"Not joined yet\s+2", figures), figures
     # On a phone the page fits its width (the wide tables scroll inside their own box).
     await page.set_viewport_size({"width": 390, "height": 844})
     await page.reload()

@@ -93,7 +93,7 @@ async def test_a_role_given_in_the_browser_is_held_in_the_workspace_and_in_the_h
     await local.expect(r"ingrid: .*alumni")
     # Taken away again: gone in the workspace, and both steps stay in the history.
     await page.get_by_label("Role to take away").select_option(label="alumni")
-    await page.get_by_role("button", name="Take away").click()
+    await page.get_by_role("button", name="Take the role away").click()
     assert "no longer has the role alumni" in await page.get_by_role("status").inner_text()
     history = await page.locator("section[aria-labelledby=history] li").all_inner_texts()
     assert "taken away" in history[0] and "given" in history[1]

@@ -218,7 +218,7 @@ async def test_a_confirm_for_another_cohort_than_the_upload_is_refused() -> None
         refused = await d.client.post(
             forged, data=await d.form(where, where), allow_redirects=False
         )
-        assert refused.status == 400 and "another cohort" in await refused.text()
+        assert refused.status == 400 and "a cohort other than" in await refused.text()
         assert await _roster(d, first) == [] and await _roster(d, second) == []
 
 
@@ -296,3 +296,21 @@ async def test_renaming_a_cohort_renames_its_role_and_an_unchanged_name_changes_
             f"/dashboard/cohorts/{taken}", f"/dashboard/cohorts/{taken}/edit", name="mote 2026"
         )
         assert refused.status == 400 and "Mote 2026" in await refused.text()
+
+
+async def test_the_edit_form_shows_the_graduation_date_as_people_write_it() -> None:
+    async with dashboard() as d:
+        await d.sign_in()
+        cohort = await _create(d, graduates="15.06.2030")
+        page = f"/dashboard/cohorts/{cohort}"
+        shown = await (await d.client.get(page)).text()
+        assert 'name="graduates" maxlength="40" value="15 June 2030"' in shown, shown
+        assert "2030-06-15" not in shown
+        # Saved as shown, the date is no change: only the new name is.
+        renamed = await d.post(page, f"{page}/edit", name="Mote 2026", graduates="15 June 2030")
+        assert renamed.status == 303, await renamed.text()
+        async with d.world.uow() as uow:
+            now = await uow.cohorts.get(d.world.group.id, cohort)
+        assert now is not None and now.name == "Mote 2026" and now.graduates_on == date(2030, 6, 15)
+        same = await d.post(page, f"{page}/edit", name="Mote 2026", graduates="15 June 2030")
+        assert same.status == 400 and "Say what to change" in await same.text(), await same.text()
