@@ -11,6 +11,8 @@ from email_validator import EmailNotValidError, validate_email
 
 _ZWSP = "\u200b"
 _MASS = re.compile(r"@(everyone|here|channel)", re.IGNORECASE)
+# Bidi embeddings, overrides and isolates: they reorder what a reader sees ("Trojan Source").
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # Discord <@id>, <@&role>, <#chan>; Slack <!here>, <!subteam^ID>, <@U123>.
 _ANGLE = re.compile(r"<([@#!][^>]*)>")
 _ROLE_MENTION = re.compile(r"@&")
@@ -22,7 +24,9 @@ _CHANNEL_CHARS = re.compile(r"[^\w-]+", re.UNICODE)
 
 
 def neutralise(text: str) -> str:
-    """Defuse @everyone/@here, platform mention syntax and masked links in member text."""
+    """Defuse @everyone/@here, platform mention syntax, masked links and text-reordering
+    characters in member text."""
+    text = _BIDI.sub("", text)
     text = _MASS.sub(lambda m: "@" + _ZWSP + m.group(1), text)
     text = _ANGLE.sub(lambda m: "<" + _ZWSP + m.group(1) + ">", text)
     text = _MASKED_LINK.sub(lambda m: "]" + _ZWSP + m.group(1) + "(", text)
