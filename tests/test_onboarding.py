@@ -482,3 +482,16 @@ async def test_a_cohort_renamed_in_norwegian(engine: AsyncEngine) -> None:
     assert "Kullet heter nå Mote 2026, og det gjør rollen også." in out
     out = await group.run('/alumni cohort edit cohort:"Mote 2026" name:"   "')
     assert "Gi Mote 2026 et nytt navn med bokstaver eller sifre" in out
+
+
+async def test_archiving_a_cohort_ends_its_codes(group: LocalGroup) -> None:
+    """An archived cohort is over: a class code of it still around (a poster, an old email)
+    gives nobody its student role any more."""
+    await group.run("/alumni setup", "/alumni cohort create program:Fashion year:2026")
+    await group.run('/alumni invite cohort:"Fashion 2026" code:FASHION26')
+    out = await group.run('/alumni cohort archive cohort:"Fashion 2026"')
+    assert "Fashion 2026 is archived" in out
+    assert "Its 1 code that still worked no longer works." in out, out
+    out = await group.run("!join kari", "!as kari", "/alumni join code:FASHION26")
+    assert "That code has been withdrawn" in out
+    assert group.ws.role_names("kari") == []

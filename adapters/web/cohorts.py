@@ -270,7 +270,7 @@ async def edit(request: web.Request, viewer: Viewer, form: dict[str, str]) -> st
 async def archive(request: web.Request, viewer: Viewer, form: dict[str, str]) -> str:
     """Hide a finished cohort from lists, as `/alumni cohort archive` does."""
     cohort = await _cohort(request, viewer)
-    done = await _cohorts(request).archive(viewer.group, str(cohort.id))
+    done = (await _cohorts(request).archive(viewer.group, str(cohort.id))).cohort
     request[dash.NEXT_KEY] = PATH
     return f"#{done.id}: {done.name}"
 

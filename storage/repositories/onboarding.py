@@ -262,6 +262,21 @@ class SqlInvitationRepository(Repository):
         )
         return [_invitation(r) for r in rows]
 
+    async def revoke_cohort(self, group_id: str, cohort_id: int, now: datetime) -> int:
+        """End every code of a cohort that still works, class and personal; how many."""
+        result = await self.session.execute(
+            update(InvitationRow)
+            .where(
+                InvitationRow.group_id == group_id,
+                InvitationRow.cohort_id == cohort_id,
+                InvitationRow.revoked.is_(False),
+                InvitationRow.uses < InvitationRow.max_uses,
+                or_(InvitationRow.expires_at.is_(None), InvitationRow.expires_at > now),
+            )
+            .values(revoked=True)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def revoke(self, group_id: str, invitation_id: int) -> bool:
         """Compare-and-set, so a code is revoked once."""
         result = await self.session.execute(

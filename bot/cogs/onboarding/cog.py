@@ -145,8 +145,11 @@ class OnboardingCog(Cog):
     )
     async def cohort_archive(self, ctx: Context, cohort: str) -> None:
         """Hide a finished cohort from lists."""
-        c = await self.cohorts.archive(ctx.group, cohort)
-        await ctx.say("onboarding.cohort_archived", cohort=c.name)
+        done = await self.cohorts.archive(ctx.group, cohort)
+        said = ctx.t("onboarding.cohort_archived", cohort=done.cohort.name)
+        if done.codes_ended:
+            said += " " + ctx.t("onboarding.cohort_archived_codes", count=done.codes_ended)
+        await ctx.reply(OutgoingMessage(said))
 
     @command("cohort list", permission=Permission.STAFF, help_key="onboarding.cohort_list_help")
     async def cohort_list(self, ctx: Context) -> None:

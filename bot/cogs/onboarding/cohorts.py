@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from bot.cogs.onboarding.records import CohortCreated, CohortStatus, cohort_key
+from bot.cogs.onboarding.records import Archived, CohortCreated, CohortStatus, cohort_key
 from bot.domain import Actor, Cohort, Group, Language, RoleRecord, TrustedRole
 from bot.errors import PlatformError, UserError
 from bot.i18n import t
@@ -196,16 +196,18 @@ class CohortService:
             ) from exc
         return role
 
-    async def archive(self, group: Group, wanted: str) -> Cohort:
-        """Hide a finished cohort from lists (its members and history stay); refused while it
-        is still to graduate."""
+    async def archive(self, group: Group, wanted: str) -> Archived:
+        """Hide a finished cohort from lists (its members and history stay) and end its codes
+        that still work (a class code left on a poster gives no one its student role after
+        it); refused while it is still to graduate."""
         c = await self.find(group, wanted)
         if c.graduates_on is not None and c.graduated_at is None:
             raise UserError("onboarding.cohort_not_finished", cohort=c.name, date=c.graduates_on)
         async with self.uow() as uow:
             if not await uow.cohorts.archive(group.id, c.id, self.clock.now()):
                 raise UserError("onboarding.cohort_archived_already", cohort=c.name)
-        return c
+            ended = await uow.invitations.revoke_cohort(group.id, c.id, self.clock.now())
+        return Archived(c, ended)
 
     def _future(self, group: Group, graduates: date) -> None:
         today = self.clock.now().astimezone(ZoneInfo(group.timezone)).date()

@@ -104,6 +104,9 @@ class InvitationRepository(Protocol):
     async def revoke(self, group_id: str, invitation_id: int) -> bool:
         """End a code at once; False if it was revoked already."""
 
+    async def revoke_cohort(self, group_id: str, cohort_id: int, now: datetime) -> int:
+        """End every code of a cohort that still works, class and personal; how many."""
+
     async def retire(self, group_id: str, invitation_id: int) -> None:
         """Free a dead code's name for a new code: it is renamed (so nobody can enter it) and
         revoked; its uses and history stay."""

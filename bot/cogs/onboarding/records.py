@@ -238,6 +238,14 @@ class CohortCreated:
 
 
 @dataclass(frozen=True)
+class Archived:
+    """A cohort archived, and how many of its codes that still worked were ended with it."""
+
+    cohort: Cohort
+    codes_ended: int = 0
+
+
+@dataclass(frozen=True)
 class CohortStatus:
     """How a cohort's onboarding is going."""
 
